@@ -1,0 +1,39 @@
+# Two commands matter: `make demo` and `make test`. Everything they need is installed from here.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+CWH := $(VENV)/bin/cwh
+export CWH_HOME ?= $(CURDIR)/data
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lock clean help
+
+help:
+	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
+	@echo "make test   - set up and run the test suite"
+	@echo "make lock   - re-pin requirements.lock from requirements.in"
+
+# venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds)
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(CWH) demo --reset
+	$(CWH) ingest --all
+	$(CWH) feeds
+
+test: install
+	$(PY) -m pytest -n 2 -q
+
+lock:
+	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) data

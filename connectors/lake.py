@@ -1,0 +1,256 @@
+"""Landing files into the raw lake: immutable Parquet per landed file, a quarantine for rows that
+break the contract, and a ledger that makes landing the same file twice a no-op.
+
+Layout under the project home (`CWH_HOME`, default `./data`):
+
+    landing/<feed>/                 files as received (drop folder and the archive of the raw files)
+    lake/raw/<feed>/<id>.parquet    canonical rows of one landed file, with lineage columns
+    lake/quarantine/<feed>/<id>.parquet   rows that broke the contract: line, reason, raw values
+    lake/ledger/<feed>/<id>.json    one record per landed file (sha256, counts, format, drift)
+    lake/rejected/<feed>/<id>.json  the last rejection of a file and why
+    config/feed_options.yml         per-feed facts a vendor file does not state (e.g. currency)
+
+Only Parquet and JSON are written here, never a DuckDB file, so landing runs in parallel with
+anything (DuckDB allows a single writer process). Every file is written to a temporary name and
+renamed into place; the ledger record comes last, so a crash leaves nothing half-landed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from connectors.contracts import Contract
+from connectors.engine import QUARANTINE_SCHEMA, FileRejected, parse_batches, sniff
+from connectors.registry import FEEDS, feed_spec
+
+
+@dataclass(frozen=True)
+class Home:
+    """The project home: every file the warehouse writes lives below it."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Home:
+        return cls(Path(os.environ.get("CWH_HOME", "data")).resolve())
+
+    def landing(self, feed: str) -> Path:
+        return self.root / "landing" / feed
+
+    def raw(self, feed: str) -> Path:
+        return self.root / "lake" / "raw" / feed
+
+    def quarantine(self, feed: str) -> Path:
+        return self.root / "lake" / "quarantine" / feed
+
+    def ledger(self, feed: str) -> Path:
+        return self.root / "lake" / "ledger" / feed
+
+    def rejected(self, feed: str) -> Path:
+        return self.root / "lake" / "rejected" / feed
+
+    @property
+    def feed_options_file(self) -> Path:
+        return self.root / "config" / "feed_options.yml"
+
+    def feed_options(self, feed: str) -> dict[str, str]:
+        if not self.feed_options_file.exists():
+            return {}
+        data = yaml.safe_load(self.feed_options_file.read_text()) or {}
+        return {k: str(v) for k, v in (data.get(feed) or {}).items()}
+
+
+@dataclass
+class LandingResult:
+    feed: str
+    file: str
+    status: str  # loaded | duplicate | rejected
+    file_id: str = ""
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    non_data_rows: int = 0
+    reason: str = ""
+    format: str = ""
+    extra_columns: list[str] = field(default_factory=list)
+    missing_optional_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    _extra: dict = field(default_factory=dict, repr=False)  # ledger-only facts
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _archive(home: Home, feed: str, path: Path, sha: str) -> Path:
+    """Keep the raw file in landing/<feed>/ (vendors keep exports only so long: Amazon ~90 days)."""
+    landing = home.landing(feed)
+    if path.resolve().parent == landing.resolve():
+        return path
+    landing.mkdir(parents=True, exist_ok=True)
+    target = landing / path.name
+    if target.exists() and file_sha256(target) != sha:
+        target = landing / f"{sha[:16]}_{path.name}"  # same name, other content: keep both
+    if not target.exists():
+        shutil.copy2(path, target)
+    return target
+
+
+def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str] | None = None) -> LandingResult:
+    """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op."""
+    started = datetime.now(UTC)
+    path = Path(path)
+    spec = feed_spec(feed)
+    sha = file_sha256(path)
+    file_id = sha[:16]
+    ledger_path = home.ledger(feed) / f"{file_id}.json"
+    if ledger_path.exists():
+        return LandingResult(feed, path.name, "duplicate", file_id, reason="already landed")
+    merged = {**home.feed_options(feed), **(options or {})}
+    try:
+        result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
+    except FileRejected as err:
+        _write_json(home.rejected(feed) / f"{file_id}.json", {
+            "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
+            "rejected_at": started.isoformat()})
+        return LandingResult(feed, path.name, "rejected", file_id, reason=str(err))
+    (home.rejected(feed) / f"{file_id}.json").unlink(missing_ok=True)
+    archived = _archive(home, feed, path, sha)  # only files that landed are kept as the archive
+    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
+              "landing_path": str(archived.relative_to(home.root)) if archived.is_relative_to(home.root) else str(archived),
+              "options": merged, "loaded_at": started.isoformat()}
+    record.update(record.pop("_extra", {}) or {})
+    _write_json(ledger_path, record)
+    return result
+
+
+def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
+                options: Mapping[str, str], loaded_at: datetime) -> LandingResult:
+    layout = sniff(path, contract, formats, options)
+    file_id = sha[:16]
+    raw_path = home.raw(contract.feed) / f"{file_id}.parquet"
+    quarantine_path = home.quarantine(contract.feed) / f"{file_id}.parquet"
+    for directory in (raw_path.parent, quarantine_path.parent):
+        directory.mkdir(parents=True, exist_ok=True)
+    raw_tmp, q_tmp = raw_path.with_suffix(".tmp"), quarantine_path.with_suffix(".tmp")
+    schema = contract.arrow_schema()
+    loaded = quarantined = non_data = 0
+    event_min = event_max = None
+    stamp = pa.scalar(loaded_at, type=pa.timestamp("us", tz="UTC"))
+    try:
+        with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
+                pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer:
+            for batch in parse_batches(path, contract, layout):
+                non_data += batch.non_data_rows
+                good = batch.good
+                if good.num_rows:
+                    n = good.num_rows
+                    lineage = {
+                        "_source_file": pa.array([path.name] * n, pa.string()),
+                        "_source_sha256": pa.array([sha] * n, pa.string()),
+                        "_source_line": good.column("_line").cast(pa.int64()),
+                        "_source_format": pa.array([layout.format.name] * n, pa.string()),
+                        "_loaded_at": pa.array([stamp.as_py()] * n, pa.timestamp("us", tz="UTC")),
+                    }
+                    table = good.drop(["_line"])
+                    for name, column in lineage.items():
+                        table = table.append_column(name, column)
+                    writer.write_table(table.cast(schema))
+                    loaded += n
+                    event_min, event_max = _event_range(good, contract.event_time_column, event_min, event_max)
+                if batch.quarantine.height:
+                    q = batch.quarantine.with_columns(
+                        pl.lit(contract.feed).alias("feed"), pl.lit(path.name).alias("source_file"),
+                        pl.lit(sha).alias("source_sha256"),
+                        pl.lit(loaded_at).cast(pl.Datetime("us", "UTC")).alias("loaded_at"),
+                    ).select(QUARANTINE_SCHEMA.names)
+                    q_writer.write_table(q.to_arrow().cast(QUARANTINE_SCHEMA))
+                    quarantined += batch.quarantine.height
+    except BaseException:
+        raw_tmp.unlink(missing_ok=True)
+        q_tmp.unlink(missing_ok=True)
+        raise
+    os.replace(raw_tmp, raw_path)
+    if quarantined:
+        os.replace(q_tmp, quarantine_path)
+    else:
+        q_tmp.unlink(missing_ok=True)
+    return LandingResult(
+        contract.feed, path.name, "loaded", file_id, loaded, quarantined, non_data,
+        format=layout.format.name, extra_columns=layout.extra_headers,
+        missing_optional_columns=layout.missing_optional,
+        _extra={"header_line": layout.header_line, "min_event_time": event_min,
+                "max_event_time": event_max})
+
+
+def _event_range(table: pa.Table, column: str, low, high):
+    import pyarrow.compute as pc
+
+    values = table.column(column)
+    if values.null_count == len(values):
+        return low, high
+    lo, hi = pc.min(values).as_py(), pc.max(values).as_py()
+    low = lo if low is None or lo < low else low
+    high = hi if high is None or hi > high else high
+    return low, high
+
+
+def landing_files(home: Home, feed: str) -> list[Path]:
+    folder = home.landing(feed)
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+
+
+def land_all(home: Home, feeds: list[str] | None = None,
+             progress: Callable[[LandingResult], None] | None = None) -> list[LandingResult]:
+    """Land every file waiting in landing/<feed>/ (already-landed files are skipped)."""
+    results = []
+    for feed in feeds or list(FEEDS):
+        for path in landing_files(home, feed):
+            result = land_file(home, feed, path)
+            results.append(result)
+            if progress:
+                progress(result)
+    return results
+
+
+def ledger_records(home: Home, feed: str | None = None) -> Iterator[dict]:
+    feeds = [feed] if feed else list(FEEDS)
+    for name in feeds:
+        folder = home.ledger(name)
+        if folder.exists():
+            for record in sorted(folder.glob("*.json")):
+                yield json.loads(record.read_text())
+
+
+def rejections(home: Home, feed: str | None = None) -> Iterator[dict]:
+    feeds = [feed] if feed else list(FEEDS)
+    for name in feeds:
+        folder = home.rejected(name)
+        if folder.exists():
+            for record in sorted(folder.glob("*.json")):
+                yield json.loads(record.read_text())

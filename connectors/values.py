@@ -1,0 +1,186 @@
+"""Turning vendor text into typed values, vectorised with polars.
+
+Vendors write numbers with currency symbols, thousands separators, decimal commas and accounting
+parentheses, and dates in a dozen layouts. Each parser here returns a typed expression that is null
+where the text cannot be read, so the caller can tell "empty" (null text) from "unreadable"
+(text present, value null) and quarantine the latter with a reason.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# Time-zone abbreviations vendors print instead of an offset (Amazon reports use PST/PDT).
+_TZ_ABBREVIATIONS = {
+    "UTC": "+0000", "GMT": "+0000", "Z": "+0000",
+    "PST": "-0800", "PDT": "-0700", "MST": "-0700", "MDT": "-0600",
+    "CST": "-0600", "CDT": "-0500", "EST": "-0500", "EDT": "-0400",
+    "BST": "+0100", "CET": "+0100", "CEST": "+0200", "JST": "+0900",
+}
+_TRUE = ["true", "t", "yes", "y", "1"]
+_FALSE = ["false", "f", "no", "n", "0"]
+
+
+def clean_text(expr: pl.Expr) -> pl.Expr:
+    """Trimmed text; empty becomes null."""
+    text = expr.cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _plain_number_text(expr: pl.Expr) -> pl.Expr:
+    """Text of a number in `-1234.56` form, or null when it is not a number.
+
+    Accepts `$1,234.50`, `1.234,50 €`, `CA$ 12.00`, `USD 12`, `(12.50)` (negative), `12,5`,
+    `1 234,5`, a unicode minus. A lone comma followed by exactly three digits (`1,234`) is a
+    thousands separator, as in every export we read.
+    """
+    text = clean_text(expr)
+    negative_paren = text.str.contains(r"^\(.*\)$")
+    text = (
+        text.str.replace_all(r"^\(|\)$", "")
+        .str.replace_all("\u2212", "-")
+        .str.replace_all(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$", "")  # ISO code before or after
+        .str.replace_all(r"[A-Z]{0,2}[$€£¥]", "")  # $, CA$, US$, €, £, ¥
+        .str.replace_all(r"[\s\u00a0']", "")  # space, nbsp and apostrophe thousands separators
+    )
+    comma_decimal = (
+        # 1.234,56  or  12,5  (but not 1,234 nor 1,234,567)
+        text.str.contains(r"\.\d*,\d+$")
+        | (text.str.contains(r"^[-+]?\d*,\d{1,2}$"))
+        | (text.str.contains(r"^[-+]?\d*,\d{4,}$"))
+    )
+    dot_thousands = text.str.contains(r"^[-+]?\d{1,3}(\.\d{3}){2,}$")
+    text = (
+        pl.when(comma_decimal)
+        .then(text.str.replace_all(r"\.", "").str.replace(",", "."))
+        .when(dot_thousands)
+        .then(text.str.replace_all(r"\.", ""))
+        .otherwise(text.str.replace_all(",", ""))
+    )
+    text = text.str.replace(r"^\+", "")
+    text = pl.when(negative_paren & ~text.str.starts_with("-")).then("-" + text).otherwise(text)
+    return pl.when(text.str.contains(r"^-?(\d+\.?\d*|\.\d+)$")).then(text).otherwise(None)
+
+
+def parse_decimal(expr: pl.Expr, precision: int, scale: int) -> pl.Expr:
+    """Exact decimal; null when unreadable or when it carries more non-zero decimals than `scale`."""
+    text = _plain_number_text(expr)
+    too_precise = text.str.contains(rf"\.\d{{{scale}}}\d*[1-9]")
+    return pl.when(too_precise).then(None).otherwise(text).cast(pl.Decimal(precision, scale), strict=False)
+
+
+def too_many_decimals(expr: pl.Expr, scale: int) -> pl.Expr:
+    return _plain_number_text(expr).str.contains(rf"\.\d{{{scale}}}\d*[1-9]").fill_null(False)
+
+
+def parse_number(expr: pl.Expr) -> pl.Expr:
+    text = _plain_number_text(expr.str.replace(r"%$", ""))
+    return text.cast(pl.Float64, strict=False)
+
+
+def parse_integer(expr: pl.Expr) -> pl.Expr:
+    """Whole number; `1,234` and `12.0` read, `12.5` does not."""
+    text = _plain_number_text(expr).str.replace(r"\.0*$", "")
+    return text.cast(pl.Int64, strict=False)
+
+
+def parse_boolean(expr: pl.Expr) -> pl.Expr:
+    text = clean_text(expr).str.to_lowercase()
+    return pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).otherwise(None)
+
+
+def _normalise_datetime_text(expr: pl.Expr) -> pl.Expr:
+    """Rewrite the layouts vendors use into `YYYY-MM-DD HH:MM:SS[.f] +HHMM`."""
+    text = clean_text(expr)
+    text = (
+        text.str.replace(r"^(\d{2})\.(\d{2})\.(\d{4})", "$3-$2-$1")  # 15.01.2024 (Amazon EU)
+        .str.replace(r"^(\d{4})/(\d{2})/(\d{2})", "$1-$2-$3")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2})T", "$1 ")
+    )
+    # US m/d/yyyy with optional time
+    text = text.str.replace(r"^(\d{1,2})/(\d{1,2})/(\d{4})", "$3-$1-$2")
+    text = text.str.replace(r"^(\d{4})-(\d)-", "$1-0$2-").str.replace(r"^(\d{4}-\d{2})-(\d)(\D|$)", "$1-0$2$3")
+    # `… UTC`, `… PST`, `…Z`: one extract and a lookup instead of a replace per zone name
+    zone = text.str.extract(r"\d\s*([A-Z]{1,4})$", 1)
+    offset = zone.replace_strict(_TZ_ABBREVIATIONS, default=None, return_dtype=pl.String)
+    text = pl.when(offset.is_not_null()).then(
+        text.str.replace(r"\s*[A-Z]{1,4}$", "") + " " + offset).otherwise(text)
+    text = text.str.replace(r"(\d)\s*([+-]\d{2}):?(\d{2})$", "$1 $2$3")  # +05:00 / -0500
+    text = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(text + " 00:00:00").otherwise(text)
+    text = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}$")).then(text + ":00").otherwise(text)
+    # no offset given: the instant is read as UTC (documented in docs/connectors.md)
+    return pl.when(text.str.contains(r" [+-]\d{4}$")).then(text).otherwise(text + " +0000")
+
+
+def parse_timestamp(expr: pl.Expr) -> pl.Expr:
+    """Instant in UTC."""
+    text = _normalise_datetime_text(expr)
+    return pl.coalesce(
+        text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f %z", strict=False, time_zone="UTC", time_unit="us"),
+        text.str.to_datetime("%Y-%m-%d %H:%M:%S %z", strict=False, time_zone="UTC", time_unit="us"),
+    )
+
+
+def parse_date(expr: pl.Expr) -> pl.Expr:
+    """Calendar date. A value with a time and an offset is taken as the UTC date of that instant;
+    `Jan 5, 2024` and `5 Jan 2024` read too."""
+    text = clean_text(expr)
+    named_month = pl.coalesce(
+        text.str.to_date("%b %d, %Y", strict=False),
+        text.str.to_date("%B %d, %Y", strict=False),
+        text.str.to_date("%d %b %Y", strict=False),
+        text.str.to_date("%d-%b-%Y", strict=False),
+    )
+    return pl.coalesce(parse_timestamp(expr).dt.date(), named_month)
+
+
+# --------------------------------------------------------------------------------------------
+# eager parsing with a fast path: most files use one clean layout per column, so try a plain
+# cast first and run the full normalisation only when some value needs it (the regex-heavy path
+# costs ~ms per column per batch to plan, whatever the row count).
+
+_FAST_TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z")
+
+
+def _fast(kind: str, text: pl.Series, scale: int | None) -> pl.Series:
+    if kind == "string":
+        return text
+    if kind == "integer":
+        return text.cast(pl.Int64, strict=False)
+    if kind == "number":
+        return text.cast(pl.Float64, strict=False)
+    if kind == "date":
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    if kind == "timestamp":
+        frame = pl.DataFrame({"t": text})
+        return frame.select(pl.coalesce(
+            [pl.col("t").str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
+             for f in _FAST_TIMESTAMP_FORMATS])).to_series()
+    if kind == "boolean":
+        return pl.Series(text.name, [None] * len(text), dtype=pl.Boolean)
+    plain = text.str.contains(rf"^-?\d+(\.\d{{1,{scale}}})?$")
+    return pl.DataFrame({"t": text, "ok": plain}).select(
+        pl.when(pl.col("ok")).then(pl.col("t"))).to_series()
+
+
+def parse_series(kind: str, text: pl.Series, precision: int | None = None, scale: int | None = None) -> pl.Series:
+    """`text` (already trimmed, empty → null) parsed to the contract type; null where unreadable."""
+    dtype = pl.Decimal(precision, scale) if kind == "decimal" else None
+    fast = _fast(kind, text, scale)
+    if dtype is not None:
+        fast = fast.cast(dtype, strict=False)
+    needs_slow = text.is_not_null() & fast.is_null()
+    if kind == "string" or not needs_slow.any():
+        return fast.alias(text.name)
+    slow_expr = {
+        "integer": lambda e: parse_integer(e),
+        "number": lambda e: parse_number(e),
+        "date": lambda e: parse_date(e),
+        "timestamp": lambda e: parse_timestamp(e),
+        "boolean": lambda e: parse_boolean(e),
+        "decimal": lambda e: parse_decimal(e, precision, scale),
+    }[kind]
+    frame = pl.DataFrame({"t": text, "fast": fast, "slow_needed": needs_slow})
+    return frame.select(
+        pl.when(pl.col("slow_needed")).then(slow_expr(pl.col("t")))
+        .otherwise(pl.col("fast")).alias(text.name)).to_series()

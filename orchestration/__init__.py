@@ -1,0 +1,1 @@
+"""Dagster code location and `cwh` CLI of the channel contribution warehouse."""

@@ -1,0 +1,212 @@
+"""`cwh`: the command line of the channel contribution warehouse.
+
+Everything it writes lives under the project home (`CWH_HOME`, default `./data`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Channel contribution warehouse: land vendor exports, build the channel P&L.")
+# piped output (make, CI logs) gets wide tables instead of rich's 80-column default
+console = Console() if sys.stdout.isatty() else Console(width=200)
+
+# folders `cwh demo --reset` may clear: everything generated, never the user's config
+RESETTABLE = ("landing", "lake", "demo", "warehouse", "outputs")
+
+
+def _home():
+    from connectors.lake import Home
+
+    return Home.from_env()
+
+
+def _parse_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"--option takes key=value, got {pair!r}")
+        options[key.strip()] = value.strip()
+    return options
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(help="Days of history to generate.")] = 120,
+    orders_per_day: Annotated[int, typer.Option(help="Orders per day across all channels.")] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    end: Annotated[str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")] = "2026-10-31",
+    messy: Annotated[bool, typer.Option(help="Add realistic defects (bad dates, blank amounts, a duplicated file…).")] = False,
+    reset: Annotated[bool, typer.Option(help="Delete landing/, lake/, demo/, warehouse/ and outputs/ of the home first.")] = False,
+) -> None:
+    """Generate demo landing files for every feed, with the generator's ground truth."""
+    from connectors.demo_data import generate
+
+    home = _home()
+    if reset:
+        for name in RESETTABLE:
+            shutil.rmtree(home.root / name, ignore_errors=True)
+    with console.status("generating demo data…") as status:
+        summary = generate(home.root, days=days, orders_per_day=orders_per_day, seed=seed,
+                           end=date.fromisoformat(end), messy=messy,
+                           progress=lambda msg: status.update(f"generating demo data… {msg}"))
+    table = Table("feed", "files", "rows", title=f"Demo data in {home.root / 'landing'}")
+    for feed, info in summary.items():
+        if isinstance(info, dict):
+            table.add_row(feed, str(info.get("files", "")), f"{info.get('rows', 0):,}")
+    console.print(table)
+    console.print(f"ground truth: {summary.get('truth_dir', home.root / 'demo' / 'truth')}")
+
+
+@app.command()
+def ingest(
+    feed: Annotated[str | None, typer.Argument(help="Feed to land (see `cwh feeds`).")] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Vendor files; default: every file in landing/<feed>/.")] = None,
+    all_feeds: Annotated[bool, typer.Option("--all", help="Land every file waiting in landing/ for every feed.")] = False,
+    option: Annotated[list[str] | None, typer.Option(help="Fact the file does not state, e.g. currency=USD.")] = None,
+    currency: Annotated[str | None, typer.Option(help="Shortcut for --option currency=XXX.")] = None,
+) -> None:
+    """Land vendor files into the raw lake: per file, rows loaded, rows quarantined, or why it was rejected."""
+    from connectors.lake import land_file, landing_files
+    from connectors.registry import FEEDS
+
+    home = _home()
+    options = _parse_options(option or [])
+    if currency:
+        options["currency"] = currency.upper()
+    if all_feeds == bool(feed):
+        raise typer.BadParameter("name one feed (with files or not), or pass --all")
+    jobs: list[tuple[str, Path]] = []
+    if all_feeds:
+        jobs = [(name, path) for name in FEEDS for path in landing_files(home, name)]
+    else:
+        if feed not in FEEDS:
+            raise typer.BadParameter(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")
+        targets = files or landing_files(home, feed)
+        for path in targets:
+            if not path.is_file():
+                raise typer.BadParameter(f"{path} is not a file")
+        jobs = [(feed, path) for path in targets]
+    if not jobs:
+        console.print("nothing to land: landing/ has no files" + (f" for {feed}" if feed else ""))
+        return
+    table = Table("feed", "file", "status", "loaded", "quarantined", "note", title="Landing")
+    rejected = 0
+    with console.status("landing…") as status:
+        for index, (name, path) in enumerate(jobs, start=1):
+            status.update(f"landing {index}/{len(jobs)}: {name} {path.name}")
+            result = land_file(home, name, path, options if not all_feeds else None)
+            rejected += result.status == "rejected"
+            note = result.reason if result.status != "loaded" else _drift_note(result)
+            style = {"rejected": "red", "duplicate": "dim"}.get(result.status, "")
+            table.add_row(name, result.file, f"[{style}]{result.status}[/]" if style else result.status,
+                          f"{result.rows_loaded:,}", f"{result.rows_quarantined:,}", note)
+    console.print(table)
+    if rejected:
+        console.print(f"[red]{rejected} file(s) rejected[/]: fix or re-export them and land them again.")
+        raise typer.Exit(1)
+
+
+def _drift_note(result) -> str:
+    notes = []
+    if result.non_data_rows:
+        notes.append(f"{result.non_data_rows} non-data rows skipped")
+    if result.extra_columns:
+        notes.append("new columns: " + ", ".join(result.extra_columns))
+    return "; ".join(notes)
+
+
+@app.command()
+def feeds(
+    feed: Annotated[str | None, typer.Argument(help="Show one feed's contract in full.")] = None,
+) -> None:
+    """List the feeds, their contracts and what is landed."""
+    from connectors.lake import ledger_records, rejections
+    from connectors.registry import FEEDS
+
+    home = _home()
+    if feed:
+        _show_contract(feed)
+        return
+    stats: dict[str, dict] = defaultdict(lambda: {"files": 0, "rows": 0, "quarantined": 0, "last": "", "newest": ""})
+    for record in ledger_records(home):
+        s = stats[record["feed"]]
+        s["files"] += 1
+        s["rows"] += record["rows_loaded"]
+        s["quarantined"] += record["rows_quarantined"]
+        s["last"] = max(s["last"], record["loaded_at"][:19])
+        s["newest"] = max(s["newest"], str(record.get("max_event_time") or "")[:19])
+    rejected = defaultdict(int)
+    for record in rejections(home):
+        rejected[record["feed"]] += 1
+    table = Table("feed", "source", "owner", "cadence", "SLA h", "files", "rows", "quarantined",
+                  "rejected", "newest event", title=f"Feeds (home: {home.root})")
+    for name, spec in FEEDS.items():
+        contract, s = spec.contract, stats[name]
+        table.add_row(name, contract.source_system, contract.owner["team"], contract.cadence,
+                      str(contract.freshness_sla_hours), str(s["files"]), f"{s['rows']:,}",
+                      f"{s['quarantined']:,}", str(rejected[name] or ""), s["newest"])
+    console.print(table)
+    total_rows = sum(s["rows"] for s in stats.values())
+    total_q = sum(s["quarantined"] for s in stats.values())
+    console.print(f"{total_rows:,} rows landed, {total_q:,} quarantined "
+                  f"(`cwh quarantine` shows them with their reasons)")
+    console.print(f"raw lake:   {home.root / 'lake' / 'raw'}\nquarantine: {home.root / 'lake' / 'quarantine'}\n"
+                  f"ledger:     {home.root / 'lake' / 'ledger'}\nlanding:    {home.root / 'landing'}")
+
+
+def _show_contract(feed: str) -> None:
+    from connectors.registry import feed_spec
+
+    spec = feed_spec(feed)
+    contract = spec.contract
+    console.print(f"[bold]{contract.feed}[/] — {contract.title} ({contract.source_system})\n{contract.description}")
+    console.print(f"owner: {contract.owner['team']} <{contract.owner['contact']}>; cadence {contract.cadence}; "
+                  f"freshness SLA {contract.freshness_sla_hours} h; event time: {contract.event_time_column}; "
+                  f"primary key: {', '.join(contract.primary_key)}")
+    console.print("layouts read: " + "; ".join(f.label for f in spec.formats))
+    table = Table("column", "type", "required", "nullable", "pii", "description")
+    for col in contract.columns:
+        table.add_row(col.name, col.type, "yes" if col.required else "", "" if col.nullable else "no",
+                      col.pii or "", col.description)
+    console.print(table)
+
+
+@app.command()
+def quarantine(
+    feed: Annotated[str | None, typer.Argument(help="Only this feed.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+) -> None:
+    """Show quarantined rows: file, line, reason and the raw values."""
+    import duckdb
+
+    home = _home()
+    folder = home.root / "lake" / "quarantine" / (feed or "*")
+    files = list(home.root.glob(f"lake/quarantine/{feed or '*'}/*.parquet"))
+    if not files:
+        console.print("no quarantined rows")
+        return
+    rows = duckdb.sql(
+        f"select feed, source_file, line, reason, raw_values from read_parquet('{folder}/*.parquet') "
+        f"order by feed, source_file, line limit {int(limit)}").fetchall()
+    table = Table("feed", "file", "line", "reason", "raw values", title="Quarantine")
+    for row in rows:
+        raw = json.loads(row[4])
+        table.add_row(row[0], row[1], str(row[2]), row[3], json.dumps(raw, ensure_ascii=False)[:120])
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,82 @@
+"""Landing into the raw lake: idempotent, atomic, nothing lost."""
+
+import json
+
+import polars as pl
+import pytest
+
+import connectors.lake as lake
+from connectors.lake import land_file, ledger_records
+from tests.connectors.test_shopify import order_rows, write_csv
+
+
+def snapshot(root):
+    return {p.relative_to(root): (p.stat().st_mtime_ns, p.read_bytes()) for p in root.rglob("*") if p.is_file()}
+
+
+def test_landing_writes_parquet_with_lineage_and_a_ledger_record(home, tmp_path):
+    path = write_csv(tmp_path / "orders_2026-05.csv", order_rows())
+    result = land_file(home, "shopify_orders", path)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 0)
+    raw = pl.read_parquet(home.raw("shopify_orders") / f"{result.file_id}.parquet")
+    assert raw["_source_file"].unique().to_list() == ["orders_2026-05.csv"]
+    assert sorted(raw["_source_line"].to_list()) == [2, 4, 5]
+    assert raw["_source_format"].unique().to_list() == ["shopify_orders_csv"]
+    record = next(ledger_records(home, "shopify_orders"))
+    assert record["rows_loaded"] == 3 and record["sha256"].startswith(result.file_id)
+    assert record["min_event_time"].startswith("2026-05-03 22:00:00")
+    # the raw file is archived in landing/ (vendors do not keep exports for long)
+    assert (home.landing("shopify_orders") / "orders_2026-05.csv").read_bytes() == path.read_bytes()
+
+
+def test_relanding_the_same_file_changes_nothing(home, tmp_path):
+    path = write_csv(tmp_path / "orders.csv", order_rows())
+    land_file(home, "shopify_orders", path)
+    before = snapshot(home.root)
+    again = land_file(home, "shopify_orders", path)
+    renamed = tmp_path / "copy_of_orders.csv"
+    renamed.write_bytes(path.read_bytes())
+    copy = land_file(home, "shopify_orders", renamed)
+    assert again.status == copy.status == "duplicate"
+    assert snapshot(home.root) == before
+
+
+def test_quarantine_keeps_file_line_reason_and_hashed_raw_values(home, tmp_path):
+    rows = order_rows()
+    rows[0]["Created at"] = "yesterday"
+    result = land_file(home, "shopify_orders", write_csv(tmp_path / "orders.csv", rows))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)  # both lines of the bad order
+    q = pl.read_parquet(home.quarantine("shopify_orders") / f"{result.file_id}.parquet").sort("line")
+    assert q["line"].to_list() == [2, 4]
+    assert q["source_file"].unique().to_list() == ["orders.csv"]
+    assert all("'Created at': 'yesterday' is not a date-time" in r for r in q["reason"])
+    raw = json.loads(q["raw_values"][0])
+    assert raw["Name"] == "#1002" and "ann@example.com" not in q["raw_values"][0].lower()
+
+
+def test_a_crash_mid_landing_leaves_no_partial_files(home, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "orders.csv", order_rows())
+    real = lake.parse_batches
+
+    def crash_after_first_batch(*args, **kwargs):
+        for i, batch in enumerate(real(*args, **kwargs)):
+            if i == 1:
+                raise KeyboardInterrupt("power cut")
+            yield batch
+
+    monkeypatch.setattr(lake, "parse_batches", lambda p, c, l: crash_after_first_batch(p, c, l, batch_rows=1))
+    with pytest.raises(KeyboardInterrupt):
+        land_file(home, "shopify_orders", path)
+    leftovers = [p for p in (home.root / "lake").rglob("*") if p.is_file()]
+    assert leftovers == []
+    monkeypatch.setattr(lake, "parse_batches", real)
+    assert land_file(home, "shopify_orders", path).status == "loaded"
+
+
+def test_a_rejected_file_is_recorded_and_not_archived(home, tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("Name,Email\n#1,a@b.c\n")
+    result = land_file(home, "shopify_orders", path)
+    assert result.status == "rejected" and "not a Shopify orders export" in result.reason
+    assert not home.landing("shopify_orders").exists()
+    assert list(lake.rejections(home, "shopify_orders"))[0]["file"] == "notes.csv"
