@@ -19,9 +19,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from connectors import values
 from connectors.contracts import Column, Contract
@@ -83,10 +86,12 @@ Prepare = Callable[[pl.DataFrame, dict], pl.DataFrame]
 class VendorFormat:
     """One vendor layout of a feed.
 
-    columns: canonical column → the vendor header(s) it is read from (first present wins).
-    derived: canonical columns the `prepare` step computes instead of reading them.
-    reads: further vendor headers `prepare` needs, exposed under these names.
-    non_data: rows that are not data (report totals, summary rows), dropped and counted.
+    columns: canonical column → the vendor header(s) it is read from (first present wins). A key
+        that is not a contract column is an optional input for `prepare` (absent → null).
+    derived: canonical columns the `prepare` step computes instead of reading them (checked).
+    reads: vendor headers `prepare` cannot do without (absent → the file is rejected).
+    non_data: rows that are not data (report totals, summary rows), dropped and counted; gets the
+        text frame and the per-file state dict (a summary row may carry values later rows need).
     prepare: reshaping on text columns (forward-fill, unpivot…); gets a per-file state dict.
     options: canonical columns a file may lack and the user supplies (option name → hint).
     known_headers: vendor headers the layout knows but does not read (personal data, report
@@ -100,7 +105,7 @@ class VendorFormat:
     quote: str = '"'
     derived: tuple[str, ...] = ()
     reads: Mapping[str, Header | tuple[Header, ...]] = field(default_factory=dict)
-    non_data: Callable[[pl.DataFrame], pl.Expr] | None = None
+    non_data: Callable[[pl.DataFrame, dict], pl.Expr] | None = None
     prepare: Prepare | None = None
     options: Mapping[str, str] = field(default_factory=dict)
     known_headers: tuple[str, ...] = ()
@@ -193,7 +198,7 @@ def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: 
                 best = (score, fmt, index + 1, headers, (mapping, constants, missing_req, missing_opt))
             if not missing_req and mapping:
                 return _layout(path, contract, fmt, index + 1, headers, mapping, constants, missing_opt, encoding, options)
-    _reject_unmatched(path, contract, formats, best)
+    _reject_unmatched(path, contract, formats, best, lines)
 
 
 def _layout(path, contract, fmt, header_line, headers, mapping, constants, missing_opt, encoding, options) -> FileLayout:
@@ -210,7 +215,7 @@ def _layout(path, contract, fmt, header_line, headers, mapping, constants, missi
     return FileLayout(fmt, header_line, headers, mapping, constants, missing_opt, extra, encoding)
 
 
-def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat], best) -> None:
+def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat], best, lines: list[str]) -> None:
     if best is None:
         raise FileRejected(f"{path.name} is empty: no header line found")
     _, fmt, line_no, headers, (mapping, _, missing_req, _) = best
@@ -223,15 +228,15 @@ def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat
             f"(header found on line {line_no}); export the report again with these columns"
         )
     labels = " or ".join(f.label for f in formats)
-    guess = _guess_feed(headers, contract.feed)
+    guess = _guess_feed(lines, contract.feed)
     expected = ", ".join(f"'{formats[0].candidates(c)[0].name}'" for c in list(formats[0].columns)[:4])
     hint = (f"; it looks like a '{guess}' file: land it with `cwh ingest {guess}`" if guess
             else f"; expected a header with columns such as {expected}")
     raise FileRejected(f"{path.name} is not a {labels} (wrong format for feed '{contract.feed}'){hint}")
 
 
-def _guess_feed(headers: list[str], not_feed: str) -> str | None:
-    """The feed whose layout best matches these headers, to point the user the right way."""
+def _guess_feed(lines: list[str], not_feed: str) -> str | None:
+    """The feed whose layout best matches the file's first lines, to point the user the right way."""
     from connectors.registry import FEEDS  # late import: the registry imports the connectors
 
     best, best_score = None, 0
@@ -239,9 +244,11 @@ def _guess_feed(headers: list[str], not_feed: str) -> str | None:
         if feed == not_feed:
             continue
         for fmt in spec.formats:
-            mapping, _, missing_req, _ = _match_layout(fmt, headers, spec.contract)
-            if not missing_req and len(mapping) > best_score:
-                best, best_score = feed, len(mapping)
+            for line in lines:
+                headers = [h.strip() for h in _split_header(line, fmt.delimiter)]
+                mapping, _, missing_req, _ = _match_layout(fmt, headers, spec.contract)
+                if not missing_req and len(mapping) > best_score:
+                    best, best_score = feed, len(mapping)
     return best
 
 
@@ -271,8 +278,14 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
-    """The file's needed columns as text, renamed to canonical names, plus `_line`."""
+def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_ROWS,
+                        scratch_dir: Path | None = None) -> Iterator[pl.DataFrame]:
+    """The file's needed columns as text, renamed to canonical names, plus `_line`.
+
+    DuckDB's CSV reader streams the file into an all-text Parquet scratch file (`COPY` runs inside
+    DuckDB's streaming engine, so memory stays flat whatever the file size; its Python result
+    readers buffer the whole result instead), which is then read back batch by batch.
+    """
     fmt = layout.format
     select = ", ".join(f'"{v.replace(chr(34), chr(34) * 2)}" AS "{k}"' for k, v in layout.mapping.items())
     quote = _sql_str(fmt.quote) if fmt.quote else "''"
@@ -280,24 +293,31 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
         "all_varchar = true", "header = true", f"skip = {layout.header_line - 1}",
         f"delim = {_sql_str(fmt.delimiter)}", f"quote = {quote}", f"escape = {quote}",
         "null_padding = true", "strict_mode = false", "parallel = false",
-        "auto_detect = true",
     ]
     if layout.encoding == "cp1252":
         options.append("encoding = 'latin-1'")
-    con = duckdb.connect(config={"threads": 1})
-    try:
-        query = f"SELECT {select} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
-        reader = con.sql(query).to_arrow_reader(batch_rows)
+    if scratch_dir is not None:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
+        staged = Path(tmp) / "text.parquet"
+        # one thread and insertion order kept: rows come back in file order, as line numbers need
+        con = duckdb.connect(config={"threads": 1, "memory_limit": "256MB", "preserve_insertion_order": True,
+                                     "temp_directory": tmp})
+        try:
+            query = f"SELECT {select} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
+            con.execute(f"COPY ({query}) TO {_sql_str(str(staged))} "
+                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})")
+        except duckdb.Error as err:
+            raise FileRejected(f"{path.name}: unreadable as {fmt.label}: {str(err).splitlines()[0]}") from err
+        finally:
+            con.close()
         lines = _record_lines(path, layout.header_line, fmt.quote)
-        for batch in reader:
+        for batch in pq.ParquetFile(staged).iter_batches(batch_size=batch_rows):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            numbers = [next(lines, None) for _ in range(frame.height)]
+            numbers = list(itertools.islice(lines, frame.height))
+            numbers += [None] * (frame.height - len(numbers))
             yield frame.with_columns(pl.Series("_line", numbers, dtype=pl.Int64))
-    except duckdb.Error as err:
-        raise FileRejected(f"{path.name}: unreadable as {fmt.label}: {str(err).splitlines()[0]}") from err
-    finally:
-        con.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,19 +418,23 @@ def _drop_blank(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~blank)
 
 
-def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows: int = BATCH_ROWS) -> Iterator[ParsedBatch]:
+def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows: int = BATCH_ROWS,
+                  scratch_dir: Path | None = None) -> Iterator[ParsedBatch]:
     fmt = layout.format
     state: dict = {"path": path, "layout": layout}
     schema = contract.arrow_schema(with_lineage=False)
-    for text in stream_text_batches(path, layout, batch_rows):
+    for text in stream_text_batches(path, layout, batch_rows, scratch_dir):
         text = _drop_blank(text)
         non_data = 0
         if fmt.non_data is not None and text.height:
-            mask = text.select(fmt.non_data(text)).to_series().fill_null(False)
+            mask = text.select(fmt.non_data(text, state)).to_series().fill_null(False)
             non_data = int(mask.sum())
             text = text.filter(~mask)
         if fmt.prepare is not None:
             text = fmt.prepare(text, state)
+            missing = [c for c in fmt.derived if c not in text.columns]
+            if missing:
+                raise RuntimeError(f"connector bug: {fmt.name} prepare() did not produce {missing}")
         good, quarantine = to_canonical(text, contract, layout)
         table = good.select(contract.column_names).to_arrow().cast(schema)
         table = table.append_column(pa.field("_line", pa.int64()), good["_line"].to_arrow())

@@ -163,7 +163,7 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
     try:
         with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
                 pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer:
-            for batch in parse_batches(path, contract, layout):
+            for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp"):
                 non_data += batch.non_data_rows
                 good = batch.good
                 if good.num_rows:

@@ -180,7 +180,9 @@ def parse_series(kind: str, text: pl.Series, precision: int | None = None, scale
         "boolean": lambda e: parse_boolean(e),
         "decimal": lambda e: parse_decimal(e, precision, scale),
     }[kind]
-    frame = pl.DataFrame({"t": text, "fast": fast, "slow_needed": needs_slow})
-    return frame.select(
-        pl.when(pl.col("slow_needed")).then(slow_expr(pl.col("t")))
-        .otherwise(pl.col("fast")).alias(text.name)).to_series()
+    # the full normalisation runs only on the distinct texts that need it, mapped back after
+    todo = text.filter(needs_slow).unique()
+    parsed = pl.DataFrame({"t": todo}).select(slow_expr(pl.col("t"))).to_series()
+    slow = text.replace_strict(todo, parsed, default=None, return_dtype=fast.dtype)
+    return pl.DataFrame({"fast": fast, "slow": slow}).select(
+        pl.coalesce("fast", "slow").alias(text.name)).to_series()

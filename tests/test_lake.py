@@ -64,10 +64,11 @@ def test_a_crash_mid_landing_leaves_no_partial_files(home, tmp_path, monkeypatch
                 raise KeyboardInterrupt("power cut")
             yield batch
 
-    monkeypatch.setattr(lake, "parse_batches", lambda p, c, l: crash_after_first_batch(p, c, l, batch_rows=1))
+    monkeypatch.setattr(lake, "parse_batches",
+                        lambda p, c, l, scratch_dir: crash_after_first_batch(p, c, l, 1, scratch_dir))
     with pytest.raises(KeyboardInterrupt):
         land_file(home, "shopify_orders", path)
-    leftovers = [p for p in (home.root / "lake").rglob("*") if p.is_file()]
+    leftovers = [p for p in home.root.rglob("*") if p.is_file()]
     assert leftovers == []
     monkeypatch.setattr(lake, "parse_batches", real)
     assert land_file(home, "shopify_orders", path).status == "loaded"

@@ -1,0 +1,306 @@
+"""Amazon Seller Central reports: settlements (flat file V2 and legacy flat file), the All Orders
+report and the FBA customer returns report. All are tab-separated and never quoted (`quote=''`:
+a product name with a `"` is read verbatim).
+
+Settlements. The first data row of each settlement is its summary row (settlement id, period,
+deposit date, total-amount, currency; no transaction-type). It is not a component: it is counted
+as a non-data row and its values are kept by settlement id, then carried to every component row
+(V2 and legacy component rows leave the settlement-level columns empty). A component whose
+settlement has no summary row in the file rejects the file. The legacy layout is wide (one
+column per kind of amount); each row is unpivoted into one canonical row per non-empty amount, so
+both layouts land in one settlement-line table whose components sum exactly to the settlement's
+total (`settlement_balance`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from connectors import values
+from connectors.engine import FileRejected, H, VendorFormat
+from connectors.registry_helpers import parse_table
+
+# --------------------------------------------------------------------------------------------
+# settlements
+
+# settlement-level columns: filled on the summary row only, carried to every component row
+SETTLEMENT_LEVEL = {
+    "settlement_start_date": "settlement-start-date",
+    "settlement_end_date": "settlement-end-date",
+    "deposit_date": "deposit-date",
+    "total_amount": "total-amount",
+    "currency": "currency",
+}
+# columns both layouts share (canonical → vendor header)
+SETTLEMENT_COMMON = {
+    "settlement_id": "settlement-id",
+    **SETTLEMENT_LEVEL,
+    "transaction_type": "transaction-type",
+    "order_id": "order-id",
+    "merchant_order_id": "merchant-order-id",
+    "adjustment_id": "adjustment-id",
+    "shipment_id": "shipment-id",
+    "marketplace_name": "marketplace-name",
+    "fulfillment_id": "fulfillment-id",
+    "posted_date": "posted-date",
+    "order_item_code": "order-item-code",
+    "merchant_order_item_id": "merchant-order-item-id",
+    "merchant_adjustment_item_id": "merchant-adjustment-item-id",
+    "sku": "sku",
+    "quantity_purchased": "quantity-purchased",
+    "promotion_id": "promotion-id",
+}
+SETTLEMENT_V2_ONLY = {
+    "amount_type": "amount-type",
+    "amount_description": "amount-description",
+    "amount": "amount",
+    "posted_date_time": "posted-date-time",
+}
+# legacy wide amount columns, in component order: (amount column, description column or None,
+# amount_type); other-amount is described by the row's transaction-type
+LEGACY_AMOUNTS = (
+    ("price_amount", "price_type", "ItemPrice"),
+    ("item_related_fee_amount", "item_related_fee_type", "ItemFees"),
+    ("promotion_amount", "promotion_type", "Promotion"),
+    ("shipment_fee_amount", "shipment_fee_type", "ShipmentFees"),
+    ("order_fee_amount", "order_fee_type", "OrderFees"),
+    ("misc_fee_amount", None, "MiscFee"),
+    ("other_fee_amount", "other_fee_reason_description", "OtherFees"),
+    ("direct_payment_amount", "direct_payment_type", "DirectPayment"),
+    ("other_amount", "transaction_type", "other-transaction"),
+)
+# every legacy file has these: they tell the layout apart and are required
+LEGACY_REQUIRED = ("price_type", "price_amount", "item_related_fee_type", "item_related_fee_amount")
+# the other wide columns are optional: a file without one simply has no amount of that kind
+# (older legacy files lack the promotion columns). Listed in `columns` under names that are not
+# contract columns, which the engine treats as optional reads (a `reads` entry is always required).
+LEGACY_OPTIONAL = (
+    "promotion_type", "promotion_amount", "shipment_fee_type", "shipment_fee_amount",
+    "order_fee_type", "order_fee_amount", "misc_fee_amount", "other_fee_amount",
+    "other_fee_reason_description", "direct_payment_type", "direct_payment_amount", "other_amount",
+)
+
+
+def _vendor(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _is_summary(frame: pl.DataFrame) -> pl.Expr:
+    """The summary row: a total-amount and no transaction-type."""
+    del frame
+    return (values.clean_text(pl.col("transaction_type")).is_null()
+            & values.clean_text(pl.col("total_amount")).is_not_null())
+
+
+def _settlement_non_data(frame: pl.DataFrame, state: dict) -> pl.Expr:
+    """Summary rows are not components: remember their values for the component rows."""
+    expr = _is_summary(frame)
+    mask = frame.select(expr.fill_null(False)).to_series()
+    if mask.any():
+        _remember_summaries(frame.filter(mask), state)
+    return expr
+
+
+def _remember_summaries(summaries: pl.DataFrame, state: dict) -> None:
+    known: dict[str, dict] = state.setdefault("summaries", {})
+    cols = ["settlement_id", *SETTLEMENT_LEVEL]
+    for row in summaries.select([values.clean_text(pl.col(c)).alias(c) for c in cols]).iter_rows(named=True):
+        sid = row.pop("settlement_id")
+        if sid is None:
+            continue
+        previous = known.get(sid)
+        if previous is not None and previous != row:
+            raise FileRejected(
+                f"{state['path'].name}: settlement {sid} has two different summary rows "
+                f"(total-amount {previous['total_amount']} and {row['total_amount']}); "
+                "download the settlement report again")
+        known[sid] = row
+
+
+def _fill_settlement_level(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    """Carry the summary row's values to the components; reject components without a summary."""
+    known: dict[str, dict] = state.get("summaries", {})
+    sid = values.clean_text(pl.col("settlement_id"))
+    ids = frame.select(sid.unique()).to_series().drop_nulls().to_list()
+    orphans = sorted(i for i in ids if i not in known)
+    if orphans:
+        raise FileRejected(
+            f"{state['path'].name}: settlement {', '.join(orphans)} has no summary row (the first data "
+            "row of a settlement, carrying its total-amount and currency): the file is incomplete; "
+            "download the settlement report again")
+    fills = []
+    for column in SETTLEMENT_LEVEL:
+        lookup = {i: known[i][column] for i in ids}
+        from_summary = sid.replace_strict(lookup, default=None, return_dtype=pl.String)
+        if column == "total_amount":  # always the settlement's own total
+            fills.append(from_summary.alias(column))
+        else:
+            fills.append(pl.coalesce(from_summary, values.clean_text(pl.col(column))).alias(column))
+    return frame.with_columns(fills)
+
+
+def _unpivot_legacy(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per non-empty amount of each wide legacy row, numbered within the row.
+
+    A row with no amount at all is kept once with an empty amount, so it goes to quarantine
+    instead of vanishing."""
+    frame = frame.with_row_index("_row")
+    wide = [c for spec in LEGACY_AMOUNTS for c in spec[:2] if c and c != "transaction_type"]
+    wide = [c for c in wide if c in frame.columns]
+    parts = []
+    for k, (amount_col, desc_col, amount_type) in enumerate(LEGACY_AMOUNTS):
+        amount = values.clean_text(pl.col(amount_col)) if amount_col in frame.columns else pl.lit(None, pl.String)
+        if desc_col is None:
+            desc = pl.lit(amount_type)
+        elif desc_col in frame.columns:
+            desc = values.clean_text(pl.col(desc_col))
+        else:
+            desc = pl.lit(None, pl.String)
+        parts.append(frame.with_columns(
+            pl.lit(k, pl.Int32).alias("_k"),
+            pl.lit(amount_type).alias("amount_type"),
+            desc.cast(pl.String).alias("amount_description"),
+            amount.alias("amount"),
+            pl.lit(_vendor(amount_col)).alias("legacy_amount_column"),
+        ).drop(wide))
+    long = pl.concat(parts, how="vertical").sort(["_row", "_k"], maintain_order=True)
+    present = pl.col("amount").is_not_null()
+    keep = present | (~present.any().over("_row") & (pl.col("_k") == 0))
+    long = long.filter(keep).with_columns(
+        pl.when(present).then(pl.col("amount_type")).otherwise(None).alias("amount_type"),
+        pl.when(present).then(pl.col("amount_description")).otherwise(None).alias("amount_description"),
+        pl.when(present).then(pl.col("legacy_amount_column")).otherwise(None).alias("legacy_amount_column"),
+        pl.concat_str([pl.col("_line").cast(pl.String), pl.lit("."),
+                       pl.int_range(1, pl.len() + 1).over("_row").cast(pl.String)]).alias("line_id"),
+    )
+    return long.drop("_row", "_k")
+
+
+def _prepare_settlement(report_layout: str):
+    def prepare(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+        if report_layout == "legacy":
+            frame = _unpivot_legacy(frame)
+        else:
+            frame = frame.with_columns(pl.col("_line").cast(pl.String).alias("line_id"))
+        frame = _fill_settlement_level(frame, state)
+        return frame.with_columns(pl.lit(report_layout).alias("report_layout"))
+
+    return prepare
+
+
+SETTLEMENT_V2 = VendorFormat(
+    name="amazon_settlement_flat_file_v2",
+    label="Amazon settlement report (flat file V2, tab-separated)",
+    columns={k: H(v) for k, v in {**SETTLEMENT_COMMON, **SETTLEMENT_V2_ONLY}.items()},
+    delimiter="\t",
+    quote="",
+    derived=("line_id", "report_layout"),
+    non_data=_settlement_non_data,
+    prepare=_prepare_settlement("v2"),
+)
+
+SETTLEMENT_LEGACY = VendorFormat(
+    name="amazon_settlement_flat_file_legacy",
+    label="Amazon settlement report (legacy flat file, tab-separated)",
+    columns={**{k: H(v) for k, v in SETTLEMENT_COMMON.items()},
+             **{c: H(_vendor(c)) for c in LEGACY_OPTIONAL}},
+    delimiter="\t",
+    quote="",
+    derived=("amount_type", "amount_description", "amount", "line_id", "report_layout"),
+    reads={c: H(_vendor(c)) for c in LEGACY_REQUIRED},
+    non_data=_settlement_non_data,
+    prepare=_prepare_settlement("legacy"),
+)
+
+
+def settlement_balance(table: pa.Table) -> pl.DataFrame:
+    """Per settlement: its total_amount, the sum of its components and whether they agree exactly.
+
+    Columns: settlement_id, currency, total_amount, components_sum, difference (components_sum −
+    total_amount), balanced. A settlement whose lines disagree on the total is never balanced.
+    """
+    frame = pl.from_arrow(table.select(["settlement_id", "currency", "total_amount", "amount"]))
+    assert isinstance(frame, pl.DataFrame)
+    out = (
+        frame.group_by("settlement_id", maintain_order=True)
+        .agg(
+            pl.col("currency").first(),
+            pl.col("total_amount").first(),
+            pl.col("amount").sum().alias("components_sum"),
+            (pl.col("total_amount").n_unique() == 1).alias("_one_total"),
+            (pl.col("currency").n_unique() == 1).alias("_one_currency"),
+        )
+        .with_columns((pl.col("components_sum") - pl.col("total_amount")).alias("difference"))
+        .with_columns(
+            ((pl.col("difference") == 0) & pl.col("_one_total") & pl.col("_one_currency"))
+            .fill_null(False).alias("balanced"))
+    )
+    return out.select("settlement_id", "currency", "total_amount", "components_sum", "difference",
+                      "balanced").sort("settlement_id")
+
+
+# --------------------------------------------------------------------------------------------
+# All Orders report
+
+ORDER_COLUMNS = (
+    "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status",
+    "fulfillment-channel", "sales-channel", "order-channel", "ship-service-level", "product-name",
+    "sku", "asin", "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price",
+    "shipping-tax", "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount",
+    "ship-promotion-discount", "ship-state", "ship-country", "promotion-ids", "is-business-order",
+    "purchase-order-number", "price-designation",
+)
+# personal or personal-ish: known, never read (variants of the report add buyer/address columns)
+UNREAD_ORDER_HEADERS = (
+    "ship-city", "ship-postal-code", "buyer-email", "buyer-name", "buyer-phone-number",
+    "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-phone-number",
+    "bill-address-1", "bill-address-2", "bill-address-3", "bill-city", "bill-state",
+    "bill-postal-code", "bill-country",
+)
+
+ALL_ORDERS = VendorFormat(
+    name="amazon_all_orders_tsv",
+    label="Amazon All Orders report (tab-separated)",
+    columns={h.replace("-", "_"): H(h) for h in ORDER_COLUMNS},
+    delimiter="\t",
+    quote="",
+    known_headers=UNREAD_ORDER_HEADERS,
+)
+
+# --------------------------------------------------------------------------------------------
+# FBA customer returns
+
+RETURN_COLUMNS = (
+    "return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity",
+    "fulfillment-center-id", "detailed-disposition", "reason", "status", "license-plate-number",
+)
+
+FBA_RETURNS = VendorFormat(
+    name="amazon_fba_customer_returns_tsv",
+    label="Amazon FBA customer returns report (tab-separated)",
+    columns={h.replace("-", "_"): H(h) for h in RETURN_COLUMNS},
+    delimiter="\t",
+    quote="",
+    known_headers=("customer-comments",),  # free text that may hold personal data: not read
+)
+
+FORMATS = {
+    "amazon_settlements": [SETTLEMENT_V2, SETTLEMENT_LEGACY],
+    "amazon_orders": [ALL_ORDERS],
+    "amazon_returns": [FBA_RETURNS],
+}
+
+
+def parse_settlements(path: Path | str) -> pa.Table:
+    return parse_table("amazon_settlements", path)
+
+
+def parse_orders(path: Path | str) -> pa.Table:
+    return parse_table("amazon_orders", path)
+
+
+def parse_returns(path: Path | str) -> pa.Table:
+    return parse_table("amazon_returns", path)

@@ -1,0 +1,80 @@
+"""The Dagster code location: one asset per feed grouped by source system, checks that fail when
+what they guard breaks."""
+
+import dagster as dg
+import pytest
+
+from connectors.demo_data import generate
+from connectors.registry import FEEDS
+from orchestration.definitions import defs
+from orchestration.resources import WarehouseHome
+
+
+def test_one_asset_per_feed_grouped_by_source_system():
+    graph = defs.resolve_asset_graph()
+    specs = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+    assert set(specs) == {f"raw/{feed}" for feed in FEEDS}
+    for feed, spec in FEEDS.items():
+        node = specs[f"raw/{feed}"]
+        assert node.group_name == spec.contract.source_system
+        assert node.owners == [spec.contract.owner["contact"]]
+    assert {"shopify", "amazon", "google_ads", "meta_ads", "finance"} <= {n.group_name for n in specs.values()}
+
+
+def test_every_feed_has_its_checks_and_settlements_their_reconciliation():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    for feed in FEEDS:
+        assert (f"raw/{feed}", "no_rejected_files") in checks
+        assert (f"raw/{feed}", "no_quarantined_rows") in checks
+    assert ("raw/amazon_settlements", "components_sum_to_total") in checks
+
+
+def run_all(home):
+    return dg.materialize([*defs.assets, *defs.asset_checks],
+                          resources={"warehouse": WarehouseHome(root=str(home.root))}, raise_on_error=False)
+
+
+def evaluations(result):
+    return {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+@pytest.fixture
+def demo_home(home):
+    generate(home.root, days=30, orders_per_day=20)
+    return home
+
+
+def test_landing_the_demo_through_dagster_passes_every_check(demo_home):
+    result = run_all(demo_home)
+    assert result.success
+    assert all(evaluations(result).values())
+    landed = {m.asset_key.to_user_string(): m.metadata["rows_loaded"].value
+              for m in result.get_asset_materialization_events() for m in [m.materialization]}
+    assert all(rows > 0 for rows in landed.values()) and len(landed) == len(FEEDS)
+
+
+def test_an_unbalanced_settlement_fails_the_blocking_reconciliation(demo_home):
+    folder = demo_home.landing("amazon_settlements")
+    path = sorted(folder.glob("settlement_*.txt"))[0]
+    lines = path.read_text().splitlines()
+    # change one component amount by a cent: the summary total no longer matches
+    header = lines[0].split("\t")
+    column = header.index("amount") if "amount" in header else header.index("price-amount")
+    for i, line in enumerate(lines[2:], start=2):
+        cells = line.split("\t")
+        if cells[column]:
+            cells[column] = f"{float(cells[column]) + 0.01:.2f}"
+            lines[i] = "\t".join(cells)
+            break
+    path.write_text("\n".join(lines) + "\n")
+    result = run_all(demo_home)
+    assert evaluations(result)[("raw/amazon_settlements", "components_sum_to_total")] is False
+    assert not result.success  # blocking: the run fails
+
+
+def test_a_rejected_file_in_landing_fails_its_feeds_check(demo_home):
+    (demo_home.landing("shopify_orders") / "notes.csv").write_text("Name,Email\n#1,a@b.c\n")
+    result = run_all(demo_home)
+    checks = evaluations(result)
+    assert checks[("raw/shopify_orders", "no_rejected_files")] is False
+    assert checks[("raw/meta_ads", "no_rejected_files")] is True
