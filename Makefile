@@ -7,12 +7,13 @@ CWH := $(VENV)/bin/cwh
 export CWH_HOME ?= $(CURDIR)/data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lock clean help
+.PHONY: install demo test lock clean help bench-ingest
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
 	@echo "make test   - set up and run the test suite"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
+	@echo "make bench-ingest - land a generated 1M-line Shopify export: rows/s and peak memory"
 
 # venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds)
 $(STAMP): pyproject.toml requirements.lock
@@ -31,6 +32,9 @@ demo: install
 
 test: install
 	$(PY) -m pytest -n 2 -q
+
+bench-ingest: install
+	$(PY) -m orchestration.bench $${LINES:-1000000}
 
 lock:
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
