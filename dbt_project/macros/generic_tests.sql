@@ -1,0 +1,43 @@
+{# Generic tests written here (dbt hub packages cannot be fetched in this environment). #}
+
+{# Rows where `expression` is false (or null). #}
+{% test expression_is_true(model, expression, where_clause=none) %}
+select * from {{ model }}
+where not coalesce(({{ expression }}), false)
+{% if where_clause %} and ({{ where_clause }}) {% endif %}
+{% endtest %}
+
+
+{# Combinations of `combination_of_columns` that occur more than once. #}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+select {{ combination_of_columns | join(', ') }}, count(*) as occurrences
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
+
+
+{# Values of `column_name` outside [min_value, max_value]. #}
+{% test accepted_range(model, column_name, min_value=none, max_value=none) %}
+select * from {{ model }}
+where {{ column_name }} is not null and (
+    false
+    {% if min_value is not none %} or {{ column_name }} < {{ min_value }} {% endif %}
+    {% if max_value is not none %} or {{ column_name }} > {{ max_value }} {% endif %}
+)
+{% endtest %}
+
+
+{# Groups where Σ column in this model differs from Σ compare_column in compare_model, per
+   group_by (the reconciliation "rows/amounts in = out across layers"). #}
+{% test equal_sums(model, column_name, compare_model, compare_column, group_by) %}
+with here as (
+    select {{ group_by | join(', ') }}, sum({{ column_name }}) as total from {{ model }} group by {{ group_by | join(', ') }}
+), there as (
+    select {{ group_by | join(', ') }}, sum({{ compare_column }}) as total from {{ compare_model }} group by {{ group_by | join(', ') }}
+)
+select coalesce(here.total, 0) as model_total, coalesce(there.total, 0) as compare_total, {% for g in group_by %}coalesce(here.{{ g }}, there.{{ g }}) as {{ g }}{% if not loop.last %}, {% endif %}{% endfor %}
+from here
+full outer join there on {% for g in group_by %}here.{{ g }} = there.{{ g }}{% if not loop.last %} and {% endif %}{% endfor %}
+where coalesce(here.total, 0) <> coalesce(there.total, 0)
+{% endtest %}

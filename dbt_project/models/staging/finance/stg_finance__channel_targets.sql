@@ -1,0 +1,2 @@
+-- Monthly targets per channel.
+{{ latest_rows('finance', 'channel_targets') }}

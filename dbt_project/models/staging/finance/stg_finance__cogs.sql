@@ -1,0 +1,2 @@
+-- Effective-dated unit costs per SKU.
+{{ latest_rows('finance', 'cogs') }}

@@ -1,0 +1,2 @@
+-- Monthly channel operating costs.
+{{ latest_rows('finance', 'operating_costs') }}

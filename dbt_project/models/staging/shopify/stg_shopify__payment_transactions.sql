@@ -1,0 +1,2 @@
+-- Shopify Payments transactions (charges, refunds, adjustments), latest landed version.
+{{ latest_rows('shopify', 'shopify_payments') }}

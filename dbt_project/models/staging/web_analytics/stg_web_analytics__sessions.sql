@@ -1,0 +1,2 @@
+-- Sessions per channel and day.
+{{ latest_rows('web_analytics', 'sessions') }}

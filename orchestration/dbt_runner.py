@@ -1,0 +1,54 @@
+"""Running the dbt project in-process for a project home (no dbt process start per call).
+
+The build database, dbt's target folder and its logs all live under the home, so two homes (two
+test workers, a test and a demo) never share dbt state.
+"""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from connectors.lake import Home
+from orchestration.dbt_sources import DBT_DIR, ensure_feed_files
+
+
+def build_database(home: Home) -> Path:
+    return home.root / "warehouse" / "build.duckdb"
+
+
+def dbt_args(home: Home, command: Sequence[str]) -> list[str]:
+    return [
+        *command,
+        "--project-dir", str(DBT_DIR),
+        "--profiles-dir", str(DBT_DIR),
+        "--target-path", str(home.root / "dbt" / "target"),
+        "--log-path", str(home.root / "dbt" / "logs"),
+    ]
+
+
+def prepare(home: Home) -> None:
+    """Point dbt at this home: CWH_HOME (sources and profile read it), the warehouse folder, and an
+    empty schema file for every feed with nothing landed yet."""
+    os.environ["CWH_HOME"] = str(home.root)
+    (home.root / "warehouse").mkdir(parents=True, exist_ok=True)
+    ensure_feed_files(home)
+
+
+def run_dbt(home: Home, *command: str, quiet: bool = True):
+    """`run_dbt(home, "build")`, `run_dbt(home, "build", "--select", "marts")`… → dbtRunnerResult."""
+    from dbt.cli.main import dbtRunner
+
+    prepare(home)
+    flags = ["--quiet"] if quiet else []
+    return dbtRunner().invoke([*flags, *dbt_args(home, command)])
+
+
+def failures(result) -> list[str]:
+    """Readable lines for every failed or erroring node of a dbt result."""
+    lines = []
+    if result.exception is not None:
+        lines.append(f"dbt error: {result.exception}")
+    for node in getattr(result.result, "results", None) or []:
+        if str(node.status) in {"error", "fail", "runtime error"}:
+            lines.append(f"{node.node.unique_id}: {node.status}: {node.message}")
+    return lines
