@@ -1,0 +1,207 @@
+"""Write-audit-publish: the published DuckDB file is replaced atomically, only by an audited build."""
+
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import pytest
+
+from orchestration import publish as pub
+from orchestration.dbt_runner import build_database
+from orchestration.publish import PublishError, held, publish, publish_history, published_database
+
+
+@dataclass
+class Check:  # the shape of orchestration.sla.CheckOutcome
+    feed: str
+    check: str
+    status: str
+    blocking: bool = False
+    detail: str = ""
+    suggested_action: str = ""
+    owner: str = "Growth"
+    owner_contact: str = "growth@example.com"
+    metadata: dict = field(default_factory=dict)
+
+
+PASSING = [Check("shopify_orders", "freshness", "ok", True),
+           Check("meta_ads", "no_quarantined_rows", "warn", False, "3 rows quarantined")]
+
+
+def make_build(home, scale: int = 1, rows: int = 100) -> None:
+    """A small dbt-like build: marts + staging tables, a view, and dbt leftovers that must not publish."""
+    path = build_database(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA main_dbt_test__audit")
+        con.execute("CREATE TABLE marts.fct_contribution (id INTEGER PRIMARY KEY, channel VARCHAR NOT NULL, x BIGINT)")
+        con.execute(f"INSERT INTO marts.fct_contribution SELECT i, 'ch' || (i % 3), i * {scale} FROM range({rows}) t(i)")
+        con.execute("CREATE TABLE marts.dim_channel AS SELECT 'ch' || i AS channel FROM range(3) t(i)")
+        con.execute(f"CREATE TABLE staging.stg_orders AS SELECT i AS order_id FROM range({rows * 2}) t(i)")
+        con.execute("CREATE VIEW staging.stg_big_orders AS SELECT * FROM staging.stg_orders WHERE order_id >= 150")
+        con.execute("CREATE TABLE marts.fct_contribution__dbt_tmp AS SELECT 1 AS junk")
+        con.execute("CREATE TABLE main_dbt_test__audit.not_null_x AS SELECT 1 AS junk")
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def relations(path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+        return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for (n,) in names}
+
+
+def test_publish_copies_tables_and_logs_the_run(home):
+    make_build(home)
+    result = publish(home, run_id="run-1", logical_date=date(2026, 8, 1),
+                     watermarks={"shopify_orders": "2026-07-31T23:59:00+00:00"}, checks=PASSING)
+    assert result.published and result.path == published_database(home) == home.root / "warehouse" / "published.duckdb"
+    assert relations(result.path) == {
+        "main.publish_log": 1, "marts.dim_channel": 3, "marts.fct_contribution": 100,
+        "staging.stg_big_orders": 50,  # the view is published as a table (a snapshot, not a live query)
+        "staging.stg_orders": 200}
+    assert (result.tables, result.rows) == (4, 353)
+    with duckdb.connect(str(result.path), read_only=True) as con:
+        assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == 4950
+        # constraints came along with the schema copy
+        assert con.execute("SELECT is_nullable FROM information_schema.columns "
+                           "WHERE table_name = 'fct_contribution' AND column_name = 'channel'").fetchone()[0] == "NO"
+        row = con.execute("SELECT run_id, logical_date, checks_passed, checks_warned, checks_failed, "
+                          "feeds_watermarks, check_results, build_database_sha256, build_database_bytes, "
+                          "tables, \"rows\" FROM publish_log").fetchone()
+    assert row[:5] == ("run-1", date(2026, 8, 1), 1, 1, 0)
+    assert json.loads(row[5]) == {"shopify_orders": "2026-07-31T23:59:00+00:00"}
+    assert [c["check"] for c in json.loads(row[6])] == ["freshness", "no_quarantined_rows"]
+    assert row[7] == sha(build_database(home)) and row[8] == build_database(home).stat().st_size
+    assert row[9:] == (4, 353)
+    assert [p.name for p in result.path.parent.iterdir() if ".tmp" in p.name] == []
+    assert publish_history(home)[-1]["outcome"] == "published"
+
+
+def test_second_publish_appends_to_publish_log(home):
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=PASSING)
+    make_build(home, scale=2)
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={"meta_ads": "2026-08-01"}, checks=[])
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        assert con.execute("SELECT run_id, logical_date FROM publish_log ORDER BY published_at").fetchall() == [
+            ("run-1", date(2026, 8, 1)), ("run-2", date(2026, 8, 2))]
+        assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == 9900
+
+
+READER = textwrap.dedent("""
+    import json, sys, time, pathlib, duckdb
+    path, ready, stop = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+    con = duckdb.connect(path, read_only=True)
+    reads = []
+    while True:
+        reads.append(con.execute("SELECT sum(x), count(*) FROM marts.fct_contribution").fetchone()[0])
+        ready.touch()
+        if stop.exists():
+            break
+        time.sleep(0.005)
+    # a few more reads on the same (old) connection after the swap
+    reads += [con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] for _ in range(3)]
+    log_runs = [r[0] for r in con.execute("SELECT run_id FROM publish_log").fetchall()]
+    con.close()
+    con = duckdb.connect(path, read_only=True)
+    after = con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0]
+    print(json.dumps({"reads": reads, "old_log": log_runs, "after_reconnect": after}))
+""")
+
+
+def test_reader_keeps_a_consistent_snapshot_during_publish(home, tmp_path):
+    make_build(home, rows=20_000)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    old_sum = sum(range(20_000))
+    make_build(home, scale=3, rows=20_000)
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(published_database(home)), str(ready), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert reader.poll() is None, reader.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+        assert result.published  # while the reader holds the old file open read-only
+        stop.touch()
+        out, err = reader.communicate(timeout=30)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert reader.returncode == 0, err
+    report = json.loads(out)
+    assert len(report["reads"]) >= 5
+    assert set(report["reads"]) == {old_sum}  # every read on the open connection: the old snapshot
+    assert report["old_log"] == ["run-1"]
+    assert report["after_reconnect"] == 3 * old_sum  # a new connection sees the new file
+
+
+def test_held_and_blocked_runs_leave_the_published_file_untouched(home):
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    before = sha(published_database(home))
+    make_build(home, scale=5)
+    failing = [Check("shopify_orders", "no_rejected_files", "fail", True, "1 file rejected", "fix the export")]
+    held(home, run_id="run-2", logical_date=date(2026, 8, 2), checks=failing, reason="audit failed")
+    assert sha(published_database(home)) == before
+    result = publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=failing)
+    assert not result.published and "blocking" in result.reason
+    assert sha(published_database(home)) == before
+    history = {r["run_id"]: r for r in publish_history(home)}
+    assert history["run-2"]["outcome"] == "held" and history["run-2"]["reason"] == "audit failed"
+    assert history["run-2"]["blocking_failures"][0]["check"] == "no_rejected_files"
+    assert history["run-3"]["outcome"] == "held"
+
+
+@pytest.mark.parametrize("where", ["replace", "copy"])
+def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, where):
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    before = sha(published_database(home))
+    make_build(home, scale=7)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    if where == "replace":
+        monkeypatch.setattr(pub.os, "replace", boom)
+    else:
+        def half_copy(con, **kwargs):
+            con.execute("COPY FROM DATABASE build TO tmp (SCHEMA)")  # the tmp file exists and has content
+            raise duckdb.IOException("crash in the middle of the copy")
+
+        monkeypatch.setattr(pub, "_copy_database", half_copy)
+    with pytest.raises((OSError, PublishError)):
+        publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    monkeypatch.undo()
+    assert sha(published_database(home)) == before
+    assert sorted(p.name for p in published_database(home).parent.iterdir()) == [
+        ".publish.lock", "build.duckdb", "published.duckdb"]
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        assert con.execute("SELECT list(run_id) FROM publish_log").fetchone()[0] == ["run-1"]
+
+
+def test_publish_without_build_raises_and_touches_nothing(home):
+    with pytest.raises(PublishError, match="no build database"):
+        publish(home, run_id="r", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    assert not published_database(home).exists()
+
+
+def test_stale_tmp_of_a_killed_publish_is_cleaned(home):
+    make_build(home)
+    stale = published_database(home).with_name("published.duckdb.123.456.tmp")
+    stale.write_bytes(b"half a database")
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    assert not stale.exists()
