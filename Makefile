@@ -6,6 +6,8 @@ UV := $(VENV)/bin/uv
 CWH := $(VENV)/bin/cwh
 export CWH_HOME ?= $(CURDIR)/data
 STAMP := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 
 .PHONY: install demo test lock clean help bench-ingest
 
@@ -23,12 +25,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# the dbt manifest Dagster loads, prepared here and never at import
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	cd dbt_project && CWH_HOME=$(CWH_HOME) ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --target-path target
+
+install: $(STAMP) $(MANIFEST)
 
 demo: install
 	$(CWH) demo --reset
 	$(CWH) ingest --all
 	$(CWH) feeds
+	$(CWH) build
 
 test: install
 	$(PY) -m pytest -n 2 -q

@@ -9,7 +9,7 @@ import json
 import shutil
 import sys
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -206,6 +206,124 @@ def quarantine(
         raw = json.loads(row[4])
         table.add_row(row[0], row[1], str(row[2]), row[3], json.dumps(raw, ensure_ascii=False)[:120])
     console.print(table)
+
+
+@app.command()
+def run(
+    run_date: Annotated[str | None, typer.Option("--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
+) -> None:
+    """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
+    the warehouse, audit it, publish it atomically — or hold the publish and say why."""
+    from datetime import UTC, datetime
+
+    from orchestration.nightly import nightly_run
+    from orchestration.publish import published_database
+
+    home = _home()
+    logical = date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()
+    with console.status("nightly run…") as status:
+        report = nightly_run(home, logical, progress=lambda msg: status.update(f"nightly run: {msg}…"))
+    loaded = [r for r in report.landed if r.status == "loaded"]
+    console.print(f"run {report.run_id} (logical date {logical}): {len(loaded)} new file(s) landed, "
+                  f"{sum(r.rows_loaded for r in loaded):,} rows")
+    counts = {s: sum(c.status == s for c in report.checks) for s in ("ok", "warn", "fail")}
+    console.print(f"checks: {counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed")
+    if report.alerts:
+        table = Table("status", "feed", "check", "owner", "detail", "suggested action", title="Alerts")
+        for alert in report.alerts:
+            style = "red" if alert["status"] == "fail" else "yellow"
+            table.add_row(f"[{style}]{alert['status']}[/]", alert["feed"], alert["check"],
+                          f"{alert['owner']} <{alert['owner_contact']}>", alert["detail"], alert["suggested_action"])
+        console.print(table)
+    if report.published:
+        result = report.publish
+        console.print(f"[green]published[/] {result.tables} tables, {result.rows:,} rows in {result.seconds:.1f}s → "
+                      f"{result.path}\nanalysts: duckdb -readonly {result.path}")
+        return
+    console.print(f"[red]publish held[/]: {report.held_reason}. The published database is unchanged "
+                  f"({published_database(home)}); `cwh status` shows every feed's state.")
+    for check in report.blocking_failures:
+        console.print(f"  [red]{check.feed} / {check.check}[/]: {check.detail} → {check.suggested_action} "
+                      f"(owner: {check.owner})")
+    raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    as_of: Annotated[str | None, typer.Option("--date", help="Judge lags as of this date (default today, UTC).")] = None,
+) -> None:
+    """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
+    how often it failed in the last 30 days."""
+    from datetime import UTC, datetime
+
+    from orchestration.status import feed_sla_status, render_status
+
+    day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    console.print(render_status(feed_sla_status(_home(), as_of=day)))
+
+
+PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
+
+
+@app.command()
+def build() -> None:
+    """Build the warehouse (dbt: staging → intermediate → marts, with every test), then print the
+    channel P&L of the last full month."""
+    from orchestration.dbt_runner import build_database, failures, run_dbt
+
+    home = _home()
+    with console.status("dbt build: staging → intermediate → marts, with tests…"):
+        result = run_dbt(home, "build")
+    if not result.success:
+        console.print("[red]dbt build failed[/]:")
+        for line in failures(result):
+            console.print(f"  {line}")
+        raise typer.Exit(1)
+    nodes = getattr(result.result, "results", None) or []
+    console.print(f"dbt build: {len(nodes)} models, seeds and tests passed → {build_database(home)}")
+    pnl(month=None)
+
+
+def _last_full_month(last_day: date | None) -> date | None:
+    """First day of the latest month the data covers to its last day."""
+    if last_day is None:
+        return None
+    first = last_day.replace(day=1)
+    if (last_day + timedelta(days=1)).month != last_day.month:
+        return first
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+@app.command()
+def pnl(
+    month: Annotated[str | None, typer.Option(help="Month to show (YYYY-MM); default: the last full month.")] = None,
+) -> None:
+    """Print the channel P&L of one month from the built warehouse."""
+    import duckdb
+
+    from orchestration.dbt_runner import build_database
+
+    database = build_database(_home())
+    if not database.exists():
+        console.print("no warehouse yet: run `cwh build` first")
+        raise typer.Exit(1)
+    with duckdb.connect(str(database), read_only=True) as con:
+        if month is None:
+            chosen = _last_full_month(con.sql("select max(order_date) from marts.fct_order_lines").fetchone()[0])
+        else:
+            chosen = date.fromisoformat(f"{month}-01")
+        rows = con.execute(
+            f"select channel, {', '.join(PNL_COLUMNS)}, cm3_pct from marts.channel_pnl_monthly "
+            "where month = ? order by net_revenue desc", [chosen]).fetchall()
+    table = Table("channel", *(c.replace("_", " ") for c in PNL_COLUMNS), "cm3 %",
+                  title=f"Channel P&L, {chosen:%B %Y} (reporting currency)" if chosen else "Channel P&L")
+    totals = [0] * len(PNL_COLUMNS)
+    for channel, *amounts, cm3_pct in rows:
+        totals = [t + (a or 0) for t, a in zip(totals, amounts)]
+        table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "")
+    table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "")
+    console.print(table)
+    console.print(f"warehouse: {database}  (duckdb -readonly {database} → select * from marts.channel_pnl_monthly)")
 
 
 if __name__ == "__main__":  # pragma: no cover

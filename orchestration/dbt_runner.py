@@ -40,7 +40,27 @@ def run_dbt(home: Home, *command: str, quiet: bool = True):
 
     prepare(home)
     flags = ["--quiet"] if quiet else []
-    return dbtRunner().invoke([*flags, *dbt_args(home, command)])
+    try:
+        return dbtRunner().invoke([*flags, *dbt_args(home, command)])
+    finally:
+        release_database()
+
+
+def release_database() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an in-process run.
+
+    A dbt process would release the build file on exit; in-process, dbt-duckdb caches its
+    environment (and the file handle) for the next invocation, and DuckDB then refuses to attach
+    the same file again (publish attaches it read-only). Its own `close_all_connections` only
+    drops the reference, so the environment is closed here.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
 
 
 def failures(result) -> list[str]:

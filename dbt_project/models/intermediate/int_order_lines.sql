@@ -16,22 +16,33 @@ with shopify as (
 ),
 
 shopify_allocation as (
-    -- order-level discount ∝ line gross; cents by largest remainder, ties to the earlier line
+    -- order-level discount ∝ line gross, in whole cents (exact integers, never floating point):
+    -- each line gets floor(discount × gross ÷ order gross) cents, the cents left over go one each
+    -- to the lines with the largest remainders, ties to the earlier line
     select
         *,
-        case when order_gross = 0 then 0
-             else floor(order_level_discount * gross / order_gross * 100) / 100 end as alloc_floor,
-        case when order_gross = 0 then 0
-             else order_level_discount * gross / order_gross * 100
-                  - floor(order_level_discount * gross / order_gross * 100) end as alloc_fraction
-    from shopify
+        case when order_gross_cents = 0 then 0
+             else {{ div_floor('order_level_discount_cents * gross_cents', 'order_gross_cents') }} end as alloc_floor_cents,
+        case when order_gross_cents = 0 then 0
+             else order_level_discount_cents * gross_cents
+                  - {{ div_floor('order_level_discount_cents * gross_cents', 'order_gross_cents') }} * order_gross_cents
+        end as alloc_remainder
+    from (
+        select
+            *,
+            {{ to_cents('gross') }} as gross_cents,
+            {{ to_cents('order_level_discount') }} as order_level_discount_cents,
+            sum({{ to_cents('gross') }}) over (partition by order_name) as order_gross_cents
+        from shopify
+    ) as cents
 ),
 
 shopify_ranked as (
     select
         *,
-        round((order_level_discount - sum(alloc_floor) over (partition by order_name)) * 100) as cents_left,
-        row_number() over (partition by order_name order by alloc_fraction desc, line_number) as fraction_rank
+        case when order_gross_cents = 0 then 0
+             else order_level_discount_cents - sum(alloc_floor_cents) over (partition by order_name) end as cents_left,
+        row_number() over (partition by order_name order by alloc_remainder desc, line_number) as fraction_rank
     from shopify_allocation
 ),
 
@@ -51,7 +62,9 @@ shopify_lines as (
         s.currency,
         s.lineitem_price as unit_price,
         s.gross as gross_sales,
-        s.line_discount + s.alloc_floor + case when s.fraction_rank <= s.cents_left then 0.01 else 0 end as discounts,
+        s.line_discount
+            + cast(s.alloc_floor_cents + case when s.fraction_rank <= s.cents_left then 1 else 0 end as decimal(18, 0)) * 0.01
+            as discounts,
         -- order-level shipping and tax sit on the order's first line
         case when s.line_number = 1 then coalesce(s.shipping, 0) else 0 end as shipping_income,
         case when s.line_number = 1 then coalesce(s.taxes, 0) else 0 end as tax
@@ -178,7 +191,7 @@ select
     d.is_cancelled,
     d.customer_key,
     d.sku,
-    d.units,
+    cast(d.units as bigint) as units,
     d.currency,
     cast(d.unit_price as decimal(18, 4)) as unit_price,
     cast(d.gross_sales as decimal(18, 2)) as gross_sales,

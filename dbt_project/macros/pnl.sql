@@ -1,0 +1,102 @@
+{# Helpers of the channel P&L models (docs/metrics.md). Kept to standard SQL so the marts can move
+   to another engine by overriding these few macros. #}
+
+{# The reporting day of an instant: its UTC date (docs/metrics.md "Reporting day"). #}
+{% macro utc_date(timestamp_column) -%}
+    cast(timezone('UTC', {{ timestamp_column }}) as date)
+{%- endmacro %}
+
+
+{# An amount as whole cents (an exact integer). #}
+{% macro to_cents(amount) -%}
+    cast(round(cast({{ amount }} as decimal(38, 4)) * 100, 0) as bigint)
+{%- endmacro %}
+
+
+{# numerator ÷ denominator of two integers (denominator > 0), rounded to an integer half away from
+   zero, exactly: decimal division is inexact (DuckDB types it double), but floor((2|n| + d) / 2d)
+   of integers far below 2^53 never lands on the wrong side of an integer. #}
+{% macro div_round_half_away(numerator, denominator) -%}
+    (case when ({{ numerator }}) < 0 then -1 else 1 end
+     * cast(floor((2 * abs({{ numerator }}) + ({{ denominator }})) / (2.0 * ({{ denominator }}))) as bigint))
+{%- endmacro %}
+
+
+{# numerator ÷ denominator of two non-negative integers rounded down, exactly (see above). #}
+{% macro div_floor(numerator, denominator) -%}
+    cast(floor(({{ numerator }}) / (1.0 * ({{ denominator }}))) as bigint)
+{%- endmacro %}
+
+
+{# A share or percentage: null when the denominator is 0 (or null). #}
+{% macro safe_ratio(numerator, denominator) -%}
+    case when ({{ denominator }}) <> 0 then cast({{ numerator }} as double) / cast({{ denominator }} as double) end
+{%- endmacro %}
+
+
+{# The P&L lines that are stored (the derived lines and ratios are computed from them). #}
+{% macro pnl_base_lines() -%}
+    {{ return(['gross_sales', 'discounts', 'returns', 'shipping_income', 'cogs', 'fulfillment_costs',
+               'payment_fees', 'marketplace_fees', 'marketing_spend', 'operating_costs']) }}
+{%- endmacro %}
+
+
+{# Every P&L money column, in P&L order. #}
+{% macro pnl_lines() -%}
+    {{ return(['gross_sales', 'discounts', 'returns', 'net_sales', 'shipping_income', 'net_revenue',
+               'cogs', 'cm1', 'fulfillment_costs', 'payment_fees', 'marketplace_fees', 'cm2',
+               'marketing_spend', 'cm3', 'operating_costs', 'contribution_after_opex']) }}
+{%- endmacro %}
+
+
+{# CTEs (continue a `with`) then the final select: from a relation `base` holding channel, the period column and the stored lines summed at that
+   grain: every P&L column, the margins as a share of net revenue, and each channel's share of the
+   company total at the same period (null when the denominator is 0). #}
+{% macro pnl_from_lines(base, period_column) -%}
+pnl_lines as (
+    select
+        channel,
+        {{ period_column }},
+        {%- for line in pnl_base_lines() %}
+        cast({{ line }} as decimal(18, 2)) as {{ line }},
+        {%- endfor %}
+        cast(gross_sales - discounts - returns as decimal(18, 2)) as net_sales,
+        cast(gross_sales - discounts - returns + shipping_income as decimal(18, 2)) as net_revenue
+    from {{ base }}
+),
+
+pnl_margins as (
+    select
+        *,
+        cast(net_revenue - cogs as decimal(18, 2)) as cm1,
+        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees as decimal(18, 2)) as cm2,
+        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend
+             as decimal(18, 2)) as cm3,
+        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend
+             - operating_costs as decimal(18, 2)) as contribution_after_opex
+    from pnl_lines
+),
+
+pnl_totals as (
+    select
+        *,
+        sum(net_revenue) over (partition by {{ period_column }}) as total_net_revenue,
+        sum(contribution_after_opex) over (partition by {{ period_column }}) as total_contribution_after_opex,
+        sum(operating_costs) over (partition by {{ period_column }}) as total_operating_costs
+    from pnl_margins
+)
+
+select
+    channel,
+    {{ period_column }},
+    {%- for line in pnl_lines() %}
+    {{ line }},
+    {%- endfor %}
+    {{ safe_ratio('cm1', 'net_revenue') }} as cm1_pct,
+    {{ safe_ratio('cm2', 'net_revenue') }} as cm2_pct,
+    {{ safe_ratio('cm3', 'net_revenue') }} as cm3_pct,
+    {{ safe_ratio('net_revenue', 'total_net_revenue') }} as revenue_share,
+    {{ safe_ratio('contribution_after_opex', 'total_contribution_after_opex') }} as contribution_share,
+    {{ safe_ratio('operating_costs', 'total_operating_costs') }} as operating_cost_share
+from pnl_totals
+{%- endmacro %}

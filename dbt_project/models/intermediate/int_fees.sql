@@ -1,0 +1,90 @@
+-- One row per fee line, every source, with the P&L line it belongs to (docs/metrics.md "Fees").
+-- `amount` is a positive cost in the original currency (credits negative), whatever the vendor's
+-- sign; `amount_rc` is it converted at the fee date's rate.
+--   shopify_payments   the `Fee` of every Shopify Payments transaction → payment_fees, on the
+--                      transaction's UTC date, channel of its order (a transaction whose order is
+--                      not in the orders export is held back with that order: docs/metrics.md)
+--   amazon_settlement  settlement lines the seed classifies as marketplace_fees or
+--                      fulfillment_costs, negated (Amazon signs fees negative), on the posted date
+--   threepl            3PL charges (positive) → fulfillment_costs, on the charge date; a charge whose
+--                      reference is a Shopify order name or wholesale invoice goes to that order's
+--                      channel, every other charge (storage, receiving…) to `unallocated`
+
+with orders as (
+    select source, order_id, min(channel) as channel
+    from {{ ref('int_order_lines') }}
+    group by source, order_id
+),
+
+shopify_payments as (
+    select
+        'shopify_payments:' || p.transaction_key as fee_line_id,
+        'shopify_payments' as source,
+        o.channel,
+        {{ utc_date('p.transaction_date') }} as fee_date,
+        p.order_name as order_id,
+        'payment_fees' as pnl_line,
+        p.transaction_type as fee_type,
+        p.currency,
+        p.fee as amount
+    from {{ ref('stg_shopify__payment_transactions') }} as p
+    inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
+    where p.fee is not null and p.fee <> 0
+),
+
+amazon_settlement as (
+    select
+        settlement_line_id as fee_line_id,
+        'amazon_settlement' as source,
+        channel,
+        posted_date as fee_date,
+        order_id,
+        category as pnl_line,
+        amount_description as fee_type,
+        currency,
+        -amount as amount
+    from {{ ref('int_settlement_lines') }}
+    where category in ('marketplace_fees', 'fulfillment_costs')
+),
+
+threepl as (
+    select
+        'threepl:' || t.transaction_id as fee_line_id,
+        'threepl' as source,
+        coalesce(o.channel, 'unallocated') as channel,
+        t.charge_date as fee_date,
+        o.order_id,
+        'fulfillment_costs' as pnl_line,
+        t.transaction_fee as fee_type,
+        t.currency,
+        t.amount
+    from {{ ref('stg_threepl__transactions') }} as t
+    left join (
+        select order_id, min(channel) as channel
+        from orders
+        where source in ('shopify', 'wholesale')
+        group by order_id
+    ) as o on o.order_id = t.reference_id
+),
+
+fees as (
+    select * from shopify_payments
+    union all select * from amazon_settlement
+    union all select * from threepl
+)
+
+select
+    f.fee_line_id,
+    f.source,
+    f.channel,
+    f.fee_date,
+    f.order_id,
+    f.pnl_line,
+    f.fee_type,
+    f.currency,
+    cast(f.amount as decimal(18, 2)) as amount,
+    {{ fx_rate('f.currency', 'fx.rate') }} as fx_rate,
+    {{ to_reporting('f.amount', fx_rate('f.currency', 'fx.rate')) }} as amount_rc
+from fees as f
+left join {{ ref('int_fx_rates') }} as fx
+    on fx.currency = f.currency and fx.rate_date = f.fee_date

@@ -1,0 +1,153 @@
+-- KPIs per sales channel and calendar month, recomputed from the month's sums, never averaged
+-- from days: counts and amounts are Σ channel_kpis_daily; ratios are recomputed from those sums;
+-- medians (order cycle, refund processing) are recomputed from the month's events; net revenue,
+-- marketing spend and cm3_pct come from channel_pnl_monthly; targets are the month's targets.
+-- Definitions: channel_kpis_daily and docs/metrics.md "KPIs".
+
+with daily as (
+    select k.*, d.month
+    from {{ ref('channel_kpis_daily') }} as k
+    inner join {{ ref('dim_date') }} as d on d.date = k.date
+),
+
+sums as (
+    select
+        channel,
+        month,
+        sum(orders) as orders,
+        sum(units) as units,
+        sum(order_gross_sales) as order_gross_sales,
+        sum(order_discounts) as order_discounts,
+        sum(order_shipping_income) as order_shipping_income,
+        sum(sessions) as sessions,
+        sum(new_customers) as new_customers,
+        sum(cohort_units_returned) as cohort_units_returned,
+        sum(cohort_returns) as cohort_returns,
+        sum(timed_refunds) as timed_refunds,
+        sum(shipped_orders) as shipped_orders,
+        sum(on_time_shipped_orders) as on_time_shipped_orders
+    from daily
+    group by channel, month
+),
+
+channels as (
+    select channel, promised_handling_hours, margin_floor_pct
+    from {{ ref('dim_channel') }}
+),
+
+orders as (
+    select
+        channel,
+        order_id,
+        min(order_date) as order_date,
+        min(ordered_at) as ordered_at,
+        case when count(shipped_at) = count(*) then max(shipped_at) end as shipped_at
+    from {{ ref('int_order_lines') }}
+    where not is_cancelled
+    group by channel, order_id
+),
+
+order_cycle as (
+    select
+        o.channel,
+        d.month,
+        percentile_cont(0.5) within group (
+            order by {{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} / 3600.0
+        ) as order_cycle_hours
+    from orders as o
+    inner join {{ ref('dim_date') }} as d on d.date = o.order_date
+    where o.shipped_at is not null
+    group by o.channel, d.month
+),
+
+refund_timing as (
+    select
+        r.channel,
+        d.month,
+        percentile_cont(0.5) within group (
+            order by {{ elapsed_seconds('r.return_received_at', 'r.refunded_at') }} / 86400.0
+        ) as refund_processing_days
+    from {{ ref('fct_refunds') }} as r
+    inner join {{ ref('dim_date') }} as d on d.date = r.refund_date
+    where r.return_received_at is not null and r.refunded_at is not null
+      and (r.returns_rc <> 0 or r.shipping_refund_rc <> 0 or r.tax_refund_rc <> 0)
+    group by r.channel, d.month
+),
+
+pnl as (
+    select channel, month, net_revenue, marketing_spend, cm3_pct
+    from {{ ref('channel_pnl_monthly') }}
+),
+
+targets as (
+    select
+        t.channel,
+        t.month,
+        {{ to_reporting('t.net_revenue_target', fx_rate("coalesce(t.currency, '" ~ var('reporting_currency') ~ "')", 'fx.rate')) }}
+            as revenue_target,
+        cast(t.conversion_rate_target as double) as conversion_rate_target
+    from {{ ref('stg_finance__channel_targets') }} as t
+    left join {{ ref('int_fx_rates') }} as fx on fx.currency = t.currency and fx.rate_date = t.month
+),
+
+joined as (
+    select
+        s.*,
+        coalesce(p.net_revenue, 0) as net_revenue,
+        coalesce(p.marketing_spend, 0) as marketing_spend,
+        p.cm3_pct,
+        oc.order_cycle_hours,
+        rt.refund_processing_days,
+        c.promised_handling_hours,
+        c.margin_floor_pct,
+        t.revenue_target,
+        t.conversion_rate_target
+    from sums as s
+    inner join channels as c on c.channel = s.channel
+    left join pnl as p on p.channel = s.channel and p.month = s.month
+    left join order_cycle as oc on oc.channel = s.channel and oc.month = s.month
+    left join refund_timing as rt on rt.channel = s.channel and rt.month = s.month
+    left join targets as t on t.channel = s.channel and t.month = s.month
+)
+
+select
+    channel,
+    month,
+    cast(orders as bigint) as orders,
+    cast(units as bigint) as units,
+    cast(order_gross_sales as decimal(18, 2)) as order_gross_sales,
+    cast(order_discounts as decimal(18, 2)) as order_discounts,
+    cast(order_shipping_income as decimal(18, 2)) as order_shipping_income,
+    -- money ÷ count rounded half away from zero on whole cents (exact, no floating point)
+    cast(case when orders > 0
+        then cast({{ div_round_half_away(to_cents('order_gross_sales - order_discounts + order_shipping_income'), 'orders') }} as decimal(18, 0)) * 0.01
+    end as decimal(18, 2)) as aov,
+    cast(sessions as bigint) as sessions,
+    case when sessions > 0 then cast(orders as double) / sessions end as conversion_rate,
+    cast(new_customers as bigint) as new_customers,
+    cast(marketing_spend as decimal(18, 2)) as marketing_spend,
+    cast(case when new_customers > 0
+        then cast({{ div_round_half_away(to_cents('marketing_spend'), 'new_customers') }} as decimal(18, 0)) * 0.01
+    end as decimal(18, 2)) as cac,
+    cast(net_revenue as decimal(18, 2)) as net_revenue,
+    case when marketing_spend <> 0 then cast(net_revenue as double) / cast(marketing_spend as double) end as mer,
+    cast(cohort_units_returned as bigint) as cohort_units_returned,
+    cast(cohort_returns as decimal(18, 2)) as cohort_returns,
+    case when units > 0 then cast(cohort_units_returned as double) / units end as cohort_return_rate_units,
+    case when order_gross_sales <> 0 then cast(cohort_returns as double) / cast(order_gross_sales as double) end
+        as cohort_return_rate_value,
+    cast(timed_refunds as bigint) as timed_refunds,
+    cast(refund_processing_days as double) as refund_processing_days,
+    cast(shipped_orders as bigint) as shipped_orders,
+    cast(on_time_shipped_orders as bigint) as on_time_shipped_orders,
+    case when shipped_orders > 0 and promised_handling_hours is not null
+        then cast(on_time_shipped_orders as double) / shipped_orders end as on_time_ship_rate,
+    cast(order_cycle_hours as double) as order_cycle_hours,
+    cast(revenue_target as decimal(18, 2)) as revenue_target,
+    cast(net_revenue - revenue_target as decimal(18, 2)) as revenue_vs_target,
+    conversion_rate_target,
+    case when sessions > 0 then cast(orders as double) / sessions end - conversion_rate_target as conversion_vs_target,
+    cast(cm3_pct as double) as cm3_pct,
+    cast(margin_floor_pct as double) as margin_floor_pct,
+    cast(cm3_pct as double) - cast(margin_floor_pct as double) as margin_vs_floor
+from joined

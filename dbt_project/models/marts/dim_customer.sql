@@ -1,0 +1,51 @@
+-- One row per identified customer: a Shopify buyer (keyed SHA-256 of the normalised email, the same
+-- in web, app and POS orders) or a wholesale account (ERP customer_account), with at least one
+-- non-cancelled order. Amazon orders carry no buyer identity (neither the All Orders report nor the
+-- settlement has one), so Amazon buyers are not in this table and Amazon has no new-customer count;
+-- POS walk-ins without an email are not identified either.
+-- The first order is the customer's earliest non-cancelled order across all channels (ties: the
+-- earlier order id); the customer is new on that order's date and counts for that order's channel.
+
+with orders as (
+    select
+        customer_key,
+        order_id,
+        channel,
+        source,
+        min(ordered_at) as ordered_at,
+        min(order_date) as order_date
+    from {{ ref('int_order_lines') }}
+    where customer_key is not null and not is_cancelled
+    group by customer_key, order_id, channel, source
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (partition by customer_key order by ordered_at, order_date, order_id) as order_rank
+    from orders
+),
+
+totals as (
+    select
+        customer_key,
+        count(distinct order_id) as orders,
+        count(distinct channel) as channels_count,
+        max(order_date) as last_order_date
+    from orders
+    group by customer_key
+)
+
+select
+    r.customer_key,
+    case when r.source = 'wholesale' then 'wholesale_account' else 'email_hash' end as identity_type,
+    r.order_date as first_order_date,
+    r.ordered_at as first_ordered_at,
+    r.channel as first_channel,
+    r.order_id as first_order_id,
+    t.last_order_date,
+    cast(t.orders as bigint) as orders,
+    cast(t.channels_count as bigint) as channels_count
+from ranked as r
+inner join totals as t on t.customer_key = r.customer_key
+where r.order_rank = 1

@@ -1,0 +1,7 @@
+-- Channel configuration checks the column tests cannot express: the `unallocated` channel exists
+-- (costs no rule ties to a channel go there) and Shopify sources have exactly one `*` default.
+select 'no unallocated channel' as problem
+where not exists (select 1 from {{ ref('channels') }} where channel = 'unallocated')
+union all
+select 'shopify_source_channels needs exactly one * row'
+where (select count(*) from {{ ref('shopify_source_channels') }} where source = '*') <> 1

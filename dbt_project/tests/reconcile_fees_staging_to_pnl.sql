@@ -1,0 +1,68 @@
+-- Fees in = fees out: per source and day in the original currency, the staged fees (Shopify
+-- Payments `Fee` of transactions whose order is known, −Σ settlement lines classified as fees,
+-- Σ 3PL amounts) = Σ int_fees.amount; then per channel, day and P&L line in the reporting
+-- currency: Σ int_fees = Σ fct_fees = channel_pnl_daily.
+
+with shopify_orders as (
+    select distinct order_id from {{ ref('int_order_lines') }} where source = 'shopify'
+),
+
+staged as (
+    select 'shopify_payments' as source, {{ utc_date('p.transaction_date') }} as date, sum(p.fee) as amount
+    from {{ ref('stg_shopify__payment_transactions') }} as p
+    inner join shopify_orders as o on o.order_id = p.order_name
+    group by {{ utc_date('p.transaction_date') }}
+    union all
+    select 'amazon_settlement', posted_date, -sum(amount)
+    from {{ ref('int_settlement_lines') }}
+    where category in ('marketplace_fees', 'fulfillment_costs')
+    group by posted_date
+    union all
+    select 'threepl', charge_date, sum(amount)
+    from {{ ref('stg_threepl__transactions') }}
+    group by charge_date
+),
+
+booked as (
+    select source, fee_date as date, sum(amount) as amount
+    from {{ ref('int_fees') }}
+    group by source, fee_date
+),
+
+intermediate as (
+    select channel, fee_date as date, pnl_line, sum(amount_rc) as amount_rc
+    from {{ ref('int_fees') }}
+    group by channel, fee_date, pnl_line
+),
+
+fact as (
+    select channel, fee_date as date, pnl_line, sum(amount_rc) as amount_rc
+    from {{ ref('fct_fees') }}
+    group by channel, fee_date, pnl_line
+),
+
+pnl as (
+    select channel, date, 'fulfillment_costs' as pnl_line, fulfillment_costs as amount_rc from {{ ref('channel_pnl_daily') }}
+    union all
+    select channel, date, 'payment_fees', payment_fees from {{ ref('channel_pnl_daily') }}
+    union all
+    select channel, date, 'marketplace_fees', marketplace_fees from {{ ref('channel_pnl_daily') }}
+)
+
+select 'money in ' || coalesce(s.source, b.source) as check_name, cast(null as varchar) as channel,
+       coalesce(s.date, b.date) as date, cast(null as varchar) as pnl_line, s.amount as expected, b.amount as actual
+from staged as s
+full outer join booked as b on b.source = s.source and b.date = s.date
+where coalesce(s.amount, 0) <> coalesce(b.amount, 0)
+union all
+select 'int→fct', coalesce(i.channel, f.channel), coalesce(i.date, f.date), coalesce(i.pnl_line, f.pnl_line),
+       i.amount_rc, f.amount_rc
+from intermediate as i
+full outer join fact as f on f.channel = i.channel and f.date = i.date and f.pnl_line = i.pnl_line
+where coalesce(i.amount_rc, 0) <> coalesce(f.amount_rc, 0)
+union all
+select 'fct→pnl', coalesce(f.channel, p.channel), coalesce(f.date, p.date), coalesce(f.pnl_line, p.pnl_line),
+       f.amount_rc, p.amount_rc
+from fact as f
+full outer join pnl as p on p.channel = f.channel and p.date = f.date and p.pnl_line = f.pnl_line
+where coalesce(f.amount_rc, 0) <> coalesce(p.amount_rc, 0)

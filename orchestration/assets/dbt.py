@@ -1,0 +1,49 @@
+"""The dbt project as Dagster assets: one asset per model and seed, dbt tests as asset checks,
+dbt sources mapped onto the feed assets (`raw/<feed>`), so models sit downstream of the landing.
+
+The manifest is prepared by `make` (`dbt parse`), never at import: a missing manifest is the most
+common load failure of dagster-dbt projects, so it fails loudly with the command to run.
+"""
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.dbt_runner import prepare
+from orchestration.dbt_sources import DBT_DIR
+from orchestration.resources import WarehouseHome
+
+DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, with or without activation
+
+if not DBT_PROJECT.manifest_path.exists():
+    raise FileNotFoundError(
+        f"{DBT_PROJECT.manifest_path} is missing: run `make install` (it runs `dbt parse`) before loading "
+        "the Dagster definitions")
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Sources become the feed assets; models are keyed and grouped by layer."""
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source":
+            return spec.replace_attributes(key=dg.AssetKey(["raw", props["name"]]))
+        layer = "config" if props["resource_type"] == "seed" else props["fqn"][1]
+        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer)
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+)
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseHome):
+    prepare(warehouse.home())  # CWH_HOME for dbt, warehouse folder, schema files for empty feeds
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+dbt_resource = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_DIR), dbt_executable=DBT_EXECUTABLE)

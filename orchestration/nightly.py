@@ -1,0 +1,154 @@
+"""The nightly run, in-process: land → gate → build → audit → publish (or hold), then alert.
+
+`cwh run` calls `nightly_run`; the Dagster job runs the same steps as assets and checks. Nothing
+here writes the published database unless every blocking check passed.
+"""
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from connectors.contracts import load_contracts
+from connectors.lake import Home, LandingResult, land_all
+from orchestration.alerts import post_webhook, record_alerts, record_run, summarize
+from orchestration.checks import quarantined_rows, rejected_files_waiting, unbalanced_settlements
+from orchestration.dbt_runner import build_database, run_dbt
+from orchestration.publish import PublishResult, held, publish
+from orchestration.sla import CheckOutcome, feed_gates
+from orchestration.status import feed_sla_status, lake_watermarks, write_feed_sla_status
+
+WAREHOUSE = "warehouse"  # the pseudo-feed dbt results are reported under
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    logical_date: date
+    landed: list[LandingResult] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
+    publish: PublishResult | None = None
+    held_reason: str = ""
+
+    @property
+    def published(self) -> bool:
+        return bool(self.publish and self.publish.published)
+
+    @property
+    def blocking_failures(self) -> list[CheckOutcome]:
+        return [c for c in self.checks if c.holds_publish]
+
+
+def landing_checks(home: Home) -> list[CheckOutcome]:
+    """Per feed: no rejected file waiting in landing (blocking), quarantined rows (warning), and
+    the Amazon settlement reconciliation (blocking)."""
+    outcomes = []
+    for feed, contract in load_contracts().items():
+        owner = dict(owner=contract.owner["team"], owner_contact=contract.owner["contact"])
+        waiting = rejected_files_waiting(home, feed)
+        outcomes.append(CheckOutcome(
+            feed, "landing", "fail" if waiting else "ok", True,
+            "; ".join(f"{r['file']} rejected: {r['reason']}" for r in waiting) or "every file in landing/ landed",
+            "Re-export the rejected file(s) with the columns named, or move them out of landing/" if waiting else "",
+            metadata={"rejected_files": [r["file"] for r in waiting]}, **owner))
+        loaded, quarantined = quarantined_rows(home, feed)
+        outcomes.append(CheckOutcome(
+            feed, "quarantine", "warn" if quarantined else "ok", False,
+            f"{quarantined} of {loaded + quarantined} rows quarantined" if quarantined else "no quarantined rows",
+            f"Inspect with `cwh quarantine {feed}`, fix the source and re-land" if quarantined else "",
+            metadata={"rows_loaded": loaded, "rows_quarantined": quarantined}, **owner))
+        if feed == "amazon_settlements":
+            result = unbalanced_settlements(home)
+            bad = [] if result is None else result[1]["settlement_id"].to_list()
+            outcomes.append(CheckOutcome(
+                feed, "settlement_reconciliation", "fail" if bad else "ok", True,
+                f"settlements whose components do not sum to total-amount: {', '.join(bad)}" if bad
+                else "every settlement's components sum to its total-amount",
+                "Download the settlement report again from Seller Central and re-land it" if bad else "",
+                metadata={"unbalanced": bad}, **owner))
+    return outcomes
+
+
+def dbt_checks(result) -> list[CheckOutcome]:
+    """One outcome per failed dbt node (model error or failed test), or one 'ok'."""
+    failed = []
+    for node in getattr(result.result, "results", None) or []:
+        if str(node.status) in {"error", "fail", "runtime error"}:
+            failed.append(CheckOutcome(
+                WAREHOUSE, f"dbt:{node.node.name}", "fail", True, f"{node.node.unique_id}: {node.message}",
+                "Read the failing test's rows (dbt test --select <test> --store-failures) and fix the data or model",
+                "Data engineering", "data-eng@example.com", {"unique_id": node.node.unique_id}))
+    if result.exception is not None:
+        failed.append(CheckOutcome(WAREHOUSE, "dbt:build", "fail", True, f"dbt did not run: {result.exception}",
+                                   "Run `cwh build` and read the error", "Data engineering",
+                                   "data-eng@example.com", {}))
+    if failed:
+        return failed
+    count = len(getattr(result.result, "results", None) or [])
+    return [CheckOutcome(WAREHOUSE, "dbt:build", "ok", True, f"{count} models, seeds and tests passed", "",
+                         "Data engineering", "data-eng@example.com", {"nodes": count})]
+
+
+def _ops_frame(rows: list[dict], run_id: str, logical_date: date) -> pl.DataFrame:
+    columns = ["feed", "check", "status", "blocking", "detail", "suggested_action", "owner", "owner_contact"]
+    return pl.DataFrame(
+        [{**{c: r.get(c) for c in columns}, "metadata": json.dumps(r.get("metadata") or {}, default=str)}
+         for r in rows],
+        schema={**{c: pl.String for c in columns}, "blocking": pl.Boolean, "metadata": pl.String},
+    ).with_columns(pl.lit(run_id).alias("run_id"), pl.lit(logical_date).alias("logical_date"))
+
+
+def _write_ops_tables(home: Home, status: pl.DataFrame, checks: list[CheckOutcome], alerts: list[dict],
+                      run_id: str, logical_date: date) -> None:
+    """Feed SLA status, this run's check results and alerts go into the build database (schema
+    `ops`), so the published snapshot says what it was audited against."""
+    from orchestration.alerts import check_to_dict
+
+    frames = {
+        "feed_sla_status": status,
+        "check_results": _ops_frame([check_to_dict(c) for c in checks], run_id, logical_date),
+        "alerts": _ops_frame(alerts, run_id, logical_date),
+    }
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("create schema if not exists ops")
+        for name, frame in frames.items():
+            con.register("frame", frame.to_arrow())
+            con.execute(f"create or replace table ops.{name} as select * from frame")
+            con.unregister("frame")
+
+
+def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None,
+                progress: Callable[[str], None] = lambda _msg: None) -> RunReport:
+    run_id = run_id or f"{logical_date.isoformat()}-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:6]}"
+    report = RunReport(run_id, logical_date)
+    progress("landing new files")
+    report.landed = land_all(home)
+    progress("checking feeds against their SLAs")
+    report.checks = landing_checks(home) + feed_gates(home, logical_date)
+    progress("dbt build: staging → intermediate → marts, with tests")
+    report.checks += dbt_checks(run_dbt(home, "build"))
+    record_run(home, run_id=run_id, logical_date=logical_date, checks=report.checks)
+    report.alerts = record_alerts(home, run_id=run_id, logical_date=logical_date, checks=report.checks)
+    status = feed_sla_status(home, as_of=logical_date)
+    write_feed_sla_status(home, status)
+    blocking = report.blocking_failures
+    if blocking:
+        report.held_reason = f"{len(blocking)} blocking check(s) failed"
+        held(home, run_id=run_id, logical_date=logical_date, checks=report.checks, reason=report.held_reason)
+    else:
+        progress("publishing")
+        _write_ops_tables(home, status, report.checks, report.alerts, run_id, logical_date)
+        marks = {feed: (event.isoformat() if event else None)
+                 for feed, (event, _load) in lake_watermarks(home, load_contracts()).items()}
+        report.publish = publish(home, run_id=run_id, logical_date=logical_date, watermarks=marks,
+                                 checks=report.checks)
+    post_webhook(report.alerts)
+    return report
+
+
+__all__ = ["RunReport", "nightly_run", "landing_checks", "dbt_checks", "summarize"]
