@@ -31,11 +31,14 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 
 install: $(STAMP) $(MANIFEST)
 
+# the demo history ends 2026-10-31; the nightly run of 2026-11-01 lands, gates, builds and publishes it
+DEMO_DATE := 2026-11-01
+
 demo: install
 	$(CWH) demo --reset
-	$(CWH) ingest --all
+	$(CWH) run --date $(DEMO_DATE)
 	$(CWH) feeds
-	$(CWH) build
+	$(CWH) pnl
 
 test: install
 	$(PY) -m pytest -n 2 -q

@@ -298,18 +298,23 @@ def _last_full_month(last_day: date | None) -> date | None:
 def pnl(
     month: Annotated[str | None, typer.Option(help="Month to show (YYYY-MM); default: the last full month.")] = None,
 ) -> None:
-    """Print the channel P&L of one month from the built warehouse."""
+    """Print the channel P&L of one month from the published warehouse (the build database when
+    nothing is published yet)."""
     import duckdb
 
     from orchestration.dbt_runner import build_database
+    from orchestration.publish import published_database
 
-    database = build_database(_home())
+    home = _home()
+    database = published_database(home)
     if not database.exists():
-        console.print("no warehouse yet: run `cwh build` first")
+        database = build_database(home)
+    if not database.exists():
+        console.print("no warehouse yet: run `cwh run` (or `cwh build`) first")
         raise typer.Exit(1)
     with duckdb.connect(str(database), read_only=True) as con:
         if month is None:
-            chosen = _last_full_month(con.sql("select max(order_date) from marts.fct_order_lines").fetchone()[0])
+            chosen = _last_full_month(con.execute("select max(order_date) from marts.fct_order_lines").fetchone()[0])
         else:
             chosen = date.fromisoformat(f"{month}-01")
         rows = con.execute(

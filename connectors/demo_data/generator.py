@@ -575,9 +575,16 @@ class _Sim:
             else:
                 self.add(ch, d, SHIP, conv(ship - sp, cur, d))
             self.add(ch, d, COGS, self.unit_cost(si, d) * qty)
+            comm = q2(ip * Decimal("0.15"))
+            # refunds: whole item; CA refunds only on items without promotion (see report). The FBA
+            # returns report shows a return as soon as it happens; its money waits for a settlement.
+            if refund_roll < 0.05 and (us or not promo):
+                r_date = posted + timedelta(days=refund_days)
+                if r_date <= self.end:
+                    self.pend_amz_refund.setdefault(r_date, []).append(
+                        (ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id, comm, d))
             if not settled:
                 continue
-            comm = q2(ip * Decimal("0.15"))
             fba = s.fba_fee * qty
             ship_id = f"D{self.amz_seq:07d}"
             comp = dict(order_id=oid, shipment_id=ship_id, item_code=item_code, sku=s.sku, qty=str(qty))
@@ -595,12 +602,6 @@ class _Sim:
             stream.add(k, "Order", "ItemFees", "FBAPerUnitFulfillmentFee", -fba, posted, post_secs, **comp)
             self.add(ch, posted, MKT, conv(comm, cur, posted))
             self.add(ch, posted, FUL, conv(fba, cur, posted))
-            # refunds: whole item; CA refunds only on items without promotion (see report)
-            if refund_roll < 0.05 and (us or not promo):
-                r_date = posted + timedelta(days=refund_days)
-                if r_date < self.settled_until:
-                    self.pend_amz_refund.setdefault(r_date, []).append(
-                        (ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id, comm, d))
         if not cancelled and not bad:
             self.kpi_add(ch, d, 1, units_total, 0)
 
@@ -615,21 +616,22 @@ class _Sim:
         self.adj_seq += 1
         comp = dict(order_id=oid, adjustment_id=f"{50000000000 + self.adj_seq}", item_code=item_code,
                     sku=s.sku, qty=str(qty), adj_item_id=f"{90000000000000 + self.adj_seq}")
-        st = self.settle[ch]
-        st.add(k, "Refund", "ItemPrice", "Principal", -ip, rd, secs, **comp)
-        if ship:
-            st.add(k, "Refund", "ItemPrice", "Shipping", -ship, rd, secs, **comp)
-        st.add(k, "Refund", "ItemPrice", "Tax", -tax, rd, secs, **comp)
-        if promo:
-            st.add(k, "Refund", "Promotion", "Principal", promo, rd, secs, promo_id=promo_id, **comp)
-        if sp:
-            st.add(k, "Refund", "Promotion", "Shipping", sp, rd, secs, promo_id="Free Shipping", **comp)
-        rc = q2(comm * Decimal("0.20"))
-        st.add(k, "Refund", "ItemFees", "Commission", comm, rd, secs, **comp)
-        st.add(k, "Refund", "ItemFees", "RefundCommission", -rc, rd, secs, **comp)
-        self.add(ch, rd, RET, conv(ip, cur, rd) - conv(promo, cur, rd))
-        self.add(ch, rd, SHIP, -(conv(ship, cur, rd) - conv(sp, cur, rd)))
-        self.add(ch, rd, MKT, conv(rc, cur, rd) - conv(comm, cur, rd))
+        if rd < self.settled_until:  # the refund's money is in a written settlement
+            st = self.settle[ch]
+            st.add(k, "Refund", "ItemPrice", "Principal", -ip, rd, secs, **comp)
+            if ship:
+                st.add(k, "Refund", "ItemPrice", "Shipping", -ship, rd, secs, **comp)
+            st.add(k, "Refund", "ItemPrice", "Tax", -tax, rd, secs, **comp)
+            if promo:
+                st.add(k, "Refund", "Promotion", "Principal", promo, rd, secs, promo_id=promo_id, **comp)
+            if sp:
+                st.add(k, "Refund", "Promotion", "Shipping", sp, rd, secs, promo_id="Free Shipping", **comp)
+            rc = q2(comm * Decimal("0.20"))
+            st.add(k, "Refund", "ItemFees", "Commission", comm, rd, secs, **comp)
+            st.add(k, "Refund", "ItemFees", "RefundCommission", -rc, rd, secs, **comp)
+            self.add(ch, rd, RET, conv(ip, cur, rd) - conv(promo, cur, rd))
+            self.add(ch, rd, SHIP, -(conv(ship, cur, rd) - conv(sp, cur, rd)))
+            self.add(ch, rd, MKT, conv(rc, cur, rd) - conv(comm, cur, rd))
         sink = self.f_ret[ch].get(month_of(rd))
         for _ in range(qty):
             self.lpn_seq += 1
