@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: install demo test lock clean help bench-ingest
+.PHONY: install demo test lock clean help bench-ingest dagster
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
 	@echo "make test   - set up and run the test suite"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
 	@echo "make bench-ingest - land a generated 1M-line Shopify export: rows/s and peak memory"
+	@echo "make dagster - the Dagster UI (assets, checks, schedule, sensors) on http://127.0.0.1:3000"
 
 # venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds)
 $(STAMP): pyproject.toml requirements.lock
@@ -40,11 +41,23 @@ demo: install
 	$(CWH) feeds
 	$(CWH) pnl
 
-test: install
+# Debian's chromium drives the browser tests (playwright's own browser download cannot work here)
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: install $(CHROMIUM)
 	$(PY) -m pytest -n 2 -q
 
 bench-ingest: install
 	$(PY) -m orchestration.bench $${LINES:-1000000}
+
+# the Dagster UI with a persistent instance (run history, schedules, sensors) under the project home;
+# run retries are enabled there, so the nightly schedule's `dagster/max_retries` tag takes effect
+dagster: install
+	mkdir -p $(CWH_HOME)/dagster
+	test -f $(CWH_HOME)/dagster/dagster.yaml || printf 'run_retries:\n  enabled: true\n' > $(CWH_HOME)/dagster/dagster.yaml
+	DAGSTER_HOME=$(CWH_HOME)/dagster $(VENV)/bin/dagster dev -w workspace.yaml
 
 lock:
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header

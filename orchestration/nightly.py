@@ -7,7 +7,7 @@ here writes the published database unless every blocking check passed.
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -19,7 +19,7 @@ from orchestration.alerts import post_webhook, record_alerts, record_run, summar
 from orchestration.checks import quarantined_rows, rejected_files_waiting, unbalanced_settlements
 from orchestration.dbt_runner import build_database, run_dbt
 from orchestration.publish import PublishResult, held, publish
-from orchestration.sla import CheckOutcome, feed_gates
+from orchestration.sla import CheckOutcome
 from orchestration.status import feed_sla_status, lake_watermarks, write_feed_sla_status
 
 WAREHOUSE = "warehouse"  # the pseudo-feed dbt results are reported under
@@ -44,11 +44,13 @@ class RunReport:
         return [c for c in self.checks if c.holds_publish]
 
 
-def landing_checks(home: Home) -> list[CheckOutcome]:
+def landing_checks(home: Home, feeds: list[str] | None = None) -> list[CheckOutcome]:
     """Per feed: no rejected file waiting in landing (blocking), quarantined rows (warning), and
     the Amazon settlement reconciliation (blocking)."""
     outcomes = []
-    for feed, contract in load_contracts().items():
+    contracts = load_contracts()
+    for feed in feeds or list(contracts):
+        contract = contracts[feed]
         owner = dict(owner=contract.owner["team"], owner_contact=contract.owner["contact"])
         waiting = rejected_files_waiting(home, feed)
         outcomes.append(CheckOutcome(
@@ -72,6 +74,36 @@ def landing_checks(home: Home) -> list[CheckOutcome]:
                 "Download the settlement report again from Seller Central and re-land it" if bad else "",
                 metadata={"unbalanced": bad}, **owner))
     return outcomes
+
+
+# the checks every feed gets, in order; the Dagster check names are these
+FEED_CHECKS = ("landing", "quarantine", "freshness", "completeness", "volume", "schema_drift", "expectations")
+EXTRA_CHECKS = {"amazon_settlements": ("settlement_reconciliation",), "shopify_orders": ("channel_coverage",)}
+
+
+def feed_check_names(feed: str) -> tuple[str, ...]:
+    return FEED_CHECKS + EXTRA_CHECKS.get(feed, ())
+
+
+def feed_outcomes(home: Home, feed: str, logical_date: date) -> list[CheckOutcome]:
+    """Every check of one feed (channel coverage, a check across the sales feeds, rides on
+    shopify_orders), named as `feed_check_names(feed)`."""
+    from orchestration.expectations import run_expectations
+    from orchestration.sla import channel_coverage, completeness, freshness, schema_drift, volume
+
+    contract = load_contracts()[feed]
+    outcomes = landing_checks(home, [feed]) + [
+        freshness(home, contract, logical_date), completeness(home, contract, logical_date),
+        volume(home, contract, logical_date), schema_drift(home, contract, logical_date),
+        run_expectations(home, contract)]
+    if feed == "shopify_orders":
+        coverage = channel_coverage(home, logical_date)
+        outcomes.append(replace(coverage, feed=feed, check="channel_coverage"))
+    return outcomes
+
+
+def all_feed_outcomes(home: Home, logical_date: date) -> list[CheckOutcome]:
+    return [o for feed in load_contracts() for o in feed_outcomes(home, feed, logical_date)]
 
 
 def dbt_checks(result) -> list[CheckOutcome]:
@@ -122,6 +154,27 @@ def _write_ops_tables(home: Home, status: pl.DataFrame, checks: list[CheckOutcom
             con.unregister("frame")
 
 
+def publish_step(home: Home, run_id: str, logical_date: date, checks: list[CheckOutcome]) -> tuple[list[dict], PublishResult | None, str]:
+    """Record the run's checks and alerts, refresh the feed status, then publish — or hold when a
+    blocking check failed. Returns (alerts, publish result or None, held reason)."""
+    record_run(home, run_id=run_id, logical_date=logical_date, checks=checks)
+    alerts = record_alerts(home, run_id=run_id, logical_date=logical_date, checks=checks)
+    status = feed_sla_status(home, as_of=logical_date)
+    write_feed_sla_status(home, status)
+    blocking = [c for c in checks if c.holds_publish]
+    result, reason = None, ""
+    if blocking:
+        reason = f"{len(blocking)} blocking check(s) failed"
+        held(home, run_id=run_id, logical_date=logical_date, checks=checks, reason=reason)
+    else:
+        _write_ops_tables(home, status, checks, alerts, run_id, logical_date)
+        marks = {feed: (event.isoformat() if event else None)
+                 for feed, (event, _load) in lake_watermarks(home, load_contracts()).items()}
+        result = publish(home, run_id=run_id, logical_date=logical_date, watermarks=marks, checks=checks)
+    post_webhook(alerts)
+    return alerts, result, reason
+
+
 def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None,
                 progress: Callable[[str], None] = lambda _msg: None) -> RunReport:
     run_id = run_id or f"{logical_date.isoformat()}-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -129,26 +182,12 @@ def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None,
     progress("landing new files")
     report.landed = land_all(home)
     progress("checking feeds against their SLAs")
-    report.checks = landing_checks(home) + feed_gates(home, logical_date)
+    report.checks = all_feed_outcomes(home, logical_date)
     progress("dbt build: staging → intermediate → marts, with tests")
     report.checks += dbt_checks(run_dbt(home, "build"))
-    record_run(home, run_id=run_id, logical_date=logical_date, checks=report.checks)
-    report.alerts = record_alerts(home, run_id=run_id, logical_date=logical_date, checks=report.checks)
-    status = feed_sla_status(home, as_of=logical_date)
-    write_feed_sla_status(home, status)
-    blocking = report.blocking_failures
-    if blocking:
-        report.held_reason = f"{len(blocking)} blocking check(s) failed"
-        held(home, run_id=run_id, logical_date=logical_date, checks=report.checks, reason=report.held_reason)
-    else:
-        progress("publishing")
-        _write_ops_tables(home, status, report.checks, report.alerts, run_id, logical_date)
-        marks = {feed: (event.isoformat() if event else None)
-                 for feed, (event, _load) in lake_watermarks(home, load_contracts()).items()}
-        report.publish = publish(home, run_id=run_id, logical_date=logical_date, watermarks=marks,
-                                 checks=report.checks)
-    post_webhook(report.alerts)
+    progress("auditing and publishing")
+    report.alerts, report.publish, report.held_reason = publish_step(home, run_id, logical_date, report.checks)
     return report
 
 
-__all__ = ["RunReport", "nightly_run", "landing_checks", "dbt_checks", "summarize"]
+__all__ = ["RunReport", "nightly_run", "feed_outcomes", "publish_step", "dbt_checks", "summarize"]

@@ -39,6 +39,17 @@ def test_dbt_models_are_assets_grouped_by_layer_downstream_of_the_feeds():
 def test_dbt_tests_are_asset_checks_and_one_job_builds_feeds_to_marts():
     checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
     assert any(key == "marts/channel_pnl_daily" for key, _ in checks)
-    job = defs.resolve_job_def("build_warehouse")
+    job = defs.resolve_job_def("nightly")
     selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
-    assert {"raw/shopify_orders", "staging/stg_shopify__order_lines", "marts/channel_pnl_monthly"} <= selected
+    assert {"raw/shopify_orders", "staging/stg_shopify__order_lines", "marts/channel_pnl_monthly",
+            "publish/published_warehouse"} <= selected
+
+
+def test_publish_sits_downstream_of_every_mart_and_the_schedule_runs_at_two():
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["publish", "published_warehouse"])).parent_keys
+    marts = {k for k in graph.get_all_asset_keys() if k.path[0] == "marts"}
+    assert parents == marts and len(marts) >= 14
+    schedule = defs.resolve_schedule_def("nightly")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert defs.resolve_sensor_def("new_landing_files") is not None

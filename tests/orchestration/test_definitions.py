@@ -7,7 +7,7 @@ import pytest
 from connectors.demo_data import generate
 from connectors.registry import FEEDS
 from orchestration.assets.feeds import feed_assets
-from orchestration.checks import feed_checks
+from orchestration.assets.gates import LOGICAL_DATE_TAG, gate_checks
 from orchestration.definitions import defs
 from orchestration.resources import WarehouseHome
 
@@ -23,17 +23,20 @@ def test_one_asset_per_feed_grouped_by_source_system():
     assert {"shopify", "amazon", "google_ads", "meta_ads", "finance"} <= {n.group_name for n in specs.values()}
 
 
-def test_every_feed_has_its_checks_and_settlements_their_reconciliation():
-    checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+def test_every_feed_has_its_blocking_gates_and_settlements_their_reconciliation():
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name): k for k in graph.asset_check_keys}
     for feed in FEEDS:
-        assert (f"raw/{feed}", "no_rejected_files") in checks
-        assert (f"raw/{feed}", "no_quarantined_rows") in checks
-    assert ("raw/amazon_settlements", "components_sum_to_total") in checks
+        for name in ("landing", "quarantine", "freshness", "completeness", "volume", "schema_drift", "expectations"):
+            assert (f"raw/{feed}", name) in checks
+    assert ("raw/amazon_settlements", "settlement_reconciliation") in checks
+    assert ("raw/shopify_orders", "channel_coverage") in checks
+    assert all(graph.get_check_spec(checks[(f"raw/{feed}", "freshness")]).blocking for feed in FEEDS)
 
 
 def run_all(home):
-    """Land every feed through Dagster (the feed assets and their checks)."""
-    return dg.materialize([*feed_assets, *feed_checks],
+    """Land every feed through Dagster (the feed assets and their gates), as the run of 2026-11-01."""
+    return dg.materialize([*feed_assets, *gate_checks], tags={LOGICAL_DATE_TAG: "2026-11-01"},
                           resources={"warehouse": WarehouseHome(root=str(home.root))}, raise_on_error=False)
 
 
@@ -43,7 +46,7 @@ def evaluations(result):
 
 @pytest.fixture
 def demo_home(home):
-    generate(home.root, days=30, orders_per_day=20)
+    generate(home.root, days=60, orders_per_day=40)
     return home
 
 
@@ -71,7 +74,7 @@ def test_an_unbalanced_settlement_fails_the_blocking_reconciliation(demo_home):
             break
     path.write_text("\n".join(lines) + "\n")
     result = run_all(demo_home)
-    assert evaluations(result)[("raw/amazon_settlements", "components_sum_to_total")] is False
+    assert evaluations(result)[("raw/amazon_settlements", "settlement_reconciliation")] is False
     assert not result.success  # blocking: the run fails
 
 
@@ -79,5 +82,5 @@ def test_a_rejected_file_in_landing_fails_its_feeds_check(demo_home):
     (demo_home.landing("shopify_orders") / "notes.csv").write_text("Name,Email\n#1,a@b.c\n")
     result = run_all(demo_home)
     checks = evaluations(result)
-    assert checks[("raw/shopify_orders", "no_rejected_files")] is False
-    assert checks[("raw/meta_ads", "no_rejected_files")] is True
+    assert checks[("raw/shopify_orders", "landing")] is False
+    assert checks[("raw/meta_ads", "landing")] is True

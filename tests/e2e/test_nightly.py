@@ -1,0 +1,118 @@
+"""The nightly run's promise: today's numbers audited, or yesterday's with the reason why."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from connectors.demo_data import generate
+from connectors.lake import Home
+from orchestration.cli import app
+from orchestration.nightly import nightly_run
+from orchestration.publish import published_database
+
+NOV_1, OCT_1 = date(2026, 11, 1), date(2026, 10, 1)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo") / "home"
+    generate(root, days=60, orders_per_day=40)
+    return root
+
+
+@pytest.fixture
+def home(demo_root, tmp_path, monkeypatch) -> Home:
+    root = tmp_path / "home"
+    shutil.copytree(demo_root, root)
+    monkeypatch.setenv("CWH_HOME", str(root))
+    return Home(root)
+
+
+def pnl_rows(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("select count(*) from marts.channel_pnl_monthly").fetchone()[0]
+
+
+def test_a_late_feed_holds_the_publish_and_the_next_complete_run_publishes(home, tmp_path):
+    # withhold the newest Meta Ads export
+    newest = sorted(home.landing("meta_ads").glob("*.csv"))[-1]
+    withheld = tmp_path / newest.name
+    shutil.move(newest, withheld)
+
+    first = nightly_run(home, OCT_1)  # as of Oct 1 the September export is the newest needed
+    assert first.published, [c.detail for c in first.blocking_failures]
+    published = published_database(home)
+    before = sha(published)
+
+    late = nightly_run(home, NOV_1)
+    assert not late.published
+    failing = {(c.feed, c.check) for c in late.blocking_failures}
+    assert ("meta_ads", "freshness") in failing
+    assert sha(published) == before  # not a byte changed
+    alert = next(a for a in late.alerts if a["feed"] == "meta_ads" and a["check"] == "freshness")
+    assert alert["owner"] == "Growth marketing" and "meta_ads" in alert["suggested_action"].lower() + alert["detail"]
+    stored = pl.read_parquet(home.root / "ops" / "alerts" / f"{late.run_id}.parquet")
+    assert "meta_ads" in stored["feed"].to_list()
+    status = CliRunner().invoke(app, ["status", "--date", "2026-11-01"])
+    meta_line = next(line for line in status.output.splitlines() if "meta_ads" in line)
+    assert "failing" in meta_line and "Growth marketing" in meta_line
+
+    shutil.move(withheld, newest)  # the export arrives: the next run lands it and publishes
+    recovered = nightly_run(home, NOV_1)
+    assert recovered.published, [c.detail for c in recovered.blocking_failures]
+    assert sha(published) != before
+    with duckdb.connect(str(published), read_only=True) as con:
+        log = con.execute("select run_id from publish_log order by published_at").fetchall()
+        assert [r[0] for r in log] == [first.run_id, recovered.run_id]
+        assert con.execute("select count(*) from ops.feed_sla_status where state = 'ok'").fetchone()[0] >= 15
+
+
+def test_a_run_killed_mid_build_leaves_the_published_file_intact(home):
+    assert nightly_run(home, NOV_1).published
+    published = published_database(home)
+    before, rows = sha(published), pnl_rows(published)
+    log = home.root / "dbt" / "logs" / "dbt.log"
+    log.unlink(missing_ok=True)
+    process = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "run", "--date", "2026-11-01"],
+                               env={**os.environ, "CWH_HOME": str(home.root)}, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (log.exists() and "model" in log.read_text(errors="ignore")):
+        time.sleep(0.2)
+    assert log.exists(), "the run never reached the dbt build"
+    time.sleep(1.0)  # well inside the build
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert sha(published) == before and pnl_rows(published) == rows  # intact and readable
+    again = nightly_run(home, NOV_1)
+    assert again.published and pnl_rows(published) == rows
+
+
+def test_a_failing_dbt_test_holds_the_publish(home):
+    assert nightly_run(home, NOV_1).published
+    before = sha(published_database(home))
+    # a marketplace the channel configuration does not know: orders with no channel
+    report = sorted(home.landing("amazon_orders").glob("*.txt"))[-1]
+    text = report.read_text().replace("\tAmazon.ca\t", "\tAmazon.co.uk\t", 1)
+    (home.landing("amazon_orders") / "all_orders_uk.txt").write_text(text)
+    held = nightly_run(home, NOV_1)
+    assert not held.published
+    assert any(c.feed == "warehouse" and c.check.startswith("dbt:") for c in held.blocking_failures), \
+        [(c.feed, c.check) for c in held.blocking_failures]
+    assert sha(published_database(home)) == before
