@@ -284,6 +284,21 @@ def build() -> None:
     pnl(month=None)
 
 
+@app.command()
+def docs() -> None:
+    """Generate the dbt documentation site (every mart and column described) under the home."""
+    from orchestration.dbt_runner import failures, run_dbt
+
+    home = _home()
+    with console.status("dbt docs generate…"):
+        result = run_dbt(home, "docs", "generate")
+    if not result.success:
+        console.print("[red]dbt docs generate failed[/]: " + "; ".join(failures(result)))
+        raise typer.Exit(1)
+    site = home.root / "dbt" / "target" / "index.html"
+    console.print(f"documentation: {site} (open it, or `dbt docs serve --project-dir dbt_project`)")
+
+
 def _last_full_month(last_day: date | None) -> date | None:
     """First day of the latest month the data covers to its last day."""
     if last_day is None:

@@ -1,6 +1,7 @@
 """The nightly run's promise: today's numbers audited, or yesterday's with the reason why."""
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -48,7 +49,32 @@ def pnl_rows(path: Path) -> int:
         return con.execute("select count(*) from marts.channel_pnl_monthly").fetchone()[0]
 
 
-def test_a_late_feed_holds_the_publish_and_the_next_complete_run_publishes(home, tmp_path):
+@pytest.fixture
+def webhook(monkeypatch):
+    """A Slack-compatible webhook receiver on loopback; CWH_ALERT_WEBHOOK points at it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("CWH_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    yield received
+    server.shutdown()
+
+
+def test_a_late_feed_holds_the_publish_and_the_next_complete_run_publishes(home, tmp_path, webhook):
     # withhold the newest Meta Ads export
     newest = sorted(home.landing("meta_ads").glob("*.csv"))[-1]
     withheld = tmp_path / newest.name
@@ -68,6 +94,8 @@ def test_a_late_feed_holds_the_publish_and_the_next_complete_run_publishes(home,
     assert alert["owner"] == "Growth marketing" and "meta_ads" in alert["suggested_action"].lower() + alert["detail"]
     stored = pl.read_parquet(home.root / "ops" / "alerts" / f"{late.run_id}.parquet")
     assert "meta_ads" in stored["feed"].to_list()
+    posted = json.dumps(webhook[-1])
+    assert "meta_ads" in posted and "Growth marketing" in posted
     status = CliRunner().invoke(app, ["status", "--date", "2026-11-01"])
     meta_line = next(line for line in status.output.splitlines() if "meta_ads" in line)
     assert "failing" in meta_line and "Growth marketing" in meta_line

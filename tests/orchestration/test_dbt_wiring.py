@@ -53,3 +53,15 @@ def test_publish_sits_downstream_of_every_mart_and_the_schedule_runs_at_two():
     schedule = defs.resolve_schedule_def("nightly")
     assert schedule.cron_schedule == "0 2 * * *"
     assert defs.resolve_sensor_def("new_landing_files") is not None
+
+
+def test_every_mart_is_documented_with_an_enforced_contract():
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["fqn"][1] == "marts"]
+    assert len(marts) >= 14
+    for node in marts:
+        assert node["description"].strip(), node["name"]
+        assert node["config"]["contract"]["enforced"], node["name"]
+        assert node["columns"], node["name"]
+        undocumented = [c for c, spec in node["columns"].items() if not spec["description"].strip()]
+        assert undocumented == [], (node["name"], undocumented)

@@ -84,3 +84,27 @@ def test_a_rejected_file_in_landing_fails_its_feeds_check(demo_home):
     checks = evaluations(result)
     assert checks[("raw/shopify_orders", "landing")] is False
     assert checks[("raw/meta_ads", "landing")] is True
+
+
+def test_the_landing_sensor_asks_one_run_per_new_file(home, tmp_path):
+    from orchestration.assets.gates import landing_sensor
+    from orchestration.definitions import land_feeds
+    from connectors.lake import land_file
+
+    from tests.connectors.test_shopify import order_rows, write_csv
+
+    sensor = landing_sensor(land_feeds)
+    home.landing("shopify_orders").mkdir(parents=True)
+    first = write_csv(home.landing("shopify_orders") / "a.csv", order_rows())
+    rows = order_rows()
+    rows[0]["Name"] = "#2002"
+    second = write_csv(home.landing("shopify_orders") / "b.csv", rows)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": WarehouseHome(root=str(home.root))})
+        requests = list(sensor(context))
+        assert len(requests) == 2 and len({r.run_key for r in requests}) == 2
+        assert all(r.run_key.startswith("shopify_orders:") for r in requests)
+        assert {r.tags["cwh/file"] for r in requests} == {first.name, second.name}
+        land_file(home, "shopify_orders", first)  # once landed, a file asks for no more runs
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": WarehouseHome(root=str(home.root))})
+        assert [r.tags["cwh/file"] for r in sensor(context)] == [second.name]
