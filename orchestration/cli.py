@@ -346,5 +346,8 @@ def pnl(
     console.print(f"warehouse: {database}  (duckdb -readonly {database} → select * from marts.channel_pnl_monthly)")
 
 
+from orchestration import cli_finance  # noqa: E402,F401  registers cwh export
+from orchestration import cli_reports  # noqa: E402,F401  registers cwh report, cwh digest
+
 if __name__ == "__main__":  # pragma: no cover
     app()

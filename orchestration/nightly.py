@@ -19,6 +19,8 @@ from orchestration.alerts import post_webhook, record_alerts, record_run, summar
 from orchestration.checks import quarantined_rows, rejected_files_waiting, unbalanced_settlements
 from orchestration.dbt_runner import build_database, run_dbt
 from orchestration.publish import PublishResult, held, publish
+from orchestration.report import write_on_publish
+from orchestration.restatements import record_restatements
 from orchestration.sla import CheckOutcome
 from orchestration.status import feed_sla_status, lake_watermarks, write_feed_sla_status
 
@@ -78,7 +80,8 @@ def landing_checks(home: Home, feeds: list[str] | None = None) -> list[CheckOutc
 
 # the checks every feed gets, in order; the Dagster check names are these
 FEED_CHECKS = ("landing", "quarantine", "freshness", "completeness", "volume", "schema_drift", "expectations")
-EXTRA_CHECKS = {"amazon_settlements": ("settlement_reconciliation",), "shopify_orders": ("channel_coverage",)}
+EXTRA_CHECKS = {"amazon_settlements": ("settlement_reconciliation",), "shopify_orders": ("channel_coverage",),
+                "inventory_snapshots": ("stock_mismatch",)}
 
 
 def feed_check_names(feed: str) -> tuple[str, ...]:
@@ -99,6 +102,9 @@ def feed_outcomes(home: Home, feed: str, logical_date: date) -> list[CheckOutcom
     if feed == "shopify_orders":
         coverage = channel_coverage(home, logical_date)
         outcomes.append(replace(coverage, feed=feed, check="channel_coverage"))
+    if feed == "inventory_snapshots":  # a mismatch between systems beyond tolerance (warning)
+        from orchestration.inventory_checks import stock_mismatch
+        outcomes.append(stock_mismatch(home, contract, logical_date))
     return outcomes
 
 
@@ -168,9 +174,12 @@ def publish_step(home: Home, run_id: str, logical_date: date, checks: list[Check
         held(home, run_id=run_id, logical_date=logical_date, checks=checks, reason=reason)
     else:
         _write_ops_tables(home, status, checks, alerts, run_id, logical_date)
+        record_restatements(home, run_id, logical_date)  # closed months that changed: main.restatements
         marks = {feed: (event.isoformat() if event else None)
                  for feed, (event, _load) in lake_watermarks(home, load_contracts()).items()}
         result = publish(home, run_id=run_id, logical_date=logical_date, watermarks=marks, checks=checks)
+        if result.published:  # the readback report and weekly digest of the new snapshot (outputs/)
+            write_on_publish(home, logical_date)
     post_webhook(alerts)
     return alerts, result, reason
 

@@ -22,7 +22,13 @@ from zoneinfo import ZoneInfo
 
 from . import catalog as C
 from . import writers as W
+from .recon_truth import TRUTH_README as RECON_README
+from .recon_truth import ReconTruth
 from .catalog import SKUS, q2
+from .inventory_truth import TRUTH_README as INVENTORY_README
+from .inventory_truth import InventoryTruth
+from .readback_truth import TRUTH_README as READBACK_README
+from .readback_truth import ReadbackTruth
 
 GROSS, DISC, RET, SHIP, COGS, FUL, PAY, MKT, MKTG, OPEX = range(10)
 D0 = Decimal("0.00")
@@ -220,6 +226,7 @@ class _Sim:
 
     def run(self) -> dict:
         self.clear_previous()
+        self.recon = ReconTruth(self)
         self.write_reference()
         L, reg, messy = self.landing, self.reg, self.messy
         self.f_orders = W.MonthlyFeed(reg, L, "shopify_orders", crlf=messy, bom=messy)
@@ -247,6 +254,8 @@ class _Sim:
                                                        self.periods, 12873457522)}
         self.g_tot: dict[str, dict[str, list]] = {}
         self._init_inventory()
+        self.invt = InventoryTruth(self)
+        self.rbt = ReadbackTruth(self)  # seeded readback situations (readback_truth.py)
         for i in range(self.days):
             d = self.start + timedelta(days=i)
             if i == 0 or d.day == 1:
@@ -268,16 +277,17 @@ class _Sim:
         day_ts = (self.ordinal - EPOCH_ORD) * 86400
         self.sold = [[0] * len(SKUS) for _ in range(3)]  # 3PL, FBA US, FBA CA units today
         # Shopify (web + POS share one order-number sequence, in time order)
-        n_web = self.count(opd * 0.55 * wf)
+        n_web = self.count(opd * 0.55 * wf) * self.rbt.order_multiplier("shopify_web", d)
         n_pos = self.count(opd * 0.15 * (1.3 if weekend else 0.88))
         events = [(rng.randrange(86400), 0) for _ in range(n_web)]
         events += [(14 * 3600 + rng.randrange(10 * 3600), 1) for _ in range(n_pos)]
         events.sort()
         for secs, pos in events:
             self._shop_order(d, day_ts + secs, bool(pos))
-        for rts, name, amount in sorted(self.pend_refund.pop(d, ())):
+        for rts, name, amount, late in sorted(self.pend_refund.pop(d, ())):
             created, local_day = self.clock.fmt(rts)
-            self._pay_row(created, local_day, "refund", name, -amount, D0, False)
+            self._pay_row(created, local_day, "refund", name, -amount, D0, False, late=late)
+        self.recon.chargebacks(d, day_ts)
         # Amazon
         web_orders = n_web
         for ch, share in (("amazon_us", 0.20), ("amazon_ca", 0.07)):
@@ -340,6 +350,7 @@ class _Sim:
             s = SKUS[si]
             gross = s.price * qty
             ldisc = q2(gross * Decimal("0.15")) if rng.random() < 0.05 else D0
+            ldisc = self.rbt.line_discount(ch, d, s.sku, gross, ldisc)
             lines.append((s, qty, gross, ldisc))
             gross_total += gross
             ldisc_total += ldisc
@@ -405,15 +416,26 @@ class _Sim:
                 self.first_day[cidx] = self.ordinal
                 new = 1
             self.kpi_add(ch, d, 1, units, new)
+            for ln, alloc in zip(lines, self._allocate(code_amt, [ln[2] for ln in lines])):
+                self.invt.sale(ch, d, ln[0].idx, ln[1], ln[2] - ln[3] - alloc, name)
+                self.rbt.line(ch, d, ln[0].sku, ln[1], ln[2] - ln[3] - alloc, self.unit_cost(ln[0].idx, d) * ln[1],
+                              ln[0].price, "USD", ln[3], ln[2])
+            self.rbt.shipping(ch, d, ship)
             if refund is not None:
                 rts, r_date, amount = refund
                 if amount == total:
-                    add(ch, r_date, RET, subtotal)
-                    add(ch, r_date, SHIP, -ship)
+                    r_ret, r_ship = subtotal, ship
                 else:
-                    tax = q2(amount * taxes / (subtotal + taxes))
-                    add(ch, r_date, RET, amount - tax)
-                self.pend_refund.setdefault(r_date, []).append((rts, name, amount))
+                    r_ret, r_ship = amount - q2(amount * taxes / (subtotal + taxes)), D0
+                add(ch, r_date, RET, r_ret)
+                if r_ship:
+                    add(ch, r_date, SHIP, -r_ship)
+                late = self.recon.is_late(d, r_date, self.clock.fmt(rts)[1])
+                if late:  # seeded: this refund arrives in a late file, after its month was published
+                    self.recon.mark_late(name, ch, r_date, r_ret, r_ship)
+                self.pend_refund.setdefault(r_date, []).append((rts, name, amount, late))
+            elif not pos:
+                self.recon.candidate(name)
             if fulfilled and not pos:
                 sold = self.sold[0]
                 for ln in lines:
@@ -422,7 +444,7 @@ class _Sim:
         elif not cancelled:  # the messy bad-date order still has its charge in the payments file
             fee = q2(total * FEE_WEB_PCT + FEE_WEB_FIXED)
         if not cancelled:
-            self._pay_row(created, local_day, "charge", name, total, fee, pos)
+            self._pay_row(created, local_day, "charge", name, total, fee, pos, known=not bad)
         # ---- rows ----
         row = [""] * len(W.SHOPIFY_ORDERS)
         first_name, last_name = C.FIRST[cidx % 40], C.LAST[(cidx // 40 + cidx * 7) % 40]
@@ -501,13 +523,15 @@ class _Sim:
         return [Decimal(b) / 100 for b in base]
 
     def _pay_row(self, created: str, local_day: str, kind: str, name: str, amount: Decimal,
-                 fee: Decimal, pos: bool) -> None:
+                 fee: Decimal, pos: bool, *, known: bool = True, late: bool = False) -> None:
         hit = self._payouts.get(local_day)
         if hit is None:  # daily payouts, two days after the transaction's (store-local) date
             payout = date.fromisoformat(local_day) + timedelta(days=2)
             hit = self._payouts[local_day] = (payout.isoformat(), str(95000000 + payout.toordinal() % 100000),
                                               "paid" if payout <= self.end else "in_transit")
-        self.f_pay.get(local_day[:7]).row([
+        self.recon.shopify(hit[1], hit[0], ("shopify_pos" if pos else "shopify_web") if known else "unallocated",
+                           kind, amount, fee, known)
+        (self.recon.late_file() if late else self.f_pay.get(local_day[:7])).row([
             created, kind, name, ("visa", "master", "american_express")[self.shop_seq % 3],
             "card_present" if pos else "online", hit[2], hit[0], hit[1], hit[0], str(amount), str(fee),
             str(amount - fee),
@@ -543,7 +567,7 @@ class _Sim:
         for si in rng.sample(range(len(SKUS)), n_items):
             s = SKUS[si]
             qty = 1 if rng.random() < 0.9 else 2
-            ip = (s.price if us else s.price_cad) * qty
+            ip = self.rbt.list_price(ch, d, s.sku, s.price if us else s.price_cad) * qty
             tax = q2(ip * taxrate)
             r = rng.random()
             # free-shipping promotions only where promotions may appear (not in the old-layout CA file)
@@ -551,8 +575,11 @@ class _Sim:
                 else (Decimal("4.99"), D0)
             promo = q2(ip * Decimal("0.10")) if promo_ok and rng.random() < 0.07 else D0
             promo_id = f"PLM-{s.sku}-10OFF" if promo else ""
+            promo, promo_id = self.rbt.amazon_promo(ch, d, s.sku, ip, promo, promo_id)
             item_code = str(rng.randrange(10 ** 13, 10 ** 14))
             refund_roll, refund_days = rng.random(), rng.randint(5, 30)
+            if not bad and self.invt.unavailable(ch, si, d):
+                continue  # out of stock / listing suppressed: drawn like a sale, the demand is lost
             if not missing:
                 line = self.f_amz.get(month_of(d)).row([
                     "" if bad else oid, "", purchase, W.iso_ts(d, min(secs + 7200, 86399)),
@@ -575,6 +602,11 @@ class _Sim:
             else:
                 self.add(ch, d, SHIP, conv(ship - sp, cur, d))
             self.add(ch, d, COGS, self.unit_cost(si, d) * qty)
+            self.invt.sale(ch, d, si, qty, conv(ip, cur, d) - conv(promo, cur, d), oid)
+            self.rbt.line(ch, d, s.sku, qty, conv(ip, cur, d) - conv(promo, cur, d), self.unit_cost(si, d) * qty,
+                          ip / qty, cur, promo, ip)
+            self.rbt.shipping(ch, d, conv(ship, cur, d) + conv(-sp, cur, d) if missing else conv(ship - sp, cur, d))
+            self.recon.amazon_sale(ch, d, ip - promo + ship - sp + tax)
             comm = q2(ip * Decimal("0.15"))
             # refunds: whole item; CA refunds only on items without promotion (see report). The FBA
             # returns report shows a return as soon as it happens; its money waits for a settlement.
@@ -585,6 +617,7 @@ class _Sim:
                         (ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id, comm, d))
             if not settled:
                 continue
+            self.recon.amazon_settled_sale(ch, k, ip - promo + ship - sp + tax)
             fba = s.fba_fee * qty
             ship_id = f"D{self.amz_seq:07d}"
             comp = dict(order_id=oid, shipment_id=ship_id, item_code=item_code, sku=s.sku, qty=str(qty))
@@ -602,7 +635,7 @@ class _Sim:
             stream.add(k, "Order", "ItemFees", "FBAPerUnitFulfillmentFee", -fba, posted, post_secs, **comp)
             self.add(ch, posted, MKT, conv(comm, cur, posted))
             self.add(ch, posted, FUL, conv(fba, cur, posted))
-        if not cancelled and not bad:
+        if not cancelled and not bad and units_total:
             self.kpi_add(ch, d, 1, units_total, 0)
 
     def _amz_refund(self, rd: date, ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id,
@@ -676,7 +709,8 @@ class _Sim:
         acct, cname, cur, terms, drate, _ = rng.choices(C.WHOLESALE_CUSTOMERS, weights)[0]
         ship = d + timedelta(days=rng.randint(0, 3))
         due = d + timedelta(days=30 if terms == "Net 30" else 60)
-        paid = due + timedelta(days=rng.randint(-12, 6))
+        # Sagebrush pays about five weeks late: the receivables ageing has overdue invoices
+        paid = due + timedelta(days=rng.randint(-12, 6) + (38 if acct == "WH-1005" else 0))
         ship_s = ship.isoformat() if ship <= self.end else ""
         paid_s = paid.isoformat() if paid <= self.end else ""
         sink = self.f_wh.get(month_of(d))
@@ -694,10 +728,16 @@ class _Sim:
             self.add("wholesale", d, GROSS, self.conv(gross, cur, d))
             self.add("wholesale", d, DISC, self.conv(disc, cur, d))
             self.add("wholesale", d, COGS, self.unit_cost(si, d) * units)
+            self.invt.sale("wholesale", d, si, units, self.conv(gross, cur, d) - self.conv(disc, cur, d), num)
+            self.rbt.line("wholesale", d, s.sku, units, self.conv(gross, cur, d) - self.conv(disc, cur, d),
+                          self.unit_cost(si, d) * units, up, cur, D0, gross)
+            if not ship_s:
+                self.invt.open_order(si, units)
             units_total += units
             lines.append((s, units, up))
             if ship_s:
                 self.sold[0][si] += units
+        self.recon.invoice(num, acct, cur, d, due, paid if paid_s else None, [up * u for _s, u, up in lines], drate)
         new = 0 if acct in self.wh_seen else 1
         self.wh_seen.setdefault(acct, self.ordinal)
         self.kpi_add("wholesale", d, 1, units_total, new)
@@ -716,6 +756,7 @@ class _Sim:
                     self.add("wholesale", cd, RET, self.conv(up * back, cur, cd))
                     if restock:
                         self.add("wholesale", cd, COGS, -self.unit_cost(s.idx, d) * back)
+                self.recon.credit(num, cd, sum((Decimal(r[9]) * int(r[8]) for r in rows), D0))
                 self.pend_cn.setdefault(cd, []).append(rows)
 
     # ---- 3PL ---------------------------------------------------------------------------------------
@@ -845,11 +886,13 @@ class _Sim:
         sink = self.f_inv.get(month_of(d))
         ds = d.isoformat()
         rows = {}
+        self.invt.before_snapshot(i)
         for loc, name in ((0, "3PL - ShipBob Reno"), (1, "Amazon FBA US"), (2, "Amazon FBA CA")):
             for si, st in enumerate(self.inv[loc]):
                 st[0] = max(0, st[0] - self.sold[loc][si])
                 if st[2] == i:
                     st[0] += st[1]
+                    self.invt.receive(loc, si, st[1])
                     st[1], st[2] = 0, -1
                 if st[0] < st[3] and st[1] == 0:
                     st[1], st[2] = st[4], i + 6
@@ -860,9 +903,12 @@ class _Sim:
                     on_hand, sellable, inbound = rows[("3PL - ShipBob Reno", si)]
                     drift = (2 if si == 5 else -3 if si == 17 else 0) if i > self.days // 4 else 0
                     on_hand, sellable = max(0, on_hand + drift), max(0, sellable + drift)
+                    on_hand, sellable = self.invt.shopify_view(si, i, on_hand, sellable)
                 else:
                     on_hand, sellable, inbound = rows[(name, si)]
-                sink.row([ds, name, s.sku, str(on_hand), str(sellable), str(inbound)])
+                sink.row([ds, name, s.sku, str(on_hand), str(sellable), str(inbound), self.invt.snapshot_at(name, d)])
+                self.invt.record(name, si, d, on_hand, sellable, inbound)
+        self.invt.after_snapshot(d, i)
 
     # ---- messy post-processing -------------------------------------------------------------------
     def _messy_files(self) -> None:
@@ -919,6 +965,9 @@ class _Sim:
                         "components"])
             for st in self.settle.values():
                 w.writerows(st.summaries)
+        self.recon.write(tdir)
+        self.invt.write(tdir)
+        self.rbt.write(tdir)
         files = self.reg.files()
         with open(tdir / "files.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -930,7 +979,8 @@ class _Sim:
                 w.writerow(["feed", "file", "line", "kind", "expected_reason_keyword"])
                 w.writerows(sorted(self.defects))
         (tdir / "README.md").write_text(TRUTH_README.format(
-            start=self.start, end=self.end, settled=self.settled_until, messy=self.messy))
+            start=self.start, end=self.end, settled=self.settled_until, messy=self.messy) + RECON_README + INVENTORY_README
+            + READBACK_README)
         summary: dict = {}
         for feed, _name, rows in files:
             s = summary.setdefault(feed, {"files": 0, "rows": 0})

@@ -96,7 +96,7 @@ COGS = ["sku", "unit_cost", "currency", "effective_from"]
 OPERATING_COSTS = ["month", "channel", "cost_type", "amount", "currency"]
 FX_RATES = ["date", "currency", "rate_to_usd"]
 SESSIONS = ["date", "channel", "sessions"]
-INVENTORY = ["date", "location", "sku", "on_hand", "sellable", "inbound"]
+INVENTORY = ["date", "location", "sku", "on_hand", "sellable", "inbound", "snapshot_at"]
 CHANNEL_TARGETS = ["month", "channel", "net_revenue_target", "orders_target",
                    "conversion_rate_target", "marketing_spend_budget", "cm3_margin_target"]
 

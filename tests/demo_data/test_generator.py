@@ -81,7 +81,7 @@ HEADERS = {
     "operating_costs": ["month", "channel", "cost_type", "amount", "currency"],
     "fx_rates": ["date", "currency", "rate_to_usd"],
     "sessions": ["date", "channel", "sessions"],
-    "inventory_snapshots": ["date", "location", "sku", "on_hand", "sellable", "inbound"],
+    "inventory_snapshots": ["date", "location", "sku", "on_hand", "sellable", "inbound", "snapshot_at"],
     "channel_targets": ["month", "channel", "net_revenue_target", "orders_target", "conversion_rate_target",
                         "marketing_spend_budget", "cm3_margin_target"],
 }

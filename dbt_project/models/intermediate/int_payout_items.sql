@@ -1,0 +1,302 @@
+-- Payout reconciliation at item grain: one row per payout (channel × payout/settlement) × item,
+-- where an item is what a fact is about (a sale = a Shopify order / an Amazon order item, a refund,
+-- a fee line) or a paid amount no fact is about. `paid` is what the payout file paid for the item
+-- in this payout; `expected` is the fact's amount when this payout is the fact's home; `component`
+-- says which part of the variance (paid − expected) the row explains. Rules: docs/metrics.md
+-- "Reconciliation". Amounts are in the payout currency, signed as cash to the seller.
+--
+-- Home of a fact: Shopify — the payout of the transaction it comes from (refunds, fees) or of the
+-- order's first charge (sales); Amazon — the channel's settlement whose period holds the fact's
+-- date (order date, refund date, fee posted date). A fact with no home is expected in no payout.
+--
+-- Components: an item whose fact the payouts paid exactly (Σ paid over all payouts = the fact), or
+-- not at all yet, is explained — its variance is paid in another payout than its home: `timing`
+-- (sales), `refunds`, `fees`, `reimbursements`. Reserve movements → `reserves`; charges and refunds
+-- of orders the facts know as cancelled (never a sale, never a return) → `refunds`; tax Amazon
+-- withholds as marketplace facilitator (ItemWithheldTax) → `adjustments`. Everything else — paid
+-- amounts no fact records (an `adjustment` or chargeback, a transaction of an order the facts do not
+-- have), a fact paid at another amount — is `unexplained`.
+
+with payouts as (
+    select * from {{ ref('int_payouts') }}
+),
+
+-- ---- Shopify Payments -----------------------------------------------------------------------------
+shopify_orders as (
+    select
+        order_id,
+        min(channel) as channel,
+        max(case when is_cancelled then 1 else 0 end) as is_cancelled,
+        sum(gross_sales - discounts + shipping_income + tax) as order_total
+    from {{ ref('int_order_lines') }}
+    where source = 'shopify'
+    group by order_id
+),
+
+shopify_tx as (
+    select
+        p.transaction_key,
+        p.transaction_date,
+        p.transaction_type,
+        p.order_name,
+        p.payout_id,
+        p.amount,
+        p.fee,
+        o.order_id as known_order,
+        o.is_cancelled,
+        coalesce(o.channel, 'unallocated') as channel
+    from {{ ref('stg_shopify__payment_transactions') }} as p
+    left join shopify_orders as o on o.order_id = p.order_name
+    where p.payout_id is not null and p.transaction_type <> 'payout'
+),
+
+shopify_paid as (
+    select
+        'shopify_payments' as source,
+        payout_id,
+        channel,
+        case when transaction_type = 'reserve' then 'reserve'
+             when known_order is null then 'unmatched'
+             when is_cancelled = 1 and transaction_type in ('charge', 'refund') then 'cancelled'
+             when transaction_type = 'charge' then 'sale'
+             when transaction_type = 'refund' then 'refund'
+             else 'unmatched' end as item_kind,
+        case when transaction_type = 'charge' and known_order is not null and is_cancelled = 0 then order_name
+             else transaction_key end as item_key,
+        case when known_order is null then transaction_type || ' of an order the facts do not have'
+             else transaction_type end as detail,
+        amount as paid
+    from shopify_tx
+    union all
+    select
+        'shopify_payments' as source,
+        payout_id,
+        channel,
+        case when known_order is null then 'unmatched' else 'fee' end as item_kind,
+        transaction_key as item_key,
+        -- a transaction of an unknown order is one unexplained item: its amount net of its fee
+        case when known_order is null then transaction_type || ' of an order the facts do not have' else 'fee' end as detail,
+        -fee as paid
+    from shopify_tx
+    where fee is not null and fee <> 0
+),
+
+shopify_first_charge as (
+    select order_name, payout_id, channel
+    from (
+        select
+            order_name,
+            payout_id,
+            channel,
+            row_number() over (partition by order_name order by transaction_date, transaction_key) as charge_rank
+        from shopify_tx
+        where transaction_type = 'charge' and known_order is not null
+    ) as ranked
+    where charge_rank = 1
+),
+
+shopify_facts as (
+    select
+        'shopify_payments' as source,
+        'sale' as item_kind,
+        o.order_id as item_key,
+        o.order_total as fact,
+        c.payout_id as home_payout_id,
+        c.channel as home_channel
+    from shopify_orders as o
+    inner join shopify_first_charge as c on c.order_name = o.order_id
+    where o.is_cancelled = 0
+    union all
+    select
+        'shopify_payments' as source,
+        'refund' as item_kind,
+        t.transaction_key as item_key,
+        -(r.returns + r.shipping_refund + r.tax_refund) as fact,
+        t.payout_id as home_payout_id,
+        t.channel as home_channel
+    from {{ ref('int_refunds') }} as r
+    inner join shopify_tx as t on r.refund_line_id = 'shopify:' || t.transaction_key
+    where r.source = 'shopify'
+    union all
+    select
+        'shopify_payments' as source,
+        'fee' as item_kind,
+        t.transaction_key as item_key,
+        -f.amount as fact,
+        t.payout_id as home_payout_id,
+        t.channel as home_channel
+    from {{ ref('int_fees') }} as f
+    inner join shopify_tx as t on f.fee_line_id = 'shopify_payments:' || t.transaction_key
+    where f.source = 'shopify_payments'
+),
+
+-- ---- Amazon settlements -------------------------------------------------------------------------------
+amazon_lines as (
+    select
+        *,
+        case when category = 'reserve' then 'reserve'
+             when transaction_type = 'Order' and amount_type = 'ItemWithheldTax' then 'withheld_tax'
+             when transaction_type = 'Order'
+                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping', 'tax')
+                  then 'sale'
+             when transaction_type = 'Refund'
+                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping', 'tax')
+                  then 'refund'
+             when category in ('marketplace_fees', 'fulfillment_costs')
+                  and amount_description in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement'
+             when category in ('marketplace_fees', 'fulfillment_costs') then 'fee'
+             else 'unmatched' end as item_kind
+    from {{ ref('int_settlement_lines') }}
+),
+
+amazon_paid as (
+    select
+        'amazon_settlement' as source,
+        settlement_id as payout_id,
+        channel,
+        item_kind,
+        case when item_kind in ('sale', 'withheld_tax') then 'amazon:' || order_id || ':' || sku
+             -- the refund item of int_refunds: lines of one adjustment, order, SKU and posted date
+             when item_kind = 'refund' then 'amazon_settlement:' || settlement_id || ':' || coalesce(adjustment_id, '')
+                 || ':' || order_id || ':' || sku || ':' || cast(posted_date as varchar)
+             else settlement_line_id end as item_key,
+        case when item_kind = 'unmatched' then transaction_type || ' ' || amount_type || '/' || amount_description
+             else amount_description end as detail,
+        amount as paid
+    from amazon_lines
+),
+
+amazon_withheld as (
+    select item_key, sum(paid) as withheld
+    from amazon_paid
+    where item_kind = 'withheld_tax'
+    group by item_key
+),
+
+amazon_fact_rows as (
+    select
+        'sale' as item_kind,
+        l.order_line_id as item_key,
+        l.channel,
+        l.order_date as fact_date,
+        -- a settlement-only sale's tax includes what Amazon withheld: that part is an adjustment
+        l.gross_sales - l.discounts + l.shipping_income + l.tax
+            - case when l.source = 'amazon_settlement' then coalesce(w.withheld, 0) else 0 end as fact
+    from {{ ref('int_order_lines') }} as l
+    left join amazon_withheld as w on w.item_key = l.order_line_id
+    where l.source in ('amazon_orders_report', 'amazon_settlement') and not l.is_cancelled
+    union all
+    select
+        'refund' as item_kind,
+        refund_line_id as item_key,
+        channel,
+        refund_date as fact_date,
+        -(returns + shipping_refund + tax_refund) as fact
+    from {{ ref('int_refunds') }}
+    where source = 'amazon_settlement'
+    union all
+    select
+        case when fee_type in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement' else 'fee' end as item_kind,
+        fee_line_id as item_key,
+        channel,
+        fee_date as fact_date,
+        -amount as fact
+    from {{ ref('int_fees') }}
+    where source = 'amazon_settlement'
+),
+
+amazon_facts as (
+    select
+        'amazon_settlement' as source,
+        item_kind,
+        item_key,
+        fact,
+        home_payout_id,
+        home_channel
+    from (
+        select
+            f.item_kind,
+            f.item_key,
+            f.fact,
+            p.payout_id as home_payout_id,
+            p.channel as home_channel,
+            row_number() over (partition by f.item_kind, f.item_key order by p.period_start desc, p.payout_id desc) as home_rank
+        from (
+            select item_kind, item_key, max(channel) as channel, min(fact_date) as fact_date, sum(fact) as fact
+            from amazon_fact_rows
+            group by item_kind, item_key
+        ) as f
+        left join payouts as p
+            on p.source = 'amazon_settlement' and p.channel = f.channel
+            and f.fact_date >= p.period_start and f.fact_date <= p.period_end
+    ) as homed
+    where home_rank = 1
+),
+
+-- ---- matching -------------------------------------------------------------------------------------------
+paid as (
+    select source, payout_id, channel, item_kind, item_key, max(detail) as detail, count(*) as paid_lines,
+           sum(paid) as paid
+    from (select * from shopify_paid union all select * from amazon_paid) as p
+    group by source, payout_id, channel, item_kind, item_key
+),
+
+facts as (
+    select * from shopify_facts
+    union all
+    select * from amazon_facts
+),
+
+paid_totals as (
+    select source, item_kind, item_key, sum(paid) as paid_total
+    from paid
+    group by source, item_kind, item_key
+),
+
+matched as (
+    select
+        coalesce(p.source, f.source) as source,
+        coalesce(p.payout_id, f.home_payout_id) as payout_id,
+        coalesce(p.channel, f.home_channel) as channel,
+        coalesce(p.item_kind, f.item_kind) as item_kind,
+        coalesce(p.item_key, f.item_key) as item_key,
+        coalesce(p.detail, f.item_kind) as detail,
+        coalesce(p.paid_lines, 0) as paid_lines,
+        coalesce(p.paid, 0) as paid,
+        coalesce(f.fact, 0) as expected
+    from paid as p
+    full outer join (select * from facts where home_payout_id is not null) as f
+        on f.source = p.source and f.home_payout_id = p.payout_id and f.home_channel = p.channel
+        and f.item_kind = p.item_kind and f.item_key = p.item_key
+)
+
+select
+    m.source || ':' || m.payout_id || ':' || m.channel as payout_key,
+    m.source,
+    m.payout_id,
+    m.channel,
+    m.item_kind,
+    m.item_key,
+    m.detail,
+    cast(m.paid_lines as bigint) as paid_lines,
+    cast(m.paid as decimal(18, 2)) as paid,
+    cast(m.expected as decimal(18, 2)) as expected,
+    cast(m.paid - m.expected as decimal(18, 2)) as variance,
+    cast(fa.fact as decimal(18, 2)) as fact,
+    cast(coalesce(t.paid_total, 0) as decimal(18, 2)) as paid_total,
+    case m.item_kind
+        when 'reserve' then 'reserves'
+        when 'cancelled' then 'refunds'
+        when 'withheld_tax' then 'adjustments'
+        when 'unmatched' then 'unexplained'
+        else case
+            when fa.fact is not null and (coalesce(t.paid_total, 0) = fa.fact or coalesce(t.paid_total, 0) = 0)
+                then case m.item_kind when 'sale' then 'timing' when 'refund' then 'refunds'
+                                      when 'fee' then 'fees' else 'reimbursements' end
+            else 'unexplained' end
+    end as component
+from matched as m
+left join (
+    select source, item_kind, item_key, sum(fact) as fact from facts group by source, item_kind, item_key
+) as fa on fa.source = m.source and fa.item_kind = m.item_kind and fa.item_key = m.item_key
+left join paid_totals as t on t.source = m.source and t.item_kind = m.item_kind and t.item_key = m.item_key

@@ -1,0 +1,71 @@
+-- Inventory health per SKU × stock location × snapshot day (docs/metrics.md "Inventory health").
+-- Every location of the snapshots is here, system-of-record or mirror (is_system_of_record); the
+-- channel and company roll-ups (inventory_health_rollup_daily, inventory_kpis_monthly) count only
+-- the system-of-record locations, so a stock pool reported by two systems is counted once.
+
+with lead_times as (
+    select sku, lead_time_days from {{ ref('replenishment') }} where sku <> '*'
+),
+
+default_lead_time as (
+    select max(lead_time_days) as lead_time_days from {{ ref('replenishment') }} where sku = '*'
+),
+
+lost as (
+    select location, sku, date, sum(lost_units) as lost_units, sum(lost_sales_value) as lost_sales_value
+    from {{ ref('int_inventory_stockouts') }}
+    group by location, sku, date
+),
+
+windows as (
+    select
+        d.*,
+        sum(d.units_received) over w28 as units_received_28d,
+        avg(d.stock_value) over w28 as avg_stock_value_28d
+    from {{ ref('int_inventory_location_daily') }} as d
+    window w28 as (partition by d.location, d.sku order by d.day_number range between 27 preceding and current row)
+)
+
+select
+    w.date,
+    w.location,
+    w.sku,
+    w.system,
+    w.stock_pool,
+    w.is_shared_pool,
+    w.is_system_of_record,
+    w.on_hand,
+    w.sellable,
+    w.inbound,
+    w.units_received,
+    cast(w.units_received_28d as bigint) as units_received_28d,
+    w.units_sold,
+    w.units_sold_28d,
+    w.history_days,
+    case when w.history_days > 0 then cast(w.units_sold_28d as double) / w.history_days end as avg_daily_units_28d,
+    case when w.units_sold_28d > 0 then cast(w.on_hand as double) * w.history_days / w.units_sold_28d end as days_on_hand,
+    cast(coalesce(lt.lead_time_days, dl.lead_time_days) as integer) as lead_time_days,
+    -- days_on_hand < lead time, decided on integers: on_hand × history_days < lead × units_28d
+    coalesce(w.units_sold_28d > 0
+             and w.on_hand * w.history_days < coalesce(lt.lead_time_days, dl.lead_time_days) * w.units_sold_28d, false)
+        as is_below_lead_time,
+    case when w.units_received_28d > 0 then cast(w.units_sold_28d as double) / w.units_received_28d end as sell_through_28d,
+    w.unit_cost_rc,
+    w.stock_value,
+    cast(w.avg_stock_value_28d as decimal(18, 2)) as avg_stock_value_28d,
+    w.cogs_28d,
+    case when w.avg_stock_value_28d > 0 then cast(w.cogs_28d as double) / cast(w.avg_stock_value_28d as double) end
+        as inventory_turnover_28d,
+    w.is_active,
+    w.is_stockout,
+    w.stockout_started_on,
+    w.units_sold_90d,
+    (w.on_hand > 0 and w.units_sold_90d = 0 and w.sales_history_days >= 90) as is_dead_stock,
+    cast(case when w.on_hand > 0 and w.units_sold_90d = 0 and w.sales_history_days >= 90 then w.stock_value else 0 end
+         as decimal(18, 2)) as dead_stock_value,
+    coalesce(l.lost_units, 0) as lost_units_est,
+    cast(coalesce(l.lost_sales_value, 0) as decimal(18, 2)) as lost_sales_value_est
+from windows as w
+left join lead_times as lt on lt.sku = w.sku
+cross join default_lead_time as dl
+left join lost as l on l.location = w.location and l.sku = w.sku and l.date = w.date

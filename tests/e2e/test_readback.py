@@ -1,0 +1,220 @@
+"""The channel readback finds what the demo generator seeded, with the generator's numbers, and
+nothing else.
+
+The generator seeds a retire candidate (amazon_ca), a price inconsistency (FH-VAS-MEDIU 35% below
+list on amazon_us), a promo collision (FH-CDL-FIG on shopify_web and amazon_us), a flash-sale day
+and monthly push days (shopify_web), and applies the readback rules to its own simulated events
+(`demo/truth/readback_*.csv`, connectors/demo_data/readback_truth.py). Here the files are landed,
+dbt builds the warehouse, and the marts are compared with that truth; the shares behind the retire
+flag and the revenue-gap drivers are recomputed from the generator's P&L and KPI truth and the
+targets file. shopify_pos and wholesale are clean: they raise no flag at all.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import duckdb
+import pytest
+
+from connectors.demo_data import generate
+from connectors.lake import Home, land_all
+from orchestration.dbt_runner import build_database, failures, run_dbt
+
+CLEAN = {"shopify_pos", "wholesale"}
+SEEDED_CHANNELS = {"amazon_ca", "amazon_us", "shopify_web"}
+END = date(2026, 10, 31)
+CENT = Decimal("0.01")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("readback"))
+    generate(home.root, days=120, orders_per_day=40, end=END)
+    land_all(home)
+    result = run_dbt(home, "build")
+    assert result.success, failures(result)
+    return home
+
+
+def query(home: Home, sql: str, params=None) -> list[dict]:
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        cur = con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def truth(home: Home, name: str) -> list[dict]:
+    with (home.root / "demo" / "truth" / name).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def close(a, b, tol=1e-6) -> bool:
+    if a in (None, "") or b in (None, ""):
+        return a in (None, "") and b in (None, "")
+    return abs(float(a) - float(b)) <= tol * max(1.0, abs(float(b)))
+
+
+def test_flags_equal_the_generators_truth(built):
+    expected = {(r["grain"], r["period_start"], r["channel"], r["flag"]): r for r in truth(built, "readback_expected.csv")}
+    found = {(r["grain"], r["period_start"].isoformat(), r["channel"], r["flag"]): r
+             for r in query(built, "select * from marts.channel_flags")}
+    assert set(found) == set(expected)
+    for key, row in found.items():
+        t = expected[key]
+        assert row["subject"] == t["subject"], key
+        assert row["metric"] == t["metric"], key
+        assert close(row["metric_value"], t["metric_value"], 1e-4), (key, row["metric_value"], t["metric_value"])
+        assert close(row["reference_value"], t["reference_value"], 1e-4), (key, row["reference_value"], t["reference_value"])
+        assert row["affected_count"] == int(t["affected_count"]), key
+        assert row["evidence"] and row["owner"]
+
+
+def test_every_flag_is_a_seeded_situation_and_clean_channels_raise_none(built):
+    rows = truth(built, "readback_expected.csv")
+    assert rows and all(r["seeded"] == "yes" for r in rows), [r for r in rows if r["seeded"] != "yes"]
+    flagged = {r["channel"] for r in query(built, "select channel from marts.channel_flags")}
+    assert flagged == SEEDED_CHANNELS
+    for grain, table in (("month", "channel_readback_monthly"), ("week", "channel_readback_weekly")):
+        for r in query(built, f"select * from marts.{table} where channel in ('shopify_pos', 'wholesale')"):
+            assert r["flag_count"] == 0 and r["flags"] is None, (grain, r)
+            assert r["next_action"].startswith("Keep the course"), r
+    anomalies = {(r["channel"], r["date"].isoformat(), r["metric"])
+                 for r in query(built, "select * from marts.channel_anomalies_daily where is_anomaly")}
+    assert anomalies == {(r["channel"], r["date"], r["metric"]) for r in truth(built, "readback_anomalies.csv")}
+    assert not any(channel in CLEAN for channel, _, _ in anomalies)
+
+
+def pnl_truth(home: Home) -> dict[tuple[str, date], dict[str, Decimal]]:
+    out: dict = defaultdict(lambda: defaultdict(Decimal))
+    for r in truth(home, "pnl_daily.csv"):
+        month = date.fromisoformat(r["date"]).replace(day=1)
+        for line in ("net_revenue", "operating_costs", "contribution_after_opex"):
+            out[(r["channel"], month)][line] += Decimal(r[line])
+    return out
+
+
+def test_retire_candidate_with_the_generators_numbers(built):
+    pnl = pnl_truth(built)
+    flags = {r["period_start"]: r for r in query(
+        built, "select * from marts.channel_flags where flag = 'retire_candidate'")}
+    assert {r for r in {f for f in flags}} == {date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)}  # complete months
+    assert all(f["channel"] == "amazon_ca" for f in flags.values())
+    for month, flag in flags.items():
+        total_rev = sum(v["net_revenue"] for (c, m), v in pnl.items() if m == month)
+        total_opex = sum(v["operating_costs"] for (c, m), v in pnl.items() if m == month)
+        ca = pnl[("amazon_ca", month)]
+        assert abs(flag["metric_value"] - float(ca["net_revenue"] / total_rev)) < 1e-9
+        assert abs(flag["reference_value"] - float(ca["operating_costs"] / total_opex)) < 1e-9
+        assert ca["contribution_after_opex"] < 0
+        assert flag["metric_value"] <= 0.05 and flag["reference_value"] >= 0.10
+    october = flags[date(2026, 10, 1)]
+    assert october["subject"] == "share_rule+loss_streak" and october["affected_count"] == 3
+    assert "negative 3 months running" in october["evidence"]
+    assert f"{pnl[('amazon_ca', date(2026, 10, 1))]['contribution_after_opex']:.2f} this month" in october["evidence"]
+    action = query(built, "select next_action from marts.channel_readback_monthly "
+                          "where channel = 'amazon_ca' and month = date '2026-10-01'")[0]["next_action"]
+    assert action.startswith("Review Amazon CA: ") and action.endswith("; owner: Marketplace lead")
+    assert "contribution after opex negative 3 months running" in action
+
+
+def test_price_inconsistency_and_promo_collision_where_seeded(built):
+    seeded = truth(built, "readback_seeded.csv")
+    cut = next(r for r in seeded if r["situation"] == "price_inconsistency")
+    first = date.fromisoformat(cut["first_day"])
+    price = query(built, "select * from marts.sku_channel_prices where grain = 'month' and channel = ? and sku = ? "
+                         "and period_start = ?", [cut["channel"], cut["subject"], first.replace(day=1)])[0]
+    assert price["is_price_outlier"] and price["is_below_map"] and price["price_deviation"] < -0.15
+    assert price["lowest_list_price"] == Decimal("31.2000")  # 48.00 × 0.65
+    flag = query(built, "select * from marts.channel_flags where flag = 'price_inconsistency' and grain = 'month'")
+    assert [(f["channel"], f["subject"], f["period_start"]) for f in flag] == \
+        [(cut["channel"], cut["subject"], first.replace(day=1))]
+    assert "below its 42.00 minimum advertised price" in flag[0]["evidence"]
+
+    windows = {r["channel"]: (date.fromisoformat(r["first_day"]), date.fromisoformat(r["last_day"]))
+               for r in seeded if r["situation"] == "promo_collision"}
+    periods = query(built, "select * from marts.promo_periods where sku = 'FH-CDL-FIG'")
+    for channel, (a, b) in windows.items():
+        mine = [p for p in periods if p["channel"] == channel and a <= p["promo_start"] <= p["promo_end"] <= b]
+        assert len(mine) == 1 and abs(mine[0]["discount_pct"] - 0.10) < 0.001, (channel, periods)
+    overlap = (max(w[0] for w in windows.values()), min(w[1] for w in windows.values()))
+    promo_flags = query(built, "select * from marts.channel_flags where flag = 'promo_collision' and grain = 'month'")
+    assert {(f["channel"], f["subject"], f["period_start"]) for f in promo_flags} == \
+        {(c, "FH-CDL-FIG", overlap[0].replace(day=1)) for c in windows}
+
+
+def test_anomalies_found_with_the_generators_numbers(built):
+    seeded = [r for r in truth(built, "readback_seeded.csv") if r["situation"] == "anomaly"]
+    spike = next(r for r in seeded if r["subject"] == "orders")
+    day = date.fromisoformat(spike["first_day"])
+    kpis = {(r["channel"], r["date"]): r for r in truth(built, "kpis_daily.csv")}
+    found = {r["metric"]: r for r in query(
+        built, "select * from marts.channel_anomalies_daily where channel = 'shopify_web' and date = ?", [day])}
+    assert found["orders"]["is_anomaly"] and found["orders"]["direction"] == "spike"
+    assert found["orders"]["value"] == float(kpis[("shopify_web", day.isoformat())]["orders"])
+    same_weekday = [float(kpis[("shopify_web", (day - timedelta(days=7 * k)).isoformat())]["orders"]) for k in range(1, 9)]
+    assert found["orders"]["baseline_median"] == sorted(same_weekday)[3] / 2 + sorted(same_weekday)[4] / 2
+    assert found["revenue"]["is_anomaly"] and found["orders"]["z_score"] > 4.5
+    first_scored = date(2026, 7, 4) + timedelta(days=7 * 6)
+    pushes = {date.fromisoformat(r["first_day"]) for r in seeded if r["subject"] == "marketing_spend"}
+    spend = {r["date"] for r in query(built, "select date from marts.channel_anomalies_daily where is_anomaly "
+                                             "and metric = 'marketing_spend' and channel = 'shopify_web'")}
+    assert spend == {d for d in pushes if d >= first_scored}
+    pnl = {(r["channel"], r["date"]): Decimal(r["marketing_spend"]) for r in truth(built, "pnl_daily.csv")}
+    for d in spend:
+        value = query(built, "select value from marts.channel_anomalies_daily where channel = 'shopify_web' "
+                             "and date = ? and metric = 'marketing_spend'", [d])[0]["value"]
+        assert Decimal(str(value)) == pnl[("shopify_web", d.isoformat())]
+
+
+def round_half_away(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def test_revenue_gap_drivers_sum_to_the_gap_and_match_the_truth(built):
+    rows = query(built, "select * from marts.channel_readback_monthly order by channel, month")
+    assert rows
+    pnl = pnl_truth(built)
+    kpis = defaultdict(lambda: [0, 0, False])
+    for r in truth(built, "kpis_daily.csv"):
+        k = kpis[(r["channel"], date.fromisoformat(r["date"]).replace(day=1))]
+        k[0] += int(r["orders"])
+        if r["sessions"]:
+            k[1] += int(r["sessions"])
+            k[2] = True
+    with (built.root / "landing" / "channel_targets" / "channel_targets.csv").open(newline="") as handle:
+        targets = {(t["channel"], date.fromisoformat(t["month"] + "-01")): t for t in csv.DictReader(handle)}
+    start = date(2026, 7, 4)
+    checked = 0
+    for r in rows:
+        assert r["orders_effect"] + r["aov_effect"] == r["revenue_gap"]
+        if r["conversion_effect"] is not None:
+            assert r["traffic_effect"] + r["conversion_effect"] == r["orders_effect"]
+        month, channel = r["month"], r["channel"]
+        t = targets[(channel, month)]
+        days = calendar.monthrange(month.year, month.month)[1]
+        covered = [month + timedelta(days=i) for i in range(days) if month + timedelta(days=i) >= start
+                   and month + timedelta(days=i) <= END]
+        cents = int(Decimal(t["net_revenue_target"]) * 100)
+        share = int((Decimal(cents) / days).quantize(Decimal(1), ROUND_HALF_UP))
+        revenue_target = sum((Decimal(cents - share * (days - 1)) if d.day == days else Decimal(share)) for d in covered) / 100
+        assert r["revenue_target"] == revenue_target
+        actual = pnl[(channel, month)]["net_revenue"]
+        assert r["net_revenue"] == actual
+        assert r["revenue_gap"] == actual - revenue_target
+        orders, sessions, has_sessions = kpis[(channel, month)]
+        orders_target = float(t["orders_target"]) * len(covered) / days
+        value_per_order = float(revenue_target) / orders_target
+        assert abs(float(r["orders_effect"]) - (orders - orders_target) * value_per_order) <= 0.0051
+        if t["conversion_rate_target"] and has_sessions:
+            conv_target = float(t["conversion_rate_target"])
+            assert abs(float(r["conversion_effect"]) - (orders - conv_target * sessions) * value_per_order) <= 0.0051
+            assert r["sessions"] == sessions
+        else:
+            assert r["conversion_effect"] is None
+        checked += 1
+    assert checked == 5 * 4
