@@ -510,10 +510,9 @@ def test_fba_returns_missing_required_column_and_wrong_feed(tmp_path):
 
 
 def test_demo_amazon_files_land_without_quarantine(tmp_path):
-    demo = pytest.importorskip("connectors.demo_data")
-    if not hasattr(demo, "generate"):
-        pytest.skip("demo-data generator not written yet")
-    demo.generate(tmp_path, days=30, orders_per_day=40)
+    from connectors.demo_data import generate
+
+    generate(tmp_path, days=30, orders_per_day=40)
     landed = 0
     for feed in ("amazon_settlements", "amazon_orders", "amazon_returns"):
         for path in sorted((tmp_path / "landing" / feed).glob("*")):
