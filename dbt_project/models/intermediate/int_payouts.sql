@@ -71,6 +71,8 @@ amazon as (
     ) as n on n.settlement_id = s.settlement_id
 )
 
+{# the same columns from each source's payouts #}
+{% for payouts in ["shopify", "amazon"] %}
 select
     source || ':' || payout_id || ':' || channel as payout_key,
     source,
@@ -83,18 +85,6 @@ select
     period_end,
     cast(transactions as bigint) as transactions,
     cast(reported as decimal(18, 2)) as reported
-from shopify
-union all
-select
-    source || ':' || payout_id || ':' || channel as payout_key,
-    source,
-    payout_id,
-    channel,
-    currency,
-    payout_date,
-    payout_status,
-    period_start,
-    period_end,
-    cast(transactions as bigint) as transactions,
-    cast(reported as decimal(18, 2)) as reported
-from amazon
+from {{ payouts }}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
