@@ -77,6 +77,9 @@ class Contract:
     cadence: str
     freshness_sla_hours: int
     event_time_column: str
+    # how many days back a nightly incremental build re-processes for this feed: vendors revise recent
+    # days (ad platforms) and files arrive after the events they carry (biweekly settlements)
+    late_arriving_days: int
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     expectations: tuple[dict, ...] = ()
@@ -134,6 +137,7 @@ def _parse(path: Path) -> Contract:
         cadence=need("cadence"),
         freshness_sla_hours=int(need("freshness_sla_hours")),
         event_time_column=need("event_time_column"),
+        late_arriving_days=int(need("late_arriving_days")),
         primary_key=tuple(need("primary_key")),
         columns=tuple(columns),
         expectations=tuple(raw.get("expectations") or ()),
@@ -151,6 +155,8 @@ def _validate(contract: Contract, where: str) -> None:
         raise ContractError(f"{where}: feed '{contract.feed}' must match the file name")
     if contract.cadence not in CADENCES:
         raise ContractError(f"{where}: cadence must be one of {sorted(CADENCES)}")
+    if contract.late_arriving_days < 0:
+        raise ContractError(f"{where}: late_arriving_days must be 0 or more")
     for key in (*contract.primary_key, contract.event_time_column):
         if key not in names:
             raise ContractError(f"{where}: '{key}' is not a column")

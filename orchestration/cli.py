@@ -211,9 +211,12 @@ def quarantine(
 @app.command()
 def run(
     run_date: Annotated[str | None, typer.Option("--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
 ) -> None:
     """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
-    the warehouse, audit it, publish it atomically — or hold the publish and say why."""
+    the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is
+    incremental: the day before --date, plus each feed's late-arriving days (docs/incremental.md)."""
     from datetime import UTC, datetime
 
     from orchestration.nightly import nightly_run
@@ -222,10 +225,15 @@ def run(
     home = _home()
     logical = date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()
     with console.status("nightly run…") as status:
-        report = nightly_run(home, logical, progress=lambda msg: status.update(f"nightly run: {msg}…"))
+        report = nightly_run(home, logical, since=date.fromisoformat(since) if since else None,
+                             full_refresh=full_refresh, progress=lambda msg: status.update(f"nightly run: {msg}…"))
     loaded = [r for r in report.landed if r.status == "loaded"]
     console.print(f"run {report.run_id} (logical date {logical}): {len(loaded)} new file(s) landed, "
                   f"{sum(r.rows_loaded for r in loaded):,} rows")
+    if report.build_window:
+        window = report.build_window
+        console.print(f"built event dates {window.first_day} … {window.last_day} (+ each feed's late-arriving days)"
+                      + "".join(f"; {reason}" for reason in window.reasons))
     counts = {s: sum(c.status == s for c in report.checks) for s in ("ok", "warn", "fail")}
     console.print(f"checks: {counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed")
     if report.alerts:

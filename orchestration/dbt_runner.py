@@ -4,8 +4,10 @@ The build database, dbt's target folder and its logs all live under the home, so
 test workers, a test and a demo) never share dbt state.
 """
 
+import json
 import os
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from connectors.lake import Home
@@ -24,6 +26,12 @@ def dbt_args(home: Home, command: Sequence[str]) -> list[str]:
         "--target-path", str(home.root / "dbt" / "target"),
         "--log-path", str(home.root / "dbt" / "logs"),
     ]
+
+
+def window_args(first_day: date, last_day: date) -> list[str]:
+    """dbt arguments that build the event dates first_day..last_day: the event-grain models re-process
+    them (and each feed's late-arriving days before them), the other models are rebuilt whole."""
+    return ["--vars", json.dumps({"min_date": first_day.isoformat(), "max_date": last_day.isoformat()})]
 
 
 def prepare(home: Home) -> None:

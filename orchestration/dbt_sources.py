@@ -33,7 +33,8 @@ def _table(contract: Contract) -> dict:
         "loaded_at_field": "_loaded_at",
         "config": {"freshness": {"error_after": {"count": contract.freshness_sla_hours, "period": "hour"}}},
         "meta": {"owner": contract.owner["contact"], "primary_key": list(contract.primary_key),
-                 "event_time_column": contract.event_time_column, "cadence": contract.cadence},
+                 "event_time_column": contract.event_time_column, "cadence": contract.cadence,
+                 "late_arriving_days": contract.late_arriving_days},
         "columns": [
             {"name": c.name, "data_type": sql_type(c.type), "description": c.description}
             for c in contract.columns

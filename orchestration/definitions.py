@@ -30,7 +30,8 @@ nightly = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
     description="Land every feed, gate it, build staging → intermediate → marts with their tests, "
-                "publish atomically. A failed blocking check holds the publish.",
+                "publish atomically. A failed blocking check holds the publish. Daily partitions (inferred "
+                "from the assets): a run closes a day; a backfill of days is one run.",
     op_retry_policy=RETRY,
     executor_def=dg.in_process_executor,  # one process: GE and dbt start-up paid once per run
 )

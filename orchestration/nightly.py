@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -16,8 +16,9 @@ import polars as pl
 from connectors.contracts import load_contracts
 from connectors.lake import Home, LandingResult, land_all
 from orchestration.alerts import post_webhook, record_alerts, record_run, summarize
+from orchestration import incremental
 from orchestration.checks import quarantined_rows, rejected_files_waiting, unbalanced_settlements
-from orchestration.dbt_runner import build_database, run_dbt
+from orchestration.dbt_runner import build_database, run_dbt, window_args
 from orchestration.publish import PublishResult, held, publish
 from orchestration.report import write_on_publish
 from orchestration.restatements import record_restatements
@@ -36,6 +37,7 @@ class RunReport:
     alerts: list[dict] = field(default_factory=list)
     publish: PublishResult | None = None
     held_reason: str = ""
+    build_window: incremental.BuildWindow | None = None
 
     @property
     def published(self) -> bool:
@@ -184,8 +186,11 @@ def publish_step(home: Home, run_id: str, logical_date: date, checks: list[Check
     return alerts, result, reason
 
 
-def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None,
-                progress: Callable[[str], None] = lambda _msg: None) -> RunReport:
+def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None,
+                full_refresh: bool = False, progress: Callable[[str], None] = lambda _msg: None) -> RunReport:
+    """Close the day before `logical_date`: incrementally (that day, re-processing each feed's
+    late-arriving days), from `since` (a backfill), or every date (`full_refresh`)."""
+    last_day = logical_date - timedelta(days=1)
     run_id = run_id or f"{logical_date.isoformat()}-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = RunReport(run_id, logical_date)
     progress("landing new files")
@@ -193,7 +198,14 @@ def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None,
     progress("checking feeds against their SLAs")
     report.checks = all_feed_outcomes(home, logical_date)
     progress("dbt build: staging → intermediate → marts, with tests")
-    report.checks += dbt_checks(run_dbt(home, "build"))
+    report.build_window = window = incremental.plan(home, since or last_day, last_day)
+    for reason in window.reasons:
+        progress(f"building from {window.first_day}: {reason}")
+    result = run_dbt(home, "build", *window_args(window.first_day, window.last_day),
+                     *(["--full-refresh"] if full_refresh else []))
+    report.checks += dbt_checks(result)
+    if result.success:
+        incremental.record(home, window)
     progress("auditing and publishing")
     report.alerts, report.publish, report.held_reason = publish_step(home, run_id, logical_date, report.checks)
     return report

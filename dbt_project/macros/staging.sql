@@ -13,9 +13,28 @@
 
 
 {# Every landed version of a row stays in the lake (one Parquet file per landed file); staging keeps
-   the latest: per primary key, the row of the most recently landed file (then the later line). #}
+   the latest: per primary key, the row of the most recently landed file (then the later line).
+   Incrementally (a staging table already built), only the files landed in the last day before the
+   newest one it holds are read — the re-read day makes a file that landed while the last build ran
+   safe — together with the stored version of each key they carry, and the winner replaces the
+   stored row (`latest_version` strategy). #}
 {% macro latest_rows(source_name, table_name, key=none) %}
     {%- set key = key or source_primary_key(source_name, table_name) -%}
+    {%- if is_incremental() %}
+    with landed as (
+        select * from {{ source(source_name, table_name) }}
+        where {{ landed_since_last_build() }}
+    ),
+    candidates as (
+        select * from landed
+        union all by name
+        select * from {{ this }} as stored
+        where exists (
+            select 1 from landed
+            where {% for column in key %}landed.{{ column }} = stored.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+        )
+    )
+    {%- endif %}
     select * exclude (_version)
     from (
         select
@@ -24,7 +43,16 @@
                 partition by {{ key | join(', ') }}
                 order by _loaded_at desc, _source_line desc
             ) as _version
-        from {{ source(source_name, table_name) }}
+        from {% if is_incremental() %}candidates{% else %}{{ source(source_name, table_name) }}{% endif %}
     ) as versions
     where _version = 1
 {% endmacro %}
+
+
+{# Rows of the files landed since the day before the newest file a staging table holds (all of them
+   when it holds none). #}
+{% macro landed_since_last_build() -%}
+    _loaded_at > coalesce(
+        (select max(_loaded_at) from {{ this }}) - interval 1 day,
+        cast('1970-01-01 00:00:00+00' as timestamp with time zone))
+{%- endmacro %}

@@ -1,6 +1,8 @@
 -- Spend in = spend out: per platform and day, every staged ad row's spend converted at its date's
 -- rate = Σ int_marketing_spend.spend_rc (no row lost or duplicated by the campaign rules); then per
 -- channel and day: Σ int_marketing_spend = Σ fct_marketing_spend = channel_pnl_daily.marketing_spend.
+-- (Up to the build's max_date: events after it are left to a later build.)
+select * from (
 
 with staged_rows as (
     select 'google_ads' as platform, date, currency, spend from {{ ref('stg_google_ads__campaign_daily') }}
@@ -50,3 +52,5 @@ select 'fct→pnl', coalesce(f.channel, p.channel), coalesce(f.date, p.date), f.
 from fact as f
 full outer join pnl as p on p.channel = f.channel and p.date = f.date
 where coalesce(f.spend_rc, 0) <> coalesce(p.spend_rc, 0)
+) as mismatches
+where {{ built_dates('date') }}

@@ -5,6 +5,8 @@
 --                      (the others are held back with their order: assert_shopify_payments_have_their_order)
 --   amazon_settlement  −Σ Refund lines classified as sales, promotion or tax
 --   wholesale          Σ units × unit_price − discount + tax of the credit-note lines
+-- (Up to the build's max_date: events after it are left to a later build.)
+select * from (
 
 with shopify_orders as (
     select order_id
@@ -88,3 +90,5 @@ layer_mismatch as (
 select * from money_mismatch
 union all
 select * from layer_mismatch
+) as mismatches
+where {{ built_dates('date') }}

@@ -6,12 +6,15 @@ common load failure of dagster-dbt projects, so it fails loudly with the command
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_runner import prepare
+from orchestration import incremental
+from orchestration.dbt_runner import prepare, window_args
+from orchestration.partitions import daily_partitions, single_run
 from orchestration.dbt_sources import DBT_DIR
 from orchestration.resources import WarehouseHome
 
@@ -40,10 +43,19 @@ class WarehouseTranslator(DagsterDbtTranslator):
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
     dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    # partition D = event day D; a backfill of a range is one run and one dbt build (min_date..max_date)
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseHome):
-    prepare(warehouse.home())  # CWH_HOME for dbt, warehouse folder, schema files for empty feeds
-    yield from dbt.cli(["build"], context=context).stream()
+    home = warehouse.home()
+    prepare(home)  # CWH_HOME for dbt, warehouse folder, schema files for empty feeds
+    days = context.partition_time_window
+    window = incremental.plan(home, days.start.date(), (days.end - timedelta(days=1)).date())
+    context.log.info(f"event dates {window.first_day} … {window.last_day}, plus each feed's late-arriving days"
+                     + "".join(f"; {reason}" for reason in window.reasons))
+    yield from dbt.cli(["build", *window_args(window.first_day, window.last_day)], context=context).stream()
+    incremental.record(home, window)  # reached only when dbt succeeded
 
 
 dbt_resource = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_DIR), dbt_executable=DBT_EXECUTABLE)

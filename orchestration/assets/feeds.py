@@ -9,6 +9,7 @@ import dagster as dg
 from connectors.contracts import Contract
 from connectors.lake import land_file, landing_files
 from connectors.registry import FEEDS, FeedSpec
+from orchestration.partitions import daily_partitions, single_run
 from orchestration.resources import WarehouseHome
 
 _DAGSTER_TYPES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool",
@@ -46,6 +47,9 @@ def build_feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
             "layouts": ", ".join(f.label for f in spec.formats),
         },
         tags={"layer": "raw", "source_system": contract.source_system},
+        # partition D: the files landed for day D (landing itself takes whatever waits, once)
+        partitions_def=daily_partitions,
+        backfill_policy=single_run,
     )
     def _land(context: dg.AssetExecutionContext, warehouse: WarehouseHome) -> dg.MaterializeResult:
         home = warehouse.home()

@@ -9,7 +9,7 @@ the published database is only replaced by a fully audited build.
 
 import glob
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -18,6 +18,7 @@ from connectors.lake import Home
 from orchestration.alerts import check_results_dir, post_webhook, record_alerts, record_run
 from orchestration.assets.feeds import feed_asset_key
 from orchestration.nightly import feed_check_names, feed_outcomes, publish_step
+from orchestration.partitions import closing_partition, partition_days
 from orchestration.resources import WarehouseHome
 from orchestration.sla import CheckOutcome
 
@@ -26,9 +27,13 @@ PUBLISH_KEY = dg.AssetKey(["publish", "published_warehouse"])
 
 
 def logical_date_of(context) -> date:
-    """The run's logical date: the `cwh/logical_date` tag (set by the schedule), else today (UTC)."""
-    tag = context.run.tags.get(LOGICAL_DATE_TAG) if context.run else None
-    return date.fromisoformat(tag) if tag else datetime.now(UTC).date()
+    """The run's logical date: the `cwh/logical_date` tag (set by the schedule), else the day after
+    the run's last partition (the night that closes it), else today (UTC)."""
+    tags = context.run.tags if context.run else {}
+    if tags.get(LOGICAL_DATE_TAG):
+        return date.fromisoformat(tags[LOGICAL_DATE_TAG])
+    days = partition_days(tags)
+    return days[1] + timedelta(days=1) if days else datetime.now(UTC).date()
 
 
 def _result(feed: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
@@ -101,7 +106,7 @@ def nightly_schedule(job) -> dg.ScheduleDefinition:
                  description=f"Every night at 02:00 {timezone} (set CWH_TIMEZONE): land, gate, build, publish.")
     def nightly(context: dg.ScheduleEvaluationContext):
         day = context.scheduled_execution_time.date()
-        return dg.RunRequest(run_key=day.isoformat(),
+        return dg.RunRequest(run_key=day.isoformat(), partition_key=closing_partition(day),
                              tags={LOGICAL_DATE_TAG: day.isoformat(), "dagster/max_retries": "2"})
 
     return nightly
@@ -114,6 +119,7 @@ def landing_sensor(job) -> dg.SensorDefinition:
         from connectors.lake import file_sha256, landing_files
 
         home = warehouse.home()
+        today = datetime.now(UTC).date().isoformat()  # a file is recorded under the day it lands
         for feed in load_contracts():
             landed = {p.stem for p in home.ledger(feed).glob("*.json")} if home.ledger(feed).exists() else set()
             for path in landing_files(home, feed):
@@ -121,7 +127,7 @@ def landing_sensor(job) -> dg.SensorDefinition:
                 if sha[:16] in landed:
                     continue
                 yield dg.RunRequest(run_key=f"{feed}:{sha[:16]}", asset_selection=[feed_asset_key(feed)],
-                                    tags={"cwh/feed": feed, "cwh/file": path.name})
+                                    partition_key=today, tags={"cwh/feed": feed, "cwh/file": path.name})
 
     return new_landing_files
 

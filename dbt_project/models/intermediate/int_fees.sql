@@ -9,6 +9,8 @@
 --   threepl            3PL charges (positive) → fulfillment_costs, on the charge date; a charge whose
 --                      reference is a Shopify order name or wholesale invoice goes to that order's
 --                      channel, every other charge (storage, receiving…) to `unallocated`
+-- Incremental over fee dates (macros/incremental.sql); orders are looked up in all of history.
+{{ event_model_config(unique_key='fee_line_id', event_date_column='fee_date') }}
 
 with orders as (
     select source, order_id, min(channel) as channel
@@ -30,6 +32,7 @@ shopify_payments as (
     from {{ ref('stg_shopify__payment_transactions') }} as p
     inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
     where p.fee is not null and p.fee <> 0
+      and {{ in_event_window(utc_date('p.transaction_date')) }}
 ),
 
 amazon_settlement as (
@@ -45,6 +48,7 @@ amazon_settlement as (
         -amount as amount
     from {{ ref('int_settlement_lines') }}
     where category in ('marketplace_fees', 'fulfillment_costs')
+      and {{ in_event_window('posted_date') }}
 ),
 
 threepl as (
@@ -65,6 +69,7 @@ threepl as (
         where source in ('shopify', 'wholesale')
         group by order_id
     ) as o on o.order_id = t.reference_id
+    where {{ in_event_window('t.charge_date') }}
 ),
 
 fees as (

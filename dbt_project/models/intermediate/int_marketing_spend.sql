@@ -3,6 +3,8 @@
 -- matches its platform ('*' = any) and campaign name (`contains` or `starts_with`, case-sensitive);
 -- no rule → `unallocated`, matched_rule_priority null. Spend converted at the spend date's rate.
 -- Platform-reported conversions and values stay per platform (never summed across platforms).
+-- Incremental over spend dates (macros/incremental.sql): platforms revise their recent days.
+{{ event_model_config(unique_key='spend_row_id', event_date_column='spend_date') }}
 
 with spend as (
     select
@@ -10,24 +12,28 @@ with spend as (
         currency, spend, impressions, clicks, cast(conversions as double) as conversions, conversion_value,
         cast(date as varchar) || '::' || campaign_name as row_key
     from {{ ref('stg_google_ads__campaign_daily') }}
+    where {{ in_event_window('date') }}
     union all
     select
         'meta_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
         cast(date as varchar) || '::' || campaign_name || '::' || ad_group_name || '::' || ad_name
     from {{ ref('stg_meta_ads__ad_daily') }}
+    where {{ in_event_window('date') }}
     union all
     select
         'pinterest_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
         cast(date as varchar) || '::' || campaign_name || '::' || ad_group_name || '::' || ad_name
     from {{ ref('stg_pinterest_ads__ad_daily') }}
+    where {{ in_event_window('date') }}
     union all
     select
         'amazon_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
         cast(date as varchar) || '::' || campaign_id
     from {{ ref('stg_amazon_ads__campaign_daily') }}
+    where {{ in_event_window('date') }}
 ),
 
 keyed as (

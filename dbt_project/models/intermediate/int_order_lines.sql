@@ -2,6 +2,8 @@
 -- grain: units, gross, discounts (order-level discounts allocated to lines by value), shipping and
 -- tax in the original currency and in the reporting currency, with the rate used and the SKU's unit
 -- cost effective on the order date. Rules: docs/metrics.md.
+-- Incremental over order dates (macros/incremental.sql): each source is read for the window's dates.
+{{ event_model_config(unique_key='order_line_id', event_date_column='order_date') }}
 
 with shopify as (
     select
@@ -13,6 +15,7 @@ with shopify as (
         coalesce(discount_amount, 0)
             - sum(coalesce(lineitem_discount, 0)) over (partition by order_name) as order_level_discount
     from {{ ref('stg_shopify__order_lines') }}
+    where {{ in_event_window(utc_date('created_at')) }}
 ),
 
 shopify_allocation as (
@@ -94,6 +97,7 @@ amazon_report as (
         coalesce(o.item_tax, 0) + coalesce(o.shipping_tax, 0) as tax
     from {{ ref('stg_amazon__order_items') }} as o
     left join {{ ref('amazon_marketplaces') }} as m on m.marketplace_name = o.sales_channel
+    where {{ in_event_window(utc_date('o.purchase_date')) }}
 ),
 
 settlement_orders as (
@@ -115,6 +119,8 @@ settlement_orders as (
         on c.amount_type = l.amount_type and c.amount_description = l.amount_description
     where l.transaction_type = 'Order' and l.order_id is not null
     group by l.order_id, l.sku
+    -- the window is tested on the aggregate: an item's lines may post on several days
+    having {{ in_event_window('min(l.posted_date)') }}
 ),
 
 amazon_settlement_only as (
@@ -165,6 +171,7 @@ wholesale_lines as (
         coalesce(w.tax_amount, 0) as tax
     from {{ ref('stg_erp__wholesale_invoice_lines') }} as w
     where w.document_type = 'invoice'
+      and {{ in_event_window('w.invoice_date') }}
 ),
 
 unified as (

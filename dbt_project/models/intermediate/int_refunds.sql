@@ -8,6 +8,8 @@
 --   wholesale          ERP credit-note lines
 --   fba_return         FBA customer returns with disposition SELLABLE: restock only (returns 0),
 --                      booked on the return date; the money refund is the settlement row
+-- Incremental over refund dates (macros/incremental.sql); orders are looked up in all of history.
+{{ event_model_config(unique_key='refund_line_id', event_date_column='refund_date') }}
 
 with order_lines as (
     select * from {{ ref('int_order_lines') }}
@@ -34,6 +36,10 @@ shopify_totals as (
         max(taxes) as taxes,
         max(total) as total
     from {{ ref('stg_shopify__order_lines') }}
+    where order_name in (
+        select order_name from {{ ref('stg_shopify__payment_transactions') }}
+        where transaction_type = 'refund' and {{ in_event_window(utc_date('transaction_date')) }}
+    )
     group by order_name
 ),
 
@@ -55,6 +61,7 @@ shopify_refund_amounts as (
     inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
     inner join shopify_totals as t on t.order_name = p.order_name
     where p.transaction_type = 'refund'
+      and {{ in_event_window(utc_date('p.transaction_date')) }}
       -- a cancelled order was never a sale: its refund is not a return
       and o.is_cancelled = 0
 ),
@@ -113,6 +120,7 @@ amazon_refund_items as (
         -sum(case when category = 'tax' then amount else 0 end) as tax_refund
     from {{ ref('int_settlement_lines') }}
     where transaction_type = 'Refund'
+      and {{ in_event_window('posted_date') }}
       and category in ('sales_principal', 'promotion_principal', 'sales_shipping', 'promotion_shipping', 'tax')
     group by settlement_id, coalesce(adjustment_id, ''), order_id, sku, posted_date
 ),
@@ -180,6 +188,7 @@ fba_restocks as (
         group by order_id
     ) as o on o.order_id = f.order_id
     where f.detailed_disposition = 'SELLABLE'
+      and {{ in_event_window(utc_date('f.return_date')) }}
 ),
 
 -- ---- Wholesale ----------------------------------------------------------------------------------
@@ -216,6 +225,7 @@ wholesale_credits as (
     left join wholesale_invoice_lines as il
         on il.order_id = w.original_document_number and il.sku = w.sku and il.sku_line = 1
     where w.document_type = 'credit_note'
+      and {{ in_event_window('w.invoice_date') }}
 ),
 
 events as (

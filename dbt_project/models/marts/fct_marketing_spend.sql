@@ -1,4 +1,5 @@
 -- One row per ad platform row and day, mapped to a channel by the campaign rules (int_marketing_spend).
+{{ event_model_config(unique_key='spend_row_id', event_date_column='spend_date') }}
 select
     spend_row_id,
     platform,
@@ -19,3 +20,4 @@ select
     conversion_value_rc,
     matched_rule_priority
 from {{ ref('int_marketing_spend') }}
+where {{ in_event_window('spend_date') }}

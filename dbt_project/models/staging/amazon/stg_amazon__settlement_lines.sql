@@ -1,8 +1,26 @@
 -- Amazon settlement components (V2 and legacy layouts in one shape). A re-issued settlement report
 -- replaces the whole settlement: only lines of the latest landed file of each settlement are kept.
-with lines as (
+-- Incrementally, the newly landed files compete with the stored file of each settlement they carry.
+{{ config(incremental_strategy='delete+insert', unique_key='settlement_id') }}
+
+with
+{%- if is_incremental() %}
+landed as (
+    select * from {{ source('amazon', 'amazon_settlements') }}
+    where {{ landed_since_last_build() }}
+),
+
+lines as (
+    -- `union`, not `union all`: a file re-read from the last day is also stored
+    select * from landed
+    union by name
+    select * from {{ this }} where settlement_id in (select settlement_id from landed)
+),
+{%- else %}
+lines as (
     select * from {{ source('amazon', 'amazon_settlements') }}
 ),
+{%- endif %}
 
 latest_file as (
     select settlement_id, arg_max(_source_sha256, _loaded_at) as _source_sha256

@@ -1,0 +1,114 @@
+{# Incremental builds (docs/incremental.md). Two kinds of incremental model:
+
+   - staging tables merge the rows of newly landed files (`latest_version` strategy): the nightly cost
+     is the new files, whatever the history;
+   - event-grain models (tag `daily`: order lines, refunds, fees, spend) re-process a window of event
+     dates, [min_date − late-arriving days, max_date] (`replace_window` strategy), where the
+     late-arriving days are the longest `late_arriving_days` of the feeds upstream of the model
+     (data_contracts/<feed>.yml). A full refresh builds every date up to max_date.
+   vars: max_date (the last event date to build; none = everything), min_date (first date of the
+   partition range; default max_date). Dagster sets both from the partition range, `cwh run` from
+   the run date. #}
+
+
+{# Config of an event-grain model: incremental over a window of event dates on DuckDB (a table on
+   other engines, rebuilt whole), tagged `daily` (the Dagster partitioned assets). #}
+{% macro event_model_config(unique_key, event_date_column) %}
+    {{ config(
+        materialized=('incremental' if target.type == 'duckdb' else 'table'),
+        incremental_strategy='replace_window',
+        unique_key=unique_key,
+        on_schema_change='append_new_columns',
+        tags=['daily'],
+        meta={'event_date_column': event_date_column},
+    ) }}
+{% endmacro %}
+
+
+{# The source a staging model reads, as the graph node. #}
+{% macro staging_source_node(node) %}
+    {% for parent in node.depends_on.nodes if parent.startswith('source.') %}
+        {{ return(graph.sources[parent]) }}
+    {% endfor %}
+    {{ exceptions.raise_compiler_error(node.name ~ " reads no source") }}
+{% endmacro %}
+
+
+{# The longest late-arriving window of the feeds upstream of a node (sources met on the way). #}
+{% macro upstream_late_arriving_days(node, seen=none) %}
+    {% set seen = seen if seen is not none else [] %}
+    {% set days = [0] %}
+    {% for parent in node.depends_on.nodes if parent not in seen %}
+        {% do seen.append(parent) %}
+        {% if parent.startswith('source.') %}
+            {% do days.append(graph.sources[parent].meta.get('late_arriving_days', 0)) %}
+        {% elif parent.startswith('model.') %}
+            {% do days.append(upstream_late_arriving_days(graph.nodes[parent], seen)) %}
+        {% endif %}
+    {% endfor %}
+    {{ return(days | max) }}
+{% endmacro %}
+
+
+{# {'start': date or none, 'end': date} of the event dates this build (re)processes, or none for all. #}
+{% macro event_window() %}
+    {% set max_date = var('max_date', none) %}
+    {% if not execute or max_date is none %}
+        {{ return(none) }}
+    {% endif %}
+    {% set end = modules.datetime.date.fromisoformat(max_date | string) %}
+    {% set start = none %}
+    {% if is_incremental() %}
+        {% set first = modules.datetime.date.fromisoformat(var('min_date', max_date) | string) %}
+        {% set start = first - modules.datetime.timedelta(days=upstream_late_arriving_days(model)) %}
+    {% endif %}
+    {{ return({'start': start, 'end': end}) }}
+{% endmacro %}
+
+
+{# A predicate: `date_expression` falls in this build's event window (`true` on a full build). #}
+{% macro in_event_window(date_expression) -%}
+    {%- set window = event_window() -%}
+    {%- if window is none -%}
+        true
+    {%- elif window.start is none -%}
+        {{ date_expression }} <= cast('{{ window.end }}' as date)
+    {%- else -%}
+        {{ date_expression }} between cast('{{ window.start }}' as date) and cast('{{ window.end }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# A predicate for data tests that compare the event models with what they read: dates up to max_date
+   (the staged feeds may hold later events, which this build leaves to a later one). #}
+{% macro built_dates(date_expression) -%}
+    {%- set max_date = var('max_date', none) -%}
+    {%- if max_date is none -%} true {%- else -%} {{ date_expression }} <= cast('{{ max_date }}' as date) {%- endif -%}
+{%- endmacro %}
+
+
+{# Event models: delete the window's dates (and any key the window re-computes, should its date have
+   moved), insert the window's rows. Deleting by date, not only by key, drops a row that the new
+   data no longer produces (a refund of an order since cancelled). #}
+{% macro get_incremental_replace_window_sql(arg_dict) %}
+    {%- set window = event_window() -%}
+    {%- set date_column = config.get('meta', {}).get('event_date_column') -%}
+    {%- set key = arg_dict['unique_key'] -%}
+    {%- if window is none or window.start is none or not date_column or not key -%}
+        {{ exceptions.raise_compiler_error(this ~ ": replace_window needs max_date, meta.event_date_column and unique_key") }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ date_column }} between cast('{{ window.start }}' as date) and cast('{{ window.end }}' as date)
+       or {{ key }} in (select {{ key }} from {{ arg_dict['temp_relation'] }});
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{% endmacro %}
+
+
+{# Staging tables: the new versions replace the stored ones, key by key (the source's primary key). #}
+{% macro get_incremental_latest_version_sql(arg_dict) %}
+    {%- set key = staging_source_node(model).meta.primary_key -%}
+    {% do arg_dict.update({'unique_key': key}) %}
+    {{ return(get_incremental_delete_insert_sql(arg_dict)) }}
+{% endmacro %}
