@@ -326,3 +326,300 @@ def duckdb_pnl(landing: Path, explain: Path | None = None):
             rows = con.execute("explain analyze " + sql).fetchall()
             explain.write_text("\n".join(r[-1] for r in rows))
         return con.execute(sql).df()
+
+
+# ---- pandas: an analyst's notebook ------------------------------------------------------------------
+def _read(landing: Path, pattern: str, usecols: list[str], **kw):
+    import pandas as pd
+
+    files = sorted(landing.glob(pattern))
+    if not files:
+        return pd.DataFrame(columns=usecols)
+    return pd.concat([pd.read_csv(f, usecols=usecols, **kw) for f in files], ignore_index=True)
+
+
+def _cents(series):
+    """Money text or numbers → int64 cents (exact for two-decimal amounts)."""
+    import numpy as np
+    import pandas as pd
+
+    values = pd.to_numeric(series, errors="coerce").fillna(0).to_numpy(dtype="float64")
+    return pd.Series(np.rint(values * 100).astype("int64"), index=series.index)
+
+
+def _utc_date(series, fmt: str | None = None):
+    import pandas as pd
+
+    return pd.to_datetime(series, format=fmt, utc=True).dt.tz_localize(None).dt.normalize()
+
+
+def _round_half_away(numerator, denominator):
+    """Integer numerator ÷ positive integer denominator, rounded half away from zero (exact)."""
+    import numpy as np
+
+    q = (2 * np.abs(numerator) + denominator) // (2 * denominator)
+    return np.sign(numerator) * q
+
+
+def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
+    """The monthly channel P&L with pandas: each fact in int64 cents, converted on its own row at
+    its date's rate (rounded half away from zero), summed by channel and month."""
+    import numpy as np
+    import pandas as pd
+
+    # FX as integer micro-units (six decimals in the files)
+    fx = _read(landing, "fx_rates/*.csv", ["date", "currency", "rate_to_usd"], dtype={"currency": "string"},
+               parse_dates=["date"])
+    fx["rate_micro"] = np.rint(fx["rate_to_usd"].to_numpy() * 1e6).astype("int64")
+    fx = fx.rename(columns={"date": "d", "currency": "cur"})[["d", "cur", "rate_micro"]]
+
+    def convert(frame, columns, date_col="d"):
+        """Cents in the row's currency → USD cents, at the rate of `date_col`."""
+        merged = frame.merge(fx, how="left", left_on=["cur", date_col], right_on=["cur", "d"],
+                             suffixes=("", "_fx"))
+        usd = merged["cur"].eq("USD").to_numpy()
+        rate = merged["rate_micro"].fillna(0).astype("int64").to_numpy()
+        for col in columns:
+            cents = merged[col].to_numpy(dtype="int64")
+            frame[col] = np.where(usd, cents, _round_half_away(cents * rate, 1_000_000))
+        return frame
+
+    cogs = pd.read_csv(landing / "cogs" / "cogs.csv", dtype={"sku": "string", "currency": "string"},
+                       parse_dates=["effective_from"]).sort_values(["sku", "effective_from"])
+    cogs["eff_to"] = cogs.groupby("sku")["effective_from"].shift(-1)
+    cogs["cost_e4"] = np.rint(cogs["unit_cost"].to_numpy() * 10_000).astype("int64")
+
+    def cost_cents(events):
+        """events: channel, d, cost_d, sku, qty → channel, d, cogs (USD cents)."""
+        m = events.merge(cogs[["sku", "effective_from", "eff_to", "cost_e4", "currency"]], on="sku")
+        m = m[(m["cost_d"] >= m["effective_from"]) & (m["eff_to"].isna() | (m["cost_d"] < m["eff_to"]))]
+        m = m.assign(cost_e4=m["qty"].to_numpy() * m["cost_e4"].to_numpy())
+        out = m.groupby(["channel", "d", "cost_d", "currency"], as_index=False)["cost_e4"].sum()
+        # the dbt models round each fact row's cost to cents; summing first is the same while unit
+        # costs have whole cents (the demo's do; sub-cent costs would need per-row rounding)
+        out["cogs"] = _round_half_away(out["cost_e4"].to_numpy(), 100)
+        out = out.rename(columns={"currency": "cur"})
+        return convert(out, ["cogs"], "cost_d")[["channel", "d", "cogs"]]
+
+    facts = []
+
+    # ---- Shopify orders: order-level fields on each order's first row ----
+    so = _read(landing, "shopify_orders/*.csv",
+               ["Name", "Created at", "Cancelled at", "Source", "Subtotal", "Shipping", "Taxes", "Total",
+                "Discount Amount", "Lineitem quantity", "Lineitem price", "Lineitem sku"],
+               dtype={"Name": "string", "Created at": "string", "Cancelled at": "string", "Source": "string",
+                      "Lineitem sku": "string", "Lineitem quantity": "int64"})
+    so["gross"] = so["Lineitem quantity"] * _cents(so["Lineitem price"])
+    first = so[so["Created at"].notna()].set_index("Name")
+    orders = pd.DataFrame({
+        "d": _utc_date(first["Created at"], "%Y-%m-%d %H:%M:%S %z"),
+        "cancelled": first["Cancelled at"].notna(),
+        "channel": np.where(first["Source"].eq("pos"), "shopify_pos", "shopify_web"),
+        "subtotal": _cents(first["Subtotal"]), "shipping": _cents(first["Shipping"]),
+        "taxes": _cents(first["Taxes"]), "total": _cents(first["Total"]), "disc": _cents(first["Discount Amount"]),
+    })
+    orders["gross"] = so.groupby("Name")["gross"].sum()
+    live = orders[~orders["cancelled"]]
+    facts.append(pd.DataFrame({"channel": live["channel"], "d": live["d"], "gross_sales": live["gross"],
+                               "discounts": live["disc"], "shipping_income": live["shipping"]}))
+    lines = so[["Name", "Lineitem sku", "Lineitem quantity"]].join(live[["channel", "d"]], on="Name", how="inner")
+    lines = lines.rename(columns={"Lineitem sku": "sku", "Lineitem quantity": "qty"})
+    lines["cost_d"] = lines["d"]
+    facts.append(cost_cents(lines[["channel", "d", "cost_d", "sku", "qty"]]))
+
+    # ---- Shopify payments: refunds (returns on the refund date) and fees ----
+    pay = _read(landing, "shopify_payments/*.csv", ["Transaction Date", "Type", "Order", "Amount", "Fee"],
+                dtype={"Type": "string", "Order": "string", "Transaction Date": "string"})
+    pay["d"] = _utc_date(pay["Transaction Date"], "%Y-%m-%d %H:%M:%S %z")
+    pay["amount"], pay["fee"] = _cents(pay["Amount"]), _cents(pay["Fee"])
+    pay = pay.join(orders[["channel", "cancelled", "subtotal", "shipping", "taxes", "total"]], on="Order", how="inner")
+    ref = pay[pay["Type"].eq("refund") & ~pay["cancelled"]]
+    r_abs = ref["amount"].abs()
+    full = r_abs.eq(ref["total"])
+    base = (ref["subtotal"] + ref["taxes"]).to_numpy()
+    partial_tax = np.where(base == 0, 0, _round_half_away(r_abs.to_numpy() * ref["taxes"].to_numpy(), np.maximum(base, 1)))
+    facts.append(pd.DataFrame({"channel": ref["channel"], "d": ref["d"],
+                               "returns": np.where(full, ref["subtotal"], r_abs - partial_tax),
+                               "shipping_income": -np.where(full, ref["shipping"], 0)}))
+    fees = pay[pay["fee"].ne(0)]
+    facts.append(pd.DataFrame({"channel": fees["channel"], "d": fees["d"], "payment_fees": fees["fee"]}))
+
+    # ---- Amazon: All Orders report, settlements (V2 and legacy), FBA returns ----
+    tsv = dict(sep="\t", quoting=3, dtype="string", keep_default_na=False, na_values=[""])
+    az = _read(landing, "amazon_orders/*.txt",
+               ["amazon-order-id", "sku", "order-status", "purchase-date", "sales-channel", "currency", "quantity",
+                "item-price", "item-promotion-discount", "shipping-price", "ship-promotion-discount"], **tsv)
+    az = pd.DataFrame({
+        "oid": az["amazon-order-id"], "sku": az["sku"], "cancelled": az["order-status"].eq("Cancelled"),
+        "d": _utc_date(az["purchase-date"]), "channel": az["sales-channel"].map(MARKETPLACES), "cur": az["currency"],
+        "qty": pd.to_numeric(az["quantity"]).astype("int64"), "gross": _cents(az["item-price"]),
+        "disc": _cents(az["item-promotion-discount"]),
+        "ship": _cents(az["shipping-price"]) - _cents(az["ship-promotion-discount"])})
+
+    parts = []
+    for path in sorted(landing.glob("amazon_settlements/*.txt")):
+        raw = pd.read_csv(path, **tsv)
+        head = raw[raw["transaction-type"].isna() & raw["total-amount"].notna()]
+        comp = raw[raw["transaction-type"].notna()]
+        common = {"sid": comp["settlement-id"], "tt": comp["transaction-type"], "oid": comp["order-id"],
+                  "adj": comp["adjustment-id"].fillna(""), "sku": comp["sku"],
+                  "qty": pd.to_numeric(comp["quantity-purchased"]).fillna(0).astype("int64"),
+                  "mkt": comp["marketplace-name"]}
+        if "amount-type" in raw.columns:  # flat file V2
+            pd_ = pd.to_datetime(comp["posted-date"], format="%Y-%m-%d")
+            long = [pd.DataFrame({**common, "pd": pd_, "atype": comp["amount-type"], "adesc": comp["amount-description"],
+                                  "amt": comp["amount"]})]
+        else:  # legacy: wide amount columns
+            pd_ = pd.to_datetime(comp["posted-date"], format="%d.%m.%Y")
+            long = [pd.DataFrame({**common, "pd": pd_, "atype": atype, "adesc": comp[desc], "amt": comp[amount]})
+                    for amount, desc, atype in LEGACY_AMOUNTS if amount in comp.columns]
+        frame = pd.concat(long)
+        frame = frame[frame["amt"].notna()]
+        frame["cur"] = frame["sid"].map(head.set_index("settlement-id")["currency"])
+        parts.append(frame)
+    st = pd.concat(parts, ignore_index=True)
+    cats = pd.Series({k: v for k, v in SETTLEMENT_CATEGORIES.items()})
+    st["category"] = pd.MultiIndex.from_frame(st[["atype", "adesc"]]).map(cats.to_dict().get)
+    st = st[st["category"].notna()].copy()
+    named = st[st["mkt"].notna() & st["mkt"].ne("")].groupby("sid")["mkt"].max()
+    resolved = st["mkt"].where(st["mkt"].notna() & st["mkt"].ne(""), st["sid"].map(named))
+    st["channel"] = resolved.map(MARKETPLACES).where(resolved.notna(), "unallocated")
+    st["amount"] = _cents(st["amt"])
+
+    def cat_sum(frame, categories):
+        return frame["amount"].where(frame["category"].isin(categories), 0)
+
+    orders_st = st[st["tt"].eq("Order") & st["oid"].notna()]
+    known = pd.MultiIndex.from_frame(az[["oid", "sku"]])
+    orders_st = orders_st[~pd.MultiIndex.from_frame(orders_st[["oid", "sku"]]).isin(known)]
+    orders_st = orders_st.assign(
+        qty_p=orders_st["qty"].where(orders_st["category"].eq("sales_principal"), 0),
+        gross=cat_sum(orders_st, ["sales_principal"]), disc=-cat_sum(orders_st, ["promotion_principal"]),
+        ship=cat_sum(orders_st, ["sales_shipping", "promotion_shipping"]))
+    settle_only = orders_st.groupby(["oid", "sku"], as_index=False).agg(
+        d=("pd", "min"), cur=("cur", "max"), channel=("channel", "max"), qty=("qty_p", "sum"),
+        gross=("gross", "sum"), disc=("disc", "sum"), ship=("ship", "sum"))
+    settle_only["cancelled"] = False
+    amazon_lines = pd.concat([az, settle_only], ignore_index=True)
+    sold = amazon_lines[~amazon_lines["cancelled"]]
+    facts.append(convert(pd.DataFrame({"channel": sold["channel"], "d": sold["d"], "cur": sold["cur"],
+                                       "gross_sales": sold["gross"], "discounts": sold["disc"],
+                                       "shipping_income": sold["ship"]}).reset_index(drop=True),
+                         ["gross_sales", "discounts", "shipping_income"]))
+    facts.append(cost_cents(pd.DataFrame({"channel": sold["channel"], "d": sold["d"], "cost_d": sold["d"],
+                                          "sku": sold["sku"], "qty": sold["qty"]})))
+
+    refunds = st[st["tt"].eq("Refund")]
+    refunds = refunds.assign(returns=-cat_sum(refunds, ["sales_principal", "promotion_principal"]),
+                             ship=cat_sum(refunds, ["sales_shipping", "promotion_shipping"]))
+    refunds = refunds.groupby(["sid", "adj", "oid", "sku", "pd"], as_index=False, dropna=False).agg(
+        channel=("channel", "max"), cur=("cur", "max"), returns=("returns", "sum"), shipping_income=("ship", "sum"))
+    facts.append(convert(refunds.rename(columns={"pd": "d"})[["channel", "d", "cur", "returns", "shipping_income"]],
+                         ["returns", "shipping_income"]))
+    fee_rows = st[st["category"].isin(["fulfillment_costs", "marketplace_fees"])]
+    facts.append(convert(pd.DataFrame({
+        "channel": fee_rows["channel"], "d": fee_rows["pd"], "cur": fee_rows["cur"],
+        "fulfillment_costs": -fee_rows["amount"].where(fee_rows["category"].eq("fulfillment_costs"), 0),
+        "marketplace_fees": -fee_rows["amount"].where(fee_rows["category"].eq("marketplace_fees"), 0),
+    }).reset_index(drop=True), ["fulfillment_costs", "marketplace_fees"]))
+
+    ret = _read(landing, "amazon_returns/*.txt", ["return-date", "order-id", "sku", "quantity", "detailed-disposition"], **tsv)
+    ret = ret[ret["detailed-disposition"].eq("SELLABLE")]
+    ret = pd.DataFrame({"oid": ret["order-id"], "sku": ret["sku"], "d": _utc_date(ret["return-date"]),
+                        "qty": -pd.to_numeric(ret["quantity"]).astype("int64")})
+    ret = ret.merge(amazon_lines[["oid", "sku", "d"]].rename(columns={"d": "order_d"}), on=["oid", "sku"], how="left")
+    ret["channel"] = ret["oid"].map(amazon_lines.groupby("oid")["channel"].min()).fillna("unallocated")
+    ret["cost_d"] = ret["order_d"].fillna(ret["d"])
+    facts.append(cost_cents(ret[["channel", "d", "cost_d", "sku", "qty"]]))
+
+    # ---- wholesale invoices and credit notes ----
+    wh = _read(landing, "wholesale_invoices/*.csv",
+               ["document_type", "document_number", "original_document_number", "sku", "units", "unit_price",
+                "discount", "currency", "invoice_date", "restock"],
+               dtype={"document_type": "string", "document_number": "string", "original_document_number": "string",
+                      "sku": "string", "currency": "string", "restock": "string", "units": "int64"},
+               parse_dates=["invoice_date"])
+    wh["value"] = np.rint(wh["units"].to_numpy() * wh["unit_price"].to_numpy() * 100).astype("int64") - _cents(wh["discount"])
+    inv, cn = wh[wh["document_type"].eq("invoice")], wh[wh["document_type"].eq("credit_note")]
+    facts.append(convert(pd.DataFrame({"channel": "wholesale", "d": inv["invoice_date"], "cur": inv["currency"],
+                                       "gross_sales": inv["value"] + _cents(inv["discount"]),
+                                       "discounts": _cents(inv["discount"])}).reset_index(drop=True),
+                         ["gross_sales", "discounts"]))
+    facts.append(convert(pd.DataFrame({"channel": "wholesale", "d": cn["invoice_date"], "cur": cn["currency"],
+                                       "returns": cn["value"]}).reset_index(drop=True), ["returns"]))
+    facts.append(cost_cents(pd.DataFrame({"channel": "wholesale", "d": inv["invoice_date"], "cost_d": inv["invoice_date"],
+                                          "sku": inv["sku"], "qty": inv["units"]})))
+    inv_date = inv.groupby("document_number")["invoice_date"].min()
+    restock = cn[cn["restock"].fillna("").str.lower().isin(["yes", "true", "1", "y"])]
+    facts.append(cost_cents(pd.DataFrame({
+        "channel": "wholesale", "d": restock["invoice_date"],
+        "cost_d": restock["original_document_number"].map(inv_date).fillna(restock["invoice_date"]),
+        "sku": restock["sku"], "qty": -restock["units"]})))
+
+    # ---- 3PL charges: the channel of the order they reference ----
+    tpl = _read(landing, "threepl_billing/*.csv", ["amount", "currency_code", "charge_date", "reference_id"],
+                dtype={"reference_id": "string", "currency_code": "string"}, parse_dates=["charge_date"])
+    ref_channel = pd.concat([orders["channel"], pd.Series("wholesale", index=inv_date.index)])
+    facts.append(convert(pd.DataFrame({
+        "channel": tpl["reference_id"].map(ref_channel).fillna("unallocated"), "d": tpl["charge_date"],
+        "cur": tpl["currency_code"], "fulfillment_costs": _cents(tpl["amount"])}), ["fulfillment_costs"]))
+
+    # ---- marketing: every platform, campaign → channel by the first matching rule ----
+    ads = []
+    ui = _read(landing, "google_ads/google_ads_campaign_report_*.csv", ["Day", "Campaign", "Currency code", "Cost"],
+               skiprows=2, dtype="string")
+    ui = ui[ui["Day"].notna() & ui["Cost"].notna()]
+    ads.append(pd.DataFrame({"platform": "google_ads", "d": pd.to_datetime(ui["Day"]), "name": ui["Campaign"],
+                             "cur": ui["Currency code"], "spend": _cents(ui["Cost"].str.replace(",", ""))}))
+    api = _read(landing, "google_ads/google_ads_api_campaign_*.csv",
+                ["segments.date", "campaign.name", "customer.currency_code", "metrics.cost_micros"],
+                dtype={"campaign.name": "string", "customer.currency_code": "string", "metrics.cost_micros": "int64"},
+                parse_dates=["segments.date"])
+    ads.append(pd.DataFrame({"platform": "google_ads", "d": api["segments.date"], "name": api["campaign.name"],
+                             "cur": api["customer.currency_code"],
+                             "spend": _round_half_away(api["metrics.cost_micros"].to_numpy(), 10_000)}))
+    meta = _read(landing, "meta_ads/*.csv", ["Day", "Campaign name", "Amount spent (USD)"],
+                 dtype={"Campaign name": "string"}, parse_dates=["Day"])
+    ads.append(pd.DataFrame({"platform": "meta_ads", "d": meta["Day"], "name": meta["Campaign name"], "cur": "USD",
+                             "spend": _cents(meta["Amount spent (USD)"])}))
+    pin = _read(landing, "pinterest_ads/*.csv", ["Date", "Campaign name", "Spend in account currency"],
+                dtype={"Campaign name": "string"}, parse_dates=["Date"])
+    ads.append(pd.DataFrame({"platform": "pinterest_ads", "d": pin["Date"], "name": pin["Campaign name"],
+                             "cur": pinterest_currency, "spend": _cents(pin["Spend in account currency"])}))
+    aads = _read(landing, "amazon_ads/*.csv", ["date", "campaignName", "campaignBudgetCurrencyCode", "cost"],
+                 dtype={"campaignName": "string", "campaignBudgetCurrencyCode": "string"}, parse_dates=["date"])
+    ads.append(pd.DataFrame({"platform": "amazon_ads", "d": aads["date"], "name": aads["campaignName"],
+                             "cur": aads["campaignBudgetCurrencyCode"], "spend": _cents(aads["cost"])}))
+    ads = pd.concat([a for a in ads if len(a)], ignore_index=True)
+    channel = pd.Series(pd.NA, index=ads.index, dtype="string")
+    for platform, how, pattern, target in CAMPAIGN_RULES:
+        hit = ads["name"].str.startswith(pattern) if how == "starts_with" else ads["name"].str.contains(pattern, regex=False)
+        if platform != "*":
+            hit &= ads["platform"].eq(platform)
+        channel = channel.mask(channel.isna() & hit.fillna(False), target)
+    ads["channel"] = channel.fillna("unallocated")
+    facts.append(convert(ads[["channel", "d", "cur"]].assign(marketing_spend=ads["spend"]), ["marketing_spend"]))
+
+    # ---- operating costs: the month's amount at the rate of its first day ----
+    opex = _read(landing, "operating_costs/*.csv", ["month", "channel", "amount", "currency"],
+                 dtype={"month": "string", "channel": "string", "currency": "string"})
+    facts.append(convert(pd.DataFrame({
+        "channel": opex["channel"].replace("shared", "unallocated"), "d": pd.to_datetime(opex["month"] + "-01"),
+        "cur": opex["currency"], "operating_costs": _cents(opex["amount"])}), ["operating_costs"]))
+
+    # ---- the monthly P&L ----
+    allf = pd.concat([f.drop(columns=["cur"], errors="ignore") for f in facts], ignore_index=True)
+    allf[list(BASE_LINES)] = allf.reindex(columns=list(BASE_LINES)).fillna(0).astype("int64")
+    allf["month"] = allf["d"].dt.to_period("M").dt.to_timestamp()
+    m = allf.groupby(["channel", "month"], as_index=False)[list(BASE_LINES)].sum()
+    m["net_sales"] = m["gross_sales"] - m["discounts"] - m["returns"]
+    m["net_revenue"] = m["net_sales"] + m["shipping_income"]
+    m["cm1"] = m["net_revenue"] - m["cogs"]
+    m["cm2"] = m["cm1"] - m["fulfillment_costs"] - m["payment_fees"] - m["marketplace_fees"]
+    m["cm3"] = m["cm2"] - m["marketing_spend"]
+    m["contribution_after_opex"] = m["cm3"] - m["operating_costs"]
+    columns = ["gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
+               "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",
+               "operating_costs", "contribution_after_opex"]
+    m[columns] = m[columns] / 100
+    return m[["channel", "month", *columns]].sort_values(["month", "channel"], ignore_index=True)
