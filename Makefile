@@ -9,13 +9,13 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: install demo test lock clean help bench-ingest dagster
+.PHONY: install demo test lock clean help bench dagster
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
 	@echo "make test   - set up and run the test suite"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
-	@echo "make bench-ingest - land a generated 1M-line Shopify export: rows/s and peak memory"
+	@echo "make bench  - nightly run (full, incremental, by stage) vs a DuckDB lower bound and pandas at 1M and 10M lines"
 	@echo "make dagster - the Dagster UI (assets, checks, schedule, sensors) on http://127.0.0.1:3000"
 
 # venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds)
@@ -49,8 +49,10 @@ $(CHROMIUM):
 test: install $(CHROMIUM)
 	$(PY) -m pytest -n 2 -q
 
-bench-ingest: install
-	$(PY) -m orchestration.bench $${LINES:-1000000}
+# order lines per size; data sets are cached under $(CWH_HOME)/bench/<lines>/, figures in bench-<lines>.json
+BENCH_LINES ?= 1000000 10000000
+bench: install
+	$(CWH) bench $(foreach n,$(BENCH_LINES),--lines $(n))
 
 # the Dagster UI with a persistent instance (run history, schedules, sensors) under the project home;
 # run retries are enabled there, so the nightly schedule's `dagster/max_retries` tag takes effect

@@ -356,6 +356,7 @@ def pnl(
 
 from orchestration import cli_finance  # noqa: E402,F401  registers cwh export
 from orchestration import cli_reports  # noqa: E402,F401  registers cwh report, cwh digest
+from orchestration import cli_bench  # noqa: E402,F401  registers cwh bench
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -4,9 +4,11 @@
 here writes the published database unless every blocking check passed.
 """
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -186,28 +188,38 @@ def publish_step(home: Home, run_id: str, logical_date: date, checks: list[Check
     return alerts, result, reason
 
 
+def _no_stage(_name: str) -> AbstractContextManager:
+    return contextlib.nullcontext()
+
+
 def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None,
-                full_refresh: bool = False, progress: Callable[[str], None] = lambda _msg: None) -> RunReport:
+                full_refresh: bool = False, progress: Callable[[str], None] = lambda _msg: None,
+                stage: Callable[[str], AbstractContextManager] = _no_stage) -> RunReport:
     """Close the day before `logical_date`: incrementally (that day, re-processing each feed's
-    late-arriving days), from `since` (a backfill), or every date (`full_refresh`)."""
+    late-arriving days), from `since` (a backfill), or every date (`full_refresh`).
+    `stage(name)` wraps each step (ingest, checks, dbt_build, publish): the benchmark times them."""
     last_day = logical_date - timedelta(days=1)
     run_id = run_id or f"{logical_date.isoformat()}-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = RunReport(run_id, logical_date)
     progress("landing new files")
-    report.landed = land_all(home)
+    with stage("ingest"):
+        report.landed = land_all(home)
     progress("checking feeds against their SLAs")
-    report.checks = all_feed_outcomes(home, logical_date)
+    with stage("checks"):
+        report.checks = all_feed_outcomes(home, logical_date)
     progress("dbt build: staging → intermediate → marts, with tests")
-    report.build_window = window = incremental.plan(home, since or last_day, last_day)
-    for reason in window.reasons:
-        progress(f"building from {window.first_day}: {reason}")
-    result = run_dbt(home, "build", *window_args(window.first_day, window.last_day),
-                     *(["--full-refresh"] if full_refresh else []))
-    report.checks += dbt_checks(result)
-    if result.success:
-        incremental.record(home, window)
+    with stage("dbt_build"):
+        report.build_window = window = incremental.plan(home, since or last_day, last_day)
+        for reason in window.reasons:
+            progress(f"building from {window.first_day}: {reason}")
+        result = run_dbt(home, "build", *window_args(window.first_day, window.last_day),
+                         *(["--full-refresh"] if full_refresh else []))
+        report.checks += dbt_checks(result)
+        if result.success:
+            incremental.record(home, window)
     progress("auditing and publishing")
-    report.alerts, report.publish, report.held_reason = publish_step(home, run_id, logical_date, report.checks)
+    with stage("publish"):
+        report.alerts, report.publish, report.held_reason = publish_step(home, run_id, logical_date, report.checks)
     return report
 
 
