@@ -7,7 +7,7 @@ test workers, a test and a demo) never share dbt state.
 import json
 import os
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from connectors.lake import Home
@@ -28,10 +28,14 @@ def dbt_args(home: Home, command: Sequence[str]) -> list[str]:
     ]
 
 
-def window_args(first_day: date, last_day: date) -> list[str]:
+def window_args(first_day: date, last_day: date, landed_after: datetime | None = None) -> list[str]:
     """dbt arguments that build the event dates first_day..last_day: the event-grain models re-process
-    them (and each feed's late-arriving days before them), the other models are rebuilt whole."""
-    return ["--vars", json.dumps({"min_date": first_day.isoformat(), "max_date": last_day.isoformat()})]
+    them (and each feed's late-arriving days before them), the other models are rebuilt whole; staging
+    merges the files landed after `landed_after`."""
+    variables = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
+    if landed_after is not None:
+        variables["landed_after"] = landed_after.isoformat()
+    return ["--vars", json.dumps(variables)]
 
 
 def prepare(home: Home) -> None:

@@ -29,6 +29,7 @@ class BuildWindow:
     last_day: date
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     reasons: list[str] = field(default_factory=list)  # why it starts before the day asked for
+    landed_after: datetime | None = None  # the last successful build's start: later files are new
 
 
 def state_path(home: Home) -> Path:
@@ -106,11 +107,12 @@ def plan(home: Home, first_day: date, last_day: date) -> BuildWindow:
     state = _read_state(home)
     if state is None:
         return window  # the first build of this home is a full one
+    window.landed_after = datetime.fromisoformat(state["started_at"])
     built_through = date.fromisoformat(state["max_date"])
     if built_through < first_day:
         window.first_day = min(window.first_day, date.fromordinal(built_through.toordinal() + 1))
         window.reasons.append(f"days after {built_through} were never built")
-    for feed, first in earliest_new_events(home, datetime.fromisoformat(state["started_at"])).items():
+    for feed, first in earliest_new_events(home, window.landed_after).items():
         if first < window.first_day:
             window.first_day = first
             window.reasons.append(f"{feed}: files landed since the last build carry events from {first}")

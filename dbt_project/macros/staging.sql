@@ -14,10 +14,10 @@
 
 {# Every landed version of a row stays in the lake (one Parquet file per landed file); staging keeps
    the latest: per primary key, the row of the most recently landed file (then the later line).
-   Incrementally (a staging table already built), only the files landed in the last day before the
-   newest one it holds are read — the re-read day makes a file that landed while the last build ran
-   safe — together with the stored version of each key they carry, and the winner replaces the
-   stored row (`latest_version` strategy). #}
+   Incrementally (a staging table already built), only the files landed since the last successful
+   build started are read (var `landed_after`, set by orchestration/incremental.py; without it, the
+   day before the newest file the table holds), together with the stored version of each key they
+   carry, and the winner replaces the stored row (`latest_version` strategy). #}
 {% macro latest_rows(source_name, table_name, key=none) %}
     {%- set key = key or source_primary_key(source_name, table_name) -%}
     {%- if is_incremental() %}
@@ -49,10 +49,15 @@
 {% endmacro %}
 
 
-{# Rows of the files landed since the day before the newest file a staging table holds (all of them
-   when it holds none). #}
+{# Rows of the files landed since the last successful build started (var `landed_after`), else since
+   the day before the newest file the staging table holds (all of them when it holds none). Re-reading
+   a file is harmless: its rows tie with their stored selves. #}
 {% macro landed_since_last_build() -%}
+    {%- if var('landed_after', none) -%}
+    _loaded_at > cast('{{ var("landed_after") }}' as timestamp with time zone)
+    {%- else -%}
     _loaded_at > coalesce(
         (select max(_loaded_at) from {{ this }}) - interval 1 day,
         cast('1970-01-01 00:00:00+00' as timestamp with time zone))
+    {%- endif -%}
 {%- endmacro %}

@@ -54,7 +54,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     window = incremental.plan(home, days.start.date(), (days.end - timedelta(days=1)).date())
     context.log.info(f"event dates {window.first_day} … {window.last_day}, plus each feed's late-arriving days"
                      + "".join(f"; {reason}" for reason in window.reasons))
-    yield from dbt.cli(["build", *window_args(window.first_day, window.last_day)], context=context).stream()
+    build = ["build", *window_args(window.first_day, window.last_day, window.landed_after)]
+    yield from dbt.cli(build, context=context).stream()
     incremental.record(home, window)  # reached only when dbt succeeded
 
 

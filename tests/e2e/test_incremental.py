@@ -131,7 +131,8 @@ def build(home: Home, *options: str, **variables: str) -> None:
 def build_night(home: Home, day: date, *options: str) -> incremental.BuildWindow:
     """The nightly build of one day: the planned window, then dbt, then the record of it."""
     window = incremental.plan(home, day, day)
-    build(home, *options, min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat())
+    landed = {"landed_after": window.landed_after.isoformat()} if window.landed_after else {}
+    build(home, *options, min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(), **landed)
     incremental.record(home, window)
     return window
 
