@@ -16,7 +16,7 @@
    the latest: per primary key, the row of the most recently landed file (then the later line). #}
 {% macro latest_rows(source_name, table_name, key=none) %}
     {%- set key = key or source_primary_key(source_name, table_name) -%}
-    select * exclude (_version)
+    select {{ star_except(["_version"]) }}
     from (
         select
             *,
