@@ -9,12 +9,14 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: install demo test lock clean help bench dagster
+.PHONY: install demo test test-spark lock lock-spark clean help bench dagster
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
 	@echo "make test   - set up and run the test suite"
+	@echo "make test-spark - build the demo on Apache Spark too and check every mart equals the DuckDB build"
 	@echo "make lock   - re-pin requirements.lock from requirements.in"
+	@echo "make lock-spark - re-pin requirements-spark.lock from requirements-spark.in"
 	@echo "make bench  - nightly run (full, incremental, by stage) vs a DuckDB lower bound and pandas at 1M and 10M lines"
 	@echo "make dagster - the Dagster UI (assets, checks, schedule, sensors) on http://127.0.0.1:3000"
 
@@ -54,6 +56,17 @@ BENCH_LINES ?= 1000000 10000000
 bench: install
 	$(CWH) bench $(foreach n,$(BENCH_LINES),--lines $(n))
 
+# The Spark path (README "Spark"): pyspark and dbt-spark go into the same .venv from their own lock,
+# so the main lock stays free of them; Spark 4 needs Java 17, from Debian when it is missing.
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(UV) pip install --quiet --python $(PY) -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+test-spark: install $(SPARK_STAMP)
+	command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
+	$(PY) -m pytest -m spark -q tests/spark
+
 # the Dagster UI with a persistent instance (run history, schedules, sensors) under the project home;
 # run retries are enabled there, so the nightly schedule's `dagster/max_retries` tag takes effect
 dagster: install
@@ -63,6 +76,10 @@ dagster: install
 
 lock:
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+
+# constrained by requirements.lock, so the packages both share (dbt-core…) keep the main pins
+lock-spark:
+	$(UV) pip compile requirements-spark.in -c requirements.lock -o requirements-spark.lock --python-version 3.11 --no-header
 
 clean:
 	rm -rf $(VENV) data

@@ -18,12 +18,15 @@ def build_database(home: Home) -> Path:
     return home.root / "warehouse" / "build.duckdb"
 
 
-def dbt_args(home: Home, command: Sequence[str]) -> list[str]:
+def dbt_args(home: Home, command: Sequence[str], target: str = "duckdb") -> list[str]:
+    """dbt's arguments for this home; every target but the default one keeps its own target folder
+    (its own manifest and compiled SQL)."""
     return [
         *command,
         "--project-dir", str(DBT_DIR),
         "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(home.root / "dbt" / "target"),
+        "--target", target,
+        "--target-path", str(home.root / "dbt" / ("target" if target == "duckdb" else f"target-{target}")),
         "--log-path", str(home.root / "dbt" / "logs"),
     ]
 
@@ -46,16 +49,20 @@ def prepare(home: Home) -> None:
     ensure_feed_files(home)
 
 
-def run_dbt(home: Home, *command: str, quiet: bool = True):
-    """`run_dbt(home, "build")`, `run_dbt(home, "build", "--select", "marts")`… → dbtRunnerResult."""
+def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb"):
+    """`run_dbt(home, "build")`, `run_dbt(home, "build", "--select", "marts")`… → dbtRunnerResult.
+
+    `target="spark"` builds the same project on Apache Spark (dbt-spark in session mode, installed by
+    `make test-spark`), its metastore and tables under the home's spark/ folder."""
     from dbt.cli.main import dbtRunner
 
     prepare(home)
     flags = ["--quiet"] if quiet else []
     try:
-        return dbtRunner().invoke([*flags, *dbt_args(home, command)])
+        return dbtRunner().invoke([*flags, *dbt_args(home, command, target)])
     finally:
-        release_database()
+        if target == "duckdb":
+            release_database()
 
 
 def release_database() -> None:

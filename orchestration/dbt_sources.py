@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from connectors.contracts import Contract, load_contracts
+from connectors.contracts import LINEAGE_FIELDS, SIMPLE_TYPES, Contract, load_contracts
 from connectors.lake import Home
 
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -26,6 +26,24 @@ def sql_type(type_name: str) -> str:
     return _SQL_TYPES.get(type_name, type_name)
 
 
+# The columns the lake adds to every row (connectors.contracts.LINEAGE_FIELDS), listed with the
+# contract's so a source declares every column of its Parquet files (Spark's tables over the lake
+# are created from these lists: macros/portability.sql).
+_LINEAGE_DESCRIPTIONS = {
+    "_source_file": "The landed file the row came from.",
+    "_source_sha256": "SHA-256 of that file (the ledger's key: landing the same file again is a no-op).",
+    "_source_line": "The row's line in that file.",
+    "_source_format": "The vendor layout the connector read the file as.",
+    "_loaded_at": "When the file was landed, UTC.",
+}
+_CONTRACT_TYPES = {arrow_type: name for name, arrow_type in SIMPLE_TYPES.items()}
+
+
+def _lineage_columns() -> list[dict]:
+    return [{"name": f.name, "data_type": sql_type(_CONTRACT_TYPES[f.type]), "description": _LINEAGE_DESCRIPTIONS[f.name]}
+            for f in LINEAGE_FIELDS]
+
+
 def _table(contract: Contract) -> dict:
     return {
         "name": contract.feed,
@@ -36,8 +54,9 @@ def _table(contract: Contract) -> dict:
                  "event_time_column": contract.event_time_column, "cadence": contract.cadence,
                  "late_arriving_days": contract.late_arriving_days},
         "columns": [
-            {"name": c.name, "data_type": sql_type(c.type), "description": c.description}
-            for c in contract.columns
+            *({"name": c.name, "data_type": sql_type(c.type), "description": c.description}
+              for c in contract.columns),
+            *_lineage_columns(),
         ],
     }
 

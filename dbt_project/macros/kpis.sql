@@ -4,7 +4,7 @@
 {# Seconds elapsed between two instants (timestamp with time zone), measured in UTC so no session
    time zone or daylight-saving change can shift it. #}
 {% macro elapsed_seconds(start_instant, end_instant) -%}
-    {{ dbt.datediff("timezone('UTC', " ~ start_instant ~ ")", "timezone('UTC', " ~ end_instant ~ ")", 'second') }}
+    {{ dbt.datediff(utc_clock(start_instant), utc_clock(end_instant), 'second') }}
 {%- endmacro %}
 
 

@@ -3,7 +3,7 @@
 
 {# The reporting day of an instant: its UTC date (docs/metrics.md "Reporting day"). #}
 {% macro utc_date(timestamp_column) -%}
-    cast(timezone('UTC', {{ timestamp_column }}) as date)
+    cast({{ utc_clock(timestamp_column) }} as date)
 {%- endmacro %}
 
 

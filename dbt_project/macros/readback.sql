@@ -7,17 +7,17 @@
 
 {# A ratio as a percentage text with one decimal, e.g. 0.0341 → '3.4%'. #}
 {% macro fmt_pct(expr) -%}
-    (cast(cast(round(cast({{ expr }} as decimal(18, 6)) * 100, 1) as decimal(18, 1)) as varchar) || '%')
+    (cast(cast(round(cast({{ expr }} as decimal(18, 6)) * 100, 1) as decimal(18, 1)) as {{ dbt.type_string() }}) || '%')
 {%- endmacro %}
 
 {# A money amount as text with two decimals, e.g. '1234.50'. #}
 {% macro fmt_money(expr) -%}
-    cast(cast(round(cast({{ expr }} as decimal(18, 4)), 2) as decimal(18, 2)) as varchar)
+    cast(cast(round(cast({{ expr }} as decimal(18, 4)), 2) as decimal(18, 2)) as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {# A number as text with the given decimals. #}
 {% macro fmt_num(expr, decimals=1) -%}
-    cast(cast(round(cast({{ expr }} as decimal(18, 6)), {{ decimals }}) as decimal(18, {{ decimals }})) as varchar)
+    cast(cast(round(cast({{ expr }} as decimal(18, 6)), {{ decimals }}) as decimal(18, {{ decimals }})) as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {# The readback grains: name → the period column of dim_date. #}

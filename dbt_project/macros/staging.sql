@@ -35,7 +35,7 @@
         )
     )
     {%- endif %}
-    select * exclude (_version)
+    select {{ star_except(["_version"]) }}
     from (
         select
             *,

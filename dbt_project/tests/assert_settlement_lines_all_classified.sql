@@ -19,8 +19,8 @@ classified as (
 select
     'unclassified or dropped' as problem,
     coalesce(s.settlement_id, c.settlement_id) as settlement_id,
-    cast(null as varchar) as transaction_type,
-    cast(null as varchar) as category,
+    cast(null as {{ dbt.type_string() }}) as transaction_type,
+    cast(null as {{ dbt.type_string() }}) as category,
     s.amount as staged_amount,
     c.amount as classified_amount
 from staged as s

@@ -51,8 +51,8 @@ pnl as (
     select channel, date, 'marketplace_fees', marketplace_fees from {{ ref('channel_pnl_daily') }}
 )
 
-select 'money in ' || coalesce(s.source, b.source) as check_name, cast(null as varchar) as channel,
-       coalesce(s.date, b.date) as date, cast(null as varchar) as pnl_line, s.amount as expected, b.amount as actual
+select 'money in ' || coalesce(s.source, b.source) as check_name, cast(null as {{ dbt.type_string() }}) as channel,
+       coalesce(s.date, b.date) as date, cast(null as {{ dbt.type_string() }}) as pnl_line, s.amount as expected, b.amount as actual
 from staged as s
 full outer join booked as b on b.source = s.source and b.date = s.date
 where coalesce(s.amount, 0) <> coalesce(b.amount, 0)

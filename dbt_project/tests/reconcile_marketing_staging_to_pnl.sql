@@ -37,7 +37,7 @@ pnl as (
     select channel, date, marketing_spend as spend_rc from {{ ref('channel_pnl_daily') }}
 )
 
-select 'spend in ' || coalesce(s.platform, m.platform) as check_name, cast(null as varchar) as channel,
+select 'spend in ' || coalesce(s.platform, m.platform) as check_name, cast(null as {{ dbt.type_string() }}) as channel,
        coalesce(s.date, m.date) as date, s.spend_rc as expected, m.spend_rc as actual
 from staged as s
 full outer join mapped as m on m.platform = s.platform and m.date = s.date

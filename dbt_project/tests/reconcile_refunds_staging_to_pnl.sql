@@ -45,7 +45,7 @@ refunded as (
 money_mismatch as (
     select
         'money in ' || coalesce(s.source, r.source) as check_name,
-        cast(null as varchar) as channel,
+        cast(null as {{ dbt.type_string() }}) as channel,
         coalesce(s.date, r.date) as date,
         s.money as expected,
         r.money as actual

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from connectors.contracts import load_contracts
+from connectors.contracts import LINEAGE_FIELDS, load_contracts
 from orchestration.assets.dbt import DBT_PROJECT
 from orchestration.dbt_sources import render
 from orchestration.definitions import defs
@@ -21,7 +21,8 @@ def test_every_feed_is_a_dbt_source_with_its_contract_freshness():
     sources = {s["name"]: s for s in manifest["sources"].values()}
     for feed, contract in load_contracts().items():
         assert sources[feed]["freshness"]["error_after"]["count"] == contract.freshness_sla_hours
-        assert [c for c in sources[feed]["columns"]] == contract.column_names
+        lineage = [f.name for f in LINEAGE_FIELDS]  # every column of the feed's Parquet files
+        assert [c for c in sources[feed]["columns"]] == [*contract.column_names, *lineage]
 
 
 def test_dbt_models_are_assets_grouped_by_layer_downstream_of_the_feeds():

@@ -10,28 +10,28 @@ with spend as (
     select
         'google_ads' as platform, date as spend_date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double) as conversions, conversion_value,
-        cast(date as varchar) || '::' || campaign_name as row_key
+        cast(date as {{ dbt.type_string() }}) || '::' || campaign_name as row_key
     from {{ ref('stg_google_ads__campaign_daily') }}
     where {{ in_event_window('date') }}
     union all
     select
         'meta_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
-        cast(date as varchar) || '::' || campaign_name || '::' || ad_group_name || '::' || ad_name
+        cast(date as {{ dbt.type_string() }}) || '::' || campaign_name || '::' || ad_group_name || '::' || ad_name
     from {{ ref('stg_meta_ads__ad_daily') }}
     where {{ in_event_window('date') }}
     union all
     select
         'pinterest_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
-        cast(date as varchar) || '::' || campaign_name || '::' || ad_group_name || '::' || ad_name
+        cast(date as {{ dbt.type_string() }}) || '::' || campaign_name || '::' || ad_group_name || '::' || ad_name
     from {{ ref('stg_pinterest_ads__ad_daily') }}
     where {{ in_event_window('date') }}
     union all
     select
         'amazon_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
-        cast(date as varchar) || '::' || campaign_id
+        cast(date as {{ dbt.type_string() }}) || '::' || campaign_id
     from {{ ref('stg_amazon_ads__campaign_daily') }}
     where {{ in_event_window('date') }}
 ),

@@ -51,7 +51,7 @@ shopify_ranked as (
 
 shopify_lines as (
     select
-        'shopify:' || s.order_name || ':' || cast(s.line_number as varchar) as order_line_id,
+        'shopify:' || s.order_name || ':' || cast(s.line_number as {{ dbt.type_string() }}) as order_line_id,
         'shopify' as source,
         coalesce(src.channel, dflt.channel) as channel,
         s.order_name as order_id,
@@ -84,9 +84,9 @@ amazon_report as (
         o.amazon_order_id as order_id,
         cast(null as bigint) as line_number,
         o.purchase_date as ordered_at,
-        cast(null as timestamp with time zone) as shipped_at,
+        cast(null as {{ type_instant() }}) as shipped_at,
         o.order_status = 'Cancelled' as is_cancelled,
-        cast(null as varchar) as customer_key,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
         o.sku,
         o.quantity as units,
         o.currency,
@@ -130,10 +130,10 @@ amazon_settlement_only as (
         m.channel,
         s.order_id,
         cast(null as bigint) as line_number,
-        cast(s.posted_date as timestamp with time zone) as ordered_at,
-        cast(null as timestamp with time zone) as shipped_at,
+        cast(s.posted_date as {{ type_instant() }}) as ordered_at,
+        cast(null as {{ type_instant() }}) as shipped_at,
         false as is_cancelled,
-        cast(null as varchar) as customer_key,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
         s.sku,
         s.units,
         s.currency,
@@ -152,13 +152,13 @@ amazon_settlement_only as (
 
 wholesale_lines as (
     select
-        'wholesale:' || w.document_number || ':' || cast(w.line_number as varchar) as order_line_id,
+        'wholesale:' || w.document_number || ':' || cast(w.line_number as {{ dbt.type_string() }}) as order_line_id,
         'wholesale' as source,
         'wholesale' as channel,
         w.document_number as order_id,
         w.line_number,
-        cast(w.invoice_date as timestamp with time zone) as ordered_at,
-        cast(w.ship_date as timestamp with time zone) as shipped_at,
+        cast(w.invoice_date as {{ type_instant() }}) as ordered_at,
+        cast(w.ship_date as {{ type_instant() }}) as shipped_at,
         false as is_cancelled,
         w.customer_account as customer_key,
         w.sku,
@@ -182,7 +182,7 @@ unified as (
 ),
 
 dated as (
-    select *, cast(timezone('UTC', ordered_at) as date) as order_date
+    select *, {{ utc_date('ordered_at') }} as order_date
     from unified
 )
 

@@ -158,7 +158,7 @@ amazon_paid as (
         case when item_kind in ('sale', 'withheld_tax') then 'amazon:' || order_id || ':' || sku
              -- the refund item of int_refunds: lines of one adjustment, order, SKU and posted date
              when item_kind = 'refund' then 'amazon_settlement:' || settlement_id || ':' || coalesce(adjustment_id, '')
-                 || ':' || order_id || ':' || sku || ':' || cast(posted_date as varchar)
+                 || ':' || order_id || ':' || sku || ':' || cast(posted_date as {{ dbt.type_string() }})
              else settlement_line_id end as item_key,
         case when item_kind = 'unmatched' then transaction_type || ' ' || amount_type || '/' || amount_description
              else amount_description end as detail,

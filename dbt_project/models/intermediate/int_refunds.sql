@@ -72,11 +72,11 @@ shopify_refunds as (
         'shopify' as source,
         channel,
         order_name as order_id,
-        cast(null as varchar) as sku,
-        cast(null as varchar) as order_line_id,
+        cast(null as {{ dbt.type_string() }}) as sku,
+        cast(null as {{ dbt.type_string() }}) as order_line_id,
         {{ utc_date('transaction_date') }} as refund_date,
         transaction_date as refunded_at,
-        cast(null as timestamp with time zone) as return_received_at,
+        cast(null as {{ type_instant() }}) as return_received_at,
         order_date,
         cast(null as bigint) as units_returned,
         cast(0 as bigint) as restocked_units,
@@ -134,7 +134,7 @@ amazon_order_lines as (
 amazon_refunds as (
     select
         'amazon_settlement:' || r.settlement_id || ':' || r.adjustment_id || ':' || r.order_id || ':' || r.sku
-            || ':' || cast(r.posted_date as varchar) as refund_line_id,
+            || ':' || cast(r.posted_date as {{ dbt.type_string() }}) as refund_line_id,
         'amazon_settlement' as source,
         r.channel,
         r.order_id,
@@ -204,15 +204,15 @@ wholesale_invoice_lines as (
 
 wholesale_credits as (
     select
-        'wholesale:' || w.document_number || ':' || cast(w.line_number as varchar) as refund_line_id,
+        'wholesale:' || w.document_number || ':' || cast(w.line_number as {{ dbt.type_string() }}) as refund_line_id,
         'wholesale' as source,
         'wholesale' as channel,
         w.original_document_number as order_id,
         w.sku,
         il.order_line_id,
         w.invoice_date as refund_date,
-        cast(null as timestamp with time zone) as refunded_at,
-        cast(null as timestamp with time zone) as return_received_at,
+        cast(null as {{ type_instant() }}) as refunded_at,
+        cast(null as {{ type_instant() }}) as return_received_at,
         o.order_date,
         cast(w.units as bigint) as units_returned,
         cast(case when w.restock then w.units else 0 end as bigint) as restocked_units,

@@ -212,23 +212,23 @@ select
     allocated_units,
     cast(allocated_units as double) / available_units as allocation_share,
     case when reserved_units > 0
-            then 'reserved ' || cast(cast(reserved_units as decimal(18, 1)) as varchar)
-                 || ' units for open orders first (priority ' || cast(priority as varchar) || '); '
+            then 'reserved ' || cast(cast(reserved_units as decimal(18, 1)) as {{ dbt.type_string() }})
+                 || ' units for open orders first (priority ' || cast(priority as {{ dbt.type_string() }}) || '); '
          else '' end
     || case when demand_over_lead_time > 0
-            then 'demand over the ' || cast(lead_time_days as varchar) || '-day lead time '
-                 || cast(cast(demand_over_lead_time as decimal(18, 1)) as varchar) || ' units ('
-                 || cast(cast(velocity_units_per_day as decimal(18, 2)) as varchar) || '/day), contribution '
-                 || coalesce(cast(contribution_per_unit as varchar), 'unknown') || '/unit, priority '
-                 || cast(priority as varchar) || ', claim ' || cast(demand_rank as varchar) || ': '
+            then 'demand over the ' || cast(lead_time_days as {{ dbt.type_string() }}) || '-day lead time '
+                 || cast(cast(demand_over_lead_time as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units ('
+                 || cast(cast(velocity_units_per_day as decimal(18, 2)) as {{ dbt.type_string() }}) || '/day), contribution '
+                 || coalesce(cast(contribution_per_unit as {{ dbt.type_string() }}), 'unknown') || '/unit, priority '
+                 || cast(priority as {{ dbt.type_string() }}) || ', claim ' || cast(demand_rank as {{ dbt.type_string() }}) || ': '
                  || case when demand_units_granted >= demand_over_lead_time - 0.000001 then 'fully covered'
                          when demand_units_granted > 0 then 'partly covered ('
-                              || cast(cast(demand_units_granted as decimal(18, 1)) as varchar) || ' units)'
+                              || cast(cast(demand_units_granted as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units)'
                          else 'not covered, the stock went to higher-ranked claims' end
          else 'no sales in the last 28 days' end
     || case when surplus_units > 0
-            then '; leftover by velocity share ' || cast(cast(surplus_units as decimal(18, 1)) as varchar) || ' units'
+            then '; leftover by velocity share ' || cast(cast(surplus_units as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units'
          else '' end
-    || '; ' || cast(allocated_units as varchar) || ' of ' || cast(available_units as varchar)
+    || '; ' || cast(allocated_units as {{ dbt.type_string() }}) || ' of ' || cast(available_units as {{ dbt.type_string() }})
     || ' units after rounding to whole units (largest remainder)' as reason
 from allocated

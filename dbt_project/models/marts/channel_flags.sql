@@ -79,7 +79,7 @@ retire as (
              then {{ fmt_pct('revenue_share') }} || ' of revenue at ' || {{ fmt_pct('operating_cost_share') }}
                   || ' of operating cost' end as share_text,
         case when loss_streak >= {{ readback_param('retire_consecutive_months') }}
-             then 'contribution after opex negative ' || cast(loss_streak as varchar) || ' months running ('
+             then 'contribution after opex negative ' || cast(loss_streak as {{ dbt.type_string() }}) || ' months running ('
                   || {{ fmt_money('contribution_after_opex') }} || ' this month)' end as streak_text
     from monthly_scored
     where is_complete
@@ -139,9 +139,9 @@ margin as (
         margin_floor_pct as reference_value,
         margin_floor_pct as threshold,
         skus as affected_count,
-        cast(skus as varchar) || case when skus = 1 then ' SKU' else ' SKUs' end || ' below the '
+        cast(skus as {{ dbt.type_string() }}) || case when skus = 1 then ' SKU' else ' SKUs' end || ' below the '
             || {{ fmt_pct('margin_floor_pct') }} || ' margin floor (worst ' || sku || ' at '
-            || {{ fmt_pct('sku_cm3_pct') }} || ' SKU-level cm3, ' || cast(units as varchar) || ' units)' as evidence
+            || {{ fmt_pct('sku_cm3_pct') }} || ' SKU-level cm3, ' || cast(units as {{ dbt.type_string() }}) || ' units)' as evidence
     from margin_rows
     where worst_rank = 1
 ),
@@ -172,12 +172,12 @@ price as (
             || case when is_price_outlier
                     then ' sold at ' || {{ fmt_money('realised_unit_price') }} || ', ' || {{ fmt_pct('-price_deviation') }}
                          || ' below its ' || {{ fmt_money('reference_price') }} || ' median across '
-                         || cast(compared_channels as varchar) || ' channels' else '' end
+                         || cast(compared_channels as {{ dbt.type_string() }}) || ' channels' else '' end
             || case when is_price_outlier and is_below_map then ';' else '' end
             || case when is_below_map
                     then ' listed at ' || {{ fmt_money('lowest_list_price') }} || ' ' || map_currency || ', below its '
                          || {{ fmt_money('minimum_advertised_price') }} || ' minimum advertised price' else '' end
-            || case when skus > 1 then ' (+' || cast(skus - 1 as varchar) || ' more SKUs)' else '' end as evidence
+            || case when skus > 1 then ' (+' || cast(skus - 1 as {{ dbt.type_string() }}) || ' more SKUs)' else '' end as evidence
     from price_rows
     where worst_rank = 1
 ),
@@ -233,11 +233,11 @@ promo as (
         discount_pct as reference_value,
         cast(null as double) as threshold,
         collisions as affected_count,
-        sku || ' on promotion here ' || cast(promo_start as varchar) || '..' || cast(promo_end as varchar)
+        sku || ' on promotion here ' || cast(promo_start as {{ dbt.type_string() }}) || '..' || cast(promo_end as {{ dbt.type_string() }})
             || ' (' || {{ fmt_pct('discount_pct') }} || ' off) while on promotion on ' || other_channel || ' '
-            || cast(other_start as varchar) || '..' || cast(other_end as varchar) || ': overlap '
-            || cast(overlap_start as varchar) || '..' || cast(overlap_end as varchar)
-            || case when collisions > 1 then ' (+' || cast(collisions - 1 as varchar) || ' more)' else '' end as evidence
+            || cast(other_start as {{ dbt.type_string() }}) || '..' || cast(other_end as {{ dbt.type_string() }}) || ': overlap '
+            || cast(overlap_start as {{ dbt.type_string() }}) || '..' || cast(overlap_end as {{ dbt.type_string() }})
+            || case when collisions > 1 then ' (+' || cast(collisions - 1 as {{ dbt.type_string() }}) || ' more)' else '' end as evidence
     from collision_rows
     where first_rank = 1
 ),
@@ -258,7 +258,7 @@ anomaly_rows as (
         row_number() over (partition by grain, period_start, channel
                            order by case when z_score is null then 0 else 1 end, abs(z_score) desc, date, metric) as worst_rank,
         count(*) over (partition by grain, period_start, channel) as anomalies,
-        replace(metric, '_', ' ') || ' ' || direction || ' on ' || cast(date as varchar) || ': '
+        replace(metric, '_', ' ') || ' ' || direction || ' on ' || cast(date as {{ dbt.type_string() }}) || ': '
             || {{ fmt_money('value') }} || ' vs a usual ' || {{ fmt_money('baseline_median') }}
             || coalesce(' (z ' || case when z_score >= 0 then '+' else '' end || {{ fmt_num('z_score', 1) }} || ')', '')
             as anomaly_text
@@ -278,7 +278,7 @@ anomaly as (
         r.period_start,
         r.channel,
         'anomaly' as flag,
-        cast(r.date as varchar) || ' ' || r.metric as subject,
+        cast(r.date as {{ dbt.type_string() }}) || ' ' || r.metric as subject,
         r.metric,
         r.value as metric_value,
         r.baseline_median as reference_value,
@@ -312,12 +312,12 @@ flags as (
 )
 
 select
-    cast(f.grain as varchar) as grain,
+    cast(f.grain as {{ dbt.type_string() }}) as grain,
     cast(f.period_start as date) as period_start,
     f.channel,
     c.channel_name,
     c.owner,
-    cast(f.flag as varchar) as flag,
+    cast(f.flag as {{ dbt.type_string() }}) as flag,
     cast(case f.flag
         when 'retire_candidate' then 1
         when 'attention_without_contribution' then 2
@@ -325,12 +325,12 @@ select
         when 'price_inconsistency' then 4
         when 'promo_collision' then 5
         else 6 end as integer) as flag_priority,
-    cast(f.subject as varchar) as subject,
-    cast(f.metric as varchar) as metric,
+    cast(f.subject as {{ dbt.type_string() }}) as subject,
+    cast(f.metric as {{ dbt.type_string() }}) as metric,
     cast(f.metric_value as double) as metric_value,
     cast(f.reference_value as double) as reference_value,
     cast(f.threshold as double) as threshold,
     cast(f.affected_count as bigint) as affected_count,
-    cast(f.evidence as varchar) as evidence
+    cast(f.evidence as {{ dbt.type_string() }}) as evidence
 from flags as f
 inner join channels as c on c.channel = f.channel

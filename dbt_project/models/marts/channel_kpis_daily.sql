@@ -45,7 +45,7 @@ orders as (
 orders_timed as (
     select
         o.*,
-        {{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} / 3600.0
+        cast({{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} as double) / 3600
             as cycle_hours
     from orders as o
 ),

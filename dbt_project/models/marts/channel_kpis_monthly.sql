@@ -52,7 +52,7 @@ order_cycle as (
         o.channel,
         d.month,
         percentile_cont(0.5) within group (
-            order by {{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} / 3600.0
+            order by cast({{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} as double) / 3600
         ) as order_cycle_hours
     from orders as o
     inner join {{ ref('dim_date') }} as d on d.date = o.order_date

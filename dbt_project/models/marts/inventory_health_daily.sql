@@ -21,7 +21,8 @@ windows as (
     select
         d.*,
         sum(d.units_received) over w28 as units_received_28d,
-        avg(d.stock_value) over w28 as avg_stock_value_28d
+        sum(d.stock_value) over w28 as stock_value_sum_28d,
+        count(d.stock_value) over w28 as stock_value_days_28d
     from {{ ref('int_inventory_location_daily') }} as d
     window w28 as (partition by d.location, d.sku order by d.day_number range between 27 preceding and current row)
 )
@@ -52,9 +53,14 @@ select
     case when w.units_received_28d > 0 then cast(w.units_sold_28d as double) / w.units_received_28d end as sell_through_28d,
     w.unit_cost_rc,
     w.stock_value,
-    cast(w.avg_stock_value_28d as decimal(18, 2)) as avg_stock_value_28d,
+    -- the average rounded half away on whole cents exactly (an average in double can miss the half)
+    cast(case when w.stock_value_days_28d > 0
+        then cast({{ div_round_half_away(to_cents('w.stock_value_sum_28d'), 'w.stock_value_days_28d') }} as decimal(18, 0)) * 0.01
+    end as decimal(18, 2)) as avg_stock_value_28d,
     w.cogs_28d,
-    case when w.avg_stock_value_28d > 0 then cast(w.cogs_28d as double) / cast(w.avg_stock_value_28d as double) end
+    -- cogs ÷ the unrounded average stock value
+    case when w.stock_value_sum_28d > 0
+        then cast(w.cogs_28d as double) * w.stock_value_days_28d / cast(w.stock_value_sum_28d as double) end
         as inventory_turnover_28d,
     w.is_active,
     w.is_stockout,

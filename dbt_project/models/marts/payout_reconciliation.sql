@@ -36,8 +36,8 @@ component_notes as (
         select
             payout_key,
             case when component = 'unexplained'
-                 then 'unexplained ' || cast(sum(variance) as varchar) || ': ' || detail || ' x' || cast(count(*) as varchar)
-                 else component || ' ' || cast(sum(variance) as varchar) || ' (' || cast(count(*) as varchar) || ' item(s))'
+                 then 'unexplained ' || cast(sum(variance) as {{ dbt.type_string() }}) || ': ' || detail || ' x' || cast(count(*) as {{ dbt.type_string() }})
+                 else component || ' ' || cast(sum(variance) as {{ dbt.type_string() }}) || ' (' || cast(count(*) as {{ dbt.type_string() }}) || ' item(s))'
             end as note
         from (
             select payout_key, component, case when component = 'unexplained' then detail else '' end as detail, variance
@@ -130,7 +130,7 @@ select
     cast(tolerance_rc as decimal(18, 2)) as tolerance_rc,
     abs(unexplained_rc) <= tolerance_rc as is_reconciled,
     case when reported <> paid
-         then coalesce(notes || '; ', '') || 'unexplained ' || cast(reported - paid as varchar)
+         then coalesce(notes || '; ', '') || 'unexplained ' || cast(reported - paid as {{ dbt.type_string() }})
               || ': reported total differs from the sum of its lines'
          else coalesce(notes, '') end as explanation
 from final

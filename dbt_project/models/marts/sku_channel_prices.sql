@@ -79,7 +79,9 @@ priced as (
         p.*,
         c.margin_floor_pct,
         cast(p.gross_sales - p.discounts as decimal(18, 2)) as net_sales,
-        cast((p.gross_sales - p.discounts) / p.units as decimal(18, 4)) as realised_unit_price,
+        -- rounded half away on 4 places exactly (units > 0): a quotient in double can miss the half
+        cast(cast({{ div_round_half_away(to_cents('p.gross_sales - p.discounts') ~ ' * 100', 'p.units') }} as decimal(18, 0))
+             * 0.0001 as decimal(18, 4)) as realised_unit_price,
         coalesce(t.compared, false) and p.units >= {{ readback_param('price_min_units') }} as is_compared,
         pnl.variable_cost_rate
     from periods as p
@@ -94,7 +96,8 @@ reference as (
         period_start,
         sku,
         count(*) as compared_channels,
-        percentile_cont(0.5) within group (order by realised_unit_price) as reference_price
+        -- in double: a median of decimals is cut to their 4 places by DuckDB, not by Spark
+        percentile_cont(0.5) within group (order by cast(realised_unit_price as double)) as reference_price
     from priced
     where is_compared
     group by grain, period_start, sku

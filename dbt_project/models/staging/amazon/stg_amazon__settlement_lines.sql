@@ -23,7 +23,7 @@ lines as (
 {%- endif %}
 
 latest_file as (
-    select settlement_id, arg_max(_source_sha256, _loaded_at) as _source_sha256
+    select settlement_id, max_by(_source_sha256, _loaded_at) as _source_sha256
     from lines
     group by settlement_id
 )

@@ -1,0 +1,125 @@
+{# The SQL that differs between DuckDB (the build) and Apache Spark (the scale-out path, README
+   "Spark"): one dispatched macro each, so the models themselves are the same on both engines.
+   Everything else is written with dbt's cross-database macros (dbt.type_string(), dbt.datediff…). #}
+
+{# `*` without the given columns. #}
+{% macro star_except(columns) -%}
+    {{ return(adapter.dispatch('star_except')(columns)) }}
+{%- endmacro %}
+
+{% macro default__star_except(columns) -%}
+    * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(columns) -%}
+    * except ({{ columns | join(', ') }})
+{%- endmacro %}
+
+
+{# The type of an instant (a point in time, shown in UTC): Spark's `timestamp` is one. #}
+{% macro type_instant() -%}
+    {{ return(adapter.dispatch('type_instant')()) }}
+{%- endmacro %}
+
+{% macro default__type_instant() -%}
+    timestamp with time zone
+{%- endmacro %}
+
+{% macro spark__type_instant() -%}
+    timestamp
+{%- endmacro %}
+
+
+{# An instant's wall-clock time in UTC, whatever the session's time zone. #}
+{% macro utc_clock(instant) -%}
+    {{ return(adapter.dispatch('utc_clock')(instant)) }}
+{%- endmacro %}
+
+{% macro default__utc_clock(instant) -%}
+    timezone('UTC', {{ instant }})
+{%- endmacro %}
+
+{# Spark shows an instant in the session time zone: shift it so that zone shows the UTC clock. #}
+{% macro spark__utc_clock(instant) -%}
+    to_utc_timestamp({{ instant }}, current_timezone())
+{%- endmacro %}
+
+
+{# The Spark name of a type written the DuckDB way in the YAML files (contracts of the marts, the
+   generated sources): `varchar` is `string`, an instant is `timestamp`; the others are the same. #}
+{% macro spark_type(type) -%}
+    {%- set spelled = type | trim | lower -%}
+    {{- {'varchar': 'string', 'timestamp with time zone': 'timestamp'}.get(spelled, type) -}}
+{%- endmacro %}
+
+{# dbt's cast (its contracts check the marts' columns with it): through the Spark type names. #}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ spark_type(type) }})
+{%- endmacro %}
+
+
+{# dbt-spark's listagg drops the order (it predates Spark 4's `listagg … within group`). #}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        {{ exceptions.raise_compiler_error("listagg with limit_num is not supported here on Spark") }}
+    {%- endif -%}
+    listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
+{%- endmacro %}
+
+
+{# The dbt sources as tables of the Spark metastore over the lake's Parquet folders (on DuckDB the
+   sources read the files directly: meta.external_location). Run by on-run-start. The columns come
+   from the sources (generated from the contracts), so a feed with nothing landed yet (only its
+   `_empty.parquet`, a name Spark skips as hidden) is an empty table with the right columns.
+   Recreated on every run: dropping an external table keeps its files, and the new table lists the
+   files landed since and the contract's current columns (a file without a newer column reads null). #}
+{% macro register_lake_sources() -%}
+    {{ return(adapter.dispatch('register_lake_sources')()) }}
+{%- endmacro %}
+
+{% macro default__register_lake_sources() -%}
+{%- endmacro %}
+
+{% macro spark__register_lake_sources() -%}
+    {%- if execute -%}
+    {%- for source in graph.sources.values() | sort(attribute='unique_id') -%}
+        {%- set relation = source.schema ~ '.' ~ source.identifier -%}
+        {%- set columns = [] -%}
+        {%- for column in source.columns.values() -%}
+            {%- do columns.append(adapter.quote(column.name) ~ ' ' ~ spark_type(column.data_type)) -%}
+        {%- endfor -%}
+        {%- do run_query('create schema if not exists ' ~ source.schema) -%}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- do run_query('create table ' ~ relation ~ ' (' ~ columns | join(', ') ~ ') using parquet location '
+                         ~ "'" ~ env_var('CWH_HOME') ~ '/lake/raw/' ~ source.identifier ~ "'") -%}
+    {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# Seeds: dbt-spark's session mode pastes the values into its SQL unquoted and unescaped (a quote in
+   a CSV breaks the insert, an empty cell becomes the text 'None'), so they are written here as
+   escaped literals. #}
+{% macro spark__load_csv_rows(model, agate_table) -%}
+    {%- set column_types = model['config'].get('column_types', {}) -%}
+    {%- set types = [] -%}
+    {%- for name in agate_table.column_names -%}
+        {%- do types.append(column_types.get(name, adapter.convert_type(agate_table, loop.index0))) -%}
+    {%- endfor -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {%- for row in chunk %}
+            ({% for value in row -%}
+                {%- if value is none -%} null
+                {%- else -%} cast('{{ (value | string).replace("\\", "\\\\").replace("'", "\\'") }}' as {{ types[loop.index0] }})
+                {%- endif -%}{{ ', ' if not loop.last }}
+            {%- endfor %}){{ ',' if not loop.last }}
+            {%- endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- do statements.append(sql) -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{%- endmacro %}
