@@ -9,7 +9,9 @@ as a non-data row and its values are kept by settlement id, then carried to ever
 settlement has no summary row in the file rejects the file. The legacy layout is wide (one
 column per kind of amount); each row is unpivoted into one canonical row per non-empty amount, so
 both layouts land in one settlement-line table whose components sum exactly to the settlement's
-total (`settlement_balance`).
+total (`settlement_balance`). In legacy files an order item's first row carries only its
+`quantity-purchased` (no amount): that quantity is carried to the item's component rows and the
+row is recorded as merged, never quarantined.
 """
 
 from __future__ import annotations
@@ -179,10 +181,47 @@ def _unpivot_legacy(frame: pl.DataFrame) -> pl.DataFrame:
     return long.drop("_row", "_k")
 
 
+# what identifies one order item's rows in a legacy file: its quantity row and its components
+LEGACY_ITEM_KEY = ("settlement_id", "transaction_type", "order_id", "adjustment_id", "shipment_id")
+
+
+def _legacy_amount_present(frame: pl.DataFrame) -> pl.Expr:
+    amounts = [values.clean_text(pl.col(c)).is_not_null() for c, _, _ in LEGACY_AMOUNTS if c in frame.columns]
+    return pl.any_horizontal(amounts) if amounts else pl.lit(False)
+
+
+def _carry_legacy_quantities(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    """Legacy files give an order item a row of its own carrying `quantity-purchased` and no amount,
+    followed by one row per amount component without the quantity. The quantity row is data: its
+    quantity is carried to the components that follow it (same settlement, transaction type,
+    order, adjustment, shipment and order-item-code, or sku when the code is empty), and the row
+    itself is recorded in `state["merged_lines"]` (used, not landed). Keys span batches."""
+    clean = {c: values.clean_text(pl.col(c)) for c in (*LEGACY_ITEM_KEY, "order_item_code", "sku",
+                                                       "quantity_purchased")}
+    item = pl.coalesce(clean["order_item_code"], clean["sku"])
+    key = pl.concat_str([*(clean[c].fill_null("") for c in LEGACY_ITEM_KEY), item.fill_null("")],
+                        separator="\x1f")
+    is_quantity_row = (~_legacy_amount_present(frame) & clean["quantity_purchased"].is_not_null()
+                       & clean["transaction_type"].is_not_null() & clean["order_id"].is_not_null()
+                       & item.is_not_null())
+    frame = frame.with_columns(key.alias("_item"), is_quantity_row.alias("_qty_row"))
+    carried: dict[str, str] = state.setdefault("legacy_quantities", {})
+    from_earlier = pl.col("_item").replace_strict(carried, default=None, return_dtype=pl.String)
+    in_batch = (pl.when(pl.col("_qty_row")).then(clean["quantity_purchased"]).otherwise(None)
+                .forward_fill().over("_item"))
+    frame = frame.with_columns(
+        pl.coalesce(clean["quantity_purchased"], in_batch, from_earlier).alias("quantity_purchased"))
+    latest = frame.filter(pl.col("_qty_row")).group_by("_item").agg(pl.col("quantity_purchased").last())
+    carried.update(dict(latest.iter_rows()))
+    merged = frame.filter(pl.col("_qty_row"))["_line"].to_list()
+    state.setdefault("merged_lines", set()).update(merged)
+    return frame.filter(~pl.col("_qty_row")).drop("_item", "_qty_row")
+
+
 def _prepare_settlement(report_layout: str):
     def prepare(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
         if report_layout == "legacy":
-            frame = _unpivot_legacy(frame)
+            frame = _unpivot_legacy(_carry_legacy_quantities(frame, state))
         else:
             frame = frame.with_columns(pl.col("_line").cast(pl.String).alias("line_id"))
         frame = _fill_settlement_level(frame, state)

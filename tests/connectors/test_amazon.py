@@ -309,7 +309,7 @@ def test_legacy_bad_amount_is_quarantined_naming_its_vendor_column(tmp_path):
     rows = legacy_rows()
     rows[2]["shipment-fee-amount"] = "-1.0x"
     rows[3] = {**rows[3], "price-amount": "", "price-type": "", "item-related-fee-amount": "",
-               "item-related-fee-type": ""}  # a transaction row with no amount at all
+               "item-related-fee-type": "", "quantity-purchased": ""}  # no amount and no quantity
     parsed = parse("amazon_settlements", write_tsv(tmp_path / "legacy.txt", LEGACY, rows))
     q = parsed.quarantine.sort("line")
     assert q["line"].to_list() == [4, 5]
@@ -319,6 +319,90 @@ def test_legacy_bad_amount_is_quarantined_naming_its_vendor_column(tmp_path):
     # the rest of line 4 and every other line still land
     assert [i for i in parsed.frame["line_id"] if i.startswith("4.")] == ["4.1", "4.2", "4.4", "4.5", "4.6"]
     assert "5.1" not in parsed.frame["line_id"].to_list()
+
+
+def legacy_item(order, item_code, sku, qty, components, *, ttype="Order", shipment="DkQx7Lm1N",
+                posted="2026-05-05T04:15:26+00:00", **extra):
+    """One order item as real legacy files write it: a row with `quantity-purchased` and no amount,
+    then one row per amount component without the quantity."""
+    base = {"settlement-id": "13579246801", "transaction-type": ttype, "order-id": order,
+            "merchant-order-id": order, "shipment-id": shipment, "marketplace-name": "Amazon.com",
+            "fulfillment-id": "AFN", "posted-date": posted, "order-item-code": item_code, "sku": sku, **extra}
+    return [{**base, "quantity-purchased": qty}] + [{**base, **c} for c in components]
+
+
+def legacy_quantity_rows():
+    principal = lambda a: {"price-type": "Principal", "price-amount": a}  # noqa: E731
+    fee = lambda t, a: {"item-related-fee-type": t, "item-related-fee-amount": a}  # noqa: E731
+    return [
+        legacy_summary(total="87.90"),
+        # line 3: quantity row; lines 4-7: its components
+        *legacy_item("112-8095165-5463447", "62538071274626", "TEE-M", "1",
+                     [principal("27.99"), {"price-type": "Shipping", "price-amount": "4.99"},
+                      fee("Commission", "-4.20"), fee("FBAPerUnitFulfillmentFee", "-3.19")]),
+        # line 8: the same order's second item, two units (another order-item-code)
+        *legacy_item("112-8095165-5463447", "62538071274627", "MUG-12", "2",
+                     [principal("60.00"), fee("Commission", "-9.00")]),
+        # line 11: a refund of the first item: its own quantity row, with the adjustment id
+        *legacy_item("112-8095165-5463447", "62538071274626", "TEE-M", "1",
+                     [principal("-27.99"), fee("Commission", "3.36")], ttype="Refund",
+                     posted="2026-05-12T10:00:00+00:00", **{"adjustment-id": "AMZ-ADJ-7"}),
+        legacy_row(ttype="Storage Fee", other_amount="-4.06", order="", sku="",
+                   **{"order-item-code": "", "marketplace-name": ""}),
+        legacy_row(ttype="REVERSAL_REIMBURSEMENT", other_amount="40.00", order="", sku="",
+                   **{"order-item-code": "", "marketplace-name": ""}),
+    ]
+
+
+def test_legacy_quantity_row_is_carried_to_its_components_and_never_quarantined(tmp_path):
+    path = write_tsv(tmp_path / "legacy_qty.txt", LEGACY, legacy_quantity_rows())
+    parsed = parse("amazon_settlements", path)
+    assert parsed.quarantine.height == 0, parsed.quarantine.to_dicts()
+    frame = parsed.frame
+    assert 3 not in frame["_line"].to_list() and 8 not in frame["_line"].to_list()  # used, not landed
+    assert 11 not in frame["_line"].to_list()
+    got = list(zip(frame["_line"], frame["transaction_type"], frame["sku"], frame["amount_description"],
+                   frame["amount"], frame["quantity_purchased"]))
+    assert got == [
+        (4, "Order", "TEE-M", "Principal", D("27.99"), 1),
+        (5, "Order", "TEE-M", "Shipping", D("4.99"), 1),
+        (6, "Order", "TEE-M", "Commission", D("-4.20"), 1),
+        (7, "Order", "TEE-M", "FBAPerUnitFulfillmentFee", D("-3.19"), 1),
+        (9, "Order", "MUG-12", "Principal", D("60.00"), 2),
+        (10, "Order", "MUG-12", "Commission", D("-9.00"), 2),
+        (12, "Refund", "TEE-M", "Principal", D("-27.99"), 1),
+        (13, "Refund", "TEE-M", "Commission", D("3.36"), 1),
+        (14, "Storage Fee", None, "Storage Fee", D("-4.06"), None),
+        (15, "REVERSAL_REIMBURSEMENT", None, "REVERSAL_REIMBURSEMENT", D("40.00"), None),
+    ]
+    assert frame["posted_date"][0] == date(2026, 5, 5)
+    # units once per item: the ItemPrice/Principal component of each sale carries them
+    sales = frame.filter((pl.col("transaction_type") == "Order") & (pl.col("amount_description") == "Principal"))
+    assert sales["quantity_purchased"].sum() == 3
+    assert balance_of(parsed)["13579246801"]["balanced"] is True  # 87.90 to the cent
+
+
+def test_legacy_quantity_rows_carry_across_batches_and_are_recorded_as_merged(tmp_path):
+    path = write_tsv(tmp_path / "legacy_qty.txt", LEGACY, legacy_quantity_rows())
+    spec = feed_spec("amazon_settlements")
+    layout = sniff(path, spec.contract, list(spec.formats), {})
+    batches = list(parse_batches(path, spec.contract, layout, batch_rows=1))  # quantity row alone in its batch
+    frame = pl.concat([pl.from_arrow(b.good) for b in batches])
+    assert sum(b.quarantine.height for b in batches) == 0
+    assert frame.drop("_line").equals(parse("amazon_settlements", path).frame.drop("_line"))
+
+
+def test_landing_a_legacy_settlement_with_quantity_rows_accounts_for_every_record(tmp_path):
+    from connectors.lake import Home, land_file, ledger_records
+
+    home = Home(tmp_path / "home")
+    path = write_tsv(tmp_path / "legacy_qty.txt", LEGACY, legacy_quantity_rows())
+    result = land_file(home, "amazon_settlements", path)
+    assert (result.status, result.rows_quarantined) == ("loaded", 0)
+    record = next(r for r in ledger_records(home, "amazon_settlements") if r["file"] == "legacy_qty.txt")
+    # 14 records after the header: 1 summary (non-data) + 3 quantity rows (merged) + 10 components
+    assert record["records_in_file"] == 14
+    assert (record["non_data_rows"], record["records_merged"], record["rows_loaded"]) == (1, 3, 10)
 
 
 def test_legacy_component_without_summary_rejects_the_file(tmp_path):
