@@ -97,8 +97,60 @@ def _is_summary(frame: pl.DataFrame) -> pl.Expr:
             & values.clean_text(pl.col("total_amount")).is_not_null())
 
 
+# amounts with exactly two decimals after the separator: `53,44` / `1.234,56` vs `53.44` / `1,234.56`
+_DECIMAL_COMMA = r"^[-+]?[\d.\s]*\d,\d{2}$"
+_DECIMAL_POINT = r"^[-+]?[\d,\s]*\d\.\d{2}$"
+# marketplaces whose files write decimal commas: only used when no amount shows two decimals
+DECIMAL_COMMA_MARKETPLACES = ("Amazon.de", "Amazon.fr", "Amazon.it", "Amazon.es", "Amazon.nl", "Amazon.se",
+                              "Amazon.pl", "Amazon.com.be", "Amazon.com.tr", "Amazon.com.br")
+
+
+def _amount_columns(frame: pl.DataFrame) -> list[str]:
+    names = ["total_amount", "amount", *(c for c, _, _ in LEGACY_AMOUNTS)]
+    return [c for c in names if c in frame.columns]
+
+
+def _decide_decimal_separator(frame: pl.DataFrame, state: dict) -> None:
+    """The file's own number convention, decided once per file from its amounts (never from the
+    machine's locale): a file whose amounts end in a comma and two digits (`53,44`, `1.234,56`)
+    writes decimal commas, one whose amounts end in a dot and two digits writes decimal points;
+    a file showing both is rejected. Until an amount decides, a marketplace that writes decimal
+    commas (Amazon.de, .fr, .it, .es…) decides; else the amounts are read value by value."""
+    if state.get("decimal_comma") is not None:
+        return
+    texts = pl.concat([frame.select(values.clean_text(pl.col(c)).alias("t")) for c in _amount_columns(frame)])
+    commas = texts.filter(pl.col("t").str.contains(_DECIMAL_COMMA))["t"]
+    points = texts.filter(pl.col("t").str.contains(_DECIMAL_POINT))["t"]
+    if commas.len() and points.len():
+        raise FileRejected(
+            f"{state['path'].name}: amounts are written both with decimal commas ('{commas[0]}') and with "
+            f"decimal points ('{points[0]}'): the file was edited or merged from two exports; "
+            "download the settlement report again from Seller Central")
+    if commas.len() or points.len():
+        state["decimal_comma"] = bool(commas.len())
+    elif "marketplace_name" in frame.columns:
+        marketplaces = set(frame["marketplace_name"].drop_nulls().str.strip_chars().to_list())
+        if marketplaces & set(DECIMAL_COMMA_MARKETPLACES):
+            state["decimal_comma"] = True
+
+
+def _normalise_amounts(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    """Amounts rewritten in the file's convention: `1.234,56` → `1234.56` in a decimal-comma file,
+    `1,234.56` → `1234.56` in a decimal-point file (a lone `1,234` is then a thousand, never 1.234)."""
+    decimal_comma = state.get("decimal_comma")
+    if decimal_comma is None:
+        return frame
+    text = {c: values.clean_text(pl.col(c)) for c in _amount_columns(frame)}
+    if decimal_comma:
+        rewrite = {c: t.str.replace_all(r"[.\s]", "").str.replace(",", ".") for c, t in text.items()}
+    else:
+        rewrite = {c: t.str.replace_all(r"[,\s]", "") for c, t in text.items()}
+    return frame.with_columns([e.alias(c) for c, e in rewrite.items()])
+
+
 def _settlement_non_data(frame: pl.DataFrame, state: dict) -> pl.Expr:
     """Summary rows are not components: remember their values for the component rows."""
+    _decide_decimal_separator(frame, state)
     expr = _is_summary(frame)
     mask = frame.select(expr.fill_null(False)).to_series()
     if mask.any():
@@ -224,7 +276,7 @@ def _prepare_settlement(report_layout: str):
             frame = _unpivot_legacy(_carry_legacy_quantities(frame, state))
         else:
             frame = frame.with_columns(pl.col("_line").cast(pl.String).alias("line_id"))
-        frame = _fill_settlement_level(frame, state)
+        frame = _normalise_amounts(_fill_settlement_level(frame, state), state)
         return frame.with_columns(pl.lit(report_layout).alias("report_layout"))
 
     return prepare
@@ -252,6 +304,30 @@ SETTLEMENT_LEGACY = VendorFormat(
     reads={c: H(_vendor(c)) for c in LEGACY_REQUIRED},
     non_data=_settlement_non_data,
     prepare=_prepare_settlement("legacy"),
+)
+
+
+def _refuse_date_range_report(frame: pl.DataFrame, state: dict) -> pl.Expr:
+    raise FileRejected(
+        f"{state['path'].name} is an Amazon Payments 'Date Range Report' (one row per transaction with "
+        "'date/time', 'settlement id', 'type', … 'total'), not a settlement report: it nets each "
+        "transaction's fees into a few columns and cannot be reconciled with a payout. In Seller Central "
+        "open Reports > Payments > All Statements, pick the settlement period and download its flat file "
+        "(Flat File V2, or the legacy flat file): that .txt lands in this feed (landing/amazon_settlements/)")
+
+
+# The Payments "Date Range Report" (transaction view) is often taken for a settlement report: read
+# its header only to refuse it with a message saying what it is and what to download instead.
+# Title lines come first ("Includes Amazon Marketplace, …", "All amounts in USD…", definitions).
+DATE_RANGE_REPORT = VendorFormat(
+    name="amazon_payments_date_range_report",
+    label="Amazon Payments Date Range Report (refused: not a settlement report)",
+    columns={},
+    delimiter=",",
+    reads={"date_time": H("date/time"), "settlement_id_text": H("settlement id"), "type": H("type"),
+           "order_id_text": H("order id"), "total": H("total")},
+    non_data=_refuse_date_range_report,
+    prepare=lambda frame, state: _refuse_date_range_report(frame, state),
 )
 
 
@@ -327,7 +403,7 @@ FBA_RETURNS = VendorFormat(
 )
 
 FORMATS = {
-    "amazon_settlements": [SETTLEMENT_V2, SETTLEMENT_LEGACY],
+    "amazon_settlements": [SETTLEMENT_V2, SETTLEMENT_LEGACY, DATE_RANGE_REPORT],
     "amazon_orders": [ALL_ORDERS],
     "amazon_returns": [FBA_RETURNS],
 }

@@ -194,6 +194,86 @@ def test_eu_settlement_with_decimal_commas_balances_exactly(tmp_path):
     assert bal["balanced"] is True and bal["components_sum"] == D("1187.33")
 
 
+def test_eu_settlement_is_read_by_its_own_decimal_comma_convention(tmp_path):
+    """`1.230` in a decimal-comma file is one thousand two hundred thirty, never 1.23."""
+    de = {"sid": "555000222", "posted": "03.05.2018", "posted_time": "03.05.2018 09:10:07 UTC",
+          "marketplace-name": "Amazon.de"}
+    rows = [
+        {**v2_summary(sid="555000222", total="1.278,56", currency="EUR"),
+         "settlement-start-date": "01.05.2018 09:10:07 UTC", "deposit-date": "17.05.2018 09:10:07 UTC"},
+        v2_component("ItemPrice", "Principal", "1.230", **de),  # thousands dot, no decimals
+        v2_component("ItemPrice", "Shipping", "53,44", **de),
+        v2_component("ItemFees", "Commission", "-4,88", **de),
+    ]
+    parsed = parse("amazon_settlements", write_tsv(tmp_path / "settlement_de.txt", V2, rows))
+    assert parsed.quarantine.height == 0
+    frame = parsed.frame
+    assert frame["amount"].to_list() == [D("1230.00"), D("53.44"), D("-4.88")]
+    assert frame["total_amount"][0] == D("1278.56")
+    assert frame["settlement_start_date"][0] == datetime(2018, 5, 1, 9, 10, 7, tzinfo=UTC)
+    assert frame["deposit_date"][0] == datetime(2018, 5, 17, 9, 10, 7, tzinfo=UTC)
+    assert frame["posted_date"][0] == date(2018, 5, 3)
+    assert frame["posted_date_time"][0] == datetime(2018, 5, 3, 9, 10, 7, tzinfo=UTC)
+    assert balance_of(parsed)["555000222"]["balanced"] is True
+
+
+def test_decimal_point_file_reads_a_lone_comma_group_as_thousands(tmp_path):
+    rows = v2_rows()
+    rows[0]["total-amount"] = "1,223.97"
+    rows[1]["amount"] = "1,225"  # no decimals: one thousand two hundred twenty-five
+    parsed = parse("amazon_settlements", write_tsv(tmp_path / "settlement.txt", V2, rows))
+    assert parsed.frame["amount"][0] == D("1225.00")
+    assert balance_of(parsed)["24680135791"]["balanced"] is True
+
+
+def test_eu_marketplace_decides_when_no_amount_shows_decimals(tmp_path):
+    rows = [v2_summary(sid="555000333", total="1.000", currency="EUR"),
+            v2_component("ItemPrice", "Principal", "1.000", sid="555000333", **{"marketplace-name": "Amazon.fr"})]
+    parsed = parse("amazon_settlements", write_tsv(tmp_path / "settlement_fr.txt", V2, rows))
+    assert parsed.frame["amount"].to_list() == [D("1000.00")]
+    assert parsed.frame["total_amount"][0] == D("1000.00")
+
+
+def test_settlement_mixing_decimal_commas_and_points_is_rejected_naming_both(tmp_path):
+    rows = v2_rows()
+    rows[2]["amount"] = "4,99"
+    with pytest.raises(FileRejected, match=r"decimal commas \('4,99'\).*decimal points \('23.97'\)"):
+        parse("amazon_settlements", write_tsv(tmp_path / "settlement.txt", V2, rows))
+
+
+def date_range_report(path):
+    """Amazon Payments > Date Range Reports (transaction view), as Seller Central writes it: title
+    lines, then a quoted comma-separated header on line 8."""
+    lines = [
+        '"Includes Amazon Marketplace, Fulfillment by Amazon (FBA), and Amazon Webstore transactions"',
+        '"All amounts in USD, unless specified"',
+        '"Definitions:"',
+        '"Sales tax collected: Includes sales tax collected from buyers for product sales, shipping, and gift wrap."',
+        '"Selling fees: Includes variable closing fees and referral fees."',
+        '"Other transaction fees: Includes shipping chargebacks, shipping holdbacks, per-item fees and sales tax '
+        'collection fees."',
+        '"Other: Includes non-order transaction amounts. For more details, see the ""Type"" and ""Description"" '
+        'columns for each order ID."',
+        '"date/time","settlement id","type","order id","sku","description","quantity","marketplace","fulfillment",'
+        '"order city","order state","order postal","product sales","shipping credits","gift wrap credits",'
+        '"promotional rebates","sales tax collected","Marketplace Facilitator Tax","selling fees","fba fees",'
+        '"other transaction fees","other","total"',
+        '"May 4, 2026 1:05:07 AM PDT","24680135791","Order","111-2233445-5566778","MUG-12","Stoneware mug","1",'
+        '"amazon.com","Amazon","SPRINGFIELD","IL","62704","25.00","4.99","0","-2.50","1.75","-1.75","-3.75",'
+        '"-5.32","0","0","18.42"',
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_date_range_report_is_refused_as_a_settlement_saying_what_to_download(tmp_path):
+    with pytest.raises(FileRejected) as err:
+        parse("amazon_settlements", date_range_report(tmp_path / "2026MayMonthlyTransaction.csv"))
+    message = str(err.value)
+    assert "Date Range Report" in message and "not a settlement report" in message
+    assert "All Statements" in message and "Flat File V2" in message
+
+
 def test_bad_amount_is_quarantined_with_its_line_and_the_settlement_no_longer_balances(tmp_path):
     rows = v2_rows()
     rows[3]["amount"] = "-2.5O"  # letter O
