@@ -376,12 +376,33 @@ UNREAD_ORDER_HEADERS = (
     "bill-postal-code", "bill-country",
 )
 
+def _number_sku_occurrences(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    """`sku_occurrence`: 1 for the first row of an (order, sku) in the file, 2 for the second…
+
+    One order can list a sku on two rows (two items or shipments, each paid in the settlement), so
+    (amazon-order-id, sku) is not a row key; with the occurrence it is. Amazon writes an order's
+    items in the same order in every export, so a re-export numbers them the same way (and staging
+    replaces a re-exported order whole). Counts carry across batches."""
+    order, sku = values.clean_text(pl.col("amazon_order_id")), values.clean_text(pl.col("sku"))
+    key = pl.concat_str([order.fill_null(""), sku.fill_null("")], separator="\x1f")
+    frame = frame.with_columns(key.alias("_order_sku"))
+    seen: dict[str, int] = state.setdefault("sku_occurrences", {})
+    before = pl.col("_order_sku").replace_strict(seen, default=0, return_dtype=pl.Int64)
+    frame = frame.with_columns(
+        (before + pl.int_range(1, pl.len() + 1).over("_order_sku")).alias("_occurrence"))
+    seen.update(dict(frame.group_by("_order_sku").agg(pl.col("_occurrence").max()).iter_rows()))
+    return frame.with_columns(pl.col("_occurrence").cast(pl.String).alias("sku_occurrence")).drop(
+        "_order_sku", "_occurrence")
+
+
 ALL_ORDERS = VendorFormat(
     name="amazon_all_orders_tsv",
     label="Amazon All Orders report (tab-separated)",
     columns={h.replace("-", "_"): H(h) for h in ORDER_COLUMNS},
     delimiter="\t",
     quote="",
+    derived=("sku_occurrence",),
+    prepare=_number_sku_occurrences,
     known_headers=UNREAD_ORDER_HEADERS,
 )
 

@@ -571,6 +571,30 @@ def test_all_orders_report_lands_with_exact_values_and_no_city_or_postal_code(tm
     assert pending["price_designation"] == "BusinessPrice" and pending["sales_channel"] == "Amazon.ca"
 
 
+def test_all_orders_same_sku_twice_in_one_order_are_two_rows_with_a_stable_line_key(tmp_path):
+    shipped, pending = order_rows()
+    second = {**shipped, "quantity": "1", "item-price": "25.00", "item-tax": "1.75", "shipping-price": "0.00",
+              "shipping-tax": "0.00", "item-promotion-discount": "0.00", "ship-promotion-discount": "0.00"}
+    other = {**shipped, "sku": "TEE-M", "quantity": "1", "item-price": "18.00"}
+    rows = [shipped, other, second, pending]
+    parsed = parse("amazon_orders", write_tsv(tmp_path / "all_orders.txt", ORDERS, rows))
+    assert parsed.quarantine.height == 0
+    frame = parsed.frame
+    key = ["amazon_order_id", "sku", "sku_occurrence"]
+    assert frame.select(key).rows() == [("111-2233445-5566778", "MUG-12", 1), ("111-2233445-5566778", "TEE-M", 1),
+                                        ("111-2233445-5566778", "MUG-12", 2), ("702-1111111-2222222", "TEE-M", 1)]
+    assert frame.select(key).is_unique().all()  # the contract's primary key identifies every row
+    assert list(feed_spec("amazon_orders").contract.primary_key) == ["amazon_order_id", "sku", "sku_occurrence"]
+    mug = frame.filter(pl.col("sku") == "MUG-12")
+    assert (mug["quantity"].sum(), mug["item_price"].sum()) == (3, D("75.00"))  # both items, none dropped
+    # a re-export over an overlapping period numbers the rows the same way, across batch boundaries too
+    path = write_tsv(tmp_path / "all_orders_again.txt", ORDERS, [pending, shipped, other, second])
+    spec = feed_spec("amazon_orders")
+    layout = sniff(path, spec.contract, list(spec.formats), {})
+    again = pl.concat([pl.from_arrow(b.good) for b in parse_batches(path, spec.contract, layout, batch_rows=1)])
+    assert sorted(again.select(key).rows()) == sorted(frame.select(key).rows())
+
+
 def test_all_orders_messy_file(tmp_path):
     header = ORDERS[::-1] + ["buyer-email", "fulfillment-center"]  # reordered, a known PII column, a new one
     rows = order_rows()

@@ -78,7 +78,10 @@ shopify_lines as (
 
 amazon_report as (
     select
-        'amazon:' || o.amazon_order_id || ':' || o.sku as order_line_id,
+        -- a sku listed twice in one order (two items/shipments): the second row gets ':2'
+        'amazon:' || o.amazon_order_id || ':' || o.sku
+            || case when o.sku_occurrence > 1 then ':' || cast(o.sku_occurrence as {{ dbt.type_string() }}) else '' end
+            as order_line_id,
         'amazon_orders_report' as source,
         m.channel,
         o.amazon_order_id as order_id,
@@ -108,6 +111,8 @@ settlement_orders as (
         min(l.posted_date) as posted_date,
         max(l.currency) as currency,
         max(l.marketplace_name) as marketplace_name,
+        -- units once per item: only its Principal carries them (legacy files repeat the item's
+        -- quantity on every component; two items of one sku add up)
         sum(case when c.category = 'sales_principal' then l.quantity_purchased else 0 end) as units,
         sum(case when c.category = 'sales_principal' then l.amount else 0 end) as principal,
         sum(case when c.category = 'promotion_principal' then l.amount else 0 end) as promotion_principal,

@@ -7,7 +7,7 @@ with
 {%- if is_incremental() %}
 landed as (
     select * from {{ source('amazon', 'amazon_settlements') }}
-    where {{ landed_since_last_build() }}
+    where {{ landed_since_last_build('amazon_settlements') }}
 ),
 
 lines as (
@@ -19,6 +19,7 @@ lines as (
 {%- else %}
 lines as (
     select * from {{ source('amazon', 'amazon_settlements') }}
+    where {{ in_file_snapshot('amazon_settlements') }}
 ),
 {%- endif %}
 
