@@ -136,9 +136,14 @@ PAYMENTS_COLUMNS = {
 }
 
 
+# the payout columns change after the transaction (pending → paid, payout date and id filled in):
+# a re-export of the same period must give the same key, so they are not part of it
+PAYOUT_COLUMNS = ("payout_status", "payout_date", "payout_id", "available_on")
+
+
 def _key_payments(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
-    # the export carries no transaction id: the key is a hash of the row's content
-    return content_key(frame, "transaction_key", list(PAYMENTS_COLUMNS), state)
+    # the export carries no transaction id: the key is a hash of the row's lasting content
+    return content_key(frame, "transaction_key", [c for c in PAYMENTS_COLUMNS if c not in PAYOUT_COLUMNS], state)
 
 
 PAYMENTS_CSV = VendorFormat(

@@ -150,3 +150,16 @@ def test_payments_have_stable_content_keys_and_identical_rows_stay_distinct(tmp_
     assert (charge["amount"], charge["fee"], charge["net"]) == (Decimal("1182.20"), Decimal("34.58"), Decimal("1147.62"))
     assert first["amount"][1] == Decimal("-10.80")
     assert str(first["payout_date"][0]) == "2026-05-06"
+
+
+def test_a_payment_keeps_its_key_when_a_re_export_shows_it_paid_out(tmp_path):
+    """The key identifies the transaction, not its payout state: a re-export of the same period
+    after the payout replaces the row instead of adding a second charge."""
+    header, charge = PAYMENTS.splitlines()[:2]
+    pending = charge.replace(",paid,2026-05-06,p_1,2026-05-06,", ",pending,,,2026-05-06,")
+    (tmp_path / "before.csv").write_text(f"{header}\n{pending}\n")
+    (tmp_path / "after.csv").write_text(f"{header}\n{charge}\n")
+    before = parse("shopify_payments", tmp_path / "before.csv").frame.row(0, named=True)
+    after = parse("shopify_payments", tmp_path / "after.csv").frame.row(0, named=True)
+    assert (before["payout_status"], after["payout_status"]) == ("pending", "paid")
+    assert before["transaction_key"] == after["transaction_key"]
