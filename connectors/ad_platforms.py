@@ -124,3 +124,54 @@ def window_of(header: str | None) -> str | None:
         return None
     match = re.search(r"(\d+d)$", header.strip(), flags=re.IGNORECASE)
     return match.group(1).lower() if match else None
+
+
+# --------------------------------------------------------------------------------------------
+# breakdowns: several rows of one file for one grain key (Meta by age × gender, GA4 by channel
+# group, Google by device). The lake keeps every row with its `breakdown`; staging sums the rows of
+# the latest file per grain key (dbt macro `latest_file_totals`).
+
+BREAKDOWN_PREFIX = "breakdown:"
+NO_BREAKDOWN = "(none)"
+
+
+def breakdown_inputs(*headers: str) -> dict:
+    """`VendorFormat.columns` entries that read breakdown headers as optional `prepare` inputs."""
+    from connectors.engine import H  # late import: engine imports nothing from here
+
+    return {f"{BREAKDOWN_PREFIX}{header}": H(header) for header in headers}
+
+
+def _grain_text(frame: pl.DataFrame, state: dict, name: str) -> pl.Expr:
+    if name in frame.columns:
+        return _text(name).fill_null("")
+    return pl.lit(state["layout"].constants.get(name) or "", dtype=pl.String)
+
+
+def label_breakdown(frame: pl.DataFrame, state: dict, grain: tuple[str, ...]) -> pl.DataFrame:
+    """`breakdown` = the row's breakdown values (`Age=25-34; Gender=female`), `(none)` without any;
+    a row repeating its grain key and breakdown within the file gets `#2`, `#3`… (counted across
+    batches), so the contract key (grain + breakdown) names one row of the vendor file."""
+    inputs = [c for c in frame.columns if c.startswith(BREAKDOWN_PREFIX)]
+    mapping = state["layout"].mapping
+    parts = [pl.when(_text(c).is_not_null() & (_text(c) != ""))
+             .then(pl.lit(f"{mapping.get(c, c[len(BREAKDOWN_PREFIX):])}=") + _text(c)) for c in inputs]
+    label = pl.concat_str(parts, separator="; ", ignore_nulls=True) if parts else pl.lit(None, dtype=pl.String)
+    label = pl.when(label.is_null() | (label == "")).then(pl.lit(NO_BREAKDOWN)).otherwise(label)
+    frame = frame.with_columns(label.alias("breakdown")).drop(inputs)
+    if not frame.height:
+        return frame
+    key = pl.concat_str([_grain_text(frame, state, g) for g in (*grain, "breakdown")], separator="\x1f")
+    seen: dict[str, int] = state.setdefault("_breakdown_seen", {})
+    labels = []
+    for text, label_text in zip(frame.select(key).to_series().to_list(), frame["breakdown"].to_list(), strict=True):
+        count = seen.get(text, 0) + 1
+        seen[text] = count
+        labels.append(label_text if count == 1 else f"{label_text} #{count}")
+    return frame.with_columns(pl.Series("breakdown", labels, dtype=pl.String))
+
+
+def fill_campaign(frame: pl.DataFrame) -> pl.DataFrame:
+    """Account-level exports (no campaign column) land as campaign `(all)`; the campaign → channel
+    rules then book them like any campaign (no matching rule → `unallocated`)."""
+    return fill_levels(frame, ("campaign_name",)) if "campaign_name" not in frame.columns else frame

@@ -6,8 +6,13 @@ with `Total: Account`, `Total: Search`… rows: the engine finds the header belo
 this connector counts the total rows as non-data. `--` placeholders are empty values. The API
 shape reports cost in micros; it becomes `spend` exactly, in text (`12340000` → `12.340000`).
 
-UI downloads offered as "CSV (UTF-16, tab-separated)" / Excel CSV are not read: the engine takes
-UTF-8 (or Windows-1252) files; download the report as plain "CSV".
+Every download the UI offers lands the same way: "CSV" (UTF-8, comma-separated), "Excel CSV"
+(UTF-16LE with BOM, tab-separated) and a tab-separated UTF-8 file; the engine detects the encoding
+and the delimiter. A report must be segmented by `Day` (a report without it has one row per campaign
+for the whole range: refused, naming `Day`). The account-level daily report (no `Campaign` column)
+lands as campaign `(all)`. Segments that split a campaign's day into several rows (`Device`,
+`Network (with search partners)`, `Ad group`…) are kept in `breakdown`; staging sums them to the
+campaign and day.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ import polars as pl
 import pyarrow as pa
 
 from connectors.ad_platforms import (
+    breakdown_inputs,
     currency_hint,
+    fill_campaign,
     fill_levels,
+    label_breakdown,
     micros_to_units,
     normalise_currency,
     null_placeholders,
@@ -48,20 +56,29 @@ def _total_rows(frame: pl.DataFrame, state: dict) -> pl.Expr:
     value_cols = [c for c in frame.columns if c != "_line"]
     labelled = pl.any_horizontal(
         [pl.col(c).cast(pl.String).str.contains(r"(?i)^\s*total:").fill_null(False) for c in value_cols])
+    if "campaign_name" not in frame.columns:  # account-level report
+        return labelled | _missing("date")
     return labelled | (_missing("date") & _missing("campaign_name"))
 
 
+GRAIN = ("date", "campaign_name")
+
+
 def _prepare_ui(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
-    frame = null_placeholders(frame)
-    frame = fill_levels(frame)
-    frame = normalise_currency(frame, state)
-    return round_decimals(frame, "conversion_value", 2)
+    frame = null_placeholders(frame).drop("campaign_or_account")
+    return _finish(frame, state)
 
 
 def _prepare_api(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     frame = frame.with_columns(micros_to_units(pl.col("spend")).alias("spend"))
+    return _finish(frame, state)
+
+
+def _finish(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    frame = fill_campaign(frame)
     frame = fill_levels(frame)
     frame = normalise_currency(frame, state)
+    frame = label_breakdown(frame, state, GRAIN)
     return round_decimals(frame, "conversion_value", 2)
 
 
@@ -89,8 +106,12 @@ UI_CSV = VendorFormat(
         "clicks": H("Clicks"),
         "conversions": H("Conversions"),
         "conversion_value": H("Conv. value"),
+        **breakdown_inputs("Ad group", "Device", "Network (with search partners)", "Network",
+                           "Top vs. Other", "Hour of the day"),
     },
-    derived=("ad_group_name", "ad_name"),
+    # a campaign report, or the account-level daily report (no Campaign: campaign `(all)`)
+    reads={"campaign_or_account": (H("Campaign"), H("Account"), H("Account name"), H("Customer ID"))},
+    derived=("ad_group_name", "ad_name", "breakdown"),
     non_data=_total_rows,
     prepare=_prepare_ui,
     options={"currency": CURRENCY_HINT},
@@ -111,8 +132,9 @@ API_CSV = VendorFormat(
         "clicks": H("metrics.clicks"),
         "conversions": H("metrics.conversions"),
         "conversion_value": H("metrics.conversions_value"),
+        **breakdown_inputs("segments.device", "segments.ad_network_type", "ad_group.name"),
     },
-    derived=("ad_group_name", "ad_name"),
+    derived=("ad_group_name", "ad_name", "breakdown"),
     prepare=_prepare_api,
     options={"currency": CURRENCY_HINT},
     known_headers=(

@@ -2,9 +2,18 @@
 
 Ads Manager exports carry the account currency in the spend header (`Amount spent (USD)`); the
 connector reads it from there. Exports come at campaign, ad set or ad level: a level the export
-does not break down by holds `(all)`. Only `Day`, `Campaign name` and `Amount spent` are needed;
-every other column is optional, and a renamed optional column (`Reach (estimated)`) is reported as
-schema drift while the file still loads.
+does not break down by holds `(all)`; an account-level export (no `Campaign name`) lands as campaign
+`(all)`. Only `Amount spent` and the day are needed; every other column is optional, and a renamed
+optional column (`Reach (estimated)`) is reported as schema drift while the file still loads.
+
+The day is `Day` (Breakdown → By time → Day). A daily export without `Day` whose rows each cover
+one day (`Reporting starts` = `Reporting ends`) lands on that day; a row covering several days is
+not daily data and the file is refused, saying which export to make.
+
+Meta computes spend in floating point and some exports print 8 decimals (`12.34000001`): spend is
+rounded half-up to the contract's 6 decimals here, conversion value to cents (never quarantined).
+Breakdown exports (Age, Gender, Placement…) keep the breakdown in `breakdown`; staging sums the rows
+to the campaign / ad set / ad and day.
 """
 
 from __future__ import annotations
@@ -14,8 +23,16 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from connectors.ad_platforms import currency_hint, fill_levels, normalise_currency, round_decimals
-from connectors.engine import H, P, VendorFormat
+from connectors.ad_platforms import (
+    breakdown_inputs,
+    currency_hint,
+    fill_campaign,
+    fill_levels,
+    label_breakdown,
+    normalise_currency,
+    round_decimals,
+)
+from connectors.engine import H, P, FileRejected, VendorFormat
 from connectors.registry_helpers import parse_table
 
 FEED = "meta_ads"
@@ -23,10 +40,39 @@ CURRENCY_HINT = currency_hint(
     FEED, "the spend column has no currency (expected a header like 'Amount spent (USD)')")
 
 
+GRAIN = ("date", "campaign_name", "ad_group_name", "ad_name")
+DAILY_EXPORT = ("in Ads Manager, export the report again with Breakdown → By time → Day "
+                "(one row per day; the `Day` column)")
+
+
+def _day_from_reporting_range(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    """A daily export without `Day`: each row's `Reporting starts` = `Reporting ends` is its day."""
+    name = Path(state["path"]).name
+    starts, ends = pl.col("reporting_starts").str.strip_chars(), pl.col("reporting_ends").str.strip_chars()
+    multi_day = frame.filter(starts.is_not_null() & ends.is_not_null() & (starts != ends))
+    if multi_day.height:
+        first = multi_day.row(0, named=True)
+        raise FileRejected(
+            f"{name}: line {first['_line']} covers {first['reporting_starts']} to {first['reporting_ends']} "
+            f"and the export has no 'Day' column, so its spend cannot be put on a day: {DAILY_EXPORT}")
+    return frame.with_columns(starts.alias("date"))
+
+
 def _prepare(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
+    if "date" not in frame.columns:
+        frame = _day_from_reporting_range(frame, state)
+    frame = fill_campaign(frame)
     frame = fill_levels(frame)
     frame = normalise_currency(frame, state)
+    frame = label_breakdown(frame, state, GRAIN)
+    frame = round_decimals(frame, "spend", 6)
     return round_decimals(frame, "conversion_value", 2)
+
+
+# Ads Manager breakdowns (Breakdown → By delivery / By time): several rows per ad and day
+BREAKDOWNS = breakdown_inputs(
+    "Age", "Gender", "Country", "Region", "DMA region", "Placement", "Platform", "Device platform",
+    "Impression device", "Time of day (ad account time zone)", "Time of day (viewer's time zone)")
 
 
 MANAGER_UNREAD = (
@@ -58,7 +104,21 @@ MANAGER_CSV = VendorFormat(
         "conversion_value": H("Purchases conversion value"),
         "reporting_starts": H("Reporting starts"),
         "reporting_ends": H("Reporting ends"),
+        **BREAKDOWNS,
     },
+    derived=("breakdown",),
+    prepare=_prepare,
+    options={"currency": CURRENCY_HINT},
+    known_headers=MANAGER_UNREAD,
+)
+
+# the same export without `Day`: each row must cover one day (Reporting starts = Reporting ends)
+MANAGER_RANGE_CSV = VendorFormat(
+    name="meta_ads_manager_range_csv",
+    label="Meta Ads Manager export without a Day column (CSV)",
+    columns={k: v for k, v in MANAGER_CSV.columns.items() if k not in ("date", "reporting_starts", "reporting_ends")},
+    reads={"reporting_starts": H("Reporting starts"), "reporting_ends": H("Reporting ends")},
+    derived=("date", "breakdown"),
     prepare=_prepare,
     options={"currency": CURRENCY_HINT},
     known_headers=MANAGER_UNREAD,
@@ -82,7 +142,10 @@ API_CSV = VendorFormat(
         "clicks": (H("inline_link_clicks"), H("clicks")),
         "reporting_starts": H("date_start"),
         "reporting_ends": H("date_stop"),
+        **breakdown_inputs("age", "gender", "country", "region", "publisher_platform",
+                           "platform_position", "device_platform", "impression_device"),
     },
+    derived=("breakdown",),
     prepare=_prepare,
     options={"currency": CURRENCY_HINT},
     known_headers=(
@@ -91,7 +154,7 @@ API_CSV = VendorFormat(
     ),
 )
 
-FORMATS = {FEED: [MANAGER_CSV, API_CSV]}
+FORMATS = {FEED: [MANAGER_CSV, MANAGER_RANGE_CSV, API_CSV]}
 
 
 def parse_insights(path: Path | str, **options: str) -> pa.Table:

@@ -2,7 +2,8 @@
 
 The export does not state its currency ("Spend in account currency"): the user declares the ad
 account's currency once as a feed option (or a file carrying a `Currency` column is read from it).
-Levels the export does not break down by hold `(all)`.
+Levels the export does not break down by hold `(all)`. Breakdown exports (age, gender, device…) keep
+the breakdown in `breakdown`; staging sums the rows to the campaign / ad group / ad and day.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from connectors.ad_platforms import currency_hint, fill_levels, normalise_currency, round_decimals
+from connectors.ad_platforms import (
+    breakdown_inputs,
+    currency_hint,
+    fill_levels,
+    label_breakdown,
+    normalise_currency,
+    round_decimals,
+)
 from connectors.engine import H, VendorFormat
 from connectors.registry_helpers import parse_table
 
@@ -21,9 +29,13 @@ CURRENCY_HINT = currency_hint(
     FEED, "Pinterest exports do not state their currency ('Spend in account currency')")
 
 
+GRAIN = ("date", "campaign_name", "ad_group_name", "ad_name")
+
+
 def _prepare(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     frame = fill_levels(frame)
     frame = normalise_currency(frame, state)
+    frame = label_breakdown(frame, state, GRAIN)
     frame = round_decimals(frame, "spend", 6)
     return round_decimals(frame, "conversion_value", 2)
 
@@ -47,7 +59,9 @@ EXPORT_CSV = VendorFormat(
         "engagements": H("Engagements"),
         "conversions": H("Total conversions (Checkout)"),
         "conversion_value": H("Total order value (Checkout)"),
+        **breakdown_inputs("Age", "Gender", "Country", "Region", "Device", "Placement", "Targeting type"),
     },
+    derived=("breakdown",),
     prepare=_prepare,
     options={"currency": CURRENCY_HINT},
     known_headers=(

@@ -3,9 +3,14 @@ analytics exports (`Day`/`Date`, `Sessions`), and Amazon Business Reports' "Deta
 Traffic by Date" export (`Date`, `Sessions - Total`).
 
 Analytics exports describe one storefront and carry no channel column: the channel is then the
-`channel` option (`cwh ingest sessions FILE --channel amazon_us`, or
+`channel` option (`cwh ingest sessions FILE --option channel=amazon_us`, or
 `sessions: {channel: amazon_us}` in config/feed_options.yml). GA4 writes dates as `20260501`;
-they are read too.
+they are read too, and its `# …` preamble lines are skipped.
+
+A report split by a dimension (GA4's "Traffic acquisition: Session default channel group", source /
+medium, device…) has several rows per day: the dimension is kept in `breakdown` and staging sums
+the rows of the latest landed file to the channel and day (one storefront's sessions are the sum of
+its channel groups). A `Grand total` / `Total` row is not data.
 """
 
 from __future__ import annotations
@@ -15,32 +20,51 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from connectors.ad_platforms import breakdown_inputs, label_breakdown
 from connectors.engine import H, VendorFormat
 from connectors.registry_helpers import parse_table
 
-CHANNEL_HINT = ("this sessions export has no 'channel' column: say which sales channel it is for "
-                "with --channel (e.g. --channel amazon_us), or set sessions: {channel: …} in "
-                "config/feed_options.yml")
+CHANNEL_HINT = ("this sessions export has no 'channel' column: say which sales channel it is for, "
+                "e.g. `cwh ingest sessions FILE --option channel=amazon_us`, or set "
+                "`sessions: {channel: amazon_us}` in config/feed_options.yml")
+GRAIN = ("date", "channel")
+# GA4 report dimensions that split one storefront's day into several rows
+GA4_BREAKDOWNS = (
+    "Session default channel group", "Session primary channel group (Default channel group)",
+    "Session primary channel group", "Default channel group", "First user default channel group",
+    "Session source / medium", "Session source", "Session medium", "Session campaign",
+    "Device category", "Country", "Landing page", "Landing page + query string",
+)
+
+
+def _total_rows(frame: pl.DataFrame, state: dict) -> pl.Expr:
+    return pl.col("date").str.strip_chars().str.to_lowercase().is_in(["total", "totals", "grand total"]).fill_null(False)
 
 
 def _prepare(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     # GA4 exports dates as YYYYMMDD
     compact = pl.col("date").str.strip_chars()
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.when(compact.str.contains(r"^\d{8}$"))
         .then(compact.str.replace(r"^(\d{4})(\d{2})(\d{2})$", "$1-$2-$3"))
         .otherwise(pl.col("date")).alias("date"))
+    return label_breakdown(frame, state, GRAIN)
 
 
 SESSIONS_CSV = VendorFormat(
     name="sessions_csv",
     label="sessions CSV (date, channel, sessions; GA4 / Shopify analytics export)",
-    columns={"date": (H("date"), H("Day")), "channel": H("channel"), "sessions": H("sessions")},
+    columns={"date": (H("date"), H("Day")), "channel": H("channel"), "sessions": H("sessions"),
+             **breakdown_inputs(*GA4_BREAKDOWNS)},
+    derived=("breakdown",),
+    non_data=_total_rows,
     prepare=_prepare,
     options={"channel": CHANNEL_HINT},
     # Shopify's "Sessions over time" export and GA4 reports add these
     known_headers=("Online store visitors", "Visitors", "Engaged sessions", "Total users",
-                   "Active users", "New users", "Views", "Conversions", "Sessions (previous period)"),
+                   "Active users", "New users", "Views", "Conversions", "Sessions (previous period)",
+                   "Engagement rate", "Average engagement time per session", "Events per session",
+                   "Event count", "Key events", "Session key event rate", "Total revenue"),
 )
 
 # Amazon Seller Central → Reports → Business Reports → Detail Page Sales and Traffic (by date)
@@ -65,6 +89,8 @@ AMAZON_BUSINESS_REPORT = VendorFormat(
     name="amazon_business_report_by_date",
     label="Business Reports export of Amazon Seller Central (Detail Page Sales and Traffic by Date)",
     columns={"date": H("Date"), "sessions": H("Sessions - Total")},
+    derived=("breakdown",),
+    prepare=lambda frame, state: label_breakdown(frame, state, GRAIN),
     options={"channel": CHANNEL_HINT},
     known_headers=AMAZON_REPORT_HEADERS,
 )

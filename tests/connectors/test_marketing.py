@@ -40,10 +40,12 @@ def test_ad_feeds_share_the_canonical_core_columns():
         assert types["conversion_value"] == "decimal(18,2)"
         assert types["date"] == "date" and types["impressions"] == "integer"
         assert "platform-reported" in contract.column("conversions").description
-    assert feed_spec("google_ads").contract.primary_key == ("date", "campaign_name")
-    assert feed_spec("meta_ads").contract.primary_key == ("date", "campaign_name", "ad_group_name", "ad_name")
-    assert feed_spec("pinterest_ads").contract.primary_key == ("date", "campaign_name", "ad_group_name", "ad_name")
-    assert feed_spec("amazon_ads").contract.primary_key == ("date", "campaign_id")
+    # the grain plus the row's breakdown: the key names one row of the vendor file
+    assert feed_spec("google_ads").contract.primary_key == ("date", "campaign_name", "breakdown")
+    assert feed_spec("meta_ads").contract.primary_key == ("date", "campaign_name", "ad_group_name", "ad_name", "breakdown")
+    assert feed_spec("pinterest_ads").contract.primary_key == ("date", "campaign_name", "ad_group_name", "ad_name", "breakdown")
+    # console downloads have no campaign id; names are unique within an advertiser profile
+    assert feed_spec("amazon_ads").contract.primary_key == ("date", "campaign_name", "breakdown")
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,11 +74,11 @@ def test_google_ui_report_skips_title_lines_and_counts_total_rows(tmp_path):
         {"date": date(2024, 1, 1), "campaign_id": None, "campaign_name": "DTC | Search | Brand",
          "ad_group_name": "(all)", "ad_name": "(all)", "campaign_type": "Search", "currency": "USD",
          "spend": Decimal("1234.500000"), "impressions": 2000, "clicks": 100, "conversions": 3.5,
-         "conversion_value": Decimal("1050.25"), "_line": 4},
+         "conversion_value": Decimal("1050.25"), "breakdown": "(none)", "_line": 4},
         {"date": date(2024, 1, 1), "campaign_id": None, "campaign_name": "DTC | PMax",
          "ad_group_name": "(all)", "ad_name": "(all)", "campaign_type": "Performance Max", "currency": "USD",
          "spend": Decimal("80.100000"), "impressions": 12345, "clicks": 40, "conversions": 1.25,
-         "conversion_value": Decimal("99.00"), "_line": 5},
+         "conversion_value": Decimal("99.00"), "breakdown": "(none)", "_line": 5},
     ]
 
 
@@ -198,7 +200,8 @@ def test_meta_manager_export_reads_currency_from_spend_header(tmp_path):
         "ad_group_name": "Broad 25-54", "ad_name": "Throw carousel", "campaign_type": None,
         "currency": "EUR", "spend": Decimal("12.34"), "impressions": 1000, "clicks": 10,
         "conversions": 2.0, "conversion_value": Decimal("145.50"), "reach": 800,
-        "reporting_starts": date(2024, 2, 1), "reporting_ends": date(2024, 2, 29), "_line": 2}
+        "reporting_starts": date(2024, 2, 1), "reporting_ends": date(2024, 2, 29), "breakdown": "(none)",
+        "_line": 2}
     assert parsed.frame["conversions"].to_list() == [2.0, None]
 
 
@@ -264,7 +267,7 @@ date_start,date_stop,campaign_id,campaign_name,adset_name,spend,impressions,clic
         "ad_group_name": "Broad", "ad_name": "(all)", "campaign_type": None, "currency": "GBP",
         "spend": Decimal("3.21"), "impressions": 100, "clicks": 4, "conversions": None,
         "conversion_value": None, "reach": None, "reporting_starts": date(2024, 2, 1),
-        "reporting_ends": date(2024, 2, 1), "_line": 2}
+        "reporting_ends": date(2024, 2, 1), "breakdown": "(none)", "_line": 2}
 
 
 def test_meta_rejects_a_pinterest_file(tmp_path):
@@ -291,7 +294,7 @@ def test_pinterest_export_with_currency_option(tmp_path):
         "ad_group_name": "Cozy living rooms", "ad_name": "(all)", "campaign_type": None,
         "currency": "USD", "spend": Decimal("17.5"), "impressions": 4000, "clicks": 20,
         "conversions": 1.0, "conversion_value": Decimal("80.13"), "reach": 3000, "saves": 16,
-        "engagements": 48, "_line": 2}
+        "engagements": 48, "breakdown": "(none)", "_line": 2}
     assert parsed.frame["spend"].to_list()[1] == Decimal("2.25")
 
 
@@ -349,7 +352,8 @@ def test_amazon_sp_campaign_report(tmp_path):
         "ad_group_name": "(all)", "ad_name": "(all)", "campaign_type": "Sponsored Products",
         "currency": "USD", "spend": Decimal("25.12"), "impressions": 5000, "clicks": 30,
         "conversions": 2.0, "conversion_value": Decimal("40.50"), "campaign_status": "ENABLED",
-        "campaign_budget_amount": Decimal("50.00"), "attribution_window": "7d", "units_sold": 3, "_line": 2}
+        "campaign_budget_amount": Decimal("50.00"), "attribution_window": "7d", "units_sold": 3,
+        "breakdown": "(none)", "_line": 2}
     assert parsed.frame["spend"].to_list()[1] == Decimal("0.890000")  # float noise rounded to micros
 
 
@@ -401,17 +405,17 @@ Auto,2.00,2024-04-04,8,USD,3.5,0.1,x
     parsed = parse("amazon_ads", write(tmp_path, "sp.csv", text, bom=True, crlf=True))
     assert parsed.layout.extra_headers == ["newColumn"]
     got = rows(parsed)
-    assert [r["campaign_id"] for r in got] == ["7"]
+    # campaign id is optional (the key is the campaign name)
+    assert [r["campaign_id"] for r in got] == ["7", None]
     assert got[0]["campaign_name"].replace("\r", "") == "Brand,\nexact"
     assert got[0]["attribution_window"] is None and got[0]["conversions"] is None
     reasons = {q["line"]: q["reason"] for q in parsed.quarantine.to_dicts()}
-    assert reasons == {4: "column 'campaignId': missing value",
-                       5: "column 'clicks': '3.5' is not a whole number"}
+    assert reasons == {5: "column 'clicks': '3.5' is not a whole number"}
 
 
-def test_amazon_missing_campaign_id_is_rejected(tmp_path):
-    text = "date,campaignName,cost,campaignBudgetCurrencyCode\n2024-04-02,C,1.00,USD\n"
-    with pytest.raises(FileRejected, match="'campaignId'"):
+def test_amazon_missing_campaign_name_is_rejected(tmp_path):
+    text = "date,campaignId,cost,campaignBudgetCurrencyCode\n2024-04-02,7,1.00,USD\n"
+    with pytest.raises(FileRejected, match="'campaignName'"):
         parse("amazon_ads", write(tmp_path, "sp.csv", text))
 
 

@@ -31,7 +31,7 @@ with spend as (
     select
         'amazon_ads', date, campaign_id, campaign_name, ad_group_name, ad_name,
         currency, spend, impressions, clicks, cast(conversions as double), conversion_value,
-        cast(date as {{ dbt.type_string() }}) || '::' || campaign_id
+        cast(date as {{ dbt.type_string() }}) || '::' || campaign_name
     from {{ ref('stg_amazon_ads__campaign_daily') }}
     where {{ in_event_window('date') }}
 ),
