@@ -141,8 +141,20 @@ PAYMENTS_COLUMNS = {
 PAYOUT_COLUMNS = ("payout_status", "payout_date", "payout_id", "available_on")
 
 
+def _payout_from_date(frame: pl.DataFrame) -> pl.DataFrame:
+    """The 16-column export (POS + online shops) has no `Payout ID`: Shopify pays the balance out once
+    a day per currency, so the payout is named by its date (`date:2023-09-29`) and payout
+    reconciliation still groups the transactions by payout. A file with the column keeps its ids."""
+    if "payout_id" in frame.columns:
+        return frame
+    day = pl.col("payout_date").str.strip_chars()
+    return frame.with_columns(
+        pl.when(day.is_not_null() & (day != "")).then(pl.lit("date:") + day).otherwise(None).alias("payout_id"))
+
+
 def _key_payments(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     # the export carries no transaction id: the key is a hash of the row's lasting content
+    frame = _payout_from_date(frame)
     return content_key(frame, "transaction_key", [c for c in PAYMENTS_COLUMNS if c not in PAYOUT_COLUMNS], state)
 
 

@@ -262,3 +262,20 @@ def test_staging_sums_breakdowns_and_a_re_export_replaces_the_older_rows(home, t
         (date(2024, 5, 2), Decimal("10.500000"), 950, None, None, 1),              # the re-export only
     ]
     assert sessions == [(date(2024, 5, 1), "shopify_web", 5017, 4), (date(2024, 5, 2), "shopify_web", 3500, 2)]
+
+
+# --------------------------------------------------------------------------------------------
+# Shopify Payments: the 16-column export of a POS + online shop
+
+
+def test_shopify_payments_16_column_export_without_payout_id_lands_with_its_payouts():
+    parsed = parse("shopify_payments", fixture("shopify_payments/shopify_payments_pos_online_16_columns.csv"))
+    assert parsed.quarantine.height == 0 and parsed.layout.extra_headers == []
+    assert column(parsed, "transaction_date") == [
+        datetime(2023, 9, 28, 18, 3, 12, tzinfo=UTC), datetime(2023, 9, 28, 23, 47, 55, tzinfo=UTC),
+        datetime(2023, 9, 29, 14, 15, tzinfo=UTC), datetime(2023, 10, 1, 1, 5, 41, tzinfo=UTC)]  # -0400 → UTC
+    # no Payout ID column: the payout is named by its date, so reconciliation still groups by payout
+    assert column(parsed, "payout_id") == ["date:2023-09-29", "date:2023-09-29", "date:2023-10-02", "date:2023-10-02"]
+    assert column(parsed, "card_source") == ["card_present", "online", "online", "card_present"]
+    assert column(parsed, "net") == [Decimal("43.78"), Decimal("116.71"), Decimal("-30.00"), Decimal("17.75")]
+    assert len(set(column(parsed, "transaction_key"))) == 4
