@@ -23,7 +23,7 @@
     {%- if is_incremental() %}
     with landed as (
         select * from {{ source(source_name, table_name) }}
-        where {{ landed_since_last_build() }}
+        where {{ landed_since_last_build(table_name) }}
     ),
     candidates as (
         select * from landed
@@ -43,21 +43,37 @@
                 partition by {{ key | join(', ') }}
                 order by _loaded_at desc, _source_line desc
             ) as _version
-        from {% if is_incremental() %}candidates{% else %}{{ source(source_name, table_name) }}{% endif %}
+        from {% if is_incremental() %}candidates{% else %}{{ source(source_name, table_name) }}
+        where {{ in_file_snapshot(table_name) }}{% endif %}
     ) as versions
     where _version = 1
 {% endmacro %}
 
 
-{# Rows of the files landed since the last successful build started (var `landed_after`), else since
-   the day before the newest file the staging table holds (all of them when it holds none). Re-reading
-   a file is harmless: its rows tie with their stored selves. #}
-{% macro landed_since_last_build() -%}
-    {%- if var('landed_after', none) -%}
+{# Rows of this run's new files: with var `file_snapshot` (`cwh run`, the Dagster job), the files the
+   run's ledger snapshot marks new (orchestration/incremental.py); else the files landed since the last
+   successful build started (var `landed_after`), else since the day before the newest file the staging
+   table holds (all of them when it holds none). Re-reading a file is harmless: its rows tie with their
+   stored selves. #}
+{% macro landed_since_last_build(table_name=none) -%}
+    {%- if var('file_snapshot', none) and table_name -%}
+    _source_sha256 in (select sha256 from {{ var('file_snapshot') }} where feed = '{{ table_name }}' and new)
+    {%- elif var('landed_after', none) -%}
     _loaded_at > cast('{{ var("landed_after") }}' as timestamp with time zone)
     {%- else -%}
     _loaded_at > coalesce(
         (select max(_loaded_at) from {{ this }}) - interval 1 day,
         cast('1970-01-01 00:00:00+00' as timestamp with time zone))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# A full build of a staging table holds the files of the run's ledger snapshot only (var
+   `file_snapshot`): a file landed while the run builds belongs to the next run. #}
+{% macro in_file_snapshot(table_name) -%}
+    {%- if var('file_snapshot', none) -%}
+    _source_sha256 in (select sha256 from {{ var('file_snapshot') }} where feed = '{{ table_name }}')
+    {%- else -%}
+    true
     {%- endif -%}
 {%- endmacro %}
