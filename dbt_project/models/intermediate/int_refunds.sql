@@ -126,9 +126,17 @@ amazon_refund_items as (
 ),
 
 amazon_order_lines as (
+    -- one line per (order, sku): an order listing a sku on two rows (two items) refers the sku's
+    -- refunds and returns to its first line, so a refund is never counted once per item
     select order_id, sku, order_line_id, order_date, currency
-    from order_lines
-    where source in ('amazon_orders_report', 'amazon_settlement')
+    from (
+        select
+            order_id, sku, order_line_id, order_date, currency,
+            row_number() over (partition by order_id, sku order by order_line_id) as sku_line
+        from order_lines
+        where source in ('amazon_orders_report', 'amazon_settlement')
+    ) as ranked
+    where sku_line = 1
 ),
 
 amazon_refunds as (
