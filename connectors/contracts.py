@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -37,6 +38,7 @@ SIMPLE_TYPES = {
     "timestamp": pa.timestamp("us", tz="UTC"),
 }
 CADENCES = {"daily", "weekly", "biweekly", "monthly", "on_change"}
+PLAUSIBLE_EVENT_DATES = {"min": "2000-01-01", "max_days_ahead": 400}
 
 
 class ContractError(ValueError):
@@ -84,6 +86,13 @@ class Contract:
     columns: tuple[Column, ...]
     expectations: tuple[dict, ...] = ()
     path: Path | None = field(default=None, compare=False)
+    # events before `min` or more than `max_days_ahead` days after today are quarantined
+    plausible_event_dates: dict = field(default_factory=lambda: dict(PLAUSIBLE_EVENT_DATES))
+
+    def plausible_event_range(self, today: date | None = None) -> tuple[date, date]:
+        low = date.fromisoformat(str(self.plausible_event_dates["min"]))
+        ahead = int(self.plausible_event_dates["max_days_ahead"])
+        return low, (today or date.today()) + timedelta(days=ahead)
 
     @property
     def column_names(self) -> list[str]:
@@ -142,6 +151,7 @@ def _parse(path: Path) -> Contract:
         columns=tuple(columns),
         expectations=tuple(raw.get("expectations") or ()),
         path=path,
+        plausible_event_dates={**PLAUSIBLE_EVENT_DATES, **(raw.get("plausible_event_dates") or {})},
     )
     _validate(contract, where)
     return contract
@@ -155,6 +165,10 @@ def _validate(contract: Contract, where: str) -> None:
         raise ContractError(f"{where}: feed '{contract.feed}' must match the file name")
     if contract.cadence not in CADENCES:
         raise ContractError(f"{where}: cadence must be one of {sorted(CADENCES)}")
+    try:
+        contract.plausible_event_range()
+    except (KeyError, TypeError, ValueError) as err:
+        raise ContractError(f"{where}: plausible_event_dates needs min (YYYY-MM-DD) and max_days_ahead: {err}") from err
     if contract.late_arriving_days < 0:
         raise ContractError(f"{where}: late_arriving_days must be 0 or more")
     for key in (*contract.primary_key, contract.event_time_column):

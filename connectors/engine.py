@@ -16,10 +16,8 @@ engine does the rest the same way for every feed:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import itertools
 import json
 import os
 import re
@@ -29,15 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors import values
+from connectors import reader, values
 from connectors.contracts import Column, Contract
 
 BATCH_ROWS = 100_000
-SNIFF_BYTES = 256 * 1024
 SNIFF_LINES = 40
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -96,6 +94,8 @@ class VendorFormat:
     options: canonical columns a file may lack and the user supplies (option name → hint).
     known_headers: vendor headers the layout knows but does not read (personal data, report
         columns without a use); any other header is reported as schema drift.
+    non_data_line: tells a record whose field count differs from the header's that is not data
+        (footnotes, `Total:` lines) from a malformed row (quarantined); gets the record's text.
     """
 
     name: str
@@ -109,6 +109,7 @@ class VendorFormat:
     prepare: Prepare | None = None
     options: Mapping[str, str] = field(default_factory=dict)
     known_headers: tuple[str, ...] = ()
+    non_data_line: Callable[[str], bool] | None = None
 
     def candidates(self, canonical: str) -> tuple[Header, ...]:
         spec = self.columns.get(canonical) or self.reads.get(canonical)
@@ -127,6 +128,9 @@ class FileLayout:
     missing_optional: list[str]  # canonical columns absent from the file
     extra_headers: list[str]  # vendor headers the layout does not know (schema drift)
     encoding: str
+    dialect: Dialect | None = None
+    positions: dict[str, int] = field(default_factory=dict)  # canonical (or `reads`) name → field index
+    width: int = 0  # fields per record
 
 
 @dataclass
@@ -139,22 +143,13 @@ class ParsedBatch:
 # --------------------------------------------------------------------------------------------
 # sniffing
 
-
-def _read_head(path: Path) -> tuple[str, str]:
-    raw = path.open("rb").read(SNIFF_BYTES)
-    if b"\x00" in raw[:4096]:
-        raise FileRejected(f"{path.name} is a binary file, not a CSV/TSV export (save it as CSV first)")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError as err:
-            if encoding == "utf-8-sig" and err.start >= len(raw) - 4:
-                return raw[: err.start].decode(encoding), encoding  # multi-byte char cut by the read
-    raise FileRejected(f"{path.name}: cannot decode the file as UTF-8 or Windows-1252")
+# delimiters tried on a header line after the layout's own (Amazon's .txt reports are tab-separated,
+# their .csv downloads comma-separated and fully quoted)
+DELIMITERS = ("\t", ",", ";", "|")
 
 
-def _split_header(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
+def _split_header(line: str, delimiter: str, quote: str = '"') -> list[str]:
+    return [h.strip() for h in reader.split_fields(line, delimiter, quote or '"')]
 
 
 def _match_layout(fmt: VendorFormat, headers: list[str], contract: Contract) -> tuple[dict, dict, list, list]:
@@ -183,25 +178,73 @@ def _match_layout(fmt: VendorFormat, headers: list[str], contract: Contract) -> 
     return mapping, constants, missing_required, missing_optional
 
 
+def _dialects(fmt: VendorFormat) -> Iterator[tuple[str, str]]:
+    """(delimiter, quote) pairs to try: the layout's own first; another delimiter means a CSV
+    download, quoted with `"` whatever the layout's usual quoting."""
+    yield fmt.delimiter, fmt.quote
+    for delimiter in DELIMITERS:
+        if delimiter != fmt.delimiter:
+            yield delimiter, '"'
+
+
 def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: Mapping[str, str]) -> FileLayout:
-    head, encoding = _read_head(path)
-    lines = head.splitlines()[:SNIFF_LINES]
-    best = None  # (score, fmt, line_no, headers, match)
+    try:
+        encoding = reader.detect_encoding(path)
+    except reader.NotText as err:
+        raise FileRejected(str(err)) from err
+    lines = reader.head_lines(path, encoding, SNIFF_LINES)
+    best = None  # (score, fmt, line_no, headers, match, delimiter)
     for fmt in formats:
-        for index, line in enumerate(lines):
-            if not line.strip():
-                continue
-            headers = [h.strip() for h in _split_header(line, fmt.delimiter)]
-            mapping, constants, missing_req, missing_opt = _match_layout(fmt, headers, contract)
-            score = (len(mapping) - 2 * len(missing_req), -index)
-            if best is None or score > best[0]:
-                best = (score, fmt, index + 1, headers, (mapping, constants, missing_req, missing_opt))
-            if not missing_req and mapping:
-                return _layout(path, contract, fmt, index + 1, headers, mapping, constants, missing_opt, encoding, options)
-    _reject_unmatched(path, contract, formats, best, lines)
+        for delimiter, quote in _dialects(fmt):
+            for index, line in enumerate(lines):
+                if not line.strip() or delimiter not in line and len(fmt.columns) > 1:
+                    continue
+                headers = _split_header(line, delimiter, quote)
+                mapping, constants, missing_req, missing_opt = _match_layout(fmt, headers, contract)
+                score = (len(mapping) - 2 * len(missing_req), -index)
+                if best is None or score > best[0]:
+                    best = (score, fmt, index + 1, headers, (mapping, constants, missing_req, missing_opt), delimiter)
+                if not missing_req and mapping:
+                    dialect = Dialect(delimiter, quote, encoding.label)
+                    return _layout(path, contract, fmt, index + 1, headers, mapping, constants, missing_opt,
+                                   dialect, options, lines[index + 1:])
+    _reject_unmatched(path, contract, formats, best, lines, encoding.label)
 
 
-def _layout(path, contract, fmt, header_line, headers, mapping, constants, missing_opt, encoding, options) -> FileLayout:
+@dataclass(frozen=True)
+class Dialect:
+    """How the file is written: found by sniffing, never assumed."""
+
+    delimiter: str
+    quote: str
+    encoding: str
+
+    def describe(self) -> str:
+        name = reader.DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+        quoting = f", quoted with {self.quote}" if self.quote else ", unquoted"
+        return f"{self.encoding}, {name}-separated{quoting}"
+
+
+def _record_width(headers: list[str], samples: list[str], dialect: Dialect, positions: dict[str, int]) -> int:
+    """Fields per record. Some tools end every data row with one more (empty) field than the header
+    has, or write a header with trailing columns no row fills (a column added by hand, a trailing
+    delimiter); read those files as they are when every sampled row agrees and no column read is
+    missing. A single row of another width is still quarantined."""
+    width = len(headers)
+    rows = [reader.split_fields(s, dialect.delimiter, dialect.quote) for s in samples if s.strip()][:20]
+    widths = {len(r) for r in rows}
+    if not rows or len(widths) != 1:
+        return width
+    found = widths.pop()
+    if found == width + 1 and all(not r[-1].strip() for r in rows):
+        return found
+    if found < width and all(index < found for index in positions.values()):
+        return found
+    return width
+
+
+def _layout(path, contract, fmt, header_line, headers, mapping, constants, missing_opt, dialect,
+            options, samples) -> FileLayout:
     for column, hint in fmt.options.items():
         if column in mapping or column in constants:
             continue
@@ -210,15 +253,26 @@ def _layout(path, contract, fmt, header_line, headers, mapping, constants, missi
             missing_opt = [c for c in missing_opt if c != column]
         else:
             raise FileRejected(f"{path.name}: {hint}")
+    lowered = [h.lower() for h in headers]
+    for vendor in mapping.values():
+        if lowered.count(vendor.lower()) > 1:
+            raise FileRejected(
+                f"{path.name}: the header has the column '{vendor}' {lowered.count(vendor.lower())} times "
+                f"(line {header_line}), so which one to read is ambiguous; rename or remove the extra "
+                "column and land the file again")
+    positions = {canonical: lowered.index(vendor.lower()) for canonical, vendor in mapping.items()}
     known = {h.lower() for h in mapping.values()} | {h.lower() for h in fmt.known_headers}
     extra = [h for h in headers if h and h.lower() not in known]
-    return FileLayout(fmt, header_line, headers, mapping, constants, missing_opt, extra, encoding)
+    width = _record_width(headers, samples, dialect, positions)
+    return FileLayout(fmt, header_line, headers, mapping, constants, missing_opt, extra, dialect.encoding,
+                      dialect, positions, width)
 
 
-def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat], best, lines: list[str]) -> None:
+def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat], best, lines: list[str],
+                      encoding: str) -> None:
     if best is None:
         raise FileRejected(f"{path.name} is empty: no header line found")
-    _, fmt, line_no, headers, (mapping, _, missing_req, _) = best
+    _, fmt, line_no, headers, (mapping, _, missing_req, _), delimiter = best
     required_found = len([c for c in mapping if c not in fmt.reads and c in contract.column_names
                           and contract.column(c).required])
     if required_found >= max(1, len(missing_req)):
@@ -230,9 +284,12 @@ def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat
     labels = " or ".join(f.label for f in formats)
     guess = _guess_feed(lines, contract.feed)
     expected = ", ".join(f"'{formats[0].candidates(c)[0].name}'" for c in list(formats[0].columns)[:4])
-    hint = (f"; it looks like a '{guess}' file: land it with `cwh ingest {guess}`" if guess
+    hint = (f"; it looks like a '{guess}' file: land it with `cwh ingest {guess} {path.name}`" if guess
             else f"; expected a header with columns such as {expected}")
-    raise FileRejected(f"{path.name} is not a {labels} (wrong format for feed '{contract.feed}'){hint}")
+    first = next((line for line in lines if line.strip()), "")
+    seen = (f" (read as {encoding}; no header with a known delimiter; first line: "
+            f"{first[:120]!r})")
+    raise FileRejected(f"{path.name} is not a {labels} (wrong format for feed '{contract.feed}'){hint}{seen}")
 
 
 def _guess_feed(lines: list[str], not_feed: str) -> str | None:
@@ -244,11 +301,14 @@ def _guess_feed(lines: list[str], not_feed: str) -> str | None:
         if feed == not_feed:
             continue
         for fmt in spec.formats:
-            for line in lines:
-                headers = [h.strip() for h in _split_header(line, fmt.delimiter)]
-                mapping, _, missing_req, _ = _match_layout(fmt, headers, spec.contract)
-                if not missing_req and len(mapping) > best_score:
-                    best, best_score = feed, len(mapping)
+            for delimiter, quote in _dialects(fmt):
+                for line in lines:
+                    if delimiter not in line:
+                        continue
+                    headers = _split_header(line, delimiter, quote)
+                    mapping, _, missing_req, _ = _match_layout(fmt, headers, spec.contract)
+                    if not missing_req and len(mapping) > best_score:
+                        best, best_score = feed, len(mapping)
     return best
 
 
@@ -256,68 +316,91 @@ def _guess_feed(lines: list[str], not_feed: str) -> str | None:
 # streaming
 
 
-def _record_lines(path: Path, header_line: int, quote: str) -> Iterator[int]:
-    """Physical line number at which each data record starts, in DuckDB's record order.
-
-    DuckDB's reader skips empty lines; a quoted field may span lines. Quote parity tells a
-    record's start from a continuation line.
-    """
-    quote_byte = quote.encode() if quote else b""
-    with path.open("rb") as handle:
-        for _ in range(header_line):
-            handle.readline()
-        in_quotes = False
-        for number, raw in enumerate(handle, start=header_line + 1):
-            if not in_quotes and raw.strip(b"\r\n"):
-                yield number
-            if quote_byte and raw.count(quote_byte) % 2:
-                in_quotes = not in_quotes
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_ROWS,
-                        scratch_dir: Path | None = None) -> Iterator[pl.DataFrame]:
+                        scratch_dir: Path | None = None,
+                        account: FileAccount | None = None) -> Iterator[pl.DataFrame]:
     """The file's needed columns as text, renamed to canonical names, plus `_line`.
 
-    DuckDB's CSV reader streams the file into an all-text Parquet scratch file (`COPY` runs inside
-    DuckDB's streaming engine, so memory stays flat whatever the file size; its Python result
-    readers buffer the whole result instead), which is then read back batch by batch.
+    `connectors.reader` splits the file into records (true line numbers), DuckDB's CSV reader reads
+    them strictly into an all-text Parquet scratch file (`COPY` streams: memory stays flat whatever
+    the file size), read back batch by batch. Records the reader refuses (wrong field count, NUL
+    bytes, a cut last row) are left in `account.refused` for the caller to quarantine.
     """
-    fmt = layout.format
-    select = ", ".join(f'"{v.replace(chr(34), chr(34) * 2)}" AS "{k}"' for k, v in layout.mapping.items())
-    quote = _sql_str(fmt.quote) if fmt.quote else "''"
-    options = [
-        "all_varchar = true", "header = true", f"skip = {layout.header_line - 1}",
-        f"delim = {_sql_str(fmt.delimiter)}", f"quote = {quote}", f"escape = {quote}",
-        "null_padding = true", "strict_mode = false", "parallel = false",
-    ]
-    if layout.encoding == "cp1252":
-        options.append("encoding = 'latin-1'")
+    account = account if account is not None else FileAccount()
+    dialect = layout.dialect
+    encoding = reader.detect_encoding(path)
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
-        staged = Path(tmp) / "text.parquet"
-        # one thread and insertion order kept: rows come back in file order, as line numbers need
-        con = duckdb.connect(config={"threads": 1, "memory_limit": "256MB", "preserve_insertion_order": True,
-                                     "temp_directory": tmp})
+        tally = reader.Tally()
+        records = reader.split_records(reader.physical_lines(path, encoding), layout.header_line,
+                                       dialect.delimiter, dialect.quote, tally)
         try:
-            query = f"SELECT {select} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
-            con.execute(f"COPY ({query}) TO {_sql_str(str(staged))} "
-                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})")
+            strict = reader.read_records(records, width=layout.width, select=layout.positions,
+                                         delimiter=dialect.delimiter, quote=dialect.quote,
+                                         scratch=Path(tmp), batch_rows=batch_rows)
+        except reader.Unreadable as err:
+            raise FileRejected(f"{path.name}: {err}") from err
         except duckdb.Error as err:
-            raise FileRejected(f"{path.name}: unreadable as {fmt.label}: {str(err).splitlines()[0]}") from err
-        finally:
-            con.close()
-        lines = _record_lines(path, layout.header_line, fmt.quote)
-        for batch in pq.ParquetFile(staged).iter_batches(batch_size=batch_rows):
+            raise FileRejected(f"{path.name}: unreadable as {layout.format.label}: {str(err).splitlines()[0]}") from err
+        account.start(tally, dialect, strict.rejected + strict.refused)
+        for batch in pq.ParquetFile(strict.parquet).iter_batches(batch_size=batch_rows):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            numbers = list(itertools.islice(lines, frame.height))
-            numbers += [None] * (frame.height - len(numbers))
-            yield frame.with_columns(pl.Series("_line", numbers, dtype=pl.Int64))
+            yield frame
+
+
+@dataclass
+class FileAccount:
+    """Where every record of a file went. records = landed + quarantined + non-data + merged, or the
+    file is refused: nothing is lost without a trace."""
+
+    encoding: str = ""
+    delimiter: str = ""
+    preamble_lines: int = 0
+    blank_lines: int = 0
+    records: int = 0
+    records_landed: int = 0
+    records_quarantined: int = 0
+    records_non_data: int = 0
+    records_merged: int = 0
+    refused: list = field(default_factory=list)  # reader.Rejected, handled by parse_batches
+    _unplaced: list = field(default_factory=list)  # line arrays not yet accounted for
+
+    def start(self, tally: reader.Tally, dialect: Dialect, refused: list) -> None:
+        self.encoding, self.delimiter = dialect.encoding, reader.DELIMITER_NAMES.get(dialect.delimiter, dialect.delimiter)
+        self.preamble_lines, self.blank_lines, self.records = tally.preamble_lines, tally.blank_lines, tally.records
+        self.refused = refused
+
+    def place(self, seen, landed, quarantined, non_data) -> None:
+        """Count one batch: `seen` are the lines that entered it, the others where they went."""
+        seen, landed = np.unique(np.asarray(seen, dtype=np.int64)), np.unique(np.asarray(landed, dtype=np.int64))
+        quarantined = np.setdiff1d(np.asarray(quarantined, dtype=np.int64), landed)
+        non_data = np.setdiff1d(np.setdiff1d(np.asarray(non_data, dtype=np.int64), landed), quarantined)
+        self.records_landed += len(landed)
+        self.records_quarantined += len(quarantined)
+        self.records_non_data += len(non_data)
+        rest = np.setdiff1d(seen, np.concatenate([landed, quarantined, non_data]))
+        if len(rest):
+            self._unplaced.append(rest)
+
+    def close(self, path: Path, merged: set) -> None:
+        rest = np.unique(np.concatenate(self._unplaced)) if self._unplaced else np.array([], dtype=np.int64)
+        is_merged = np.isin(rest, np.fromiter(merged, dtype=np.int64, count=len(merged)))
+        self.records_merged = int(is_merged.sum())
+        lost = rest[~is_merged]
+        placed = self.records_landed + self.records_quarantined + self.records_non_data + self.records_merged
+        if len(lost) or placed != self.records:
+            lines = ", ".join(str(n) for n in lost[:5]) or "unknown"
+            raise FileRejected(
+                f"{path.name}: {self.records} records in the file but {placed} accounted for (landed "
+                f"{self.records_landed}, quarantined {self.records_quarantined}, non-data {self.records_non_data}, "
+                f"merged {self.records_merged}; lines not accounted for: {lines}); nothing was landed. "
+                "This is a connector defect: report it with the file")
+
+    def ledger(self) -> dict:
+        counts = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in ("refused", "records")}
+        return {"records_in_file": self.records, **counts}
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,6 +453,20 @@ def _reasons(column: Column, label: str, text: pl.Series, typed: pl.Series) -> p
     return frame.select(reason.otherwise(None).alias(column.name)).to_series()
 
 
+def _implausible(contract: Contract, label: str, typed: pl.Series) -> pl.Series:
+    """A date in 1970 or 9999 is a placeholder or a broken export, not an event: it would widen
+    every build to decades of empty days."""
+    low, high = contract.plausible_event_range()
+    day = typed.dt.date() if typed.dtype != pl.Date else typed
+    out = (day < low) | (day > high)
+    text = day.cast(pl.String)
+    return pl.DataFrame({"out": out, "text": text}).select(
+        pl.when(pl.col("out")).then(pl.concat_str([
+            pl.lit(f"{label}: "), pl.col("text"),
+            pl.lit(f" is outside the plausible range {low}..{high} (contract plausible_event_dates)")]))
+        .otherwise(None).alias("_plausible")).to_series()
+
+
 def to_canonical(frame: pl.DataFrame, contract: Contract, layout: FileLayout) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(typed good rows, quarantine rows) from a text frame with canonical column names."""
     for name in contract.column_names:
@@ -385,6 +482,8 @@ def to_canonical(frame: pl.DataFrame, contract: Contract, layout: FileLayout) ->
         if typed[col.name].null_count() > frame[col.name].null_count() or not col.nullable:
             reasons.append(_reasons(col, f"column '{layout.mapping.get(col.name, col.name)}'",
                                     frame[col.name], typed[col.name]))
+    event = contract.event_time_column
+    reasons.append(_implausible(contract, f"column '{layout.mapping.get(event, event)}'", typed[event]))
     if reasons:
         reason = pl.DataFrame(reasons).select(
             pl.concat_str(pl.all(), separator="; ", ignore_nulls=True)).to_series()
@@ -410,25 +509,61 @@ def _quarantine_rows(rows: pl.DataFrame, reasons: pl.Series, layout: FileLayout)
     )
 
 
-def _drop_blank(frame: pl.DataFrame) -> pl.DataFrame:
+def _blank(frame: pl.DataFrame) -> pl.Series:
+    """Rows with no value in any column read (`,,,,` lines): not data."""
     value_cols = [c for c in frame.columns if c != "_line"]
-    if not value_cols:
-        return frame
-    blank = pl.all_horizontal([values.clean_text(pl.col(c)).is_null() for c in value_cols])
-    return frame.filter(~blank)
+    if not value_cols or not frame.height:
+        return pl.Series([False] * frame.height, dtype=pl.Boolean)
+    return frame.select(pl.all_horizontal([values.clean_text(pl.col(c)).is_null() for c in value_cols])).to_series()
+
+
+def _refused_rows(refused: list, contract: Contract, layout: FileLayout) -> tuple[pl.DataFrame, list[int]]:
+    """Quarantine rows for records the reader refused, and the lines of those that are not data
+    (a footnote or total line with fewer fields, an all-empty row)."""
+    fmt, delimiter = layout.format, layout.dialect.delimiter
+    rows, non_data = [], []
+    pii = {c.name for c in contract.columns if c.pii == "hash"}
+    for rejected in refused:
+        text = delimiter.join(rejected.fields)
+        if not any(f.strip() for f in rejected.fields) or (fmt.non_data_line and fmt.non_data_line(text)):
+            non_data.append(rejected.line)
+            continue
+        by_position = {}
+        for canonical, index in layout.positions.items():
+            if index < len(rejected.fields) and rejected.fields[index].strip():
+                value = rejected.fields[index]
+                by_position[layout.mapping[canonical]] = pii_hash(value) if canonical in pii else value
+        by_position["_note"] = f"values by position; the row has {len(rejected.fields)} fields"
+        rows.append({"line": rejected.line, "reason": rejected.reason,
+                     "raw_values": json.dumps(by_position, ensure_ascii=False)})
+    frame = pl.DataFrame(rows, schema={"line": pl.Int64, "reason": pl.String, "raw_values": pl.String})
+    return frame, non_data
 
 
 def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows: int = BATCH_ROWS,
-                  scratch_dir: Path | None = None) -> Iterator[ParsedBatch]:
+                  scratch_dir: Path | None = None, account: FileAccount | None = None) -> Iterator[ParsedBatch]:
+    """Typed batches of the file; at the end, every record is accounted for in `account` (landed,
+    quarantined, non-data or merged into other rows by the connector) or the file is refused."""
     fmt = layout.format
-    state: dict = {"path": path, "layout": layout}
+    account = account if account is not None else FileAccount()
+    state: dict = {"path": path, "layout": layout, "merged_lines": set()}
     schema = contract.arrow_schema(with_lineage=False)
-    for text in stream_text_batches(path, layout, batch_rows, scratch_dir):
-        text = _drop_blank(text)
-        non_data = 0
+    first = True
+    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account):
+        if first:
+            first = False
+            refused, refused_non_data = _refused_rows(account.refused, contract, layout)
+            if refused.height or refused_non_data:
+                account.place(refused["line"], [], refused["line"], refused_non_data)
+                yield ParsedBatch(schema.empty_table().append_column(pa.field("_line", pa.int64()), pa.array([], pa.int64())),
+                                  refused, len(refused_non_data))
+        seen = text["_line"]
+        blank = _blank(text)
+        non_data_lines = [text.filter(blank)["_line"]]
+        text = text.filter(~blank)
         if fmt.non_data is not None and text.height:
             mask = text.select(fmt.non_data(text, state)).to_series().fill_null(False)
-            non_data = int(mask.sum())
+            non_data_lines.append(text.filter(mask)["_line"])
             text = text.filter(~mask)
         if fmt.prepare is not None:
             text = fmt.prepare(text, state)
@@ -436,11 +571,19 @@ def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows
             if missing:
                 raise RuntimeError(f"connector bug: {fmt.name} prepare() did not produce {missing}")
         good, quarantine = to_canonical(text, contract, layout)
+        non_data = pl.concat(non_data_lines)
+        account.place(seen, good["_line"], quarantine["line"], non_data)
         table = good.select(contract.column_names).to_arrow().cast(schema)
         table = table.append_column(pa.field("_line", pa.int64()), good["_line"].to_arrow())
-        yield ParsedBatch(table, quarantine, non_data)
+        yield ParsedBatch(table, quarantine, len(non_data))
+    if first and account.refused:  # every record refused: no batch came back from the reader
+        refused, refused_non_data = _refused_rows(account.refused, contract, layout)
+        account.place(refused["line"], [], refused["line"], refused_non_data)
+        yield ParsedBatch(schema.empty_table().append_column(pa.field("_line", pa.int64()), pa.array([], pa.int64())),
+                          refused, len(refused_non_data))
     if fmt.prepare is not None and "finish" in state:
         state["finish"]()
+    account.close(path, state["merged_lines"])
 
 
 @dataclass
@@ -451,6 +594,7 @@ class ParsedFile:
     quarantine: pl.DataFrame
     layout: FileLayout
     non_data_rows: int
+    account: FileAccount | None = None
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -462,7 +606,8 @@ def parse_file(path: Path | str, contract: Contract, formats: list[VendorFormat]
     path = Path(path)
     layout = sniff(path, contract, formats, options or {})
     batches, quarantines, non_data = [], [], 0
-    for parsed in parse_batches(path, contract, layout):
+    account = FileAccount()
+    for parsed in parse_batches(path, contract, layout, account=account):
         batches.append(parsed.good)
         quarantines.append(parsed.quarantine)
         non_data += parsed.non_data_rows
@@ -470,5 +615,5 @@ def parse_file(path: Path | str, contract: Contract, formats: list[VendorFormat]
     table = pa.concat_tables(batches) if batches else schema.empty_table()
     quarantine = pl.concat(quarantines) if quarantines else pl.DataFrame(
         schema={"line": pl.Int64, "reason": pl.String, "raw_values": pl.String})
-    return ParsedFile(table, quarantine, layout, non_data)
+    return ParsedFile(table, quarantine, layout, non_data, account)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -31,11 +32,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from connectors.contracts import Contract
-from connectors.engine import QUARANTINE_SCHEMA, FileRejected, parse_batches, sniff
-from connectors.landing_safety import (copy_atomically, fsync_path, landing_in_progress, sweep_orphans,
-                                       write_json_atomically)
+from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, parse_batches, sniff
 from connectors.registry import FEEDS, feed_spec
-from connectors.secrets import ensure_hash_key
 
 
 @dataclass(frozen=True)
@@ -107,8 +105,7 @@ def _write_json(path: Path, payload: dict) -> None:
 
 
 def _archive(home: Home, feed: str, path: Path, sha: str) -> Path:
-    """Keep the raw file in landing/<feed>/ (vendors keep exports only so long: Amazon ~90 days).
-    The copy goes through a hidden temporary name, so landing/ never holds a truncated copy."""
+    """Keep the raw file in landing/<feed>/ (vendors keep exports only so long: Amazon ~90 days)."""
     landing = home.landing(feed)
     if path.resolve().parent == landing.resolve():
         return path
@@ -117,29 +114,13 @@ def _archive(home: Home, feed: str, path: Path, sha: str) -> Path:
     if target.exists() and file_sha256(target) != sha:
         target = landing / f"{sha[:16]}_{path.name}"  # same name, other content: keep both
     if not target.exists():
-        copy_atomically(path, target)
+        shutil.copy2(path, target)
     return target
 
 
-def _durable(*paths: Path) -> None:
-    """fsync the lake files of a landing and their folders before the ledger record commits them."""
-    for path in paths:
-        if path.exists():
-            fsync_path(path)
-            fsync_path(path.parent)
-
-
-def _commit_record(ledger_path: Path, record: dict) -> None:
-    """The commit point of a landing: once the ledger record exists, the file is landed."""
-    record["committed_at"] = datetime.now(UTC).isoformat()
-    write_json_atomically(ledger_path, record)
-
-
 def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str] | None = None) -> LandingResult:
-    """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op.
-    All or nothing (connectors/landing_safety.py): Parquet, quarantine and archive copy are in place
-    and flushed before the ledger record, written last, commits them."""
-    ensure_hash_key(home.root)  # never hash personal data without a key
+    """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op."""
+    started = datetime.now(UTC)
     path = Path(path)
     spec = feed_spec(feed)
     sha = file_sha256(path)
@@ -147,27 +128,22 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
     ledger_path = home.ledger(feed) / f"{file_id}.json"
     if ledger_path.exists():
         return LandingResult(feed, path.name, "duplicate", file_id, reason="already landed")
-    with landing_in_progress(home.root, feed, file_id):
-        if ledger_path.exists():  # another process landed it while this one waited
-            return LandingResult(feed, path.name, "duplicate", file_id, reason="already landed")
-        started = datetime.now(UTC)
-        merged = {**home.feed_options(feed), **(options or {})}
-        try:
-            result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
-        except FileRejected as err:
-            write_json_atomically(home.rejected(feed) / f"{file_id}.json", {
-                "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
-                "rejected_at": started.isoformat()})
-            return LandingResult(feed, path.name, "rejected", file_id, reason=str(err))
-        (home.rejected(feed) / f"{file_id}.json").unlink(missing_ok=True)
-        archived = _archive(home, feed, path, sha)  # only files that landed are kept as the archive
-        _durable(home.raw(feed) / f"{file_id}.parquet", home.quarantine(feed) / f"{file_id}.parquet")
-        result.seconds = (datetime.now(UTC) - started).total_seconds()
-        record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
-                  "landing_path": str(archived.relative_to(home.root)) if archived.is_relative_to(home.root) else str(archived),
-                  "options": merged, "loaded_at": started.isoformat()}
-        record.update(record.pop("_extra", {}) or {})
-        _commit_record(ledger_path, record)
+    merged = {**home.feed_options(feed), **(options or {})}
+    try:
+        result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
+    except FileRejected as err:
+        _write_json(home.rejected(feed) / f"{file_id}.json", {
+            "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
+            "rejected_at": started.isoformat()})
+        return LandingResult(feed, path.name, "rejected", file_id, reason=str(err))
+    (home.rejected(feed) / f"{file_id}.json").unlink(missing_ok=True)
+    archived = _archive(home, feed, path, sha)  # only files that landed are kept as the archive
+    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
+              "landing_path": str(archived.relative_to(home.root)) if archived.is_relative_to(home.root) else str(archived),
+              "options": merged, "loaded_at": started.isoformat()}
+    record.update(record.pop("_extra", {}) or {})
+    _write_json(ledger_path, record)
     return result
 
 
@@ -187,7 +163,8 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
     try:
         with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
                 pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer:
-            for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp"):
+            account = FileAccount()
+            for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp", account=account):
                 non_data += batch.non_data_rows
                 good = batch.good
                 if good.num_rows:
@@ -227,7 +204,7 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
         format=layout.format.name, extra_columns=layout.extra_headers,
         missing_optional_columns=layout.missing_optional,
         _extra={"header_line": layout.header_line, "min_event_time": event_min,
-                "max_event_time": event_max})
+                "max_event_time": event_max, **account.ledger()})
 
 
 def _event_range(table: pa.Table, column: str, low, high):
@@ -251,9 +228,7 @@ def landing_files(home: Home, feed: str) -> list[Path]:
 
 def land_all(home: Home, feeds: list[str] | None = None,
              progress: Callable[[LandingResult], None] | None = None) -> list[LandingResult]:
-    """Land every file waiting in landing/<feed>/ (already-landed files are skipped), after cleaning
-    what crashed landings left behind (`sweep_orphans`)."""
-    sweep_orphans(home, feeds or list(FEEDS))
+    """Land every file waiting in landing/<feed>/ (already-landed files are skipped)."""
     results = []
     for feed in feeds or list(FEEDS):
         for path in landing_files(home, feed):
