@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +32,10 @@ import yaml
 
 from connectors.contracts import Contract
 from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, parse_batches, sniff
+from connectors.landing_safety import (copy_atomically, fsync_path, landing_in_progress, sweep_orphans,
+                                       write_json_atomically)
 from connectors.registry import FEEDS, feed_spec
+from connectors.secrets import ensure_hash_key
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def _write_json(path: Path, payload: dict) -> None:
 
 
 def _archive(home: Home, feed: str, path: Path, sha: str) -> Path:
-    """Keep the raw file in landing/<feed>/ (vendors keep exports only so long: Amazon ~90 days)."""
+    """Keep the raw file in landing/<feed>/ (vendors keep exports only so long: Amazon ~90 days).
+    The copy goes through a hidden temporary name, so landing/ never holds a truncated copy."""
     landing = home.landing(feed)
     if path.resolve().parent == landing.resolve():
         return path
@@ -114,13 +117,29 @@ def _archive(home: Home, feed: str, path: Path, sha: str) -> Path:
     if target.exists() and file_sha256(target) != sha:
         target = landing / f"{sha[:16]}_{path.name}"  # same name, other content: keep both
     if not target.exists():
-        shutil.copy2(path, target)
+        copy_atomically(path, target)
     return target
 
 
+def _durable(*paths: Path) -> None:
+    """fsync the lake files of a landing and their folders before the ledger record commits them."""
+    for path in paths:
+        if path.exists():
+            fsync_path(path)
+            fsync_path(path.parent)
+
+
+def _commit_record(ledger_path: Path, record: dict) -> None:
+    """The commit point of a landing: once the ledger record exists, the file is landed."""
+    record["committed_at"] = datetime.now(UTC).isoformat()
+    write_json_atomically(ledger_path, record)
+
+
 def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str] | None = None) -> LandingResult:
-    """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op."""
-    started = datetime.now(UTC)
+    """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op.
+    All or nothing (connectors/landing_safety.py): Parquet, quarantine and archive copy are in place
+    and flushed before the ledger record, written last, commits them."""
+    ensure_hash_key(home.root)  # never hash personal data without a key
     path = Path(path)
     spec = feed_spec(feed)
     sha = file_sha256(path)
@@ -128,22 +147,27 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
     ledger_path = home.ledger(feed) / f"{file_id}.json"
     if ledger_path.exists():
         return LandingResult(feed, path.name, "duplicate", file_id, reason="already landed")
-    merged = {**home.feed_options(feed), **(options or {})}
-    try:
-        result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
-    except FileRejected as err:
-        _write_json(home.rejected(feed) / f"{file_id}.json", {
-            "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
-            "rejected_at": started.isoformat()})
-        return LandingResult(feed, path.name, "rejected", file_id, reason=str(err))
-    (home.rejected(feed) / f"{file_id}.json").unlink(missing_ok=True)
-    archived = _archive(home, feed, path, sha)  # only files that landed are kept as the archive
-    result.seconds = (datetime.now(UTC) - started).total_seconds()
-    record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
-              "landing_path": str(archived.relative_to(home.root)) if archived.is_relative_to(home.root) else str(archived),
-              "options": merged, "loaded_at": started.isoformat()}
-    record.update(record.pop("_extra", {}) or {})
-    _write_json(ledger_path, record)
+    with landing_in_progress(home.root, feed, file_id):
+        if ledger_path.exists():  # another process landed it while this one waited
+            return LandingResult(feed, path.name, "duplicate", file_id, reason="already landed")
+        started = datetime.now(UTC)
+        merged = {**home.feed_options(feed), **(options or {})}
+        try:
+            result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
+        except FileRejected as err:
+            write_json_atomically(home.rejected(feed) / f"{file_id}.json", {
+                "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
+                "rejected_at": started.isoformat()})
+            return LandingResult(feed, path.name, "rejected", file_id, reason=str(err))
+        (home.rejected(feed) / f"{file_id}.json").unlink(missing_ok=True)
+        archived = _archive(home, feed, path, sha)  # only files that landed are kept as the archive
+        _durable(home.raw(feed) / f"{file_id}.parquet", home.quarantine(feed) / f"{file_id}.parquet")
+        result.seconds = (datetime.now(UTC) - started).total_seconds()
+        record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
+                  "landing_path": str(archived.relative_to(home.root)) if archived.is_relative_to(home.root) else str(archived),
+                  "options": merged, "loaded_at": started.isoformat()}
+        record.update(record.pop("_extra", {}) or {})
+        _commit_record(ledger_path, record)
     return result
 
 
@@ -228,7 +252,9 @@ def landing_files(home: Home, feed: str) -> list[Path]:
 
 def land_all(home: Home, feeds: list[str] | None = None,
              progress: Callable[[LandingResult], None] | None = None) -> list[LandingResult]:
-    """Land every file waiting in landing/<feed>/ (already-landed files are skipped)."""
+    """Land every file waiting in landing/<feed>/ (already-landed files are skipped), after cleaning
+    what crashed landings left behind (`sweep_orphans`)."""
+    sweep_orphans(home, feeds or list(FEEDS))
     results = []
     for feed in feeds or list(FEEDS):
         for path in landing_files(home, feed):
