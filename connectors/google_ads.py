@@ -113,6 +113,8 @@ UI_CSV = VendorFormat(
     reads={"campaign_or_account": (H("Campaign"), H("Account"), H("Account name"), H("Customer ID"))},
     derived=("ad_group_name", "ad_name", "breakdown"),
     non_data=_total_rows,
+    # a `Total:` line with fewer cells than the header is a footer too, not a broken record
+    non_data_line=lambda text: text.lstrip('\ufeff" ').lower().startswith("total:"),
     prepare=_prepare_ui,
     options={"currency": CURRENCY_HINT},
     known_headers=UI_UNREAD,

@@ -290,7 +290,7 @@ AMAZON_BUSINESS = '''"Date","Ordered Product Sales","Units Ordered","Total Order
 
 def test_sessions_amazon_business_report_needs_the_channel(tmp_path):
     path = write(tmp_path, "BusinessReport.csv", AMAZON_BUSINESS)
-    with pytest.raises(FileRejected, match="--channel"):
+    with pytest.raises(FileRejected, match="--option channel=amazon_us"):
         parse("sessions", path)
     parsed = parse("sessions", path, {"channel": "amazon_us"})
     assert parsed.layout.format.name == "amazon_business_report_by_date"

@@ -279,3 +279,33 @@ def test_shopify_payments_16_column_export_without_payout_id_lands_with_its_payo
     assert column(parsed, "card_source") == ["card_present", "online", "online", "card_present"]
     assert column(parsed, "net") == [Decimal("43.78"), Decimal("116.71"), Decimal("-30.00"), Decimal("17.75")]
     assert len(set(column(parsed, "transaction_key"))) == 4
+
+
+# --------------------------------------------------------------------------------------------
+# ShipBob's invoice download
+
+
+def test_shipbob_invoice_download_keeps_sub_cent_storage_and_skips_totals_and_notes():
+    parsed = parse("threepl_billing", fixture("threepl/shipbob_invoice_download.csv"))
+    assert parsed.layout.format.name == "shipbob_invoice_download_csv"
+    assert parsed.quarantine.height == 0
+    assert parsed.non_data_rows == 3  # `Total:` and two footnotes
+    assert column(parsed, "amount") == [Decimal("6.01"), Decimal("0.25"), Decimal("1006.50"), Decimal("12.3456"),
+                                        Decimal("40.0049"), Decimal("-6.01")]
+    assert sum(column(parsed, "amount")) == Decimal("1059.1005")  # the file's own Total:
+    assert set(column(parsed, "currency")) == {"USD"}
+    assert column(parsed, "invoice_type") == ["Shipping"] * 3 + ["Storage"] * 2 + ["Credits"]
+    assert column(parsed, "charge_date")[3] == date(2025, 11, 15)
+    assert column(parsed, "reference_id")[0] == "#1042"
+    keys = column(parsed, "transaction_id")
+    assert len(set(keys)) == 6 and all(k.startswith("sb-") for k in keys)
+    # a re-download of the same invoice gives the same keys: it replaces, never doubles
+    assert column(parse("threepl_billing", fixture("threepl/shipbob_invoice_download.csv")), "transaction_id") == keys
+
+
+def test_google_short_total_lines_are_footers_not_broken_records(tmp_path):
+    path = tmp_path / "short_totals.csv"
+    path.write_text("Campaign,Day,Currency code,Cost\nBrand,2024-01-01,USD,10.00\nTotal: Account,,USD\nTotal: Search\n")
+    parsed = parse("google_ads", path)
+    assert parsed.quarantine.height == 0 and parsed.non_data_rows == 2
+    assert column(parsed, "spend") == [Decimal("10")]
