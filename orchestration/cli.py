@@ -80,6 +80,7 @@ def ingest(
 ) -> None:
     """Land vendor files into the raw lake: per file, rows loaded, rows quarantined, or why it was rejected."""
     from connectors.lake import land_file, landing_files
+    from connectors.landing_safety import sweep_orphans
     from connectors.registry import FEEDS
 
     home = _home()
@@ -104,10 +105,14 @@ def ingest(
         return
     table = Table("feed", "file", "status", "loaded", "quarantined", "note", title="Landing")
     rejected = 0
+    sweep_orphans(home, list(FEEDS))  # what a crashed landing left behind
     with console.status("landing…") as status:
         for index, (name, path) in enumerate(jobs, start=1):
             status.update(f"landing {index}/{len(jobs)}: {name} {path.name}")
-            result = land_file(home, name, path, options if not all_feeds else None)
+            try:
+                result = land_file(home, name, path, options if not all_feeds else None)
+            except Exception as err:  # noqa: BLE001 — recorded, alerted, explained; nothing half-landed
+                _ingest_failed(home, table, name, path, err)
             rejected += result.status == "rejected"
             note = result.reason if result.status != "loaded" else _drift_note(result)
             style = {"rejected": "red", "duplicate": "dim"}.get(result.status, "")
@@ -117,6 +122,20 @@ def ingest(
     if rejected:
         console.print(f"[red]{rejected} file(s) rejected[/]: fix or re-export them and land them again.")
         raise typer.Exit(1)
+
+
+def _ingest_failed(home, table: Table, feed: str, path: Path, err: Exception) -> None:
+    """A landing that crashed: recorded as a held run, alerted, one paragraph; nothing was committed."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from orchestration.nightly import RunReport, record_failure
+
+    report = RunReport(f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", datetime.now(UTC).date())
+    message = record_failure(home, report, "ingest", err)
+    console.print(table)
+    console.print(f"[red]{feed} {path.name} was not landed[/]: {message}", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def _drift_note(result) -> str:
@@ -198,9 +217,9 @@ def quarantine(
     if not files:
         console.print("no quarantined rows")
         return
-    rows = duckdb.sql(
-        f"select feed, source_file, line, reason, raw_values from read_parquet('{folder}/*.parquet') "
-        f"order by feed, source_file, line limit {int(limit)}").fetchall()
+    rows = duckdb.execute(  # the path is a bound parameter: a home may hold a quote (o'brien)
+        "select feed, source_file, line, reason, raw_values from read_parquet(?) "
+        "order by feed, source_file, line limit ?", [str(folder / "*.parquet"), int(limit)]).fetchall()
     table = Table("feed", "file", "line", "reason", "raw values", title="Quarantine")
     for row in rows:
         raw = json.loads(row[4])
@@ -213,6 +232,7 @@ def run(
     run_date: Annotated[str | None, typer.Option("--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
+    wait: Annotated[int, typer.Option("--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).")] = 0,
 ) -> None:
     """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
     the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is
@@ -221,12 +241,21 @@ def run(
 
     from orchestration.nightly import nightly_run
     from orchestration.publish import published_database
+    from orchestration.run_lock import RunLocked
 
     home = _home()
     logical = date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()
-    with console.status("nightly run…") as status:
-        report = nightly_run(home, logical, since=date.fromisoformat(since) if since else None,
-                             full_refresh=full_refresh, progress=lambda msg: status.update(f"nightly run: {msg}…"))
+    try:
+        with console.status("nightly run…") as status:
+            report = nightly_run(home, logical, since=date.fromisoformat(since) if since else None,
+                                 full_refresh=full_refresh, progress=lambda msg: status.update(f"nightly run: {msg}…"),
+                                 lock_wait_seconds=wait, command="cwh " + " ".join(sys.argv[1:]))
+    except RunLocked as err:
+        console.print(f"[red]not started[/]: {err}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if report.failure:
+        console.print(f"[red]run failed[/]: {report.failure}", soft_wrap=True)
+        raise typer.Exit(1)
     loaded = [r for r in report.landed if r.status == "loaded"]
     console.print(f"run {report.run_id} (logical date {logical}): {len(loaded)} new file(s) landed, "
                   f"{sum(r.rows_loaded for r in loaded):,} rows")

@@ -31,13 +31,20 @@ def dbt_args(home: Home, command: Sequence[str], target: str = "duckdb") -> list
     ]
 
 
-def window_args(first_day: date, last_day: date, landed_after: datetime | None = None) -> list[str]:
+FILE_SNAPSHOT = "ops.build_files"  # the run's ledger snapshot (orchestration.incremental.write_build_files)
+
+
+def window_args(first_day: date, last_day: date, landed_after: datetime | None = None,
+                file_snapshot: bool = False) -> list[str]:
     """dbt arguments that build the event dates first_day..last_day: the event-grain models re-process
     them (and each feed's late-arriving days before them), the other models are rebuilt whole; staging
-    merges the files landed after `landed_after`."""
+    holds exactly the files of the run's snapshot (`file_snapshot`), else merges the files landed
+    after `landed_after`."""
     variables = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
     if landed_after is not None:
         variables["landed_after"] = landed_after.isoformat()
+    if file_snapshot:
+        variables["file_snapshot"] = FILE_SNAPSHOT
     return ["--vars", json.dumps(variables)]
 
 

@@ -7,6 +7,12 @@ before it. Two things can need older dates, and both widen the build here, befor
   month, a retroactive COGS change, a re-issued settlement): the build starts at their first event.
 So an incremental build equals a full refresh whatever arrives late. The state is one small JSON file
 next to the build database, written only after a successful build.
+
+What a run builds is decided from the ledger, not from clocks: `take_snapshot` lists the files whose
+ledger record is committed when the run starts; staging builds exactly those (the new ones, on an
+incremental build: the snapshot minus the files the last successful build held), read through the
+table `ops.build_files` written into the build database before dbt runs (dbt var `file_snapshot`).
+A file committed later, even while the build reads the lake, belongs to the next run.
 """
 
 import json
@@ -30,6 +36,54 @@ class BuildWindow:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     reasons: list[str] = field(default_factory=list)  # why it starts before the day asked for
     landed_after: datetime | None = None  # the last successful build's start: later files are new
+    snapshot: dict[str, frozenset[str]] | None = None  # feed -> sha256 of the files this build holds
+    new_files: dict[str, frozenset[str]] = field(default_factory=dict)  # those the last build did not
+
+
+def take_snapshot(home: Home) -> dict[str, frozenset[str]]:
+    """Per feed, the sha256 of every landed file: the files whose ledger record is committed now."""
+    from connectors.lake import ledger_records
+
+    files: dict[str, set[str]] = {feed: set() for feed in load_contracts()}
+    for record in ledger_records(home):
+        if record.get("status", "loaded") == "loaded":
+            files.setdefault(record["feed"], set()).add(record["sha256"])
+    return {feed: frozenset(shas) for feed, shas in files.items()}
+
+
+def _built_files(home: Home, state: dict | None) -> dict[str, frozenset[str]]:
+    """The files the last successful build held (older states: those landed before it started)."""
+    if state is None:
+        return {}
+    if "built_files" in state:
+        return {feed: frozenset(shas) for feed, shas in state["built_files"].items()}
+    from connectors.lake import ledger_records
+
+    started = datetime.fromisoformat(state["started_at"])
+    built: dict[str, set[str]] = {}
+    for record in ledger_records(home):
+        if datetime.fromisoformat(record["loaded_at"]) <= started:
+            built.setdefault(record["feed"], set()).add(record["sha256"])
+    return {feed: frozenset(shas) for feed, shas in built.items()}
+
+
+def write_build_files(home: Home, window: "BuildWindow") -> None:
+    """The run's snapshot as table ops.build_files (feed, sha256, new) in the build database, which
+    staging reads (var `file_snapshot`). The run lock guarantees no other writer has the file open."""
+    import pyarrow as pa
+
+    rows = [(feed, sha, sha in window.new_files.get(feed, frozenset()))
+            for feed, shas in sorted((window.snapshot or {}).items()) for sha in sorted(shas)]
+    table = pa.table({"feed": pa.array([r[0] for r in rows], pa.string()),
+                      "sha256": pa.array([r[1] for r in rows], pa.string()),
+                      "new": pa.array([r[2] for r in rows], pa.bool_())})
+    path = home.root / "warehouse" / "build.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists ops")
+        con.register("snapshot_rows", table)
+        con.execute("create or replace table ops.build_files as select * from snapshot_rows")
+        con.unregister("snapshot_rows")
 
 
 def state_path(home: Home) -> Path:
@@ -80,31 +134,46 @@ def _landed_after(path: Path, moment: datetime) -> bool:
     return newest is not None and newest > moment
 
 
-def earliest_new_events(home: Home, since: datetime) -> dict[str, date]:
-    """Per feed upstream of the event models: the first event date in the files landed after `since`."""
+def earliest_new_events(home: Home, since: datetime | None = None,
+                        new_files: dict[str, frozenset[str]] | None = None) -> dict[str, date]:
+    """Per feed upstream of the event models: the first event date in the new files — those named
+    in `new_files` (feed -> sha256), else those landed after `since`."""
     contracts = load_contracts()
     found = {}
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")
         for feed in sorted(event_model_feeds()):
             folder = home.raw(feed)
-            files = [str(p) for p in sorted(folder.glob("*.parquet")) if _landed_after(p, since)] if folder.exists() else []
+            if new_files is not None:
+                files = [str(p) for p in (folder / f"{sha[:16]}.parquet" for sha in sorted(new_files.get(feed, ())))
+                         if p.exists()]
+                where, parameters = "true", []
+            else:
+                files = [str(p) for p in sorted(folder.glob("*.parquet")) if _landed_after(p, since)] \
+                    if folder.exists() else []
+                where, parameters = "_loaded_at > ?", [since]
             if not files:
                 continue
             column = contracts[feed].event_time_column
             expression = f"cast(timezone('UTC', {column}) as date)" if contracts[feed].column(column).type == "timestamp" \
                 else f"cast({column} as date)"
             (first,) = con.execute(f"select min({expression}) from read_parquet(?, union_by_name = true) "
-                                   "where _loaded_at > ?", [files, since]).fetchone()
+                                   f"where {where}", [files, *parameters]).fetchone()
             if first is not None:
                 found[feed] = first
     return found
 
 
-def plan(home: Home, first_day: date, last_day: date) -> BuildWindow:
-    """The window to build for days first_day..last_day, widened to cover what the last build missed."""
-    window = BuildWindow(first_day, last_day)
+def plan(home: Home, first_day: date, last_day: date,
+         snapshot: dict[str, frozenset[str]] | None = None) -> BuildWindow:
+    """The window to build for days first_day..last_day, widened to cover what the last build missed.
+    With a `snapshot` (`take_snapshot`), the build holds exactly those files; `new_files` are the
+    ones the last successful build did not hold."""
+    window = BuildWindow(first_day, last_day, snapshot=snapshot)
     state = _read_state(home)
+    if snapshot is not None:
+        built = _built_files(home, state)
+        window.new_files = {feed: shas - built.get(feed, frozenset()) for feed, shas in snapshot.items()}
     if state is None:
         return window  # the first build of this home is a full one
     window.landed_after = datetime.fromisoformat(state["started_at"])
@@ -112,7 +181,8 @@ def plan(home: Home, first_day: date, last_day: date) -> BuildWindow:
     if built_through < first_day:
         window.first_day = min(window.first_day, date.fromordinal(built_through.toordinal() + 1))
         window.reasons.append(f"days after {built_through} were never built")
-    for feed, first in earliest_new_events(home, window.landed_after).items():
+    new = window.new_files if snapshot is not None else None
+    for feed, first in earliest_new_events(home, window.landed_after, new).items():
         if first < window.first_day:
             window.first_day = first
             window.reasons.append(f"{feed}: files landed since the last build carry events from {first}")
@@ -127,6 +197,8 @@ def record(home: Home, window: BuildWindow) -> None:
     path = state_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"max_date": window.last_day.isoformat(),
-                                     "started_at": window.started_at.isoformat()}))
+    payload = {"max_date": window.last_day.isoformat(), "started_at": window.started_at.isoformat()}
+    if window.snapshot is not None:
+        payload["built_files"] = {feed: sorted(shas) for feed, shas in sorted(window.snapshot.items())}
+    temporary.write_text(json.dumps(payload))
     temporary.replace(path)

@@ -5,7 +5,10 @@ here writes the published database unless every blocking check passed.
 """
 
 import contextlib
+import errno
 import json
+import logging
+import traceback
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -17,6 +20,7 @@ import polars as pl
 
 from connectors.contracts import load_contracts
 from connectors.lake import Home, LandingResult, land_all
+from connectors.secrets import ensure_hash_key
 from orchestration.alerts import post_webhook, record_alerts, record_run, summarize
 from orchestration import incremental
 from orchestration.checks import quarantined_rows, rejected_files_waiting, unbalanced_settlements
@@ -24,10 +28,12 @@ from orchestration.dbt_runner import build_database, run_dbt, window_args
 from orchestration.publish import PublishResult, held, publish
 from orchestration.report import write_on_publish
 from orchestration.restatements import record_restatements
+from orchestration.run_lock import run_lock
 from orchestration.sla import CheckOutcome
 from orchestration.status import feed_sla_status, lake_watermarks, write_feed_sla_status
 
 WAREHOUSE = "warehouse"  # the pseudo-feed dbt results are reported under
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +45,7 @@ class RunReport:
     alerts: list[dict] = field(default_factory=list)
     publish: PublishResult | None = None
     held_reason: str = ""
+    failure: str = ""  # set when the run failed (not held by a check): one paragraph, no traceback
     build_window: incremental.BuildWindow | None = None
 
     @property
@@ -116,15 +123,15 @@ def all_feed_outcomes(home: Home, logical_date: date) -> list[CheckOutcome]:
     return [o for feed in load_contracts() for o in feed_outcomes(home, feed, logical_date)]
 
 
-def dbt_checks(result) -> list[CheckOutcome]:
-    """One outcome per failed dbt node (model error or failed test), or one 'ok'."""
+def dbt_checks(result, home: Home | None = None) -> list[CheckOutcome]:
+    """One outcome per failed dbt node (model error or failed test), or one 'ok'. A failed test
+    names the model it tests, the feeds upstream (from the manifest), a sample failing row and the
+    feeds' owners (from their contracts), so the alert reaches the people who can fix the data."""
     failed = []
+    manifest = _manifest(home) if home is not None else {}
     for node in getattr(result.result, "results", None) or []:
         if str(node.status) in {"error", "fail", "runtime error"}:
-            failed.append(CheckOutcome(
-                WAREHOUSE, f"dbt:{node.node.name}", "fail", True, f"{node.node.unique_id}: {node.message}",
-                "Read the failing test's rows (dbt test --select <test> --store-failures) and fix the data or model",
-                "Data engineering", "data-eng@example.com", {"unique_id": node.node.unique_id}))
+            failed.append(_dbt_failure(node, manifest, home))
     if result.exception is not None:
         failed.append(CheckOutcome(WAREHOUSE, "dbt:build", "fail", True, f"dbt did not run: {result.exception}",
                                    "Run `cwh build` and read the error", "Data engineering",
@@ -134,6 +141,79 @@ def dbt_checks(result) -> list[CheckOutcome]:
     count = len(getattr(result.result, "results", None) or [])
     return [CheckOutcome(WAREHOUSE, "dbt:build", "ok", True, f"{count} models, seeds and tests passed", "",
                          "Data engineering", "data-eng@example.com", {"nodes": count})]
+
+
+def _manifest(home: Home) -> dict:
+    path = home.root / "dbt" / "target" / "manifest.json"
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        return {}
+
+
+def upstream_feeds(manifest: dict, unique_ids: list[str]) -> list[str]:
+    """The feeds (dbt sources) upstream of the given nodes, walking the manifest."""
+    graph = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+    feeds, todo, seen = set(), list(unique_ids), set(unique_ids)
+    while todo:
+        node = graph.get(todo.pop())
+        if node is None:
+            continue
+        if node.get("resource_type") == "source":
+            feeds.add(node["name"])
+            continue
+        for parent in node.get("depends_on", {}).get("nodes", []):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return sorted(feeds)
+
+
+def _failing_sample(home: Home | None, node) -> str:
+    """The first failing row of a test, as `column=value, …` (read from the build database)."""
+    sql = getattr(node, "compiled_code", None)
+    if home is None or not sql:
+        return ""
+    try:
+        with duckdb.connect(str(build_database(home)), read_only=True) as con:
+            cursor = con.execute(f"select * from ({sql}) as failing limit 1")
+            row, columns = cursor.fetchone(), [d[0] for d in cursor.description]
+    except Exception:  # noqa: BLE001 — a sample is a courtesy; the failure is reported regardless
+        return ""
+    if row is None:
+        return ""
+    return ", ".join(f"{column}={value}" for column, value in zip(columns, row))[:300]
+
+
+def _dbt_failure(result_node, manifest: dict, home: Home | None) -> CheckOutcome:
+    node = result_node.node
+    unique_id = node.unique_id
+    info = manifest.get("nodes", {}).get(unique_id, {})
+    parents = info.get("depends_on", {}).get("nodes") or list(getattr(getattr(node, "depends_on", None), "nodes", []) or [])
+    is_test = unique_id.startswith("test.")
+    models = [p for p in parents if p.startswith("model.")] if is_test else [unique_id]
+    attached = info.get("attached_node") or getattr(node, "attached_node", None)
+    if is_test and attached:
+        models = [attached] + [m for m in models if m != attached]
+    feeds = upstream_feeds(manifest, models or [unique_id])
+    contracts = load_contracts()
+    owners = sorted({contracts[f].owner["team"] for f in feeds if f in contracts})
+    contacts = sorted({contracts[f].owner["contact"] for f in feeds if f in contracts})
+    model_names = ", ".join(m.split(".")[-1] for m in models) or unique_id.split(".")[-1]
+    sample = _failing_sample(home, node) if is_test else ""
+    metadata = info.get("test_metadata") or {}
+    test_name = metadata.get("name") or node.name
+    detail = (f"dbt test {test_name} on {model_names} failed" if is_test else f"dbt model {model_names} failed")
+    detail += f": {result_node.message}" if result_node.message else ""
+    detail += f"; feeds upstream: {', '.join(feeds) or 'none'}"
+    detail += f"; first failing row: {sample}" if sample else ""
+    action = (f"Look at the failing rows (`dbt test --select {node.name} --store-failures`); usually a feed "
+              f"({', '.join(feeds) or 'see the model'}) carries data the warehouse cannot place: fix it at the "
+              "source and re-land, or fix the model")
+    return CheckOutcome(
+        WAREHOUSE, f"dbt:{node.name}", "fail", True, detail, action,
+        " / ".join(owners + ["Data engineering"]), ", ".join(contacts + ["data-eng@example.com"]),
+        {"unique_id": unique_id, "models": models, "test": test_name, "feeds": feeds, "failing_row": sample})
 
 
 def _ops_frame(rows: list[dict], run_id: str, logical_date: date) -> pl.DataFrame:
@@ -194,34 +274,121 @@ def _no_stage(_name: str) -> AbstractContextManager:
 
 def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None,
                 full_refresh: bool = False, progress: Callable[[str], None] = lambda _msg: None,
-                stage: Callable[[str], AbstractContextManager] = _no_stage) -> RunReport:
+                stage: Callable[[str], AbstractContextManager] = _no_stage, lock_wait_seconds: float = 0.0,
+                command: str | None = None) -> RunReport:
     """Close the day before `logical_date`: incrementally (that day, re-processing each feed's
     late-arriving days), from `since` (a backfill), or every date (`full_refresh`).
-    `stage(name)` wraps each step (ingest, checks, dbt_build, publish): the benchmark times them."""
-    last_day = logical_date - timedelta(days=1)
+    `stage(name)` wraps each step (ingest, checks, dbt_build, publish): the benchmark times them.
+
+    One run per home at a time (`run_lock`: raises RunLocked naming the running one). Whatever
+    fails — expected or not — the run ends held: recorded, alerted, `report.failure` saying what
+    happened in one paragraph, and the published database untouched."""
     run_id = run_id or f"{logical_date.isoformat()}-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:6]}"
     report = RunReport(run_id, logical_date)
+    ensure_hash_key(home.root)
+    with run_lock(home, run_id, wait_seconds=lock_wait_seconds,
+                  command=command or f"nightly run {run_id} (logical date {logical_date})"):
+        current = ["ingest"]
+
+        def step(name: str) -> AbstractContextManager:
+            current[0] = name
+            return stage(name)
+
+        try:
+            _run_steps(home, report, since, full_refresh, progress, step)
+        except Exception as err:  # noqa: BLE001 — every failure is recorded, alerted and explained
+            record_failure(home, report, current[0], err)
+    return report
+
+
+def _run_steps(home: Home, report: RunReport, since: date | None, full_refresh: bool,
+               progress: Callable[[str], None], stage: Callable[[str], AbstractContextManager]) -> None:
+    last_day = report.logical_date - timedelta(days=1)
     progress("landing new files")
     with stage("ingest"):
         report.landed = land_all(home)
+        # what this run builds: the files landed (ledger record committed) by now; later ones wait
+        snapshot = incremental.take_snapshot(home)
     progress("checking feeds against their SLAs")
     with stage("checks"):
-        report.checks = all_feed_outcomes(home, logical_date)
+        report.checks = all_feed_outcomes(home, report.logical_date)
     progress("dbt build: staging → intermediate → marts, with tests")
     with stage("dbt_build"):
-        report.build_window = window = incremental.plan(home, since or last_day, last_day)
+        report.build_window = window = incremental.plan(home, since or last_day, last_day, snapshot)
         for reason in window.reasons:
             progress(f"building from {window.first_day}: {reason}")
+        incremental.write_build_files(home, window)
         # unit tests check the SQL, not the data: `make test` runs them, the nightly build does not
-        result = run_dbt(home, "build", *window_args(window.first_day, window.last_day, window.landed_after),
+        result = run_dbt(home, "build", *window_args(window.first_day, window.last_day, window.landed_after,
+                                                     file_snapshot=True),
                          "--exclude", "test_type:unit", *(["--full-refresh"] if full_refresh else []))
-        report.checks += dbt_checks(result)
+        report.checks += dbt_checks(result, home)
         if result.success:
             incremental.record(home, window)
     progress("auditing and publishing")
     with stage("publish"):
-        report.alerts, report.publish, report.held_reason = publish_step(home, run_id, logical_date, report.checks)
-    return report
+        report.alerts, report.publish, report.held_reason = publish_step(
+            home, report.run_id, report.logical_date, report.checks)
 
 
-__all__ = ["RunReport", "nightly_run", "feed_outcomes", "publish_step", "dbt_checks", "summarize"]
+STEP_WORDS = {"ingest": "landing the files in landing/", "checks": "checking the feeds",
+              "dbt_build": "building the warehouse with dbt", "publish": "publishing the audited build"}
+
+
+def failure_message(run_id: str, step: str, err: BaseException, published: str) -> str:
+    """One paragraph: what failed, that nothing was published, and what to do."""
+    what = f"{type(err).__name__}: {err}".strip()
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        action = "Free disk space under the home (or move it to a larger disk), then run the same command again."
+    elif isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        action = "Give the user running cwh write access to the home, then run the same command again."
+    else:
+        action = ("Run the same command again; if it fails the same way, send this message and "
+                  "`cwh status` to Data engineering (data-eng@example.com).")
+    return (f"Run {run_id} failed while {STEP_WORDS.get(step, step)}: {what}. Nothing was published: "
+            f"{published} is unchanged, and the run is recorded as held (`cwh status`) and alerted. {action}")
+
+
+def record_failure(home: Home, report: RunReport, step: str, err: BaseException) -> str:
+    """Turn an exception into a held run: a blocking failed check, its alert (and webhook), the held
+    record. Each record is attempted on its own, so a full disk still leaves the message and the
+    webhook. Returns (and stores in `report.failure`) the one-paragraph message."""
+    from orchestration.publish import published_database
+
+    message = failure_message(report.run_id, step, err, str(published_database(home)))
+    failure = CheckOutcome(WAREHOUSE, f"run:{step}", "fail", True, message,
+                           "See the message: fix the cause and run again", "Data engineering",
+                           "data-eng@example.com", {"step": step, "error": type(err).__name__})
+    report.checks = [*report.checks, failure]
+    report.failure = message
+    report.held_reason = f"the run failed while {STEP_WORDS.get(step, step)}"
+    report.publish = None
+    report.alerts = [{"run_id": report.run_id, "logical_date": report.logical_date, "blocking": True,
+                      **{k: getattr(failure, k) for k in ("feed", "owner", "owner_contact", "check",
+                                                         "status", "detail", "suggested_action")}}]
+
+    def traceback_file() -> None:  # for the engineer; the user gets the paragraph
+        folder = home.root / "ops" / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+        (folder / f"{report.run_id}.txt").write_text(f"{message}\n\n{text}")
+
+    def alerts() -> None:
+        report.alerts = record_alerts(home, run_id=report.run_id, logical_date=report.logical_date,
+                                      checks=report.checks)
+
+    for attempt in (
+            traceback_file,
+            lambda: record_run(home, run_id=report.run_id, logical_date=report.logical_date, checks=report.checks),
+            alerts,
+            lambda: held(home, run_id=report.run_id, logical_date=report.logical_date, checks=report.checks,
+                         reason=report.held_reason)):
+        try:
+            attempt()
+        except Exception as record_err:  # noqa: BLE001 — keep going: the alert matters most
+            log.warning("could not record the failed run %s: %s", report.run_id, record_err)
+    post_webhook(report.alerts)
+    return message
+
+
+__all__ = ["RunReport", "nightly_run", "feed_outcomes", "publish_step", "dbt_checks", "summarize", "record_failure"]

@@ -271,7 +271,7 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
         except BaseException as err:
             for path in _tmp_files(tmp):
                 path.unlink(missing_ok=True)
-            if isinstance(err, duckdb.Error):
+            if isinstance(err, duckdb.Error | OSError):
                 raise PublishError(f"publish of run {run_id} failed, {published.name} unchanged: {err}") from err
             raise
     seconds = time.perf_counter() - started

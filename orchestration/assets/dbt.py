@@ -17,6 +17,7 @@ from orchestration.dbt_runner import prepare, window_args
 from orchestration.partitions import daily_partitions, single_run
 from orchestration.dbt_sources import DBT_DIR
 from orchestration.resources import WarehouseHome
+from orchestration.run_lock import run_lock
 
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, with or without activation
@@ -51,12 +52,16 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     home = warehouse.home()
     prepare(home)  # CWH_HOME for dbt, warehouse folder, schema files for empty feeds
     days = context.partition_time_window
-    window = incremental.plan(home, days.start.date(), (days.end - timedelta(days=1)).date())
-    context.log.info(f"event dates {window.first_day} … {window.last_day}, plus each feed's late-arriving days"
-                     + "".join(f"; {reason}" for reason in window.reasons))
-    build = ["build", *window_args(window.first_day, window.last_day, window.landed_after)]
-    yield from dbt.cli(build, context=context).stream()
-    incremental.record(home, window)  # reached only when dbt succeeded
+    # as `cwh run`: one build per home at a time, of the files landed (ledger committed) by now
+    with run_lock(home, context.run_id, command=f"dagster run {context.run_id} ({context.job_name})"):
+        window = incremental.plan(home, days.start.date(), (days.end - timedelta(days=1)).date(),
+                                  incremental.take_snapshot(home))
+        context.log.info(f"event dates {window.first_day} … {window.last_day}, plus each feed's late-arriving days"
+                         + "".join(f"; {reason}" for reason in window.reasons))
+        incremental.write_build_files(home, window)
+        build = ["build", *window_args(window.first_day, window.last_day, window.landed_after, file_snapshot=True)]
+        yield from dbt.cli(build, context=context).stream()
+        incremental.record(home, window)  # reached only when dbt succeeded
 
 
 dbt_resource = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_DIR), dbt_executable=DBT_EXECUTABLE)

@@ -17,9 +17,10 @@ from connectors.contracts import load_contracts
 from connectors.lake import Home
 from orchestration.alerts import check_results_dir, post_webhook, record_alerts, record_run
 from orchestration.assets.feeds import feed_asset_key
-from orchestration.nightly import feed_check_names, feed_outcomes, publish_step
+from orchestration.nightly import RunReport, feed_check_names, feed_outcomes, publish_step, record_failure
 from orchestration.partitions import closing_partition, partition_days
 from orchestration.resources import WarehouseHome
+from orchestration.run_lock import run_lock
 from orchestration.sla import CheckOutcome
 
 LOGICAL_DATE_TAG = "cwh/logical_date"
@@ -89,7 +90,12 @@ def publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseHome) -> dg.MaterializeResult:
         home = warehouse.home()
         checks = _run_outcomes(home, context.run_id)
-        alerts, result, reason = publish_step(home, context.run_id, logical_date_of(context), checks)
+        try:
+            with run_lock(home, context.run_id, command=f"dagster run {context.run_id} (publish)"):
+                alerts, result, reason = publish_step(home, context.run_id, logical_date_of(context), checks)
+        except Exception as err:  # noqa: BLE001 — as `cwh run`: recorded, alerted, one paragraph
+            report = RunReport(context.run_id, logical_date_of(context), checks=list(checks))
+            raise dg.Failure(description=record_failure(home, report, "publish", err)) from None
         if result is None or not result.published:
             raise dg.Failure(description=f"publish held: {reason}", metadata={"alerts": len(alerts)})
         return dg.MaterializeResult(metadata={
