@@ -28,8 +28,8 @@ CORE_COLUMNS = (
 def currency_hint(feed: str, why: str) -> str:
     """The rejection message of a file whose currency neither a column nor an option gives."""
     return (
-        f"{why}: set it for the feed with `{feed}: {{currency: USD}}` (your ad account's currency) "
-        f"in config/feed_options.yml under the project home, or pass --currency USD when ingesting"
+        f"{why}: land it with your ad account's currency, e.g. `cwh ingest {feed} FILE --currency USD`, "
+        f"or set it for the feed with `{feed}: {{currency: USD}}` in config/feed_options.yml under the project home"
     )
 
 

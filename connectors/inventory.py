@@ -25,10 +25,13 @@ import pyarrow as pa
 from connectors.engine import H, VendorFormat
 from connectors.registry_helpers import parse_table
 
-DATE_HINT = ("this inventory file has no 'date' column: pass the day the snapshot was taken with "
-             "--date YYYY-MM-DD")
-LOCATION_HINT = ("this inventory file has no 'location' column: say which stock location it is with "
-                 "--location (e.g. --location \"Amazon FBA US\")")
+# one example for both hints: a file may lack both, and a fact the file states is ignored
+INGEST_EXAMPLE = "`cwh ingest inventory_snapshots FILE --date 2026-05-31 --location \"Amazon FBA US\"`"
+DATE_HINT = ("this inventory file has no 'date' column: give the day the snapshot was taken with --date "
+             "(and its stock location with --location if it has no 'location' column either), e.g. "
+             + INGEST_EXAMPLE)
+LOCATION_HINT = ("this inventory file has no 'location' column: say which stock location it is with --location "
+                 "(and the day with --date if it has no 'date' column either), e.g. " + INGEST_EXAMPLE)
 OPTIONS = {"date": DATE_HINT, "location": LOCATION_HINT}
 
 TEMPLATE_CSV = VendorFormat(

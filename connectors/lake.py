@@ -32,6 +32,7 @@ import yaml
 
 from connectors.contracts import Contract
 from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, parse_batches, sniff
+from connectors.facts import FactError, check_facts
 from connectors.landing_safety import (copy_atomically, fsync_path, landing_in_progress, sweep_orphans,
                                        write_json_atomically)
 from connectors.registry import FEEDS, feed_spec
@@ -153,8 +154,9 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
         started = datetime.now(UTC)
         merged = {**home.feed_options(feed), **(options or {})}
         try:
+            merged = check_facts(merged, "from --<fact> or config/feed_options.yml")  # no wrong fact lands
             result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
-        except FileRejected as err:
+        except (FileRejected, FactError) as err:
             write_json_atomically(home.rejected(feed) / f"{file_id}.json", {
                 "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
                 "rejected_at": started.isoformat()})

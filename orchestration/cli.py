@@ -5,7 +5,10 @@ Everything it writes lives under the project home (`CWH_HOME`, default `./data`)
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
+import shlex
 import shutil
 import sys
 from collections import defaultdict
@@ -70,25 +73,40 @@ def demo(
     console.print(f"ground truth: {summary.get('truth_dir', home.root / 'demo' / 'truth')}")
 
 
+def _with_fact_flags(command):
+    """One `--<fact>` flag per fact a vendor file may lack (connectors.facts.FACTS, which a test holds
+    equal to the keys of every layout's `options`), in place of the command's `**facts`."""
+    from connectors.facts import FACTS
+
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    flags = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+                 str | None, typer.Option(f"--{name}", help=fact.help, rich_help_panel="Facts the file does not state")])
+             for name, fact in FACTS.items()]
+    command.__signature__ = signature.replace(parameters=kept + flags)
+    return command
+
+
 @app.command()
+@_with_fact_flags
 def ingest(
     feed: Annotated[str | None, typer.Argument(help="Feed to land (see `cwh feeds`).")] = None,
     files: Annotated[list[Path] | None, typer.Argument(help="Vendor files; default: every file in landing/<feed>/.")] = None,
     all_feeds: Annotated[bool, typer.Option("--all", help="Land every file waiting in landing/ for every feed.")] = False,
-    option: Annotated[list[str] | None, typer.Option(help="Fact the file does not state, e.g. currency=USD.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Shortcut for --option currency=XXX.")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="Fact the file does not state, as key=value (e.g. currency=USD).")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Land files already landed again (e.g. with a corrected --currency): the earlier landing is superseded.")] = False,
+    **facts: str | None,  # one --<fact> flag per connectors.facts.FACTS (see _with_fact_flags)
 ) -> None:
     """Land vendor files into the raw lake: per file, rows loaded, rows quarantined, or why it was rejected."""
     from connectors.lake import land_file, landing_files
+    from connectors.unland import replace_file
     from connectors.landing_safety import sweep_orphans
     from connectors.registry import FEEDS
 
     home = _home()
-    options = _parse_options(option or [])
-    if currency:
-        options["currency"] = currency.upper()
     if all_feeds == bool(feed):
         raise typer.BadParameter("name one feed (with files or not), or pass --all")
+    options = _facts_given(feed, option or [], facts)
     jobs: list[tuple[str, Path]] = []
     if all_feeds:
         jobs = [(name, path) for name in FEEDS for path in landing_files(home, name)]
@@ -104,21 +122,26 @@ def ingest(
         console.print("nothing to land: landing/ has no files" + (f" for {feed}" if feed else ""))
         return
     table = Table("feed", "file", "status", "loaded", "quarantined", "note", title="Landing")
-    rejected = 0
+    rejected, to_do = 0, []
     sweep_orphans(home, list(FEEDS))  # what a crashed landing left behind
     with console.status("landing…") as status:
         for index, (name, path) in enumerate(jobs, start=1):
             status.update(f"landing {index}/{len(jobs)}: {name} {path.name}")
             try:
-                result = land_file(home, name, path, options if not all_feeds else None)
+                result = (replace_file if replace else land_file)(home, name, path, options if not all_feeds else None)
             except Exception as err:  # noqa: BLE001 — recorded, alerted, explained; nothing half-landed
                 _ingest_failed(home, table, name, path, err)
             rejected += result.status == "rejected"
-            note = result.reason if result.status != "loaded" else _drift_note(result)
+            note = _runnable(result.reason, name, path) if result.status != "loaded" else _drift_note(result)
+            if COMMAND_IN_MESSAGE.search(note):  # whole lines below the table: copied as printed
+                to_do.append(f"{name} {path}: {note}")
+                note = "see below"
             style = {"rejected": "red", "duplicate": "dim"}.get(result.status, "")
             table.add_row(name, result.file, f"[{style}]{result.status}[/]" if style else result.status,
                           f"{result.rows_loaded:,}", f"{result.rows_quarantined:,}", note)
     console.print(table)
+    for line in to_do:
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
     if rejected:
         console.print(f"[red]{rejected} file(s) rejected[/]: fix or re-export them and land them again.")
         raise typer.Exit(1)
@@ -138,6 +161,52 @@ def _ingest_failed(home, table: Table, feed: str, path: Path, err: Exception) ->
     raise typer.Exit(1)
 
 
+def _facts_given(feed: str | None, pairs: list[str], flags: dict[str, str | None]) -> dict[str, str]:
+    """The facts of the command line (`--option k=v` and `--<fact>` flags), checked: values that exist
+    (connectors.facts), and facts the feed's layouts take."""
+    from connectors.facts import FactError, check_facts
+    from connectors.registry import FEEDS
+
+    given = {**_parse_options(pairs), **{name: value for name, value in flags.items() if value is not None}}
+    if not given or feed not in FEEDS:
+        if given and feed is None:
+            raise typer.BadParameter("facts (--currency, --channel, …) describe one feed's files: name the feed, not --all")
+        return given
+    taken = sorted({name for layout in FEEDS[feed].formats for name in layout.options})
+    unknown = sorted(set(given) - set(taken))
+    if unknown:
+        raise typer.BadParameter(f"{feed} files take no {', '.join('--' + n for n in unknown)}; "
+                                 + (f"they take {', '.join('--' + n for n in taken)}" if taken else "they need no facts"))
+    try:
+        return check_facts(given)
+    except FactError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+COMMAND_IN_MESSAGE = re.compile(r"`(cwh [^`]*)`")
+
+
+def _runnable(note: str, feed: str, path: Path) -> str:
+    """A message about one file: its cwh ingest commands name that very file as it was given (for the
+    FILE placeholder, the bare file name, or no file at all), so they work exactly as printed."""
+    quoted = shlex.quote(str(path))
+
+    def name_the_file(match: re.Match) -> str:
+        command = match.group(1)
+        words = command.split(" ")
+        if words[1] != "ingest" or len(words) < 3:
+            return match.group(0)
+        if "FILE" in words or path.name in words:
+            command = " ".join(quoted if word in ("FILE", path.name) else word for word in words)
+        elif len(words) == 3 or words[3].startswith("--"):
+            command = " ".join([*words[:3], quoted, *words[3:]])
+        return f"`{command}`"
+
+    if note == "already landed":
+        note += f": to land it again with corrected facts, `cwh ingest {feed} FILE --replace` and the facts"
+    return COMMAND_IN_MESSAGE.sub(name_the_file, note)
+
+
 def _drift_note(result) -> str:
     notes = []
     if result.non_data_rows:
@@ -145,6 +214,37 @@ def _drift_note(result) -> str:
     if result.extra_columns:
         notes.append("new columns: " + ", ".join(result.extra_columns))
     return "; ".join(notes)
+
+
+@app.command()
+def unland(
+    feed: Annotated[str, typer.Argument(help="Feed the files were landed in (see `cwh feeds`).")],
+    files: Annotated[list[str], typer.Argument(help="Landed files: a path (matched by content), a file name, or a file id.")],
+    reason: Annotated[str, typer.Option(help="Why they are removed (kept in the ledger's removal record).")] = "removed with cwh unland",
+) -> None:
+    """Take landed files out of the lake (a wrong file, a file of another feed): their Parquet, quarantine,
+    ledger record and landing copy move to lake/removed/<feed>/, the ledger records the removal, and the
+    next `cwh run` removes their rows from staging and the marts (docs/incremental.md)."""
+    from connectors.registry import FEEDS
+    from connectors.unland import UnlandError, find_landed, unland as unland_file
+
+    if feed not in FEEDS:
+        raise typer.BadParameter(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")
+    home = _home()
+    try:
+        for name in files:  # every file found before any moves
+            find_landed(home, feed, name)
+    except UnlandError as err:
+        raise typer.BadParameter(str(err)) from None
+    table = Table("feed", "file", "file id", "rows removed", "quarantined rows removed", "archived in", title="Removed")
+    for name in files:
+        record = unland_file(home, feed, name, reason)
+        landed = record["landed"]
+        table.add_row(feed, record["file"], record["file_id"], f"{landed.get('rows_loaded', 0):,}",
+                      f"{landed.get('rows_quarantined', 0):,}", record["archive"])
+    console.print(table)
+    console.print("the next `cwh run` rebuilds the staging tables of the feed and re-processes the removed "
+                  "files' event dates: their rows leave staging and the marts")
 
 
 @app.command()

@@ -38,6 +38,7 @@ class BuildWindow:
     landed_after: datetime | None = None  # the last successful build's start: later files are new
     snapshot: dict[str, frozenset[str]] | None = None  # feed -> sha256 of the files this build holds
     new_files: dict[str, frozenset[str]] = field(default_factory=dict)  # those the last build did not
+    rebuild_feeds: set[str] = field(default_factory=set)  # files removed since the last build: staging whole
 
 
 def take_snapshot(home: Home) -> dict[str, frozenset[str]]:
@@ -81,6 +82,7 @@ def write_build_files(home: Home, window: "BuildWindow") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute("create schema if not exists ops")
+        drop_rebuilt_staging(home, window, con)  # files removed since the last build
         con.register("snapshot_rows", table)
         con.execute("create or replace table ops.build_files as select * from snapshot_rows")
         con.unregister("snapshot_rows")
@@ -186,7 +188,70 @@ def plan(home: Home, first_day: date, last_day: date,
         if first < window.first_day:
             window.first_day = first
             window.reasons.append(f"{feed}: files landed since the last build carry events from {first}")
+    plan_removals(home, window)
     return window
+
+
+def _event_day(value) -> date | None:
+    """A ledger event time ('2026-07-31', '2026-07-31 16:26:32+00:00': UTC) as its UTC day."""
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+def plan_removals(home: Home, window: BuildWindow) -> None:
+    """Files taken out of the lake since the last build (`cwh unland`, `cwh ingest --replace`): their
+    feeds' staging tables are rebuilt whole (`drop_rebuilt_staging`: an incremental merge only adds
+    and replaces rows, it never drops the rows of a file that is gone), and the event models
+    re-process the dates the removed file held (and its replacement holds) from its first event on."""
+    from connectors.lake import ledger_records
+    from connectors.unland import removal_records
+
+    landed = {(r["feed"], r["file_id"]): r for r in ledger_records(home)}
+    for removal in removal_records(home):
+        if datetime.fromisoformat(removal["removed_at"]) <= window.landed_after:
+            continue
+        feed = removal["feed"]
+        if feed not in window.rebuild_feeds:
+            window.rebuild_feeds.add(feed)
+            window.reasons.append(f"{feed}: a file was removed since the last build; its staging is rebuilt")
+        replacement = landed.get((feed, removal["file_id"]), {})
+        days = [_event_day(r.get("min_event_time")) for r in (removal["landed"], replacement)]
+        first = min((d for d in days if d is not None), default=None)
+        if feed in event_model_feeds() and first is not None and first < window.first_day:
+            window.first_day = first
+            window.reasons.append(f"{feed}: the removed file {removal['file']} held events from {first}")
+
+
+def _manifest(home: Home) -> dict | None:
+    for path in (home.root / "dbt" / "target" / "manifest.json", DBT_DIR / "target" / "manifest.json"):
+        if path.exists():
+            return json.loads(path.read_text())
+    return None
+
+
+def drop_rebuilt_staging(home: Home, window: BuildWindow, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Drop the staging tables of `window.rebuild_feeds` from the build database (open as `con`), so
+    dbt builds them whole from the lake (is_incremental() is false for a missing table). Without a
+    manifest, every staging table. Returns the tables dropped."""
+    if not window.rebuild_feeds:
+        return []
+    manifest = _manifest(home)
+    stored = {(schema, name): kind for schema, name, kind in con.execute(
+        "select table_schema, table_name, table_type from information_schema.tables").fetchall()}
+    if manifest is None:
+        targets = [key for key in stored if key[0] == "staging"]
+    else:
+        sources = manifest["sources"]
+        targets = [(node["schema"], node.get("alias") or node["name"]) for node in manifest["nodes"].values()
+                   if node["resource_type"] == "model" and "staging" in node["fqn"]
+                   and any(sources[p]["name"] in window.rebuild_feeds
+                           for p in node["depends_on"]["nodes"] if p in sources)]
+    dropped = []
+    for schema, name in targets:
+        if (schema, name) in stored:
+            kind = "view" if stored[(schema, name)] == "VIEW" else "table"
+            con.execute(f'drop {kind} "{schema}"."{name}"')
+            dropped.append(f"{schema}.{name}")
+    return dropped
 
 
 def record(home: Home, window: BuildWindow) -> None:
