@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from . import catalog as C
 from . import writers as W
+from .dialects_amazon import write_messy_dialects as write_amazon_dialects
 from .recon_truth import TRUTH_README as RECON_README
 from .recon_truth import ReconTruth
 from .catalog import SKUS, q2
@@ -216,7 +217,8 @@ class _Sim:
                  "google_ads_ui": "google_ads", "google_ads_api": "google_ads", "amazon_ads_US": "amazon_ads",
                  "amazon_ads_CA": "amazon_ads"}
         targets = [(feeds.get(k, k), W.FEEDS[k][0].replace("{m}", "*")) for k in W.FEEDS]
-        targets += [("amazon_settlements", "settlement_*.txt"), ("cogs", "cogs.csv"),
+        targets += [("amazon_settlements", "settlement_*.txt"), ("amazon_orders", "all_orders_*.csv"),
+                    ("cogs", "cogs.csv"),
                     ("channel_targets", "channel_targets.csv")]
         for feed, pattern in targets:
             stem, _, suffix = pattern.rpartition(".")
@@ -267,6 +269,7 @@ class _Sim:
             s.finalize()
         if messy:
             self._messy_files()
+            write_amazon_dialects(self)
         return self._write_truth()
 
     def _day(self, d: date, i: int) -> None:
@@ -1011,7 +1014,11 @@ nowhere). Messy mode: {messy}.
   lines, Total rows, settlement summary row or blank lines).
 - `defects.csv` (messy mode only) — each planted defect: feed, file, 1-based physical line (0 for
   file-level defects), kind, a keyword the quarantine reason should contain. The P&L excludes the
-  events of defective rows.
+  events of defective rows. Messy mode also writes Amazon files in the dialects sellers download
+  (connectors/demo_data/dialects_amazon.py: the same sku twice in an order, legacy quantity rows,
+  decimal commas, the All Orders report as quoted Windows-1252 CSV); the events and the truth are
+  the same, `data_rows` counts each file's rows as rewritten (a legacy quantity row is not a data
+  row: it lands merged into its item's components).
 """
 
 

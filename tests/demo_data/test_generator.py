@@ -319,7 +319,8 @@ def test_messy_defects_at_recorded_lines(messy):
     for d in defects:
         path = messy / "landing" / d["feed"] / d["file"]
         raw = path.read_bytes()
-        lines = raw.decode("utf-8-sig").splitlines()
+        # the messy All Orders report may be Seller Central's .csv download, in Windows-1252
+        lines = raw.decode("cp1252" if path.suffix == ".csv" and d["feed"] == "amazon_orders" else "utf-8-sig").splitlines()
         line = lines[int(d["line"]) - 1] if int(d["line"]) else None
         kind = d["kind"]
         if kind == "bad_date":
@@ -329,7 +330,8 @@ def test_messy_defects_at_recorded_lines(messy):
         elif kind == "non_numeric":
             assert next(csv.reader([line]))[1] == "N/A"
         elif kind == "missing_key":
-            assert line.split("\t")[0] == "" and line.split("\t")[2].startswith("20")
+            fields = next(csv.reader([line], delimiter="\t" if path.suffix == ".txt" else ","))
+            assert fields[0] == "" and fields[2].startswith("20")
         elif kind == "duplicate_file":
             others = [p for p in path.parent.iterdir() if p != path]
             assert any(p.read_bytes() == raw for p in others)
@@ -360,3 +362,62 @@ def test_messy_excludes_defective_events(clean, messy):
             assert m[(ch, line)] == c[(ch, line)], (ch, line)
     assert not (clean / "demo" / "truth" / "defects.csv").exists()
     assert not (clean / "landing" / "shopify_orders").glob("*.csv").__next__().read_bytes().startswith(b"\xef")
+
+
+def _tsv(path: Path) -> list[dict]:
+    rows = _rows(path, "\t")
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def test_messy_amazon_files_speak_the_real_dialects(messy):
+    """`cwh demo --messy` writes the dialects real sellers download (dialects_amazon.py): All Orders
+    as quoted Windows-1252 CSV with – and ™ in product names, the same sku twice in an order (both
+    paid in the settlement), legacy quantity rows, and a settlement with decimal commas, each still
+    adding up to its summary total."""
+    landing = messy / "landing"
+    csv_orders = sorted((landing / "amazon_orders").glob("*.csv"))
+    assert len(csv_orders) == 1
+    raw = csv_orders[0].read_bytes()
+    assert raw.startswith(b'"amazon-order-id","merchant-order-id"') and b"\r\n" in raw
+    text = raw.decode("cp1252")
+    assert "\u2122 \u2013 " in text and all(line.startswith('"') for line in text.splitlines())
+    orders = [dict(zip(r[0], x)) for r in [_rows_of(text)] for x in r[1:]]
+    seen: dict[tuple, list] = defaultdict(list)
+    for r in orders:
+        seen[(r["amazon-order-id"], r["sku"])].append(r)
+    repeated = {k: v for k, v in seen.items() if k[0] and len(v) > 1}
+    assert repeated, "no order lists a sku twice"
+    for rows in repeated.values():
+        assert [r["quantity"] for r in rows] == ["1", "1"] and rows[0]["item-price"] == rows[1]["item-price"]
+    # the repeated items are two paid order items in the settlement: two order-item-codes
+    components = [c for p in sorted((landing / "amazon_settlements").glob("*.txt")) for c in _tsv(p)
+                  if c.get("amount-description") == "Principal" and c.get("transaction-type") == "Order"]
+    codes = defaultdict(set)
+    for c in components:
+        codes[(c["order-id"], c["sku"])].add(c["order-item-code"])
+    assert any(len(codes[k]) == 2 for k in repeated)
+    # legacy settlements: a quantity row (no amount) opens each order item; components carry none
+    legacy_amounts = ("price-amount", "item-related-fee-amount", "promotion-amount", "other-amount")
+    comma_files = 0
+    truth = {r["settlement_id"]: r for r in _truth(messy, "settlements.csv")}
+    for path in sorted((landing / "amazon_settlements").glob("*.txt")):
+        rows = _tsv(path)
+        summary, comps = rows[0], rows[1:]
+        if "price-amount" not in summary:
+            continue
+        quantity_rows = [c for c in comps if c["quantity-purchased"] and not any(c.get(a) for a in legacy_amounts)]
+        amounts = [c for c in comps if any(c.get(a) for a in legacy_amounts)]
+        items = [c for c in amounts if c["transaction-type"] in ("Order", "Refund")]
+        assert quantity_rows and items and all(not c["quantity-purchased"] for c in items)
+        uses_commas = "," in summary["total-amount"]
+        comma_files += uses_commas
+        def number(v: str) -> Decimal:
+            return Decimal(v.replace(".", "").replace(",", ".") if uses_commas else v)
+        total = sum(number(c[a]) for c in amounts for a in legacy_amounts if c.get(a))
+        assert total == number(summary["total-amount"]) == Decimal(truth[summary["settlement-id"]]["total_amount"])
+        assert len(amounts) == int(truth[summary["settlement-id"]]["components"])
+    assert comma_files == 1
+
+
+def _rows_of(text: str) -> list[list[str]]:
+    return list(csv.reader(text.splitlines()))
