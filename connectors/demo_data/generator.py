@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from . import catalog as C
 from . import writers as W
 from .dialects_amazon import write_messy_dialects as write_amazon_dialects
+from .dialects_marketing import write_messy_dialects as write_marketing_dialects
 from .recon_truth import TRUTH_README as RECON_README
 from .recon_truth import ReconTruth
 from .catalog import SKUS, q2
@@ -270,6 +271,7 @@ class _Sim:
         if messy:
             self._messy_files()
             write_amazon_dialects(self)
+            write_marketing_dialects(self)
         return self._write_truth()
 
     def _day(self, d: date, i: int) -> None:
@@ -1018,7 +1020,10 @@ nowhere). Messy mode: {messy}.
   (connectors/demo_data/dialects_amazon.py: the same sku twice in an order, legacy quantity rows,
   decimal commas, the All Orders report as quoted Windows-1252 CSV); the events and the truth are
   the same, `data_rows` counts each file's rows as rewritten (a legacy quantity row is not a data
-  row: it lands merged into its item's components).
+  row: it lands merged into its item's components). It also writes the marketing and 3PL dialects
+  (connectors/demo_data/dialects_marketing.py: Google's UTF-16 tab Excel CSV, Ads console exports in
+  USD and CAD, a Meta age × gender breakdown and 8-decimal spend, ShipBob's invoice download with
+  4-decimal storage lines); the spend and costs per channel and day are the same.
 """
 
 

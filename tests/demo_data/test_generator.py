@@ -103,9 +103,16 @@ def messy(tmp_path_factory) -> Path:
     return home
 
 
+def _text(path: Path) -> str:
+    """A file's text whatever its vendor encoding (UTF-8 with or without BOM, UTF-16 with BOM)."""
+    raw = path.read_bytes()
+    return raw.decode("utf-16") if raw.startswith(b"\xff\xfe") else raw.decode("utf-8-sig")
+
+
 def _rows(path: Path, delimiter: str = ",", skip: int = 0) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        lines = f.read().splitlines()[skip:]
+    lines = _text(path).splitlines()[skip:]
+    if delimiter == "," and lines and "\t" in lines[0]:
+        delimiter = "\t"  # a tab-separated download (Google's Excel CSV)
     return list(csv.reader(lines, delimiter=delimiter))
 
 
@@ -243,7 +250,7 @@ def _spend_from_files(home: Path) -> dict:
     fx, out = _fx(home), defaultdict(Decimal)
     landing = home / "landing"
     for p in (landing / "google_ads").glob("*.csv"):
-        ui = p.read_text().startswith("Campaign report")
+        ui = _text(p).startswith("Campaign report")
         for r in _dicts(p, skip=2 if ui else 0):
             if ui:
                 if r["Cost"]:
@@ -254,13 +261,19 @@ def _spend_from_files(home: Path) -> dict:
                     Decimal(r["metrics.cost_micros"]) / 1000000
     for p in (landing / "meta_ads").glob("*.csv"):
         for r in _dicts(p):
-            out[(_campaign_channel("meta_ads", r["Campaign name"]), r["Day"])] += Decimal(r["Amount spent (USD)"])
+            # 8-decimal floating-point spend (messy) is the cents the P&L books
+            out[(_campaign_channel("meta_ads", r["Campaign name"]), r["Day"])] += \
+                Decimal(r["Amount spent (USD)"]).quantize(CENT, ROUND_HALF_UP)
     for p in (landing / "pinterest_ads").glob("*.csv"):
         for r in _dicts(p):
             out[(_campaign_channel("pinterest", r["Campaign name"]), r["Date"])] += \
                 Decimal(r["Spend in account currency"])
     for p in (landing / "amazon_ads").glob("*.csv"):
         for r in _dicts(p):
+            if "Spend" in r:  # the Ads console download (messy): `Oct 2, 2026`, `$1,234.50`, Currency
+                r = {"date": datetime.strptime(r["Date"], "%b %d, %Y").date().isoformat(),
+                     "cost": r["Spend"].replace("$", "").replace(",", ""),
+                     "campaignBudgetCurrencyCode": r["Currency"], "campaignName": r["Campaign Name"]}
             cost = Decimal(r["cost"])
             if r["campaignBudgetCurrencyCode"] != "USD":
                 cost = (cost * fx[(r["date"], r["campaignBudgetCurrencyCode"])]).quantize(CENT, ROUND_HALF_UP)
@@ -320,15 +333,19 @@ def test_messy_defects_at_recorded_lines(messy):
         path = messy / "landing" / d["feed"] / d["file"]
         raw = path.read_bytes()
         # the messy All Orders report may be Seller Central's .csv download, in Windows-1252
-        lines = raw.decode("cp1252" if path.suffix == ".csv" and d["feed"] == "amazon_orders" else "utf-8-sig").splitlines()
+        lines = (raw.decode("cp1252") if path.suffix == ".csv" and d["feed"] == "amazon_orders"
+                 else _text(path)).splitlines()
         line = lines[int(d["line"]) - 1] if int(d["line"]) else None
         kind = d["kind"]
         if kind == "bad_date":
             assert "2026-13-45 25:00:00 -0400" in line and line.startswith("#")
-        elif kind == "missing_amount":
-            assert next(csv.reader([line]))[4] == ""
-        elif kind == "non_numeric":
-            assert next(csv.reader([line]))[1] == "N/A"
+        elif kind == "missing_amount":  # Google UI report, comma CSV or tab-separated Excel CSV
+            delimiter = "\t" if "\t" in line else ","
+            header = next(csv.reader([lines[2]], delimiter=delimiter))
+            assert next(csv.reader([line], delimiter=delimiter))[header.index("Cost")] == ""
+        elif kind == "non_numeric":  # 3PL amount, API layout or ShipBob's invoice download
+            header = [h.lower() for h in next(csv.reader([lines[0]]))]
+            assert next(csv.reader([line]))[header.index("amount")] == "N/A"
         elif kind == "missing_key":
             fields = next(csv.reader([line], delimiter="\t" if path.suffix == ".txt" else ","))
             assert fields[0] == "" and fields[2].startswith("20")
@@ -421,3 +438,23 @@ def test_messy_amazon_files_speak_the_real_dialects(messy):
 
 def _rows_of(text: str) -> list[list[str]]:
     return list(csv.reader(text.splitlines()))
+
+
+def test_messy_demo_speaks_the_marketing_and_3pl_dialects(messy):
+    """Google's Excel CSV, Ads console exports in USD and CAD, a Meta age × gender breakdown with
+    8-decimal spend and ShipBob's invoice download are in the messy demo (their spend is checked
+    against the truth in test_truth_matches_files_for_spend_and_payment_fees)."""
+    landing = messy / "landing"
+    (google,) = list((landing / "google_ads").glob("*.csv"))
+    assert google.read_bytes().startswith(b"\xff\xfeC\x00") and "\tCost\t" in _text(google)
+    consoles = {r["Currency"] for p in (landing / "amazon_ads").glob("*.csv") for r in _dicts(p)}
+    assert consoles == {"USD", "CAD"}
+    (meta,) = list((landing / "meta_ads").glob("*.csv"))
+    rows = _dicts(meta)
+    assert {"Age", "Gender"} <= set(rows[0]) and len({(r["Day"], r["Ad name"]) for r in rows}) < len(rows)
+    assert any(len(r["Amount spent (USD)"].split(".")[1]) == 8 for r in rows)
+    (shipbob,) = list((landing / "threepl_billing").glob("*.csv"))
+    rows = _dicts(shipbob)
+    assert all(r["Amount"].startswith("$ ") or r["Amount"] == "N/A" for r in rows if r["Invoice Number"][0].isdigit())
+    assert any(len(r["Amount"].split(".")[-1]) == 4 for r in rows if r["Invoice Type"] == "WarehouseStorage")
+    assert _text(shipbob).rstrip().splitlines()[-3].startswith("Total:")
