@@ -70,8 +70,10 @@ def render() -> dict[Path, str]:
         document = {"version": 2, "sources": [{
             "name": source,
             "description": f"Raw {source} feeds landed by the connectors (one Parquet file per landed vendor file).",
+            # the home's path inside a SQL string: its quotes doubled (a home may be /srv/o'brien)
             "meta": {"external_location":
-                     "read_parquet('{{ env_var(\"CWH_HOME\") }}/lake/raw/{name}/*.parquet', union_by_name = true)"},
+                     "read_parquet('{{ env_var(\"CWH_HOME\") | replace(\"'\", \"''\") }}/lake/raw/{name}/*.parquet', "
+                     "union_by_name = true)"},
             "tables": [_table(c) for c in contracts],
         }]}
         text = HEADER + yaml.safe_dump(document, sort_keys=False, width=110, allow_unicode=True)
