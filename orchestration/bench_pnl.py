@@ -54,7 +54,8 @@ BASE_LINES = ("gross_sales", "discounts", "returns", "shipping_income", "cogs", 
 
 def _csv(landing: Path, pattern: str, **options: str) -> str:
     opts = "".join(f", {k}={v}" for k, v in options.items())
-    return f"read_csv('{landing.as_posix()}/{pattern}', header=true{opts})"
+    path = f"{landing.as_posix()}/{pattern}".replace("'", "''")  # a home may hold a quote
+    return f"read_csv('{path}', header=true{opts})"
 
 
 def duckdb_sql(landing: Path, pinterest_currency: str = "USD") -> str:
