@@ -205,7 +205,7 @@ def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: 
                 if best is None or score > best[0]:
                     best = (score, fmt, index + 1, headers, (mapping, constants, missing_req, missing_opt), delimiter)
                 if not missing_req and mapping:
-                    dialect = Dialect(delimiter, quote, encoding.label)
+                    dialect = Dialect(delimiter, quote, encoding)
                     return _layout(path, contract, fmt, index + 1, headers, mapping, constants, missing_opt,
                                    dialect, options, lines[index + 1:])
     _reject_unmatched(path, contract, formats, best, lines, encoding.label)
@@ -217,12 +217,7 @@ class Dialect:
 
     delimiter: str
     quote: str
-    encoding: str
-
-    def describe(self) -> str:
-        name = reader.DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
-        quoting = f", quoted with {self.quote}" if self.quote else ", unquoted"
-        return f"{self.encoding}, {name}-separated{quoting}"
+    encoding: reader.Encoding
 
 
 def _record_width(headers: list[str], samples: list[str], dialect: Dialect, positions: dict[str, int]) -> int:
@@ -264,7 +259,7 @@ def _layout(path, contract, fmt, header_line, headers, mapping, constants, missi
     known = {h.lower() for h in mapping.values()} | {h.lower() for h in fmt.known_headers}
     extra = [h for h in headers if h and h.lower() not in known]
     width = _record_width(headers, samples, dialect, positions)
-    return FileLayout(fmt, header_line, headers, mapping, constants, missing_opt, extra, dialect.encoding,
+    return FileLayout(fmt, header_line, headers, mapping, constants, missing_opt, extra, dialect.encoding.label,
                       dialect, positions, width)
 
 
@@ -328,7 +323,7 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
     """
     account = account if account is not None else FileAccount()
     dialect = layout.dialect
-    encoding = reader.detect_encoding(path)
+    encoding = dialect.encoding  # detected once, by sniff
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
@@ -368,7 +363,7 @@ class FileAccount:
     _unplaced: list = field(default_factory=list)  # line arrays not yet accounted for
 
     def start(self, tally: reader.Tally, dialect: Dialect, refused: list) -> None:
-        self.encoding, self.delimiter = dialect.encoding, reader.DELIMITER_NAMES.get(dialect.delimiter, dialect.delimiter)
+        self.encoding, self.delimiter = dialect.encoding.label, reader.DELIMITER_NAMES.get(dialect.delimiter, dialect.delimiter)
         self.preamble_lines, self.blank_lines, self.records = tally.preamble_lines, tally.blank_lines, tally.records
         self.refused = refused
 
