@@ -338,9 +338,14 @@ STEP_WORDS = {"ingest": "landing the files in landing/", "checks": "checking the
 def failure_message(run_id: str, step: str, err: BaseException, published: str) -> str:
     """One paragraph: what failed, that nothing was published, and what to do."""
     what = f"{type(err).__name__}: {err}".strip()
-    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+    cause, os_error = err, None
+    while cause is not None and os_error is None:  # the OSError behind a wrapped one (PublishError…)
+        os_error = cause if isinstance(cause, OSError) else None
+        cause = cause.__cause__
+    code = os_error.errno if os_error is not None else None
+    if code == errno.ENOSPC or "no space left" in what.lower():
         action = "Free disk space under the home (or move it to a larger disk), then run the same command again."
-    elif isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
         action = "Give the user running cwh write access to the home, then run the same command again."
     else:
         action = ("Run the same command again; if it fails the same way, send this message and "

@@ -12,6 +12,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from connectors.landing_safety import sweep_orphans
+from connectors.registry import FEEDS
 from orchestration import incremental
 from orchestration.dbt_runner import prepare, window_args
 from orchestration.partitions import daily_partitions, single_run
@@ -54,6 +56,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     days = context.partition_time_window
     # as `cwh run`: one build per home at a time, of the files landed (ledger committed) by now
     with run_lock(home, context.run_id, command=f"dagster run {context.run_id} ({context.job_name})"):
+        sweep_orphans(home, list(FEEDS))  # what crashed landings left (never part of a snapshot)
         window = incremental.plan(home, days.start.date(), (days.end - timedelta(days=1)).date(),
                                   incremental.take_snapshot(home))
         context.log.info(f"event dates {window.first_day} … {window.last_day}, plus each feed's late-arriving days"
