@@ -230,8 +230,10 @@ def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcom
     load_lag = _hours(edge - loaded_at) if loaded_at else None  # a load after D counts as lag 0
     allowed = sla + 24 * quiet
     judge_event = contract.cadence != "on_change"  # an unchanged cost list is not stale
-    late_event = judge_event and (event_lag is None or event_lag > allowed)
-    late_load = load_lag is None or load_lag > allowed
+    # judged on the exact lags (the hours shown are rounded to 0.1 h): exactly at the SLA is within
+    # it, one second past it is late
+    late_event = judge_event and (event_end is None or edge - event_end > timedelta(hours=allowed))
+    late_load = loaded_at is None or edge - loaded_at > timedelta(hours=allowed)
     status = "fail" if late_event or late_load else "ok"
     newest_text = newest.isoformat() if isinstance(newest, date) and not isinstance(newest, datetime) else _fmt_ts(newest)
     parts = []

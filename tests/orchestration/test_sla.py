@@ -191,6 +191,49 @@ def test_freshness_is_measured_at_the_logical_date_not_the_wall_clock(demo_home)
     assert early.metadata["newest_event"].startswith("2026-09-30")
 
 
+def set_column(home: Home, feed: str, column: str, value: datetime) -> None:
+    """Rewrite every lake row of the feed so `column` holds `value` (the instant under test)."""
+    for path in home.raw(feed).glob("*.parquet"):
+        table = pq.read_table(path)
+        index = table.schema.get_field_index(column)
+        typ = table.schema.field(index).type
+        table = table.set_column(index, column, pa.array([value] * table.num_rows, type=typ))
+        pq.write_table(table, path)
+
+
+SLA_EDGE = datetime(2026, 11, 1, tzinfo=UTC)  # LOGICAL 00:00 UTC, where lags are measured
+
+
+def test_freshness_is_ok_exactly_at_the_sla_and_fails_one_second_past_it(lake):
+    """The newest event exactly 36 h before the logical date is within the SLA (`>`, not `>=`);
+    one second older is past it (judged on the exact lag, not the lag rounded to 0.1 h)."""
+    contract = get_contract("shopify_orders")
+    assert contract.freshness_sla_hours == 36 and contract.cadence == "daily"
+    at_sla = SLA_EDGE - timedelta(hours=36)
+    set_column(lake, "shopify_orders", "created_at", at_sla)
+    result = freshness(lake, contract, LOGICAL)
+    assert result.metadata["event_lag_hours"] == 36 and result.metadata["quiet_days_allowed"] == 0
+    assert result.metadata["load_lag_hours"] == 0
+    assert result.status == "ok", result.detail
+    set_column(lake, "shopify_orders", "created_at", at_sla - timedelta(seconds=1))
+    past = freshness(lake, contract, LOGICAL)
+    assert past.status == "fail" and past.holds_publish, past.detail
+
+
+def test_freshness_load_is_ok_exactly_at_the_sla_and_fails_one_second_past_it(lake):
+    """The newest load exactly 36 h before the logical date is within the SLA; one second older
+    is past it (events of Oct 31 are fresh: only the load is judged late)."""
+    contract = get_contract("shopify_orders")
+    at_sla = SLA_EDGE - timedelta(hours=36)
+    set_column(lake, "shopify_orders", "_loaded_at", at_sla)
+    result = freshness(lake, contract, LOGICAL)
+    assert result.metadata["load_lag_hours"] == 36 and result.metadata["event_lag_hours"] < 36
+    assert result.status == "ok", result.detail
+    set_column(lake, "shopify_orders", "_loaded_at", at_sla - timedelta(seconds=1))
+    past = freshness(lake, contract, LOGICAL)
+    assert past.status == "fail", past.detail
+
+
 def test_freshness_fails_when_nothing_landed(lake):
     shutil.rmtree(lake.raw("pinterest_ads"))
     result = freshness(lake, get_contract("pinterest_ads"), LOGICAL)
