@@ -10,10 +10,12 @@
     {%- set lineage = ['_source_file', '_source_sha256', '_source_line', '_source_format', '_loaded_at'] -%}
     {%- set skip = grain + sums + lineage + ['breakdown'] -%}
     {%- set others = [] -%}
+    {%- set types = {} -%}
     {%- if execute -%}
         {%- for node in graph.sources.values() if node.source_name == source_name and node.name == table_name -%}
-            {%- for column in node.columns if column not in skip -%}
-                {%- do others.append(column) -%}
+            {%- for column, spec in node.columns.items() -%}
+                {%- do types.update({column: spec.data_type}) -%}
+                {%- if column not in skip -%}{%- do others.append(column) -%}{%- endif -%}
             {%- endfor -%}
         {%- endfor -%}
     {%- endif -%}
@@ -56,9 +58,10 @@
         min_by(r.{{ column }}, r._source_line) as {{ column }},
         {%- endfor %}
         {%- for column in sums %}
-        sum(r.{{ column }}) as {{ column }},
+        {#- the source's own type: a sum would widen bigint to hugeint, decimal(18,6) to (38,6) #}
+        cast(sum(r.{{ column }}) as {{ types.get(column) or 'double' }}) as {{ column }},
         {%- endfor %}
-        sum(r.source_rows) as source_rows,
+        cast(sum(r.source_rows) as bigint) as source_rows,
         min(r._source_file) as _source_file,
         r._source_sha256,
         min(r._source_line) as _source_line,
