@@ -66,9 +66,10 @@ DOWNLOAD_KEY_COLUMNS = ["invoice_id", "invoice_type", "charge_date", "transactio
 
 def _footer_rows(frame: pl.DataFrame, state: dict) -> pl.Expr:
     """`Total:` rows and footnotes (`* Storage is billed…`): no charge date and no amount, or a
-    first cell that says so."""
-    first = pl.col("invoice_id").cast(pl.String).str.strip_chars()
-    labelled = first.str.contains(r"(?i)^(total|\*)").fill_null(False)
+    cell that says so."""
+    cells = [c for c in frame.columns if c != "_line"]
+    labelled = pl.any_horizontal([pl.col(c).cast(pl.String).str.strip_chars().str.contains(r"(?i)^(total:|\*)")
+                                  .fill_null(False) for c in cells])
     empty = lambda c: pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")  # noqa: E731
     return labelled | (empty("charge_date") & empty("amount"))
 
