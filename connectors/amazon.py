@@ -141,11 +141,16 @@ def _normalise_amounts(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     if decimal_comma is None:
         return frame
     text = {c: values.clean_text(pl.col(c)) for c in _amount_columns(frame)}
+    # only plain numbers are rewritten: anything else keeps its text, so a quarantined value reads
+    # as the file wrote it
     if decimal_comma:
+        plain = r"^[-+]?[\d.\s]*\d(,\d+)?$"
         rewrite = {c: t.str.replace_all(r"[.\s]", "").str.replace(",", ".") for c, t in text.items()}
     else:
+        plain = r"^[-+]?[\d,\s]*\d(\.\d+)?$"
         rewrite = {c: t.str.replace_all(r"[,\s]", "") for c, t in text.items()}
-    return frame.with_columns([e.alias(c) for c, e in rewrite.items()])
+    return frame.with_columns([pl.when(text[c].str.contains(plain)).then(e).otherwise(text[c]).alias(c)
+                               for c, e in rewrite.items()])
 
 
 def _settlement_non_data(frame: pl.DataFrame, state: dict) -> pl.Expr:

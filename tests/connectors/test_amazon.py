@@ -217,6 +217,16 @@ def test_eu_settlement_is_read_by_its_own_decimal_comma_convention(tmp_path):
     assert balance_of(parsed)["555000222"]["balanced"] is True
 
 
+def test_unreadable_amount_in_a_decimal_comma_file_is_quarantined_as_written(tmp_path):
+    rows = [v2_summary(sid="555000444", total="48,56", currency="EUR"),
+            v2_component("ItemPrice", "Principal", "53,44", sid="555000444", **{"marketplace-name": "Amazon.de"}),
+            v2_component("ItemFees", "Commission", "-4.8x", sid="555000444", **{"marketplace-name": "Amazon.de"})]
+    parsed = parse("amazon_settlements", write_tsv(tmp_path / "settlement_de.txt", V2, rows))
+    assert parsed.quarantine["line"].to_list() == [4]
+    assert "'-4.8x' is not an amount" in parsed.quarantine["reason"][0]
+    assert parsed.frame["amount"].to_list() == [D("53.44")]
+
+
 def test_decimal_point_file_reads_a_lone_comma_group_as_thousands(tmp_path):
     rows = v2_rows()
     rows[0]["total-amount"] = "1,223.97"
