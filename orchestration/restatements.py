@@ -128,12 +128,32 @@ def _reason(home: Home, late: list[dict], channel: str, month: date, previous_ru
             counts.update(found)
             files.append(f"{record['feed']}/{record['file']}")
     when = f"the previous publish (run {previous_run}, {previous_at:%Y-%m-%d %H:%M} UTC)"
-    if not files:
+    removed = _removed_files(home, previous_at, channel, month)
+    if not files and not removed:
         return (f"no file with events in {month:%Y-%m} landed after {when}: a correction of rules, "
                 "configuration or a re-issued file restated it")
+    if not files:
+        return f"files with events in {month:%Y-%m} removed after {when}: {removed}"
     what = ", ".join(f"{n} {kind}(s)" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return (f"late-arriving data: {what} with event dates in {month:%Y-%m} landed after {when} "
-            f"(files: {', '.join(sorted(files))})")
+            f"(files: {', '.join(sorted(files))})" + (f"; files removed: {removed}" if removed else ""))
+
+
+def _removed_files(home: Home, since: datetime, channel: str, month: date) -> str:
+    """Files taken out (cwh unland) or superseded (cwh ingest --replace) after `since` that held events
+    of `month`, as `feed/file (why)`."""
+    from connectors.unland import removal_records
+
+    found = []
+    for removal in removal_records(home):
+        landed, removed_at = removal["landed"], _ts(removal["removed_at"])
+        low, high = _ts(landed.get("min_event_time")), _ts(landed.get("max_event_time"))
+        if (removed_at is None or removed_at <= since or low is None or high is None
+                or channel not in FEED_CHANNELS.get(removal["feed"], {channel})
+                or high.date() < month or low.date() > _month_end(month)):
+            continue
+        found.append(f"{removal['feed']}/{removal['file']} ({removal['reason']})")
+    return ", ".join(sorted(found))
 
 
 def restatement_rows(home: Home, con: duckdb.DuckDBPyConnection, run_id: str, logical_date: date) -> list[tuple]:

@@ -112,3 +112,19 @@ def test_the_next_build_rebuilds_the_staging_of_a_removed_file_from_its_first_ev
     state.write_text(json.dumps({"max_date": "2026-10-31",
                                  "started_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}))
     assert incremental.plan(home, day, day).rebuild_feeds == set()
+
+
+def test_a_month_restated_by_a_removal_names_the_removed_file(home, tmp_path):
+    from orchestration.restatements import _reason
+
+    path = pinterest_file(tmp_path)
+    invoke("ingest", "pinterest_ads", str(path), "--currency", "USD")
+    published = datetime.now(UTC)
+    october, september = date(2026, 10, 1), date(2026, 9, 1)
+    quiet = _reason(home, [], "shopify_web", october, "run-1", published)
+    assert quiet.startswith("no file with events in 2026-10")
+    invoke("unland", "pinterest_ads", path.name, "--reason", "test account, not ours")
+    reason = _reason(home, [], "shopify_web", october, "run-1", published)
+    assert reason == ("files with events in 2026-10 removed after the previous publish (run run-1, "
+                      f"{published:%Y-%m-%d %H:%M} UTC): pinterest_ads/{path.name} (test account, not ours)")
+    assert _reason(home, [], "shopify_web", september, "run-1", published).startswith("no file")
