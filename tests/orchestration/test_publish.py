@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -205,3 +206,31 @@ def test_stale_tmp_of_a_killed_publish_is_cleaned(home):
     stale.write_bytes(b"half a database")
     publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
     assert not stale.exists()
+
+
+def test_publish_makes_the_file_durable_before_and_after_the_swap(home, monkeypatch):
+    """fsync(temporary file) → os.replace(temporary, published) → fsync(folder): the new file's bytes
+    are on disk before its name points at them, and the rename itself is on disk before we report."""
+    make_build(home)
+    published = published_database(home)
+    calls = []
+    real_fsync, real_replace = pub.os.fsync, pub.os.replace
+
+    def fsync(fd):
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(source, target):
+        calls.append(("replace", str(source), str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(pub.os, "fsync", fsync)
+    monkeypatch.setattr(pub.os, "replace", replace)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    swap = [c for c in calls if c[0] == "replace" and c[2] == str(published)]
+    assert len(swap) == 1, calls
+    temporary = swap[0][1]
+    assert temporary != str(published) and temporary.startswith(str(published) + ".")
+    at = calls.index(swap[0])
+    assert ("fsync", temporary) in calls[:at], f"the temporary file is not fsync'ed before the swap: {calls}"
+    assert ("fsync", str(published.parent)) in calls[at + 1:], f"the folder is not fsync'ed after the swap: {calls}"
