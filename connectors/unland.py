@@ -65,8 +65,8 @@ def find_landed(home: Home, feed: str, file_or_id: str | Path) -> dict:
                    or (len(key) >= MIN_ID_PREFIX and r["file_id"].startswith(key.lower()))]
         what = repr(key)
     if not matches:
-        raise UnlandError(f"{what} is not landed in {feed}: `cwh feeds {feed}` lists the feed; the ledger "
-                          f"holds {len(records)} file(s) under {home.ledger(feed)}")
+        raise UnlandError(f"{what} is not landed in {feed}: `cwh feeds {feed}` lists its {len(records)} "
+                          "landed file(s) with their file ids")
     if len(matches) > 1:
         listed = "; ".join(f"{r['file_id']} ({r['file']}, landed {r['loaded_at'][:19]})" for r in matches)
         raise UnlandError(f"{what} names {len(matches)} landed files of {feed}: pass one file id: {listed}")

@@ -258,6 +258,7 @@ def feeds(
     home = _home()
     if feed:
         _show_contract(feed)
+        _show_landed_files(home, feed)
         return
     stats: dict[str, dict] = defaultdict(lambda: {"files": 0, "rows": 0, "quarantined": 0, "last": "", "newest": ""})
     for record in ledger_records(home):
@@ -301,6 +302,31 @@ def _show_contract(feed: str) -> None:
         table.add_row(col.name, col.type, "yes" if col.required else "", "" if col.nullable else "no",
                       col.pii or "", col.description)
     console.print(table)
+
+
+def _show_landed_files(home, feed: str, limit: int = 30) -> None:
+    """The feed's landed files (newest first) with the facts they were landed with, then the removed
+    ones: what cwh ingest --replace and cwh unland act on."""
+    from connectors.lake import ledger_records
+    from connectors.unland import removal_records
+
+    records = sorted(ledger_records(home, feed), key=lambda r: r["loaded_at"], reverse=True)
+    table = Table("file", "file id", "landed", "rows", "quarantined", "facts",
+                  title=f"Landed files of {feed} ({len(records)}; newest {min(limit, len(records))})")
+    for record in records[:limit]:
+        facts = ", ".join(f"{k}={v}" for k, v in sorted((record.get("options") or {}).items()))
+        table.add_row(record["file"], record["file_id"], record["loaded_at"][:19], f"{record['rows_loaded']:,}",
+                      f"{record['rows_quarantined']:,}", facts)
+    console.print(table)
+    removed = list(removal_records(home, feed))
+    if removed:
+        gone = Table("file", "file id", "removed", "action", "reason", "archived in", title=f"Removed files of {feed}")
+        for record in removed[-limit:]:
+            gone.add_row(record["file"], record["file_id"], record["removed_at"][:19], record["action"],
+                         record["reason"], record["archive"])
+        console.print(gone)
+    console.print(f"to land a file again with corrected facts: `cwh ingest {feed} FILE --replace` and the facts; "
+                  f"to take one out: `cwh unland {feed} FILE_OR_ID`", soft_wrap=True)
 
 
 @app.command()

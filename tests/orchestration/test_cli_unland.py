@@ -128,3 +128,13 @@ def test_a_month_restated_by_a_removal_names_the_removed_file(home, tmp_path):
     assert reason == ("files with events in 2026-10 removed after the previous publish (run run-1, "
                       f"{published:%Y-%m-%d %H:%M} UTC): pinterest_ads/{path.name} (test account, not ours)")
     assert _reason(home, [], "shopify_web", september, "run-1", published).startswith("no file")
+
+
+def test_feeds_lists_the_landed_files_with_their_facts_and_the_removed_ones(home, tmp_path):
+    path = pinterest_file(tmp_path)
+    invoke("ingest", "pinterest_ads", str(path), "--currency", "CAD")
+    invoke("ingest", "pinterest_ads", str(path), "--replace", "--currency", "USD")
+    shown = " ".join(invoke("feeds", "pinterest_ads").output.split())
+    (record,) = ledger_records(home, "pinterest_ads")
+    assert f"{path.name} │ {record['file_id']}" in shown and "currency=USD" in shown
+    assert "Removed files of pinterest_ads" in shown and "replaced: landed again with currency=USD" in shown
