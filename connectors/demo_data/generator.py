@@ -29,6 +29,8 @@ from .recon_truth import ReconTruth
 from .catalog import SKUS, q2
 from .inventory_truth import TRUTH_README as INVENTORY_README
 from .inventory_truth import InventoryTruth
+from .kpi_truth import TRUTH_README as KPI_README
+from .kpi_truth import KpiTruth
 from .readback_truth import TRUTH_README as READBACK_README
 from .readback_truth import ReadbackTruth
 
@@ -200,6 +202,7 @@ class _Sim:
                 orders = round(self.opd * share * dim)
                 tg.row([m, ch, f"{orders * aov * 1.05:.2f}", str(orders), cr,
                         f"{spend * self.fs * dim:.2f}", margin])
+                self.kt.target(m, ch, f"{orders * aov * 1.05:.2f}", cr)
         cfg = self.home / "config" / "feed_options.yml"
         cfg.parent.mkdir(parents=True, exist_ok=True)
         line = "pinterest_ads: {currency: USD}\n"
@@ -230,6 +233,7 @@ class _Sim:
     def run(self) -> dict:
         self.clear_previous()
         self.recon = ReconTruth(self)
+        self.kt = KpiTruth(self)  # every KPI column's truth (kpi_truth.py)
         self.write_reference()
         L, reg, messy = self.landing, self.reg, self.messy
         self.f_orders = W.MonthlyFeed(reg, L, "shopify_orders", crlf=messy, bom=messy)
@@ -401,6 +405,7 @@ class _Sim:
             self.bad_date_day = None
         # fulfilment
         ful_ts = ts if pos else ts + rng.randrange(2 * 3600, 40 * 3600)
+        ful_ts = self.kt.handling_time(ch, seq, ts, ful_ts)  # some exactly at the promise, some 1 s past
         ful_date = date.fromordinal(EPOCH_ORD + ful_ts // 86400)
         fulfilled = not cancelled and not bad and ful_date <= self.end
         # 3PL charge drawn for every web order, so messy and clean runs consume the same randomness
@@ -421,6 +426,7 @@ class _Sim:
                 self.first_day[cidx] = self.ordinal
                 new = 1
             self.kpi_add(ch, d, 1, units, new)
+            self.kt.order(ch, d, name, units, gross_total, disc_amount, ship, ts, ful_ts if fulfilled else None)
             for ln, alloc in zip(lines, self._allocate(code_amt, [ln[2] for ln in lines])):
                 self.invt.sale(ch, d, ln[0].idx, ln[1], ln[2] - ln[3] - alloc, name)
                 self.rbt.line(ch, d, ln[0].sku, ln[1], ln[2] - ln[3] - alloc, self.unit_cost(ln[0].idx, d) * ln[1],
@@ -433,6 +439,7 @@ class _Sim:
                 else:
                     r_ret, r_ship = amount - q2(amount * taxes / (subtotal + taxes)), D0
                 add(ch, r_date, RET, r_ret)
+                self.kt.refund(ch, d, r_date, r_ret, None)  # Shopify refunds: amounts only, untimed
                 if r_ship:
                     add(ch, r_date, SHIP, -r_ship)
                 late = self.recon.is_late(d, r_date, self.clock.fmt(rts)[1])
@@ -607,6 +614,8 @@ class _Sim:
             else:
                 self.add(ch, d, SHIP, conv(ship - sp, cur, d))
             self.add(ch, d, COGS, self.unit_cost(si, d) * qty)
+            self.kt.order(ch, d, oid, qty, conv(ip, cur, d), conv(promo, cur, d),
+                          conv(ship, cur, d) + conv(-sp, cur, d) if missing else conv(ship - sp, cur, d))
             self.invt.sale(ch, d, si, qty, conv(ip, cur, d) - conv(promo, cur, d), oid)
             self.rbt.line(ch, d, s.sku, qty, conv(ip, cur, d) - conv(promo, cur, d), self.unit_cost(si, d) * qty,
                           ip / qty, cur, promo, ip)
@@ -668,6 +677,8 @@ class _Sim:
             st.add(k, "Refund", "ItemFees", "Commission", comm, rd, secs, **comp)
             st.add(k, "Refund", "ItemFees", "RefundCommission", -rc, rd, secs, **comp)
             self.add(ch, rd, RET, conv(ip, cur, rd) - conv(promo, cur, rd))
+            # timed in the V2 layout only: FBA receipt and refund posted at the same instant (0 days)
+            self.kt.refund(ch, order_day, rd, conv(ip, cur, rd) - conv(promo, cur, rd), qty, 0 if us else None)
             self.add(ch, rd, SHIP, -(conv(ship, cur, rd) - conv(sp, cur, rd)))
             self.add(ch, rd, MKT, conv(rc, cur, rd) - conv(comm, cur, rd))
         sink = self.f_ret[ch].get(month_of(rd))
@@ -733,6 +744,8 @@ class _Sim:
             self.add("wholesale", d, GROSS, self.conv(gross, cur, d))
             self.add("wholesale", d, DISC, self.conv(disc, cur, d))
             self.add("wholesale", d, COGS, self.unit_cost(si, d) * units)
+            self.kt.order("wholesale", d, num, units, self.conv(gross, cur, d), self.conv(disc, cur, d), D0,
+                          (d.toordinal() - EPOCH_ORD) * 86400, (ship.toordinal() - EPOCH_ORD) * 86400 if ship_s else None)
             self.invt.sale("wholesale", d, si, units, self.conv(gross, cur, d) - self.conv(disc, cur, d), num)
             self.rbt.line("wholesale", d, s.sku, units, self.conv(gross, cur, d) - self.conv(disc, cur, d),
                           self.unit_cost(si, d) * units, up, cur, D0, gross)
@@ -759,6 +772,7 @@ class _Sim:
                     rows.append(["credit_note", "", str(n), num, acct, cname, terms, s.sku, str(back), str(up),
                                  "0.00", cur, cd.isoformat(), "", "", "", "yes" if restock else "no"])
                     self.add("wholesale", cd, RET, self.conv(up * back, cur, cd))
+                    self.kt.refund("wholesale", d, cd, self.conv(up * back, cur, cd), back)
                     if restock:
                         self.add("wholesale", cd, COGS, -self.unit_cost(s.idx, d) * back)
                 self.recon.credit(num, cd, sum((Decimal(r[9]) * int(r[8]) for r in rows), D0))
@@ -973,6 +987,7 @@ class _Sim:
         self.recon.write(tdir)
         self.invt.write(tdir)
         self.rbt.write(tdir)
+        self.kt.write(tdir)
         files = self.reg.files()
         with open(tdir / "files.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -985,7 +1000,7 @@ class _Sim:
                 w.writerows(sorted(self.defects))
         (tdir / "README.md").write_text(TRUTH_README.format(
             start=self.start, end=self.end, settled=self.settled_until, messy=self.messy) + RECON_README + INVENTORY_README
-            + READBACK_README)
+            + READBACK_README + KPI_README)
         summary: dict = {}
         for feed, _name, rows in files:
             s = summary.setdefault(feed, {"files": 0, "rows": 0})
