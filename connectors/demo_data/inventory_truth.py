@@ -35,6 +35,8 @@ Truth files (`home/demo/truth/`):
   open wholesale order units.
 - `inventory_channel_units.csv` — per channel and SKU: units and net sales of the trailing 28 days
   to the last day.
+- `inventory_contribution.csv` — per channel and SKU: the allocation's contribution per unit over
+  the 90 days to the last day, with its parts.
 
 Hooks consume no randomness; the suppressed Amazon items are drawn exactly like sold ones.
 """
@@ -62,6 +64,9 @@ LEAD_TIME_DAYS = 14  # the default of dbt_project/seeds/replenishment.csv
 SNAPSHOT_TIME = {"3PL - ShipBob Reno": "23:40:00", MIRROR: "23:55:00", "Amazon FBA US": "22:10:00",
                  "Amazon FBA CA": "22:25:00"}  # when each system takes its daily snapshot (UTC)
 D0 = Decimal("0.00")
+ALLOCATION_DAYS = 90  # trailing days of an allocation's contribution per unit
+CONTRIBUTION_HEADER = ["channel", "sku", "units_90d", "net_sales_90d", "cogs_90d", "channel_units_90d",
+                       "channel_fees_90d", "contribution_per_unit"]
 
 
 def cents(value: Fraction) -> Decimal:
@@ -234,6 +239,28 @@ class InventoryTruth:
                                      f"{float(lost):.6f}", f"{value:.2f}"])
         return rows
 
+    def contribution_rows(self) -> list[list]:
+        """Per channel and SKU sold in the 90 days ending on the last day: the allocation's
+        contribution per unit = (net sales − COGS at the order date's cost) ÷ units − the channel's
+        fulfilment, payment and marketplace fees of those days (truth P&L) ÷ its units (every SKU)."""
+        end = self.sim.end.toordinal()
+        first = end - ALLOCATION_DAYS + 1
+        days = [date.fromordinal(o) for o in range(first, end + 1)]
+        rows = []
+        for ch in sorted({k[0] for k in self.sales}):
+            fees = sum((sum(self.sim.pnl[(ch, d)][i] for i in (5, 6, 7)) for d in days if (ch, d) in self.sim.pnl), D0)
+            ch_units = sum(u for (c, _si, o), (u, _n) in self.sales.items() if c == ch and o >= first)
+            for si, s in enumerate(SKUS):
+                units = self._units((ch,), si, first, end)
+                if not units:
+                    continue
+                net = self._net(ch, si, first, end)
+                cogs = sum((self.sales.get((ch, si, o), (0,))[0] * self.sim.unit_cost(si, date.fromordinal(o))
+                            for o in range(first, end + 1)), D0)
+                cpu = (Fraction(net - cogs) / units) - (Fraction(fees) / ch_units)
+                rows.append([ch, s.sku, units, f"{net:.2f}", f"{cogs:.2f}", ch_units, f"{fees:.2f}", repr(float(cpu))])
+        return rows
+
     def write(self, tdir: Path) -> None:
         end = self.sim.end.toordinal()
         stockouts = self.stockout_rows()
@@ -268,6 +295,7 @@ class InventoryTruth:
                [[ch, s.sku, self._units((ch,), si, end - WINDOW + 1, end),
                  f"{self._net(ch, si, end - WINDOW + 1, end):.2f}"]
                 for ch in SERVES for si, s in enumerate(SKUS)])
+        _write(tdir / "inventory_contribution.csv", CONTRIBUTION_HEADER, self.contribution_rows())
         expected = []
         if self.stockout_sku is not None:
             a, name = self.stockout_sku, LOCATIONS[1]
@@ -324,4 +352,7 @@ TRUTH_README = """
 - `inventory_mismatch.csv` — days on which Shopify's sellable count of a SKU differs from the 3PL's.
 - `inventory_last_day.csv`, `inventory_channel_units.csv` — stock, velocity, dead stock and open
   wholesale orders on the last day.
+- `inventory_contribution.csv` — per channel and SKU sold in the 90 days to the last day: units, net
+  sales (after line and order discounts), COGS, the channel's units and fulfilment + payment +
+  marketplace fees, and the allocation's contribution per unit (unrounded).
 """

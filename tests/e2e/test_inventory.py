@@ -15,7 +15,7 @@ import csv
 import json
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import duckdb
@@ -266,15 +266,27 @@ def test_sync_latency_is_measured_per_location(home):
 
 # ---- tight supply and allocation ------------------------------------------------------------------
 
+def truth_contribution(home: Home) -> dict[tuple[str, str], float]:
+    """(channel, sku) -> the generator's contribution per unit over the 90 days to the last day,
+    from the prices, discounts, costs and fees it simulated (inventory_truth.py)."""
+    return {(r["channel"], r["sku"]): float(r["contribution_per_unit"])
+            for r in truth(home, "inventory_contribution.csv")}
+
+
+def cents(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def expected_allocation(rows: list[dict], velocity: dict, open_units: dict, available: int,
-                        lead: int, priority: dict) -> dict[str, int]:
+                        lead: int, priority: dict, contribution: dict[str, Decimal | None]) -> dict[str, int]:
     """The documented waterfall, recomputed: open orders of reserve channels, then demand over the
-    lead time by priority, contribution per unit (desc), channel; leftover by velocity; largest remainder."""
+    lead time by priority, contribution per unit (desc; the generator's), channel; leftover by
+    velocity; largest remainder."""
     claims = []
     for r in rows:
         ch = r["channel"]
         prio, reserve = priority[ch]
-        cpu = r["contribution_per_unit"]
+        cpu = contribution[ch]
         if reserve and open_units.get(ch):
             claims.append(((1, prio, (-cpu if cpu is not None else Decimal(10 ** 9)), ch), ch, Fraction(open_units[ch])))
         if velocity[ch]:
@@ -310,6 +322,7 @@ def check_allocation(home: Home, priority: dict) -> int:
                 int(t["on_hand"]) * int(t["history_days"]) < lead * int(t["units_28d"]):
             tight.add((loc, sku))
     rows = query(home, "select * from marts.allocation_recommendation")
+    cpus = truth_contribution(home)
     by_sku = defaultdict(list)
     for r in rows:
         by_sku[(r["location"], r["sku"])].append(r)
@@ -328,7 +341,16 @@ def check_allocation(home: Home, priority: dict) -> int:
         open_units = {"wholesale": int(t["open_order_units"])} if "wholesale" in channels else {}
         for r in recs:
             assert r["open_order_units"] == (open_units.get(r["channel"], 0) if priority[r["channel"]][1] else 0)
-        want = expected_allocation(recs, velocity, open_units, available, lead, priority)
+        contribution = {}
+        for r in recs:  # never read back from the table under test: the generator's own number
+            want_cpu = cpus.get((r["channel"], sku))
+            contribution[r["channel"]] = None if want_cpu is None else cents(want_cpu)
+            if want_cpu is None:
+                assert r["contribution_per_unit"] is None, (loc, sku, r["channel"])
+            else:
+                assert abs(float(r["contribution_per_unit"]) - want_cpu) <= 0.005 + 1e-9, (
+                    loc, sku, r["channel"], r["contribution_per_unit"], want_cpu)
+        want = expected_allocation(recs, velocity, open_units, available, lead, priority, contribution)
         assert {r["channel"]: r["allocated_units"] for r in recs} == want, (loc, sku)
         assert all(r["reason"] and f"of {available} units" in r["reason"] for r in recs)
     return len(by_sku)
@@ -360,8 +382,20 @@ def test_the_tight_supply_sku_gets_an_allocation_that_follows_the_configured_pri
                           if (r["location"], r["sku"]) == (exp["location"], exp["sku"]))["open_order_units"])
     assert by_channel["wholesale"]["open_order_units"] == open_units
     assert by_channel["wholesale"]["reserved_units"] == min(open_units, int(exp["sellable"]))
+    cpus = truth_contribution(home)
+    assert cpus[("shopify_web", exp["sku"])] > cpus[("wholesale", exp["sku"])]
     assert by_channel["shopify_web"]["contribution_per_unit"] > by_channel["wholesale"]["contribution_per_unit"]
     assert by_channel["wholesale" if open_units else "shopify_web"]["claim_rank"] == 1
+
+
+def test_contribution_per_unit_equals_the_generators_on_every_allocation_row(home):
+    """Recomputed by the generator from what it simulated: net sales after line and order-level
+    discounts, COGS at the order date's cost, the channel's fees per unit (90 days)."""
+    cpus = truth_contribution(home)
+    rows = query(home, "select channel, sku, contribution_per_unit from marts.allocation_recommendation")
+    assert {r["channel"] for r in rows} >= {"shopify_web", "wholesale"}
+    for r in rows:
+        assert abs(float(r["contribution_per_unit"]) - cpus[(r["channel"], r["sku"])]) <= 0.005 + 1e-9, r
 
 
 def test_a_changed_priority_changes_the_allocation(home):
