@@ -535,6 +535,31 @@ def _refused_rows(refused: list, contract: Contract, layout: FileLayout) -> tupl
     return frame, non_data
 
 
+def _repeated_keys(good: pl.DataFrame, contract: Contract, layout: FileLayout,
+                   state: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A file holds one row per primary key: a row repeating an earlier row's key (in any batch)
+    is quarantined naming that row's line, never left for a dedupe to drop silently."""
+    if not good.height:
+        return good, _quarantine_rows(good.clear(), pl.Series([], dtype=pl.String), layout)
+    key = list(contract.primary_key)
+    hashes = good.select(pl.struct(key).hash(seed=7).alias("h"))["h"].to_numpy()
+    seen: dict[int, int] = state.setdefault("_key_lines", {})
+    repeat_of = []
+    for h, line in zip(hashes.tolist(), good["_line"].to_list()):
+        first = seen.setdefault(h, line)
+        repeat_of.append(first if first != line else None)
+    mask = pl.Series(repeat_of, dtype=pl.Int64).is_not_null()
+    if not mask.any():
+        return good, _quarantine_rows(good.clear(), pl.Series([], dtype=pl.String), layout)
+    rows = good.filter(mask)
+    names = ", ".join(layout.mapping.get(k, k) for k in key)
+    reasons = pl.Series([f"repeats the key ({names}) of line {first}: the file has two rows for one "
+                         f"{contract.feed} key; the first is landed, fix or remove the other"
+                         for first in repeat_of if first is not None], dtype=pl.String)
+    text = rows.with_columns([pl.col(c).cast(pl.String) for c in rows.columns if c != "_line"])
+    return good.filter(~mask), _quarantine_rows(text, reasons, layout)
+
+
 def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows: int = BATCH_ROWS,
                   scratch_dir: Path | None = None, account: FileAccount | None = None) -> Iterator[ParsedBatch]:
     """Typed batches of the file; at the end, every record is accounted for in `account` (landed,
@@ -566,6 +591,9 @@ def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows
             if missing:
                 raise RuntimeError(f"connector bug: {fmt.name} prepare() did not produce {missing}")
         good, quarantine = to_canonical(text, contract, layout)
+        good, repeated = _repeated_keys(good, contract, layout, state)
+        if repeated.height:
+            quarantine = pl.concat([quarantine, repeated])
         non_data = pl.concat(non_data_lines)
         account.place(seen, good["_line"], quarantine["line"], non_data)
         table = good.select(contract.column_names).to_arrow().cast(schema)

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.engine import FileRejected
+from connectors.engine import FileRejected, parse_batches, sniff
 from connectors.lake import land_file, ledger_records
-from connectors.registry import parse
+from connectors.registry import feed_spec, parse
 from tests.connectors.test_shopify import ORDER_HEADER, order_rows, write_csv
 
 FX = "date,currency,rate_to_usd\n2026-05-01,EUR,1.0850\n2026-05-01,GBP,1.2610\n2026-05-02,EUR,1.0861\n"
@@ -239,3 +239,24 @@ def test_the_ledger_accounts_for_every_record(home, tmp_path):
     assert (record["records_landed"], record["records_quarantined"], record["records_non_data"]) == (2, 2, 1)
     assert record["rows_loaded"] == 2 and record["rows_quarantined"] == 2
     assert record["encoding"] == "utf-8" and record["delimiter"] == "comma"
+
+
+def test_a_repeated_key_within_a_file_is_quarantined_naming_the_first_line(tmp_path):
+    """Staging keeps one row per key: two rows with one key in a file must not lose one silently."""
+    path = tmp_path / "cogs.csv"
+    path.write_text(COGS_HEADER + "SKU-1,2.00,USD,2026-01-01\nSKU-2,3.00,USD,2026-01-01\nSKU-1,2.50,USD,2026-01-01\n")
+    parsed = parse("cogs", path)
+    assert parsed.frame.select("sku", "unit_cost").rows() == [("SKU-1", Decimal("2.0000")), ("SKU-2", Decimal("3.0000"))]
+    [bad] = parsed.quarantine.to_dicts()
+    assert bad["line"] == 4 and "repeats the key (sku, effective_from) of line 2" in bad["reason"]
+    _balanced(parsed)
+
+
+def test_a_repeated_key_is_found_across_batches(tmp_path):
+    path = tmp_path / "cogs.csv"
+    path.write_text(COGS_HEADER + "SKU-1,2.00,USD,2026-01-01\nSKU-2,3.00,USD,2026-01-01\nSKU-1,2.50,USD,2026-01-01\n")
+    spec = feed_spec("cogs")
+    layout = sniff(path, spec.contract, list(spec.formats), {})
+    batches = list(parse_batches(path, spec.contract, layout, batch_rows=1))
+    assert sum(b.good.num_rows for b in batches) == 2
+    assert [q["line"] for b in batches for q in b.quarantine.to_dicts()] == [4]
