@@ -312,17 +312,8 @@ SETTLEMENT_LEGACY = VendorFormat(
 )
 
 
-def _refuse_date_range_report(frame: pl.DataFrame, state: dict) -> pl.Expr:
-    raise FileRejected(
-        f"{state['path'].name} is an Amazon Payments 'Date Range Report' (one row per transaction with "
-        "'date/time', 'settlement id', 'type', … 'total'), not a settlement report: it nets each "
-        "transaction's fees into a few columns and cannot be reconciled with a payout. In Seller Central "
-        "open Reports > Payments > All Statements, pick the settlement period and download its flat file "
-        "(Flat File V2, or the legacy flat file): that .txt lands in this feed (landing/amazon_settlements/)")
-
-
-# The Payments "Date Range Report" (transaction view) is often taken for a settlement report: read
-# its header only to refuse it with a message saying what it is and what to download instead.
+# The Payments "Date Range Report" (transaction view) is often taken for a settlement report: its
+# header is known only to refuse it with a message saying what it is and what to download instead.
 # Title lines come first ("Includes Amazon Marketplace, …", "All amounts in USD…", definitions).
 DATE_RANGE_REPORT = VendorFormat(
     name="amazon_payments_date_range_report",
@@ -331,8 +322,12 @@ DATE_RANGE_REPORT = VendorFormat(
     delimiter=",",
     reads={"date_time": H("date/time"), "settlement_id_text": H("settlement id"), "type": H("type"),
            "order_id_text": H("order id"), "total": H("total")},
-    non_data=_refuse_date_range_report,
-    prepare=lambda frame, state: _refuse_date_range_report(frame, state),
+    refusal=(
+        "an Amazon Payments 'Date Range Report' (one row per transaction with 'date/time', 'settlement "
+        "id', 'type', … 'total'), not a settlement report: it nets each transaction's fees into a few "
+        "columns and cannot be reconciled with a payout. In Seller Central open Reports > Payments > All "
+        "Statements, pick the settlement period and download its flat file (Flat File V2, or the legacy "
+        "flat file): that .txt lands in feed amazon_settlements (`cwh ingest amazon_settlements FILE`)"),
 )
 
 

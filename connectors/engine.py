@@ -96,6 +96,8 @@ class VendorFormat:
         columns without a use); any other header is reported as schema drift.
     non_data_line: tells a record whose field count differs from the header's that is not data
         (footnotes, `Total:` lines) from a malformed row (quarantined); gets the record's text.
+    refusal: a report users take for this feed's but which cannot be landed: a file with this
+        layout is refused with "<file> is <refusal>" (what it is, what to download instead).
     """
 
     name: str
@@ -110,6 +112,7 @@ class VendorFormat:
     options: Mapping[str, str] = field(default_factory=dict)
     known_headers: tuple[str, ...] = ()
     non_data_line: Callable[[str], bool] | None = None
+    refusal: str = ""
 
     def candidates(self, canonical: str) -> tuple[Header, ...]:
         spec = self.columns.get(canonical) or self.reads.get(canonical)
@@ -205,6 +208,8 @@ def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: 
                 if best is None or score > best[0]:
                     best = (score, fmt, index + 1, headers, (mapping, constants, missing_req, missing_opt), delimiter)
                 if not missing_req and mapping:
+                    if fmt.refusal:
+                        raise FileRejected(f"{path.name} is {fmt.refusal}")
                     dialect = Dialect(delimiter, quote, encoding)
                     return _layout(path, contract, fmt, index + 1, headers, mapping, constants, missing_opt,
                                    dialect, options, lines[index + 1:])
@@ -277,21 +282,25 @@ def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat
             f"(header found on line {line_no}); export the report again with these columns"
         )
     labels = " or ".join(f.label for f in formats)
-    guess = _guess_feed(lines, contract.feed)
+    guess, guessed = _guess_feed(lines, contract.feed)
     expected = ", ".join(f"'{formats[0].candidates(c)[0].name}'" for c in list(formats[0].columns)[:4])
-    hint = (f"; it looks like a '{guess}' file: land it with `cwh ingest {guess} {path.name}`" if guess
-            else f"; expected a header with columns such as {expected}")
+    if guessed is not None and guessed.refusal:
+        hint = f"; it is {guessed.refusal}"
+    elif guess:
+        hint = f"; it looks like a '{guess}' file: land it with `cwh ingest {guess} {path.name}`"
+    else:
+        hint = f"; expected a header with columns such as {expected}"
     first = next((line for line in lines if line.strip()), "")
     seen = (f" (read as {encoding}; no header with a known delimiter; first line: "
             f"{first[:120]!r})")
     raise FileRejected(f"{path.name} is not a {labels} (wrong format for feed '{contract.feed}'){hint}{seen}")
 
 
-def _guess_feed(lines: list[str], not_feed: str) -> str | None:
-    """The feed whose layout best matches the file's first lines, to point the user the right way."""
+def _guess_feed(lines: list[str], not_feed: str) -> tuple[str | None, VendorFormat | None]:
+    """The feed and layout that best match the file's first lines, to point the user the right way."""
     from connectors.registry import FEEDS  # late import: the registry imports the connectors
 
-    best, best_score = None, 0
+    best, best_fmt, best_score = None, None, 0
     for feed, spec in FEEDS.items():
         if feed == not_feed:
             continue
@@ -303,8 +312,8 @@ def _guess_feed(lines: list[str], not_feed: str) -> str | None:
                     headers = _split_header(line, delimiter, quote)
                     mapping, _, missing_req, _ = _match_layout(fmt, headers, spec.contract)
                     if not missing_req and len(mapping) > best_score:
-                        best, best_score = feed, len(mapping)
-    return best
+                        best, best_fmt, best_score = feed, fmt, len(mapping)
+    return best, best_fmt
 
 
 # --------------------------------------------------------------------------------------------

@@ -284,6 +284,14 @@ def test_date_range_report_is_refused_as_a_settlement_saying_what_to_download(tm
     assert "All Statements" in message and "Flat File V2" in message
 
 
+def test_date_range_report_dropped_into_another_feed_says_what_it_is_not_where_to_land_it(tmp_path):
+    with pytest.raises(FileRejected) as err:
+        parse("shopify_payments", date_range_report(tmp_path / "2026MayMonthlyTransaction.csv"))
+    message = str(err.value)
+    assert "it is an Amazon Payments 'Date Range Report'" in message and "not a settlement report" in message
+    assert "it looks like" not in message
+
+
 def test_bad_amount_is_quarantined_with_its_line_and_the_settlement_no_longer_balances(tmp_path):
     rows = v2_rows()
     rows[3]["amount"] = "-2.5O"  # letter O
