@@ -5,6 +5,7 @@ Everything it writes lives under the project home (`CWH_HOME`, default `./data`)
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import re
@@ -124,7 +125,8 @@ def ingest(
     table = Table("feed", "file", "status", "loaded", "quarantined", "note", title="Landing")
     rejected, to_do = 0, []
     sweep_orphans(home, list(FEEDS))  # what a crashed landing left behind
-    with console.status("landing…") as status:
+    guard = _between_runs(home, "cwh ingest --replace") if replace else contextlib.nullcontext()
+    with guard, console.status("landing…") as status:
         for index, (name, path) in enumerate(jobs, start=1):
             status.update(f"landing {index}/{len(jobs)}: {name} {path.name}")
             try:
@@ -159,6 +161,24 @@ def _ingest_failed(home, table: Table, feed: str, path: Path, err: Exception) ->
     console.print(table)
     console.print(f"[red]{feed} {path.name} was not landed[/]: {message}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _between_runs(home, command: str):
+    """Hold the home's run lock (orchestration/run_lock.py): a landed file is never taken out of the
+    lake while a run builds from it. Refuses at once, naming the running one."""
+    from datetime import UTC, datetime
+
+    from orchestration.run_lock import RunLocked, run_lock
+
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(run_lock(home, f"{command.split()[1]}-{datetime.now(UTC):%Y%m%dT%H%M%S}", command=command))
+    except RunLocked as err:
+        console.print(f"[red]nothing removed[/]: {err}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    with held:
+        yield
 
 
 def _facts_given(feed: str | None, pairs: list[str], flags: dict[str, str | None]) -> dict[str, str]:
@@ -237,11 +257,12 @@ def unland(
     except UnlandError as err:
         raise typer.BadParameter(str(err)) from None
     table = Table("feed", "file", "file id", "rows removed", "quarantined rows removed", "archived in", title="Removed")
-    for name in files:
-        record = unland_file(home, feed, name, reason)
-        landed = record["landed"]
-        table.add_row(feed, record["file"], record["file_id"], f"{landed.get('rows_loaded', 0):,}",
-                      f"{landed.get('rows_quarantined', 0):,}", record["archive"])
+    with _between_runs(home, "cwh unland"):
+        for name in files:
+            record = unland_file(home, feed, name, reason)
+            landed = record["landed"]
+            table.add_row(feed, record["file"], record["file_id"], f"{landed.get('rows_loaded', 0):,}",
+                          f"{landed.get('rows_quarantined', 0):,}", record["archive"])
     console.print(table)
     console.print("the next `cwh run` rebuilds the staging tables of the feed and re-processes the removed "
                   "files' event dates: their rows leave staging and the marts")

@@ -138,3 +138,18 @@ def test_feeds_lists_the_landed_files_with_their_facts_and_the_removed_ones(home
     (record,) = ledger_records(home, "pinterest_ads")
     assert f"{path.name} │ {record['file_id']}" in shown and "currency=USD" in shown
     assert "Removed files of pinterest_ads" in shown and "replaced: landed again with currency=USD" in shown
+
+
+def test_no_file_leaves_the_lake_while_a_run_builds_from_it(home, tmp_path):
+    from orchestration.run_lock import run_lock
+
+    path = pinterest_file(tmp_path)
+    invoke("ingest", "pinterest_ads", str(path), "--currency", "CAD")
+    before = list(ledger_records(home, "pinterest_ads"))
+    with run_lock(home, "nightly-under-test", command="cwh run --date 2026-11-01"):
+        for args in (("unland", "pinterest_ads", path.name),
+                     ("ingest", "pinterest_ads", str(path), "--replace", "--currency", "USD")):
+            refused = invoke(*args)
+            assert refused.exit_code == 2 and "nightly-under-test" in refused.output, refused.output
+    assert list(ledger_records(home, "pinterest_ads")) == before and not list(removal_records(home))
+    assert invoke("unland", "pinterest_ads", path.name).exit_code == 0  # once the run is over
