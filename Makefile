@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: install demo test test-spark lock lock-spark clean help bench dagster
+.PHONY: install demo test test-spark lock lock-spark clean help bench dagster mutants
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
@@ -19,6 +19,7 @@ help:
 	@echo "make lock-spark - re-pin requirements-spark.lock from requirements-spark.in"
 	@echo "make bench  - nightly run (full, incremental, by stage) vs a DuckDB lower bound and pandas at 1M and 10M lines"
 	@echo "make dagster - the Dagster UI (assets, checks, schedule, sensors) on http://127.0.0.1:3000"
+	@echo "make mutants - apply each one-line mistake of tests/mutants.yml to a copy of the checkout; each must fail a test"
 
 # venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds)
 $(STAMP): pyproject.toml requirements.lock
@@ -50,6 +51,12 @@ $(CHROMIUM):
 
 test: install $(CHROMIUM)
 	$(PY) -m pytest -n 2 -q
+
+# one mutation at a time in a scratch copy (never this checkout); exits non-zero if one survives.
+# MUTANTS="fsync reader" runs those whose name contains a word; README "Testing" says how long it takes
+MUTANTS ?=
+mutants: install
+	$(PY) tools/mutants.py $(foreach word,$(MUTANTS),--only $(word))
 
 # order lines per size; data sets are cached under $(CWH_HOME)/bench/<lines>/, figures in bench-<lines>.json
 BENCH_LINES ?= 1000000 10000000
