@@ -134,7 +134,8 @@ def ingest(
             except Exception as err:  # noqa: BLE001 — recorded, alerted, explained; nothing half-landed
                 _ingest_failed(home, table, name, path, err)
             rejected += result.status == "rejected"
-            note = _runnable(result.reason, name, path) if result.status != "loaded" else _drift_note(result)
+            note = _runnable(result.reason, name, path, named=bool(files)) if result.status != "loaded" \
+                else _drift_note(result)
             if COMMAND_IN_MESSAGE.search(note):  # whole lines below the table: copied as printed
                 to_do.append(f"{name} {path}: {note}")
                 note = "see below"
@@ -206,7 +207,7 @@ def _facts_given(feed: str | None, pairs: list[str], flags: dict[str, str | None
 COMMAND_IN_MESSAGE = re.compile(r"`(cwh [^`]*)`")
 
 
-def _runnable(note: str, feed: str, path: Path) -> str:
+def _runnable(note: str, feed: str, path: Path, named: bool = True) -> str:
     """A message about one file: its cwh ingest commands name that very file as it was given (for the
     FILE placeholder, the bare file name, or no file at all), so they work exactly as printed."""
     quoted = shlex.quote(str(path))
@@ -222,7 +223,7 @@ def _runnable(note: str, feed: str, path: Path) -> str:
             command = " ".join([*words[:3], quoted, *words[3:]])
         return f"`{command}`"
 
-    if note == "already landed":
+    if note == "already landed" and named:  # a file named on the command line, not landing/'s archive
         note += f": to land it again with corrected facts, `cwh ingest {feed} FILE --replace` and the facts"
     return COMMAND_IN_MESSAGE.sub(name_the_file, note)
 

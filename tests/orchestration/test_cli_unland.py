@@ -153,3 +153,15 @@ def test_no_file_leaves_the_lake_while_a_run_builds_from_it(home, tmp_path):
             assert refused.exit_code == 2 and "nightly-under-test" in refused.output, refused.output
     assert list(ledger_records(home, "pinterest_ads")) == before and not list(removal_records(home))
     assert invoke("unland", "pinterest_ads", path.name).exit_code == 0  # once the run is over
+
+
+def test_landing_folder_duplicates_print_no_replace_hint(home, tmp_path):
+    home.feed_options_file.parent.mkdir(parents=True)
+    home.feed_options_file.write_text("pinterest_ads: {currency: USD}\n")
+    name, text = FIXTURES["pinterest_ads"]
+    home.landing("pinterest_ads").mkdir(parents=True)
+    (home.landing("pinterest_ads") / name).write_text(text)
+    assert "loaded" in invoke("ingest", "--all").output
+    for args in (("ingest", "--all"), ("ingest", "pinterest_ads")):
+        again = invoke(*args)
+        assert again.exit_code == 0 and "duplicate" in again.output and "--replace" not in again.output
