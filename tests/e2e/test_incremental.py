@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from connectors.contracts import load_contracts
 from connectors.demo_data import generate
@@ -206,3 +207,180 @@ def test_incremental_equals_a_full_refresh(replayed):
     replay, tables, _ = replayed
     build(replay, "run", "--full-refresh", max_date=LAST_DAY.isoformat())
     _assert_same(snapshot(replay), tables)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The late-arriving window on its own. Above, `plan` widens the last night back to the first event
+# of every file landed since the last build, so a wrong window would pass unseen. Here dbt builds the
+# night alone (min_date = max_date = the day, no widening): late data at exactly the window's first
+# day must be re-processed by the window itself, and data one day before it is left to the plan,
+# which widens the build and says why.
+
+# How many days late each vendor delivers or revises a feed's events (the promise each contract's
+# `late_arriving_days` must keep; docs/incremental.md): written here by hand from the vendors'
+# behaviour, never read from the contracts, so a window cut short fails.
+VENDOR_LATENESS = {
+    "amazon_settlements": 21,  # a 14-day settlement period, its report a week after it closes
+    "amazon_orders": 14, "amazon_returns": 14,  # status changes and returns posted up to two weeks on
+    "shopify_orders": 14,  # edits, cancellations and fulfilment of recent orders
+    "wholesale_invoices": 14,  # invoices keyed in days after the shipment
+    "threepl_billing": 7,  # a week of charges on each invoice
+    "google_ads": 7, "meta_ads": 7, "pinterest_ads": 7, "amazon_ads": 7,  # attribution revises a week
+    "shopify_payments": 3, "fx_rates": 3,  # transactions settle, rates are published, within days
+    "cogs": 0,  # a cost change is dated when it lands (a retroactive one widens the build)
+}
+WINDOW_DAY = LAST_DAY  # the night's single event day
+
+
+def _daily_models() -> dict[str, set[str]]:
+    """Each event-grain (tag `daily`) model and the feeds upstream of it, from the dbt manifest."""
+    manifest = json.loads((incremental.DBT_DIR / "target" / "manifest.json").read_text())
+    graph = {**manifest["nodes"], **manifest["sources"]}
+
+    def feeds(uid: str, seen: set[str]) -> set[str]:
+        found = set()
+        for parent in graph[uid].get("depends_on", {}).get("nodes", []):
+            if parent not in seen and parent in graph:
+                seen.add(parent)
+                found |= {graph[parent]["name"]} if parent.startswith("source.") else feeds(parent, seen)
+        return found
+
+    return {node["name"]: feeds(uid, set()) for uid, node in manifest["nodes"].items()
+            if "daily" in node.get("tags", [])}
+
+
+def _window_days(model: str) -> int:
+    """The days before the night a model must re-process: its upstream vendors' longest lateness."""
+    return max(VENDOR_LATENESS[feed] for feed in _daily_models()[model])
+
+
+def test_every_feeds_window_covers_its_vendors_lateness():
+    contracts = load_contracts()
+    upstream = set().union(*_daily_models().values())
+    assert upstream == set(VENDOR_LATENESS), "a feed upstream of the event models needs its vendor's lateness here"
+    short = {feed: contracts[feed].late_arriving_days for feed in upstream
+             if contracts[feed].late_arriving_days < VENDOR_LATENESS[feed]}
+    assert not short, f"late_arriving_days shorter than the vendor's lateness: {short}"
+    # dbt reads each window from the sources generated from the contracts (orchestration.dbt_sources)
+    generated = {table["name"]: table.get("meta", {}).get("late_arriving_days")
+                 for path in (incremental.DBT_DIR / "models" / "staging").glob("*/_*__sources.yml")
+                 for source in yaml.safe_load(path.read_text())["sources"] for table in source["tables"]}
+    assert {feed: generated.get(feed) for feed in upstream} == \
+        {feed: contracts[feed].late_arriving_days for feed in upstream}
+
+
+def _late_orders(con, home: Home, name: str, day: date, orders: int = 3) -> None:
+    """Shopify orders created on `day` (copies of that day's first orders under new names) and their
+    charges, landed now: order lines, payment fees and revenue of `day` arriving late."""
+    stamp = datetime.now(UTC).isoformat()
+    lake, payments = home.raw("shopify_orders"), home.raw("shopify_payments")
+    picked = f"""(select distinct order_name from read_parquet('{lake}/*.parquet', union_by_name = true)
+                  where cast(timezone('UTC', created_at) as date) = date '{day}' order by order_name limit {orders})"""
+    stamped = f"'{name}' as _source_file, '{name}' as _source_sha256, " \
+              f"cast('{stamp}' as timestamp with time zone) as _loaded_at"
+    con.execute(f"""
+        copy (select * replace (order_name || '-{name}' as order_name, order_id || '9' as order_id, {stamped})
+              from read_parquet('{lake}/*.parquet', union_by_name = true) where order_name in {picked}
+        ) to '{lake}/{name}.parquet' (format parquet)""")
+    con.execute(f"""
+        copy (select * replace (order_name || '-{name}' as order_name, '{name}-' || transaction_key as transaction_key,
+                                {stamped})
+              from read_parquet('{payments}/*.parquet', union_by_name = true)
+              where transaction_type = 'charge' and order_name in {picked}
+        ) to '{payments}/{name}-charges.parquet' (format parquet)""")
+
+
+def _revised_spend(con, home: Home, name: str, day: date) -> None:
+    """Google Ads re-exports `day` with a quarter more spend (the latest file per day and campaign wins)."""
+    google = home.raw("google_ads")
+    con.execute(f"""
+        copy (select * replace (cast(spend * 1.25 as decimal(18, 6)) as spend, '{name}' as _source_file,
+                                '{name}' as _source_sha256,
+                                cast('{datetime.now(UTC).isoformat()}' as timestamp with time zone) as _loaded_at)
+              from read_parquet('{google}/*.parquet', union_by_name = true) where date = date '{day}'
+        ) to '{google}/{name}.parquet' (format parquet)""")
+
+
+def _night_alone(home: Home, *options: str) -> None:
+    """The night of WINDOW_DAY as dbt builds it without the plan: the day, each model's late-arriving
+    window before it, and the files landed since the last build."""
+    state = json.loads(incremental.state_path(home).read_text())
+    build(home, *options, min_date=WINDOW_DAY.isoformat(), max_date=WINDOW_DAY.isoformat(),
+          landed_after=state["started_at"])
+
+
+def _count(home: Home, sql: str):
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory):
+    """A home built through the day before WINDOW_DAY (full build, recorded as the last build)."""
+    home = Home(tmp_path_factory.mktemp("window"))
+    generate(home.root, days=45, orders_per_day=30)
+    land_all(home)
+    last = incremental.BuildWindow(WINDOW_DAY - timedelta(days=1), WINDOW_DAY - timedelta(days=1))
+    build(home, "build", max_date=last.last_day.isoformat())
+    incremental.record(home, last)
+    return home
+
+
+def test_late_data_inside_the_window_needs_no_widening(windowed):
+    home = windowed
+    orders_edge = WINDOW_DAY - timedelta(days=_window_days("int_order_lines"))
+    refunds_edge = WINDOW_DAY - timedelta(days=_window_days("int_refunds"))
+    spend_edge = WINDOW_DAY - timedelta(days=_window_days("int_marketing_spend"))
+    spend_before = _count(home, f"select sum(spend) from marts.fct_marketing_spend "
+                                f"where platform = 'google_ads' and spend_date = date '{spend_edge}'")
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        _late_orders(con, home, "inside", orders_edge)
+        _refunds(con, home.raw("shopify_payments"), "inside-refund", refunds_edge, refunds_edge - timedelta(days=10))
+        _revised_spend(con, home, "inside-revision", spend_edge)
+    started = datetime.now(UTC)
+    _night_alone(home, "build")  # models and every data test (keys, revenue in = revenue out)
+    incremental.record(home, incremental.BuildWindow(WINDOW_DAY, WINDOW_DAY, started_at=started))
+    # the window's first day was re-processed: the late rows are in the facts, dated on it
+    assert _count(home, f"select count(distinct order_id) from marts.fct_order_lines "
+                        f"where order_id like '%-inside' and order_date = date '{orders_edge}'") == 3
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        (late_fees,) = con.execute(
+            f"select count(*) from '{home.raw('shopify_payments')}/inside-charges.parquet' where fee <> 0 "
+            f"and cast(timezone('UTC', transaction_date) as date) = date '{orders_edge}'").fetchone()
+    assert late_fees > 0 and _count(home, f"select count(*) from marts.fct_fees where order_id like '%-inside' "
+                                          f"and fee_date = date '{orders_edge}'") == late_fees
+    assert _count(home, f"select count(*) from marts.fct_refunds where refund_line_id like '%inside-refund-%' "
+                        f"and refund_date = date '{refunds_edge}'") == 5
+    spend_after = _count(home, f"select sum(spend) from marts.fct_marketing_spend "
+                               f"where platform = 'google_ads' and spend_date = date '{spend_edge}'")
+    with duckdb.connect() as con:
+        (revised,) = con.execute(f"select sum(spend) from '{home.raw('google_ads')}/inside-revision.parquet'").fetchone()
+    # the re-export replaced the day: the fact holds what it says, a quarter more than before
+    assert spend_before > 0 and float(spend_after) == pytest.approx(float(revised), abs=0.01)
+    assert float(spend_after) == pytest.approx(float(spend_before) * 1.25, rel=1e-4)
+    tables = snapshot(home)
+    build(home, "run", "--full-refresh", max_date=WINDOW_DAY.isoformat())
+    _assert_same(snapshot(home), tables)
+
+
+def test_late_data_one_day_before_the_window_widens_the_plan_which_says_why(windowed):
+    home = windowed
+    outside = WINDOW_DAY - timedelta(days=_window_days("int_refunds") + 1)
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        _refunds(con, home.raw("shopify_payments"), "outside-refund", outside, outside - timedelta(days=10))
+    window = incremental.plan(home, WINDOW_DAY, WINDOW_DAY)
+    assert window.first_day == outside
+    assert window.reasons == [f"shopify_payments: files landed since the last build carry events from {outside}"]
+    # the window alone ends a day later: without the plan the refunds are missed
+    _night_alone(home, "run", "--select", "+tag:daily")
+    refunds = f"select count(*) from marts.fct_refunds where refund_line_id like '%outside-refund-%'"
+    assert _count(home, refunds) == 0
+    build(home, "build", min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(),
+          landed_after=window.landed_after.isoformat())
+    assert _count(home, refunds) == 5
+    tables = snapshot(home)
+    build(home, "run", "--full-refresh", max_date=WINDOW_DAY.isoformat())
+    _assert_same(snapshot(home), tables)
