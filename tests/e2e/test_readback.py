@@ -218,3 +218,90 @@ def test_revenue_gap_drivers_sum_to_the_gap_and_match_the_truth(built):
             assert r["conversion_effect"] is None
         checked += 1
     assert checked == 5 * 4
+
+
+# ---- every readback column against the generator's P&L and KPI truth ------------------------------
+
+PNL_LINES = ("net_revenue", "cm3", "contribution_after_opex", "marketing_spend", "operating_costs")
+
+
+def period_of(grain: str, day: date) -> date:
+    return day.replace(day=1) if grain == "month" else day - timedelta(days=day.weekday())
+
+
+def previous(grain: str, start: date) -> date:
+    return (start - timedelta(days=1)).replace(day=1) if grain == "month" else start - timedelta(days=7)
+
+
+def ratio(num, den) -> float | None:
+    return float(Decimal(num) / Decimal(den)) if den else None
+
+
+def expected_readback(home: Home, grain: str) -> dict[tuple[str, date], dict]:
+    """Each channel × period of the readback, recomputed from the generator's truth: the P&L lines
+    (pnl_daily.csv, every channel incl. unallocated for the shares), the KPI sums over the days the
+    data covers (kpis_extra_daily.csv) and the channel's margin floor."""
+    from connectors.demo_data.kpi_truth import MARGIN_FLOOR_PCT
+
+    pnl: dict = defaultdict(lambda: defaultdict(Decimal))
+    for r in truth(home, "pnl_daily.csv"):
+        key = (r["channel"], period_of(grain, date.fromisoformat(r["date"])))
+        for line in PNL_LINES:
+            pnl[key][line] += Decimal(r[line])
+    periods = {p for _c, p in pnl}
+    totals = {p: {line: sum(v[line] for (c, q), v in pnl.items() if q == p) for line in PNL_LINES} for p in periods}
+    kpis: dict = defaultdict(lambda: {"orders": 0, "sessions": None, "value": Decimal(0)})
+    for r in truth(home, "kpis_extra_daily.csv"):
+        k = kpis[(r["channel"], period_of(grain, date.fromisoformat(r["date"])))]
+        k["orders"] += int(r["orders"])
+        k["value"] += Decimal(r["order_gross_sales"]) - Decimal(r["order_discounts"]) + Decimal(r["order_shipping_income"])
+        if r["sessions"]:
+            k["sessions"] = (k["sessions"] or 0) + int(r["sessions"])
+    out = {}
+    for (channel, start), k in kpis.items():
+        p = pnl.get((channel, start), defaultdict(Decimal))
+        cm3_pct = ratio(p["cm3"], p["net_revenue"])
+        prev_start = previous(grain, start)
+        prev = pnl.get((channel, prev_start), defaultdict(Decimal)) if prev_start in periods else None
+        out[(channel, start)] = {
+            **{line: p[line] for line in PNL_LINES},
+            "cm3_pct": cm3_pct,
+            "revenue_share": ratio(p["net_revenue"], totals[start]["net_revenue"]),
+            "contribution_share": ratio(p["contribution_after_opex"], totals[start]["contribution_after_opex"]),
+            "operating_cost_share": ratio(p["operating_costs"], totals[start]["operating_costs"]),
+            "margin_vs_floor": None if cm3_pct is None else cm3_pct - float(MARGIN_FLOOR_PCT[channel]),
+            "prev_net_revenue": None if prev is None else prev["net_revenue"],
+            "net_revenue_change_pct": None if prev is None or not prev["net_revenue"] else
+            float((p["net_revenue"] - prev["net_revenue"]) / abs(prev["net_revenue"])),
+            "contribution_change": None if prev is None else
+            p["contribution_after_opex"] - prev["contribution_after_opex"],
+            "year_ago_net_revenue": None,  # 120 days of history: no year-ago period
+            "orders": k["orders"],
+            "sessions": k["sessions"],
+            "aov": (k["value"] / k["orders"]).quantize(CENT, ROUND_HALF_UP) if k["orders"] else None,
+            "conversion_rate": None if not k["sessions"] else k["orders"] / k["sessions"],
+        }
+    return out
+
+
+@pytest.mark.parametrize("grain, table, key", [("month", "channel_readback_monthly", "month"),
+                                               ("week", "channel_readback_weekly", "week_start")])
+def test_every_readback_column_equals_the_generators_truth(built, grain, table, key):
+    want = expected_readback(built, grain)
+    rows = query(built, f"select * from marts.{table}")
+    got = {(r["channel"], r[key]): r for r in rows}
+    assert len(got) == len(rows) and set(got) == set(want), sorted(set(got) ^ set(want))[:10]
+    mismatches = []
+    for k, expected in want.items():
+        for column, value in expected.items():
+            actual = got[k][column]
+            if value is None or actual is None:
+                ok = value is None and actual is None
+            elif isinstance(value, Decimal) or isinstance(value, int):
+                ok = Decimal(str(actual)) == value
+            else:
+                ok = abs(float(actual) - value) <= 1e-9 * max(1.0, abs(value))
+            if not ok:
+                mismatches.append((k[0], k[1].isoformat(), column, value, actual))
+    assert mismatches == [], f"{len(mismatches)} mismatches (channel, period, column, truth, mart): {mismatches[:20]}"
+    assert len(want) >= 5 * (4 if grain == "month" else 17)
