@@ -134,6 +134,7 @@ class FileLayout:
     dialect: Dialect | None = None
     positions: dict[str, int] = field(default_factory=dict)  # canonical (or `reads`) name → field index
     width: int = 0  # fields per record
+    options: dict[str, str] = field(default_factory=dict)  # facts the user gave (--currency…), for prepare
 
 
 @dataclass
@@ -265,7 +266,7 @@ def _layout(path, contract, fmt, header_line, headers, mapping, constants, missi
     extra = [h for h in headers if h and h.lower() not in known]
     width = _record_width(headers, samples, dialect, positions)
     return FileLayout(fmt, header_line, headers, mapping, constants, missing_opt, extra, dialect.encoding.label,
-                      dialect, positions, width)
+                      dialect, positions, width, dict(options))
 
 
 def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat], best, lines: list[str],

@@ -566,7 +566,8 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (nothing landed).",
                        blocking=False, history_days=0)
     day = _day_expr(contract)
-    key = ", ".join(_ident(c) for c in contract.primary_key)
+    # a breakdown export (age × gender, device) splits one grain row into many: count the grain
+    key = ", ".join(_ident(c) for c in contract.primary_key if c != "breakdown")
     with _connect() as con:
         first_day = con.execute(f"SELECT min({day}) FROM {_source(glob)}").fetchone()[0]
         # distinct primary keys per day: a re-export that overlaps an earlier file counts once
