@@ -8,6 +8,7 @@ import contextlib
 import errno
 import json
 import logging
+import re
 import traceback
 import uuid
 from collections.abc import Callable
@@ -169,20 +170,36 @@ def upstream_feeds(manifest: dict, unique_ids: list[str]) -> list[str]:
     return sorted(feeds)
 
 
-def _failing_sample(home: Home | None, node) -> str:
-    """The first failing row of a test, as `column=value, …` (read from the build database)."""
+KEY_COLUMN = re.compile(r"(_id|_key|_name|_number|^sku|^date|_date|^currency|^channel|^marketplace.*)$")
+
+
+def _failing_sample(home: Home | None, node, tested: dict) -> str:
+    """The first failing row of a test, as `column=value, …` (read from the build database). A test
+    on one column (not_null, accepted_values, relationships…) returns only that column, so the row
+    of the tested model holding the failing value is shown instead, by its key columns."""
     sql = getattr(node, "compiled_code", None)
     if home is None or not sql:
         return ""
+    column = (getattr(node, "test_metadata", None) and node.test_metadata.kwargs.get("column_name")) \
+        or getattr(node, "column_name", None)
     try:
         with duckdb.connect(str(build_database(home)), read_only=True) as con:
             cursor = con.execute(f"select * from ({sql}) as failing limit 1")
             row, columns = cursor.fetchone(), [d[0] for d in cursor.description]
+            if row is not None and column in columns and tested.get("relation_name"):
+                value = row[columns.index(column)]
+                cursor = con.execute(f"select * from {tested['relation_name']} "
+                                     f"where {column} is not distinct from ? limit 1", [value])
+                found, names = cursor.fetchone(), [d[0] for d in cursor.description]
+                if found is not None:
+                    row, columns = found, names
+                    keep = [i for i, name in enumerate(names) if name == column or KEY_COLUMN.search(name)]
+                    row, columns = [row[i] for i in keep[:8]], [names[i] for i in keep[:8]]
     except Exception:  # noqa: BLE001 — a sample is a courtesy; the failure is reported regardless
         return ""
     if row is None:
         return ""
-    return ", ".join(f"{column}={value}" for column, value in zip(columns, row))[:300]
+    return ", ".join(f"{name}={value}" for name, value in zip(columns, row))[:300]
 
 
 def _dbt_failure(result_node, manifest: dict, home: Home | None) -> CheckOutcome:
@@ -200,7 +217,8 @@ def _dbt_failure(result_node, manifest: dict, home: Home | None) -> CheckOutcome
     owners = sorted({contracts[f].owner["team"] for f in feeds if f in contracts})
     contacts = sorted({contracts[f].owner["contact"] for f in feeds if f in contracts})
     model_names = ", ".join(m.split(".")[-1] for m in models) or unique_id.split(".")[-1]
-    sample = _failing_sample(home, node) if is_test else ""
+    sample = _failing_sample(home, node, manifest.get("nodes", {}).get(models[0], {}) if models else {}) \
+        if is_test else ""
     metadata = info.get("test_metadata") or {}
     test_name = metadata.get("name") or node.name
     detail = (f"dbt test {test_name} on {model_names} failed" if is_test else f"dbt model {model_names} failed")
@@ -212,7 +230,7 @@ def _dbt_failure(result_node, manifest: dict, home: Home | None) -> CheckOutcome
               "source and re-land, or fix the model")
     return CheckOutcome(
         WAREHOUSE, f"dbt:{node.name}", "fail", True, detail, action,
-        " / ".join(owners + ["Data engineering"]), ", ".join(contacts + ["data-eng@example.com"]),
+        ", ".join(owners + ["Data engineering"]), ", ".join(contacts + ["data-eng@example.com"]),
         {"unique_id": unique_id, "models": models, "test": test_name, "feeds": feeds, "failing_row": sample})
 
 
