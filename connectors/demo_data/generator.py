@@ -849,6 +849,8 @@ class _Sim:
                                         str(int(spend * 1000000)), f"{conv:.2f}", f"{value:.2f}"])
             if not blank:
                 self.add(campaign_channel("google_ads", name), d, MKTG, spend)
+                self.kt.ad("google_ads", campaign_channel("google_ads", name), d, spend, f"{value:.2f}", impr, clicks,
+                           f"{conv:.2f}")
         for camp, adsets, base in C.META_CAMPAIGNS:
             n_ads = sum(len(ads) for _, ads in adsets)
             for adset, ads in adsets:
@@ -857,20 +859,23 @@ class _Sim:
                     impr = int(float(spend) * rng.uniform(55, 90))
                     clicks = int(impr * rng.uniform(0.008, 0.016))
                     purchases = int(clicks * rng.uniform(0.01, 0.04) + rng.random())
-                    self.f_meta.get(m).row([ds, camp, adset, ad, str(spend), str(impr),
+                    self.f_meta.get(m).row(row := [ds, camp, adset, ad, str(spend), str(impr),
                                             str(int(impr * rng.uniform(0.6, 0.85))), str(clicks), str(purchases),
                                             f"{purchases * rng.uniform(60, 110):.2f}", ds, ds])
                     self.add(campaign_channel("meta_ads", camp), d, MKTG, spend)
+                    self.kt.ad("meta_ads", campaign_channel("meta_ads", camp), d, spend, row[9], impr, clicks, row[8])
         for camp, groups, base in C.PINTEREST_CAMPAIGNS:
             for grp in groups:
                 spend = self._spend(base / len(groups))
                 impr = int(float(spend) * rng.uniform(120, 200))
                 clicks = int(impr * rng.uniform(0.003, 0.008))
                 conv = int(clicks * rng.uniform(0.005, 0.03) + rng.random())
-                self.f_pin.get(m).row([ds, camp, grp, str(spend), str(impr), str(int(impr * 0.7)), str(clicks),
+                self.f_pin.get(m).row(row := [ds, camp, grp, str(spend), str(impr), str(int(impr * 0.7)), str(clicks),
                                        str(int(impr * 0.004)), str(int(impr * 0.012)), str(conv),
                                        f"{conv * rng.uniform(60, 100):.2f}"])
                 self.add(campaign_channel("pinterest_ads", camp), d, MKTG, spend)
+                self.kt.ad("pinterest_ads", campaign_channel("pinterest_ads", camp), d, spend, row[10], impr, clicks,
+                           row[9])
         for cid, name, ch, budget, base in C.AMAZON_ADS_CAMPAIGNS:
             cur = "USD" if ch == "amazon_us" else "CAD"
             spend = self._spend(base)
@@ -878,9 +883,11 @@ class _Sim:
             impr = int(clicks / rng.uniform(0.003, 0.006))
             units = int(clicks * rng.uniform(0.06, 0.14) + rng.random())
             purchases = max(0, units - int(rng.random() * 2)) if units else 0
-            self.f_aads[ch].get(m).row([ds, str(cid), name, "ENABLED", budget, cur, str(impr), str(clicks),
+            self.f_aads[ch].get(m).row(row := [ds, str(cid), name, "ENABLED", budget, cur, str(impr), str(clicks),
                                         str(spend), str(purchases), f"{units * rng.uniform(30, 60):.2f}", str(units)])
             self.add(campaign_channel("amazon_ads", name), d, MKTG, self.conv(spend, cur, d))
+            self.kt.ad("amazon_ads", campaign_channel("amazon_ads", name), d, self.conv(spend, cur, d),
+                       self.conv(Decimal(row[10]), cur, d), impr, clicks, row[9])
 
     def _google_totals(self) -> None:
         for m, tot in self.g_tot.items():

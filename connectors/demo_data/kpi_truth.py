@@ -10,7 +10,8 @@ on-time rate that counts every shipped order, shows.
 
 Truth files (`home/demo/truth/`): `kpis_extra_daily.csv` (sales channel × day, every day of the
 window) and `kpis_extra_monthly.csv` (sales channel × calendar month): the KPI columns below, empty
-where the KPI is null (docs/metrics.md says when).
+where the KPI is null (docs/metrics.md says when); `platform_roas_daily.csv` (channel × ad platform
+× day: spend, the platform's conversion value, impressions, clicks, conversions, ROAS).
 
 Hooks consume no randomness.
 """
@@ -70,6 +71,8 @@ class KpiTruth:
         self.untracked: set[str] = set()
         self.refund_days: dict[tuple[str, date], list[Fraction]] = defaultdict(list)  # by refund date
         self.targets: dict[tuple[str, str], tuple[Decimal, Decimal | None]] = {}  # (channel, YYYY-MM)
+        # (channel, platform, day) -> [spend, conversion value (reporting currency), impressions, clicks, conversions]
+        self.ads: dict[tuple[str, str, date], list] = {}
 
     # ---- hooks ---------------------------------------------------------------------------------
     @staticmethod
@@ -110,6 +113,19 @@ class KpiTruth:
             row[0] += units
         if processing_days is not None:
             self.refund_days[(channel, refund_day)].append(processing_days)
+
+    def ad(self, platform: str, channel: str, d: date, spend_rc: Decimal, value, impressions: int, clicks: int,
+           conversions) -> None:
+        """One ad platform row as the platform reports it (value and conversions as written, value
+        already in the reporting currency when `value` is a Decimal)."""
+        row = self.ads.get((channel, platform, d))
+        if row is None:
+            row = self.ads[(channel, platform, d)] = [Decimal("0.00"), Decimal("0.00"), 0, 0, Decimal("0")]
+        row[0] += spend_rc
+        row[1] += Decimal(value)
+        row[2] += impressions
+        row[3] += clicks
+        row[4] += Decimal(conversions)
 
     def target(self, month: str, channel: str, revenue: str, conversion_rate: str) -> None:
         self.targets[(channel, month)] = (Decimal(revenue), Decimal(conversion_rate) if conversion_rate else None)
@@ -201,6 +217,13 @@ class KpiTruth:
         daily = [[ch, d.isoformat(), *_fmt(self._row(ch, [d], False))] for ch in SALES_CHANNELS for d in window]
         monthly = [[ch, m.isoformat(), *_fmt(self._row(ch, days, True))]
                    for ch in SALES_CHANNELS for m, days in sorted(months.items())]
+        with open(tdir / "platform_roas_daily.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["channel", "platform", "date", "spend_rc", "conversion_value_rc", "impressions", "clicks",
+                        "conversions", "platform_roas"])
+            for (ch, platform, d), (spend, value, impressions, clicks, conv) in sorted(self.ads.items()):
+                roas = repr(float(Fraction(value) / Fraction(spend))) if spend else ""
+                w.writerow([ch, platform, d.isoformat(), f"{spend:.2f}", f"{value:.2f}", impressions, clicks, conv, roas])
         for name, key, rows in (("kpis_extra_daily.csv", "date", daily), ("kpis_extra_monthly.csv", "month", monthly)):
             with open(tdir / name, "w", newline="") as f:
                 w = csv.writer(f, lineterminator="\n")
@@ -232,4 +255,7 @@ TRUTH_README = """
   receipt-to-refund days where both are timed), sessions, targets and the truth P&L (net revenue,
   marketing spend, cm3). Ratios as floats (repr), money with 2 decimals, empty = null. Web orders
   numbered ≡ 0 (mod 23) ship exactly at the 48 h promise (on time), ≡ 11 one second later (late).
+- `platform_roas_daily.csv` — channel × ad platform × day as channel_platform_roas_daily: spend and
+  the platform's own conversion value in USD (Amazon CA converted per row at the day's rate),
+  impressions, clicks, conversions, platform ROAS (value ÷ spend).
 """

@@ -5,7 +5,8 @@ and new customers as exact integers — and channel_kpis_monthly with the sums o
 Then every KPI column (AOV, conversion, CAC, MER, cohort return rates, refund days, order cycle,
 on-time rate, targets, margin against the floor …) of every channel × day and channel × month is
 compared with demo/truth/kpis_extra_daily.csv / _monthly.csv, which the generator computes from its
-own simulated events (connectors/demo_data/kpi_truth.py), never from the marts."""
+own simulated events (connectors/demo_data/kpi_truth.py), never from the marts; and
+channel_platform_roas_daily with the ad rows it simulated (platform_roas_daily.csv)."""
 
 import csv
 import math
@@ -200,3 +201,27 @@ def test_the_truths_promises_and_floors_are_the_seeded_ones():
         seeded = {r["channel"]: r for r in csv.DictReader(handle) if r["channel"] != "unallocated"}
     assert {ch: int(r["promised_handling_hours"]) for ch, r in seeded.items()} == PROMISED_HANDLING_HOURS
     assert {ch: Decimal(r["margin_floor_pct"]) for ch, r in seeded.items()} == MARGIN_FLOOR_PCT
+
+
+def test_platform_roas_equals_the_generators_ad_rows(home_root):
+    """channel_platform_roas_daily: every channel × platform × day, its spend and the platform's own
+    conversion value (reporting currency), impressions, clicks, conversions and ROAS."""
+    with (home_root / "demo" / "truth" / "platform_roas_daily.csv").open() as handle:
+        truth = {(r["channel"], r["platform"], r["date"]): r for r in csv.DictReader(handle)}
+    with duckdb.connect(str(build_database(Home(home_root))), read_only=True) as con:
+        rows = con.execute("select channel, platform, date, spend_rc, conversion_value_rc, impressions, clicks, "
+                           "conversions, platform_roas from marts.channel_platform_roas_daily").fetchall()
+    actual = {(ch, p, d.isoformat()): rest for ch, p, d, *rest in rows}
+    assert len(actual) == len(rows) and set(actual) == set(truth), sorted(set(actual) ^ set(truth))[:10]
+    assert {p for _c, p, _d in truth} == {"google_ads", "meta_ads", "pinterest_ads", "amazon_ads"}
+    mismatches = []
+    for key, want in truth.items():
+        spend, value, impressions, clicks, conversions, roas = actual[key]
+        ok = (spend == Decimal(want["spend_rc"]) and value == Decimal(want["conversion_value_rc"])
+              and impressions == int(want["impressions"]) and clicks == int(want["clicks"])
+              and math.isclose(conversions, float(want["conversions"]), rel_tol=1e-12, abs_tol=1e-12)
+              and (roas is None if want["platform_roas"] == "" else
+                   math.isclose(roas, float(want["platform_roas"]), rel_tol=1e-9)))
+        if not ok:
+            mismatches.append((key, want, actual[key]))
+    assert mismatches == [], f"{len(mismatches)} mismatches: {mismatches[:10]}"
