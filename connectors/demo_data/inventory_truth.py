@@ -37,6 +37,8 @@ Truth files (`home/demo/truth/`):
   to the last day.
 - `inventory_contribution.csv` — per channel and SKU: the allocation's contribution per unit over
   the 90 days to the last day, with its parts.
+- `inventory_daily.csv` — per stock location × SKU × day: units sold and received, sell-through,
+  stock value and its 28-day average, COGS and turnover of the trailing 28 days.
 
 Hooks consume no randomness; the suppressed Amazon items are drawn exactly like sold ones.
 """
@@ -92,6 +94,7 @@ class InventoryTruth:
         # (location name, si) -> {ordinal: (on_hand, sellable, inbound)}
         self.stock: dict[tuple[str, int], dict[int, tuple[int, int, int]]] = defaultdict(dict)
         self.received: dict[tuple[int, int], int] = defaultdict(int)
+        self.received_on: dict[tuple[int, int, int], int] = defaultdict(int)  # (loc, si, ordinal) -> units
         self.open_orders: dict[int, int] = defaultdict(int)  # si -> wholesale units not shipped by the end
         self.candidates: list[tuple] = []  # (loc, si, channel, order_id, units, ordinal)
         self.oversells: list[tuple] = []
@@ -126,6 +129,7 @@ class InventoryTruth:
 
     def receive(self, loc: int, si: int, units: int) -> None:
         self.received[(loc, si)] += units
+        self.received_on[(loc, si, self.sim.ordinal)] += units
 
     def snapshot_at(self, location: str, d: date) -> str:
         return f"{d.isoformat()}T{SNAPSHOT_TIME[location]}Z"
@@ -261,6 +265,32 @@ class InventoryTruth:
                 rows.append([ch, s.sku, units, f"{net:.2f}", f"{cogs:.2f}", ch_units, f"{fees:.2f}", repr(float(cpu))])
         return rows
 
+    def daily_rows(self) -> list[list]:
+        """Per stock location, SKU and day: units sold that day on the location's channels, units
+        received in the trailing 28 days (the lots that arrived), sell-through, stock value at the
+        day's unit cost, its 28-day average (cents, half away), COGS of the 28 days' sales at their
+        order dates' cost and the turnover (COGS ÷ the unrounded average stock value)."""
+        rows = []
+        first = self.start.toordinal()
+        for loc, name in enumerate(LOCATIONS):
+            chans = self._channels(loc)
+            for si, s in enumerate(SKUS):
+                days = self.stock[(name, si)]
+                for o in sorted(days):
+                    window = range(max(first, o - WINDOW + 1), o + 1)
+                    sold_28 = self._units(chans, si, o - WINDOW + 1, o)
+                    received = sum(self.received_on.get((loc, si, x), 0) for x in window)
+                    values = [days[x][0] * self.sim.unit_cost(si, date.fromordinal(x)) for x in window if x in days]
+                    total = sum(values, D0)
+                    cogs = sum((self.sales.get((ch, si, x), (0,))[0] * self.sim.unit_cost(si, date.fromordinal(x))
+                                for ch in chans for x in window), D0)
+                    rows.append([name, s.sku, date.fromordinal(o).isoformat(),
+                                 sum(self.sales.get((ch, si, o), (0,))[0] for ch in chans), received,
+                                 repr(float(Fraction(sold_28, received))) if received else "",
+                                 f"{values[-1]:.2f}", f"{cents(Fraction(total) / len(values)):.2f}", f"{cogs:.2f}",
+                                 repr(float(Fraction(cogs) * len(values) / Fraction(total))) if total else ""])
+        return rows
+
     def write(self, tdir: Path) -> None:
         end = self.sim.end.toordinal()
         stockouts = self.stockout_rows()
@@ -296,6 +326,9 @@ class InventoryTruth:
                  f"{self._net(ch, si, end - WINDOW + 1, end):.2f}"]
                 for ch in SERVES for si, s in enumerate(SKUS)])
         _write(tdir / "inventory_contribution.csv", CONTRIBUTION_HEADER, self.contribution_rows())
+        _write(tdir / "inventory_daily.csv", ["location", "sku", "date", "units_sold", "units_received_28d",
+                                              "sell_through_28d", "stock_value", "avg_stock_value_28d", "cogs_28d",
+                                              "inventory_turnover_28d"], self.daily_rows())
         expected = []
         if self.stockout_sku is not None:
             a, name = self.stockout_sku, LOCATIONS[1]
@@ -355,4 +388,6 @@ TRUTH_README = """
 - `inventory_contribution.csv` — per channel and SKU sold in the 90 days to the last day: units, net
   sales (after line and order discounts), COGS, the channel's units and fulfilment + payment +
   marketplace fees, and the allocation's contribution per unit (unrounded).
+- `inventory_daily.csv` — per stock location, SKU and day: units sold, units received in 28 days,
+  sell-through, stock value, its 28-day average, COGS of 28 days' sales and the turnover.
 """

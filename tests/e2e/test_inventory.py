@@ -23,6 +23,7 @@ import pytest
 
 from connectors.contracts import get_contract
 from connectors.demo_data import generate
+from connectors.demo_data.catalog import SKUS
 from connectors.demo_data.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
 from connectors.lake import Home, land_all
 from orchestration.dbt_runner import DBT_DIR, build_database, failures, run_dbt
@@ -177,6 +178,33 @@ def test_last_day_stock_value_velocity_and_receipts_equal_the_truth(home):
 
 
 # ---- mismatch and oversells -----------------------------------------------------------------------
+
+def test_every_day_sell_through_stock_value_and_turnover_equal_the_truth(home):
+    """Every stock location × SKU × day: units sold and received (28 days), sell-through, stock value
+    and its 28-day average, COGS of the 28 days' sales and the turnover, from the generator's
+    simulated sales, receipts, stock and costs (inventory_daily.csv)."""
+    want = {(r["location"], r["sku"], r["date"]): r for r in truth(home, "inventory_daily.csv")}
+    rows = query(home, "select location, sku, date, units_sold, units_received_28d, sell_through_28d, stock_value, "
+                       "avg_stock_value_28d, cogs_28d, inventory_turnover_28d from marts.inventory_health_daily "
+                       "where location in (?, ?, ?)", list(LOCATIONS))
+    got = {(r["location"], r["sku"], r["date"].isoformat()): r for r in rows}
+    assert set(got) == set(want) and len(want) == len(LOCATIONS) * len(SKUS) * DAYS
+    mismatches = []
+    for key, t in want.items():
+        r = got[key]
+        for column in ("units_sold", "units_received_28d"):
+            if r[column] != int(t[column]):
+                mismatches.append((key, column, t[column], r[column]))
+        for column in ("stock_value", "avg_stock_value_28d", "cogs_28d"):
+            if r[column] != Decimal(t[column]):
+                mismatches.append((key, column, t[column], r[column]))
+        for column in ("sell_through_28d", "inventory_turnover_28d"):
+            w = None if t[column] == "" else float(t[column])
+            if (w is None) != (r[column] is None) or (w is not None and abs(r[column] - w) > 1e-9 * max(1, abs(w))):
+                mismatches.append((key, column, t[column], r[column]))
+    assert mismatches == [], f"{len(mismatches)} mismatches: {mismatches[:15]}"
+    assert any(t["sell_through_28d"] for t in want.values())
+
 
 def test_the_planted_mismatch_persists_with_the_generators_numbers(home):
     exp = expected(home, "mismatch")
