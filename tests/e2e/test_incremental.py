@@ -9,6 +9,10 @@ withheld for 25 days (older than any late-arriving window), and ad platforms rev
 four days of spend — and the last day is built again. Every table dbt builds (staging, intermediate,
 marts) must then equal what a full refresh of the same lake builds, and building the same day once
 more must leave every table unchanged.
+
+The late-arriving window is also tested on its own (below): dbt alone, without the plan's widening,
+must re-process late data at exactly the window's first day, and the plan must widen for data one day
+older and say why.
 """
 
 from __future__ import annotations
