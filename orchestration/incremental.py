@@ -97,6 +97,24 @@ def _read_state(home: Home) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def upstream_feeds(manifest: dict, unique_ids: list[str]) -> list[str]:
+    """The feeds (dbt sources) upstream of the given nodes, walking the manifest."""
+    graph = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+    feeds, todo, seen = set(), list(unique_ids), set(unique_ids)
+    while todo:
+        node = graph.get(todo.pop())
+        if node is None:
+            continue
+        if node.get("resource_type") == "source":
+            feeds.add(node["name"])
+            continue
+        for parent in node.get("depends_on", {}).get("nodes", []):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return sorted(feeds)
+
+
 @cache
 def event_model_feeds(manifest: Path = DBT_DIR / "target" / "manifest.json") -> frozenset[str]:
     """The feeds upstream of the event-grain (tag `daily`) models, from the dbt manifest (every feed
@@ -104,21 +122,7 @@ def event_model_feeds(manifest: Path = DBT_DIR / "target" / "manifest.json") -> 
     if not manifest.exists():
         return frozenset(load_contracts())
     nodes = json.loads(manifest.read_text())
-    graph = {**nodes["nodes"], **nodes["sources"]}
-    feeds, todo = set(), [uid for uid, n in nodes["nodes"].items() if "daily" in n.get("tags", [])]
-    seen = set(todo)
-    while todo:
-        node = graph.get(todo.pop())
-        if node is None:
-            continue
-        if node["resource_type"] == "source":
-            feeds.add(node["name"])
-            continue
-        for parent in node.get("depends_on", {}).get("nodes", []):
-            if parent not in seen:
-                seen.add(parent)
-                todo.append(parent)
-    return frozenset(feeds)
+    return frozenset(upstream_feeds(nodes, [uid for uid, n in nodes["nodes"].items() if "daily" in n.get("tags", [])]))
 
 
 def _landed_after(path: Path, moment: datetime) -> bool:

@@ -152,24 +152,6 @@ def _manifest(home: Home) -> dict:
         return {}
 
 
-def upstream_feeds(manifest: dict, unique_ids: list[str]) -> list[str]:
-    """The feeds (dbt sources) upstream of the given nodes, walking the manifest."""
-    graph = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
-    feeds, todo, seen = set(), list(unique_ids), set(unique_ids)
-    while todo:
-        node = graph.get(todo.pop())
-        if node is None:
-            continue
-        if node.get("resource_type") == "source":
-            feeds.add(node["name"])
-            continue
-        for parent in node.get("depends_on", {}).get("nodes", []):
-            if parent not in seen:
-                seen.add(parent)
-                todo.append(parent)
-    return sorted(feeds)
-
-
 KEY_COLUMN = re.compile(r"(_id|_key|_name|_number|^sku|^date|_date|^currency|^channel|^marketplace.*)$")
 
 
@@ -212,7 +194,7 @@ def _dbt_failure(result_node, manifest: dict, home: Home | None) -> CheckOutcome
     attached = info.get("attached_node") or getattr(node, "attached_node", None)
     if is_test and attached:
         models = [attached] + [m for m in models if m != attached]
-    feeds = upstream_feeds(manifest, models or [unique_id])
+    feeds = incremental.upstream_feeds(manifest, models or [unique_id])
     contracts = load_contracts()
     owners = sorted({contracts[f].owner["team"] for f in feeds if f in contracts})
     contacts = sorted({contracts[f].owner["contact"] for f in feeds if f in contracts})
