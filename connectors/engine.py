@@ -22,7 +22,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,7 +191,12 @@ def _dialects(fmt: VendorFormat) -> Iterator[tuple[str, str]]:
             yield delimiter, '"'
 
 
-def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: Mapping[str, str]) -> FileLayout:
+# the layouts of the other feeds, to tell a user whose file matched none of this feed's which feed it is
+OtherFeeds = Mapping[str, tuple[Contract, Sequence[VendorFormat]]]
+
+
+def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: Mapping[str, str],
+          others: OtherFeeds | None = None) -> FileLayout:
     try:
         encoding = reader.detect_encoding(path)
     except reader.NotText as err:
@@ -214,7 +219,7 @@ def sniff(path: Path, contract: Contract, formats: list[VendorFormat], options: 
                     dialect = Dialect(delimiter, quote, encoding)
                     return _layout(path, contract, fmt, index + 1, headers, mapping, constants, missing_opt,
                                    dialect, options, lines[index + 1:])
-    _reject_unmatched(path, contract, formats, best, lines, encoding.label)
+    _reject_unmatched(path, contract, formats, best, lines, encoding.label, others or {})
 
 
 @dataclass(frozen=True)
@@ -270,7 +275,7 @@ def _layout(path, contract, fmt, header_line, headers, mapping, constants, missi
 
 
 def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat], best, lines: list[str],
-                      encoding: str) -> None:
+                      encoding: str, others: OtherFeeds) -> None:
     if best is None:
         raise FileRejected(f"{path.name} is empty: no header line found")
     _, fmt, line_no, headers, (mapping, _, missing_req, _), delimiter = best
@@ -283,7 +288,7 @@ def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat
             f"(header found on line {line_no}); export the report again with these columns"
         )
     labels = " or ".join(f.label for f in formats)
-    guess, guessed = _guess_feed(lines, contract.feed)
+    guess, guessed = _guess_feed(lines, others)
     expected = ", ".join(f"'{formats[0].candidates(c)[0].name}'" for c in list(formats[0].columns)[:4])
     if guessed is not None and guessed.refusal:
         hint = f"; it is {guessed.refusal}"
@@ -297,21 +302,17 @@ def _reject_unmatched(path: Path, contract: Contract, formats: list[VendorFormat
     raise FileRejected(f"{path.name} is not a {labels} (wrong format for feed '{contract.feed}'){hint}{seen}")
 
 
-def _guess_feed(lines: list[str], not_feed: str) -> tuple[str | None, VendorFormat | None]:
+def _guess_feed(lines: list[str], others: OtherFeeds) -> tuple[str | None, VendorFormat | None]:
     """The feed and layout that best match the file's first lines, to point the user the right way."""
-    from connectors.registry import FEEDS  # late import: the registry imports the connectors
-
     best, best_fmt, best_score = None, None, 0
-    for feed, spec in FEEDS.items():
-        if feed == not_feed:
-            continue
-        for fmt in spec.formats:
+    for feed, (other_contract, other_formats) in others.items():
+        for fmt in other_formats:
             for delimiter, quote in _dialects(fmt):
                 for line in lines:
                     if delimiter not in line:
                         continue
                     headers = _split_header(line, delimiter, quote)
-                    mapping, _, missing_req, _ = _match_layout(fmt, headers, spec.contract)
+                    mapping, _, missing_req, _ = _match_layout(fmt, headers, other_contract)
                     if not missing_req and len(mapping) > best_score:
                         best, best_fmt, best_score = feed, fmt, len(mapping)
     return best, best_fmt
@@ -635,9 +636,9 @@ class ParsedFile:
 
 
 def parse_file(path: Path | str, contract: Contract, formats: list[VendorFormat],
-               options: Mapping[str, str] | None = None) -> ParsedFile:
+               options: Mapping[str, str] | None = None, others: OtherFeeds | None = None) -> ParsedFile:
     path = Path(path)
-    layout = sniff(path, contract, formats, options or {})
+    layout = sniff(path, contract, formats, options or {}, others)
     batches, quarantines, non_data = [], [], 0
     account = FileAccount()
     for parsed in parse_batches(path, contract, layout, account=account):

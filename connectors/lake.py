@@ -35,7 +35,7 @@ from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, pars
 from connectors.facts import FactError, check_facts
 from connectors.landing_safety import (copy_atomically, fsync_path, landing_in_progress, sweep_orphans,
                                        write_json_atomically)
-from connectors.registry import FEEDS, feed_spec
+from connectors.registry import FEEDS, feed_spec, other_feeds
 from connectors.secrets import ensure_hash_key
 
 
@@ -175,7 +175,7 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
 
 def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                 options: Mapping[str, str], loaded_at: datetime) -> LandingResult:
-    layout = sniff(path, contract, formats, options)
+    layout = sniff(path, contract, formats, options, other_feeds(contract.feed))
     file_id = sha[:16]
     raw_path = home.raw(contract.feed) / f"{file_id}.parquet"
     quarantine_path = home.quarantine(contract.feed) / f"{file_id}.parquet"

@@ -59,7 +59,13 @@ def feed_spec(feed: str) -> FeedSpec:
     return FEEDS[feed]
 
 
+def other_feeds(feed: str) -> dict[str, tuple[Contract, tuple[VendorFormat, ...]]]:
+    """Every other feed's contract and layouts: a file refused here is matched against them, so the
+    message can name the feed it belongs to."""
+    return {name: (spec.contract, spec.formats) for name, spec in FEEDS.items() if name != feed}
+
+
 def parse(feed: str, path: Path | str, options: Mapping[str, str] | None = None) -> ParsedFile:
     """Parse one vendor file of `feed` into its canonical table (in memory; the lake streams)."""
     spec = feed_spec(feed)
-    return parse_file(path, spec.contract, list(spec.formats), options)
+    return parse_file(path, spec.contract, list(spec.formats), options, other_feeds(feed))
