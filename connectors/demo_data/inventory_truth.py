@@ -284,8 +284,10 @@ class InventoryTruth:
                     total = sum(values, D0)
                     cogs = sum((self.sales.get((ch, si, x), (0,))[0] * self.sim.unit_cost(si, date.fromordinal(x))
                                 for ch in chans for x in window), D0)
-                    rows.append([name, s.sku, date.fromordinal(o).isoformat(),
-                                 sum(self.sales.get((ch, si, o), (0,))[0] for ch in chans), received,
+                    sold = sum(self.sales.get((ch, si, o), (0,))[0] for ch in chans)
+                    rows.append([name, s.sku, date.fromordinal(o).isoformat(), days[o][0],
+                                 self.received_on.get((loc, si, o), 0),
+                                 f"{sold * self.sim.unit_cost(si, date.fromordinal(o)):.2f}", sold, received,
                                  repr(float(Fraction(sold_28, received))) if received else "",
                                  f"{values[-1]:.2f}", f"{cents(Fraction(total) / len(values)):.2f}", f"{cogs:.2f}",
                                  repr(float(Fraction(cogs) * len(values) / Fraction(total))) if total else ""])
@@ -326,7 +328,8 @@ class InventoryTruth:
                  f"{self._net(ch, si, end - WINDOW + 1, end):.2f}"]
                 for ch in SERVES for si, s in enumerate(SKUS)])
         _write(tdir / "inventory_contribution.csv", CONTRIBUTION_HEADER, self.contribution_rows())
-        _write(tdir / "inventory_daily.csv", ["location", "sku", "date", "units_sold", "units_received_28d",
+        _write(tdir / "inventory_daily.csv", ["location", "sku", "date", "on_hand", "units_received", "cogs",
+                                              "units_sold", "units_received_28d",
                                               "sell_through_28d", "stock_value", "avg_stock_value_28d", "cogs_28d",
                                               "inventory_turnover_28d"], self.daily_rows())
         expected = []
@@ -388,6 +391,7 @@ TRUTH_README = """
 - `inventory_contribution.csv` — per channel and SKU sold in the 90 days to the last day: units, net
   sales (after line and order discounts), COGS, the channel's units and fulfilment + payment +
   marketplace fees, and the allocation's contribution per unit (unrounded).
-- `inventory_daily.csv` — per stock location, SKU and day: units sold, units received in 28 days,
-  sell-through, stock value, its 28-day average, COGS of 28 days' sales and the turnover.
+- `inventory_daily.csv` — per stock location, SKU and day: on hand, units received, COGS of the
+  day's sales, units sold, units received in 28 days, sell-through, stock value, its 28-day
+  average, COGS of 28 days' sales and the turnover.
 """

@@ -131,6 +131,41 @@ def test_monthly_kpis_per_channel_equal_the_truth(home):
     assert sum(lost.values()) > 0
 
 
+def test_monthly_stock_sell_through_and_turnover_equal_the_truth(home):
+    """inventory_kpis_monthly per channel (its pool's location) and company (every location): snapshot
+    days, average on hand, units sold, sell-through, COGS, average stock value, turnover and the
+    closing stock, summed from the generator's daily truth (inventory_daily.csv)."""
+    scopes = {ch: {LOCATIONS[loc]} for ch, loc in SERVES.items()} | {"company": set(LOCATIONS)}
+    sums: dict = defaultdict(lambda: {"days": set(), "on_hand": 0, "received": 0, "sold": 0, "cogs": Decimal(0),
+                                      "value": Decimal(0), "closing": {}})
+    for r in truth(home, "inventory_daily.csv"):
+        day = date.fromisoformat(r["date"])
+        for scope, locations in scopes.items():
+            if r["location"] in locations:
+                s = sums[(scope, day.replace(day=1))]
+                s["days"].add(day)
+                s["on_hand"] += int(r["on_hand"])
+                s["received"] += int(r["units_received"])
+                s["sold"] += int(r["units_sold"])
+                s["cogs"] += Decimal(r["cogs"])
+                s["value"] += Decimal(r["stock_value"])
+                s["closing"].setdefault(day, []).append((int(r["on_hand"]), Decimal(r["stock_value"])))
+    rows = {(r["scope_key"], r["month"]): r for r in query(home, "select * from marts.inventory_kpis_monthly")}
+    assert set(rows) == set(sums)
+    for key, s in sums.items():
+        r, n = rows[key], len(s["days"])
+        closing = max(s["days"])
+        assert r["snapshot_days"] == n and r["closing_date"] == closing, key
+        assert r["avg_on_hand_units"] == pytest.approx(s["on_hand"] / n, rel=1e-12), key
+        assert r["units_sold"] == s["sold"] and r["cogs"] == s["cogs"], key
+        assert r["sell_through"] == (pytest.approx(s["sold"] / s["received"], rel=1e-9) if s["received"] else None), key
+        assert abs(r["avg_stock_value"] - s["value"] / n) <= Decimal("0.005"), key
+        assert r["inventory_turnover"] == pytest.approx(float(s["cogs"] / (s["value"] / n)), rel=1e-9), key
+        assert r["closing_on_hand"] == sum(c[0] for c in s["closing"][closing]), key
+        assert r["closing_stock_value"] == sum((c[1] for c in s["closing"][closing]), Decimal(0)), key
+    assert any(s["received"] for s in sums.values())
+
+
 # ---- dead stock -----------------------------------------------------------------------------------
 
 def test_the_planted_dead_stock_is_found_with_its_value(home):
