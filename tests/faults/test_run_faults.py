@@ -152,7 +152,8 @@ def test_a_kill_during_ingest_publishes_nothing_unrecorded(demo, clean, tmp_path
     landed = {r["sha256"] for r in map(json.loads, map(Path.read_text, home.root.glob("lake/ledger/*/*.json")))}
     if published_database(home).exists():
         with duckdb.connect(str(published_database(home)), read_only=True) as con:
-            built = {s for (s,) in con.execute("select distinct _source_sha256 from staging.stg_shopify__order_lines")}
+            built = {s for (s,) in con.execute(
+                "select distinct _source_sha256 from staging.stg_shopify__order_lines").fetchall()}
         assert built <= landed
     assert file_sha256(export) not in landed
     assert not after_kill.failure  # held by the missing file's gates at most, never a crash
