@@ -83,7 +83,7 @@ def run_tests(root: Path, tests: list[str], home: Path) -> tuple[bool, float, st
     env = {**os.environ, "PYTHONPATH": str(root), "CWH_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTEST_ADDOPTS", None)
     command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q", "-x",
-               "-rf", "--no-header", *tests]
+               "-rfE", "--no-header", *tests]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
@@ -92,9 +92,11 @@ def run_tests(root: Path, tests: list[str], home: Path) -> tuple[bool, float, st
     seconds = time.perf_counter() - started
     if done.returncode == 0:
         return True, seconds, ""
-    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE)
+    # the short summary: "FAILED tests/x.py::test_y - AssertionError: …" (ERROR: a fixture failed, e.g.
+    # the dbt build of an end-to-end test, whose message names the failing dbt test)
+    failed = re.findall(r"^(?:FAILED|ERROR) (.+)$", done.stdout, re.MULTILINE)
     if failed:
-        return False, seconds, failed[0]
+        return False, seconds, failed[0][:300]
     tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
     return False, seconds, " | ".join(tail) or f"pytest exited {done.returncode}"
 
