@@ -284,6 +284,79 @@ def expected_readback(home: Home, grain: str) -> dict[tuple[str, date], dict]:
     return out
 
 
+def expected_targets(home: Home, grain: str) -> dict[tuple[str, date], dict]:
+    """The period's coverage and revenue-gap drivers (docs/metrics.md "Revenue against target:
+    drivers"), from the targets the generator wrote and its P&L and KPI truth, over the days covered."""
+    with (home.root / "landing" / "channel_targets" / "channel_targets.csv").open(newline="") as handle:
+        targets = {(t["channel"], t["month"]): t for t in csv.DictReader(handle)}
+    days = [date.fromisoformat(r["date"]) for r in truth(home, "kpis_extra_daily.csv")]
+    first, last = min(days), max(days)
+    acc: dict = defaultdict(lambda: {"covered": set(), "R_t": Decimal(0), "O_t": 0.0, "S_t": 0.0, "has_s": False,
+                                     "orders": 0, "sessions": 0})
+    for r in truth(home, "kpis_extra_daily.csv"):
+        day = date.fromisoformat(r["date"])
+        a = acc[(r["channel"], period_of(grain, day))]
+        a["covered"].add(day)
+        t = targets[(r["channel"], day.strftime("%Y-%m"))]
+        dim = calendar.monthrange(day.year, day.month)[1]
+        a["R_t"] += Decimal(r["revenue_target"])
+        a["O_t"] += float(t["orders_target"]) / dim
+        if t["conversion_rate_target"] and float(t["conversion_rate_target"]) > 0:
+            a["S_t"] += float(t["orders_target"]) / dim / float(t["conversion_rate_target"])
+            a["has_s"] = True
+        a["orders"] += int(r["orders"])
+        a["sessions"] += int(r["sessions"] or 0)
+    pnl: dict = defaultdict(Decimal)
+    for r in truth(home, "pnl_daily.csv"):
+        pnl[(r["channel"], period_of(grain, date.fromisoformat(r["date"])))] += Decimal(r["net_revenue"])
+    out = {}
+    for (channel, start), a in acc.items():
+        length = calendar.monthrange(start.year, start.month)[1] if grain == "month" else 7
+        period = {start + timedelta(days=i) for i in range(length)}
+        gap = pnl[(channel, start)] - a["R_t"]
+        v_t = float(a["R_t"]) / a["O_t"]
+        c_t = a["O_t"] / a["S_t"] if a["has_s"] else None
+        orders_effect = round((a["orders"] - a["O_t"]) * v_t, 2)
+        conversion_effect = round((a["orders"] - c_t * a["sessions"]) * v_t, 2) if c_t and a["sessions"] else None
+        out[(channel, start)] = {
+            "days_in_period": length, "covered_days": len(period & {d for d in period if first <= d <= last}),
+            "is_complete": period <= {d for d in period if first <= d <= last},
+            "revenue_target": a["R_t"], "orders_target": a["O_t"], "sessions_target": a["S_t"] if a["has_s"] else None,
+            "conversion_rate_target": c_t, "target_value_per_order": v_t, "revenue_gap": gap,
+            "orders_effect": orders_effect, "conversion_effect": conversion_effect,
+            "traffic_effect": None if conversion_effect is None else orders_effect - conversion_effect,
+            "aov_effect": float(gap) - orders_effect,
+        }
+    return out
+
+
+EFFECTS = {"orders_effect", "conversion_effect", "traffic_effect", "aov_effect"}
+
+
+@pytest.mark.parametrize("grain, table, key", [("month", "channel_readback_monthly", "month"),
+                                               ("week", "channel_readback_weekly", "week_start")])
+def test_readback_coverage_targets_and_drivers_equal_the_truth(built, grain, table, key):
+    want = expected_targets(built, grain)
+    got = {(r["channel"], r[key]): r for r in query(built, f"select * from marts.{table}")}
+    assert set(got) == set(want)
+    mismatches = []
+    for k, expected in want.items():
+        for column, value in expected.items():
+            actual = got[k][column]
+            if value is None or actual is None:
+                ok = value is None and actual is None
+            elif isinstance(value, (bool, int, Decimal)):
+                ok = actual == value
+            elif column in EFFECTS:  # cents rounded from floating-point products: within half a cent
+                ok = abs(float(actual) - value) <= 0.0051
+            else:
+                ok = abs(float(actual) - value) <= 1e-9 * max(1.0, abs(value))
+            if not ok:
+                mismatches.append((k[0], k[1].isoformat(), column, value, actual))
+    assert mismatches == [], f"{len(mismatches)} mismatches (channel, period, column, truth, mart): {mismatches[:20]}"
+    assert any(not v["is_complete"] for v in want.values()) and any(v["is_complete"] for v in want.values())
+
+
 @pytest.mark.parametrize("grain, table, key", [("month", "channel_readback_monthly", "month"),
                                                ("week", "channel_readback_weekly", "week_start")])
 def test_every_readback_column_equals_the_generators_truth(built, grain, table, key):
