@@ -417,13 +417,15 @@ def pii_hash(value: str) -> str:
     """Keyed, normalised hash of a personal identifier (HMAC-SHA256 with CWH_HASH_KEY).
 
     The same email hashes the same way in every feed, so identities join across channels without
-    the email ever leaving the raw layer. Without a key the hash is a plain SHA-256.
+    the email ever leaving the raw layer. Never without a key: a plain SHA-256 of an email is
+    re-identified from any email list. Landing (`connectors.lake.land_file`, `cwh`) sets the home's
+    key first (`connectors.secrets.ensure_hash_key`).
     """
     key = os.environ.get("CWH_HASH_KEY", "").encode()
-    normalised = value.strip().lower().encode()
-    if key:
-        return hmac.new(key, normalised, hashlib.sha256).hexdigest()
-    return hashlib.sha256(normalised).hexdigest()
+    if not key:
+        raise RuntimeError("no key to hash personal data with: set CWH_HASH_KEY, or land files through "
+                           "`cwh ingest` / connectors.lake.land_file, which create a per-home key")
+    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def _hash_column(frame: pl.DataFrame, name: str) -> pl.DataFrame:

@@ -260,3 +260,9 @@ def test_a_repeated_key_is_found_across_batches(tmp_path):
     batches = list(parse_batches(path, spec.contract, layout, batch_rows=1))
     assert sum(b.good.num_rows for b in batches) == 2
     assert [q["line"] for b in batches for q in b.quarantine.to_dicts()] == [4]
+
+
+def test_personal_data_is_never_hashed_without_a_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("CWH_HASH_KEY")
+    with pytest.raises(RuntimeError, match="no key to hash personal data"):
+        parse("shopify_orders", write_csv(tmp_path / "orders.csv", order_rows()))
