@@ -56,7 +56,7 @@ test: install $(CHROMIUM)
 # MUTANTS="fsync reader" runs those whose name contains a word; README "Testing" says how long it takes
 MUTANTS ?=
 mutants: install
-	$(PY) tools/mutants.py $(foreach word,$(MUTANTS),--only $(word))
+	$(PY) tests/mutants.py $(foreach word,$(MUTANTS),--only $(word))
 
 # order lines per size; data sets are cached under $(CWH_HOME)/bench/<lines>/, figures in bench-<lines>.json
 BENCH_LINES ?= 1000000 10000000

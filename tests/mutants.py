@@ -7,9 +7,9 @@ without .git, .venv or data); each mutation is applied there alone, its tests ru
 and the dbt project of the copy, and the file is restored. A mutation is *killed* when a test fails,
 *survived* when every test passes. /work/main itself is never touched.
 
-    .venv/bin/python tools/mutants.py                 # every mutation (see README "Testing" for the time)
-    .venv/bin/python tools/mutants.py --only fsync    # those whose name contains "fsync"
-    .venv/bin/python tools/mutants.py --list          # the list, nothing run
+    .venv/bin/python tests/mutants.py                 # every mutation (see README "Testing" for the time)
+    .venv/bin/python tests/mutants.py --only fsync    # those whose name contains "fsync"
+    .venv/bin/python tests/mutants.py --list          # the list, nothing run
 
 Before the mutations, the tests they name run once on the unmutated copy (the baseline): a test
 that already fails would "kill" every mutation and prove nothing. Exit status: 0 when every mutation
