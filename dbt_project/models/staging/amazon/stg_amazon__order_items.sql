@@ -9,7 +9,7 @@ with
 {%- if is_incremental() %}
 landed as (
     select * from {{ source('amazon', 'amazon_orders') }}
-    where {{ landed_since_last_build() }}
+    where {{ landed_since_last_build('amazon_orders') }}
 ),
 
 items as (
@@ -21,6 +21,7 @@ items as (
 {%- else %}
 items as (
     select * from {{ source('amazon', 'amazon_orders') }}
+    where {{ in_file_snapshot('amazon_orders') }}
 ),
 {%- endif %}
 
