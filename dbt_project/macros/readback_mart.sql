@@ -1,4 +1,4 @@
-{# The channel readback at one grain ('month' or 'week'): see models/marts/channel_readback_monthly.sql. #}
+{# The channel readback at one grain ('month' or 'week'): see models/marts/readback/channel_readback_monthly.sql. #}
 {% macro channel_readback(grain) -%}
 {%- set period = 'month' if grain == 'month' else 'week_start' -%}
 {%- set pnl = 'channel_pnl_monthly' if grain == 'month' else 'channel_pnl_weekly' -%}

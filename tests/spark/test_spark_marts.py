@@ -27,7 +27,7 @@ from orchestration.dbt_sources import DBT_DIR
 
 pytestmark = pytest.mark.spark
 
-MARTS = sorted(path.stem for path in (DBT_DIR / "models" / "marts").glob("*.sql"))
+MARTS = sorted(path.stem for path in (DBT_DIR / "models" / "marts").rglob("*.sql"))
 REL_TOLERANCE = 1e-6
 
 
