@@ -1,10 +1,61 @@
-{# Helpers of the KPI marts (channel_kpis_*, dim_date). The only engine-specific SQL of those models
-   lives here, so a port to another engine overrides these macros. #}
+{# Helpers of the KPI marts (channel_kpis_*, dim_date) and the KPI measures every mart shares. The
+   only engine-specific SQL of those models lives here, so a port to another engine overrides these
+   macros. #}
 
 {# Seconds elapsed between two instants (timestamp with time zone), measured in UTC so no session
    time zone or daylight-saving change can shift it. #}
 {% macro elapsed_seconds(start_instant, end_instant) -%}
     {{ dbt.datediff(utc_clock(start_instant), utc_clock(end_instant), 'second') }}
+{%- endmacro %}
+
+
+{# The KPI measures, written once: every mart that shows one of them calls these (docs/metrics.md
+   "KPIs"). Arguments are column names or SQL expressions of the caller's sums. #}
+
+{# Money per unit of a count (AOV, CAC, an average value): amount ÷ count rounded half away from zero
+   on whole cents, exactly (no floating point); null when the count is 0. #}
+{% macro money_per(amount, count) -%}
+    cast(case when {{ count }} > 0
+        then cast({{ div_round_half_away(to_cents(amount), count) }} as decimal(18, 0)) * 0.01
+    end as decimal(18, 2))
+{%- endmacro %}
+
+{# A rate of two counts (conversion, return rate, sell-through, stockout rate): null when the
+   denominator is 0. #}
+{% macro count_rate(numerator, denominator) -%}
+    case when {{ denominator }} > 0 then cast({{ numerator }} as double) / {{ denominator }} end
+{%- endmacro %}
+
+{# Relative change of a signed amount against a previous one: null when the previous is 0. #}
+{% macro change_pct(current, previous) -%}
+    case when {{ previous }} <> 0
+         then cast({{ current }} - {{ previous }} as double) / abs(cast({{ previous }} as double)) end
+{%- endmacro %}
+
+{# Average order value: the value of the orders (gross − discounts + shipping) per order. #}
+{% macro kpi_aov(orders='orders', gross_sales='order_gross_sales', discounts='order_discounts',
+                 shipping_income='order_shipping_income') -%}
+    {{ money_per(gross_sales ~ ' - ' ~ discounts ~ ' + ' ~ shipping_income, orders) }}
+{%- endmacro %}
+
+{# Conversion rate: orders per session. #}
+{% macro kpi_conversion_rate(orders='orders', sessions='sessions') -%}
+    {{ count_rate(orders, sessions) }}
+{%- endmacro %}
+
+{# Customer acquisition cost: marketing spend per new customer. #}
+{% macro kpi_cac(marketing_spend='marketing_spend', new_customers='new_customers') -%}
+    {{ money_per(marketing_spend, new_customers) }}
+{%- endmacro %}
+
+{# Marketing efficiency ratio (blended): net revenue ÷ all marketing spend. #}
+{% macro kpi_mer(net_revenue='net_revenue', marketing_spend='marketing_spend') -%}
+    {{ safe_ratio(net_revenue, marketing_spend) }}
+{%- endmacro %}
+
+{# Return on ad spend as one platform reports it: its attributed conversion value ÷ its spend. #}
+{% macro kpi_roas(conversion_value, spend) -%}
+    {{ safe_ratio(conversion_value, spend) }}
 {%- endmacro %}
 
 
@@ -17,21 +68,17 @@
     cast(order_discounts as decimal(18, 2)) as order_discounts,
     cast(order_shipping_income as decimal(18, 2)) as order_shipping_income,
     -- money ÷ count rounded half away from zero on whole cents (exact, no floating point)
-    cast(case when orders > 0
-        then cast({{ div_round_half_away(to_cents('order_gross_sales - order_discounts + order_shipping_income'), 'orders') }} as decimal(18, 0)) * 0.01
-    end as decimal(18, 2)) as aov,
+    {{ kpi_aov() }} as aov,
     cast(sessions as bigint) as sessions,
-    case when sessions > 0 then cast(orders as double) / sessions end as conversion_rate,
+    {{ kpi_conversion_rate() }} as conversion_rate,
     cast(new_customers as bigint) as new_customers,
     cast(marketing_spend as decimal(18, 2)) as marketing_spend,
-    cast(case when new_customers > 0
-        then cast({{ div_round_half_away(to_cents('marketing_spend'), 'new_customers') }} as decimal(18, 0)) * 0.01
-    end as decimal(18, 2)) as cac,
+    {{ kpi_cac() }} as cac,
     cast(net_revenue as decimal(18, 2)) as net_revenue,
-    case when marketing_spend <> 0 then cast(net_revenue as double) / cast(marketing_spend as double) end as mer,
+    {{ kpi_mer() }} as mer,
     cast(cohort_units_returned as bigint) as cohort_units_returned,
     cast(cohort_returns as decimal(18, 2)) as cohort_returns,
-    case when units > 0 then cast(cohort_units_returned as double) / units end as cohort_return_rate_units,
+    {{ count_rate('cohort_units_returned', 'units') }} as cohort_return_rate_units,
     case when order_gross_sales <> 0 then cast(cohort_returns as double) / cast(order_gross_sales as double) end
         as cohort_return_rate_value,
     cast(timed_refunds as bigint) as timed_refunds,
@@ -44,7 +91,7 @@
     cast(revenue_target as decimal(18, 2)) as revenue_target,
     cast(net_revenue - revenue_target as decimal(18, 2)) as revenue_vs_target,
     conversion_rate_target,
-    case when sessions > 0 then cast(orders as double) / sessions end - conversion_rate_target as conversion_vs_target,
+    {{ kpi_conversion_rate() }} - conversion_rate_target as conversion_vs_target,
     cast(cm3_pct as double) as cm3_pct,
     cast(margin_floor_pct as double) as margin_floor_pct,
     cast(cm3_pct as double) - cast(margin_floor_pct as double) as margin_vs_floor

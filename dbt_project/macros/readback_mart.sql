@@ -123,7 +123,7 @@ drivers as (
     select
         *,
         cast(net_revenue - revenue_target as decimal(18, 2)) as revenue_gap,
-        case when orders_target > 0 then cast(revenue_target as double) / orders_target end as target_value_per_order,
+        {{ count_rate('revenue_target', 'orders_target') }} as target_value_per_order,
         case when sessions_target > 0 then orders_target / sessions_target end as conversion_rate_target
     from joined
 ),
@@ -158,21 +158,15 @@ select
     margin_floor_pct,
     cm3_pct - margin_floor_pct as margin_vs_floor,
     prev_net_revenue,
-    case when prev_net_revenue <> 0
-         then cast(net_revenue - prev_net_revenue as double) / abs(cast(prev_net_revenue as double)) end
-        as net_revenue_change_pct,
+    {{ change_pct('net_revenue', 'prev_net_revenue') }} as net_revenue_change_pct,
     cast(contribution_after_opex - prev_contribution_after_opex as decimal(18, 2)) as contribution_change,
     year_ago_net_revenue,
-    case when year_ago_net_revenue <> 0
-         then cast(net_revenue - year_ago_net_revenue as double) / abs(cast(year_ago_net_revenue as double)) end
-        as net_revenue_yoy_pct,
+    {{ change_pct('net_revenue', 'year_ago_net_revenue') }} as net_revenue_yoy_pct,
     cast(contribution_after_opex - year_ago_contribution_after_opex as decimal(18, 2)) as contribution_yoy_change,
     cast(orders as bigint) as orders,
     cast(sessions as bigint) as sessions,
-    cast(case when orders > 0
-        then cast({{ div_round_half_away(to_cents('order_gross_sales - order_discounts + order_shipping_income'), 'orders') }} as decimal(18, 0)) * 0.01
-    end as decimal(18, 2)) as aov,
-    case when sessions > 0 then cast(orders as double) / sessions end as conversion_rate,
+    {{ kpi_aov() }} as aov,
+    {{ kpi_conversion_rate() }} as conversion_rate,
     cast(revenue_target as decimal(18, 2)) as revenue_target,
     orders_target,
     sessions_target,

@@ -29,16 +29,8 @@ sized as (
     from costs
 ),
 
-digits as (
-    select 0 as n union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
-),
-
 day_offsets as (
-    select tens.n * 10 + ones.n as day_offset
-    from digits as ones
-    cross join digits as tens
-    where tens.n * 10 + ones.n < 31
+    select n as day_offset from ({{ whole_numbers(2) }}) as n where n < 31
 ),
 
 daily as (

@@ -38,24 +38,8 @@ bounds as (
     cross join sales_start as s
 ),
 
-digits as (
-    select n from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as d (n)
-),
-
-day_numbers as (
-    select d1.n + 10 * d2.n + 100 * d3.n + 1000 * d4.n + 10000 * d5.n as n
-    from digits as d1
-    cross join digits as d2
-    cross join digits as d3
-    cross join digits as d4
-    cross join digits as d5
-),
-
 days as (
-    select cast({{ dbt.dateadd('day', 'n.n', 'b.first_day') }} as date) as date
-    from day_numbers as n
-    cross join bounds as b
-    where n.n <= {{ dbt.datediff('b.first_day', 'b.last_day', 'day') }}
+    {{ date_spine('bounds') }}
 ),
 
 daily as (

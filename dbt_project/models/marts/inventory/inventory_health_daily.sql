@@ -43,20 +43,18 @@ select
     w.units_sold,
     w.units_sold_28d,
     w.history_days,
-    case when w.history_days > 0 then cast(w.units_sold_28d as double) / w.history_days end as avg_daily_units_28d,
+    {{ count_rate('w.units_sold_28d', 'w.history_days') }} as avg_daily_units_28d,
     case when w.units_sold_28d > 0 then cast(w.on_hand as double) * w.history_days / w.units_sold_28d end as days_on_hand,
     cast(coalesce(lt.lead_time_days, dl.lead_time_days) as integer) as lead_time_days,
     -- days_on_hand < lead time, decided on integers: on_hand × history_days < lead × units_28d
     coalesce(w.units_sold_28d > 0
              and w.on_hand * w.history_days < coalesce(lt.lead_time_days, dl.lead_time_days) * w.units_sold_28d, false)
         as is_below_lead_time,
-    case when w.units_received_28d > 0 then cast(w.units_sold_28d as double) / w.units_received_28d end as sell_through_28d,
+    {{ count_rate('w.units_sold_28d', 'w.units_received_28d') }} as sell_through_28d,
     w.unit_cost_rc,
     w.stock_value,
     -- the average rounded half away on whole cents exactly (an average in double can miss the half)
-    cast(case when w.stock_value_days_28d > 0
-        then cast({{ div_round_half_away(to_cents('w.stock_value_sum_28d'), 'w.stock_value_days_28d') }} as decimal(18, 0)) * 0.01
-    end as decimal(18, 2)) as avg_stock_value_28d,
+    {{ money_per('w.stock_value_sum_28d', 'w.stock_value_days_28d') }} as avg_stock_value_28d,
     w.cogs_28d,
     -- cogs ÷ the unrounded average stock value
     case when w.stock_value_sum_28d > 0

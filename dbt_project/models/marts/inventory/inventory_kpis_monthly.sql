@@ -81,7 +81,7 @@ select
     cast(s.snapshot_days as bigint) as snapshot_days,
     cast(s.active_sku_days as bigint) as active_sku_days,
     cast(s.stockout_sku_days as bigint) as stockout_sku_days,
-    case when s.active_sku_days > 0 then cast(s.stockout_sku_days as double) / s.active_sku_days end as stockout_rate,
+    {{ count_rate('s.stockout_sku_days', 's.active_sku_days') }} as stockout_rate,
     cast(s.on_hand_sum as double) / s.snapshot_days as avg_on_hand_units,
     cast(coalesce(d.units_sold, 0) as bigint) as units_sold,
     cast(coalesce(d.demand_days, 0) as bigint) as demand_days,
@@ -89,7 +89,7 @@ select
         then (cast(s.on_hand_sum as double) / s.snapshot_days) / (cast(d.units_sold as double) / d.demand_days) end
         as days_on_hand,
     cast(s.units_received as bigint) as units_received,
-    case when s.units_received > 0 then cast(coalesce(d.units_sold, 0) as double) / s.units_received end as sell_through,
+    {{ count_rate('coalesce(d.units_sold, 0)', 's.units_received') }} as sell_through,
     cast(coalesce(d.cogs, 0) as decimal(18, 2)) as cogs,
     cast(s.stock_value_sum / s.snapshot_days as decimal(18, 2)) as avg_stock_value,
     case when s.stock_value_sum > 0

@@ -14,8 +14,6 @@ select
     cast(sum(impressions) as bigint) as impressions,
     cast(sum(clicks) as bigint) as clicks,
     cast(sum(conversions) as double) as conversions,
-    case when sum(spend_rc) <> 0
-        then cast(sum(conversion_value_rc) as double) / cast(sum(spend_rc) as double)
-    end as platform_roas
+    {{ kpi_roas('sum(conversion_value_rc)', 'sum(spend_rc)') }} as platform_roas
 from {{ ref('fct_marketing_spend') }}
 group by channel, platform, spend_date

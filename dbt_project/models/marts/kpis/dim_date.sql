@@ -1,8 +1,7 @@
 -- One row per calendar day, whole months from the first month to the last month holding any fact
 -- date (order, shipment, refund, return receipt, ad spend, sessions, target month, any P&L day, which
 -- includes operating costs spread over their months). Weeks start on Monday (ISO); day_of_week is
--- ISO (1 = Monday … 7 = Sunday). Written without engine-specific generators so it runs on Spark:
--- the day numbers are a cross join of digits (up to 100,000 days, ~273 years).
+-- ISO (1 = Monday … 7 = Sunday). The days come from the date_spine macro (portable to Spark).
 
 with fact_dates as (
     select min(order_date) as first_date, max(order_date) as last_date
@@ -32,24 +31,8 @@ bounds as (
     from fact_dates
 ),
 
-digits as (
-    select n from (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) as d (n)
-),
-
-day_numbers as (
-    select d1.n + 10 * d2.n + 100 * d3.n + 1000 * d4.n + 10000 * d5.n as day_number
-    from digits as d1
-    cross join digits as d2
-    cross join digits as d3
-    cross join digits as d4
-    cross join digits as d5
-),
-
 days as (
-    select cast({{ dbt.dateadd('day', 'n.day_number', 'b.first_day') }} as date) as date
-    from day_numbers as n
-    cross join bounds as b
-    where n.day_number <= {{ dbt.datediff('b.first_day', 'b.last_day', 'day') }}
+    {{ date_spine('bounds') }}
 ),
 
 numbered as (

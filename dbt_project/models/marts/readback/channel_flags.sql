@@ -90,7 +90,7 @@ attention_scored as (
     select
         *,
         cast(marketing_spend + operating_costs as double) / cast(prev_attention_cost as double) - 1 as cost_growth,
-        case when prev_cm2 <> 0 then cast(cm2 - prev_cm2 as double) / abs(cast(prev_cm2 as double)) end as cm2_growth
+        {{ change_pct('cm2', 'prev_cm2') }} as cm2_growth
     from monthly_scored
     where is_complete and prev_is_complete and prev_attention_cost > 0
       and {{ dbt.datediff('prev_period_start', 'period_start', 'month') }} = 1
