@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import duckdb
 import pytest
+import yaml
 
 from connectors.contracts import get_contract
 from connectors.demo_data import generate
@@ -314,6 +315,47 @@ def test_the_mismatch_alerts_the_inventory_feed_owner(home):
     assert "stock_mismatch" in feed_check_names("inventory_snapshots")
     outcomes = {o.check: o for o in feed_outcomes(home, "inventory_snapshots", first + timedelta(days=3))}
     assert outcomes["stock_mismatch"].status == "warn" and not outcomes["stock_mismatch"].holds_publish
+
+
+def persisting_mismatch_skus_of_the_truth(home: Home, last_day: date) -> set[str]:
+    """SKUs whose Shopify count is beyond tolerance of the 3PL's on each of the alert_days days to
+    last_day, from the generator's counts and the dbt_project.yml vars (never the marts)."""
+    variables = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
+    units = variables["inventory_mismatch_tolerance_units"]
+    share = Decimal(str(variables["inventory_mismatch_tolerance_pct"]))
+    beyond = set()
+    for r in truth(home, "inventory_mismatch.csv"):
+        difference, reference = abs(int(r["shopify_sellable"]) - int(r["threepl_sellable"])), int(r["threepl_sellable"])
+        if difference > units and difference > share * reference:
+            beyond.add((r["sku"], date.fromisoformat(r["date"])))
+    days = variables["inventory_mismatch_alert_days"]
+    return {sku for sku, day in beyond
+            if day == last_day and all((sku, last_day - timedelta(days=k)) in beyond for k in range(days))}
+
+
+def dbt_mismatch_warning(home: Home, last_day: date) -> tuple[str, set[str]]:
+    """Status of the warn-level dbt test stock_mismatch_persists in a run whose last complete day is
+    last_day (var max_date), and the SKUs of its failing rows."""
+    result = run_dbt(home, "test", "--select", "stock_mismatch_persists",
+                     "--vars", json.dumps({"max_date": last_day.isoformat()}))
+    assert result.success, failures(result)
+    [node] = result.result.results
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        skus = {row[0] for row in con.execute(f"select sku from ({node.node.compiled_code})").fetchall()}
+    assert node.failures == len(skus)
+    return str(node.status), skus
+
+
+def test_the_dbt_stock_mismatch_check_warns_exactly_when_a_mismatch_persists(home):
+    exp = expected(home, "mismatch")
+    first, days = date.fromisoformat(exp["first_day"]), int(exp["days"])
+    alert_days = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]["inventory_mismatch_alert_days"]
+    persisting = first + timedelta(days=alert_days - 1)
+    assert dbt_mismatch_warning(home, persisting) == ("warn", persisting_mismatch_skus_of_the_truth(home, persisting))
+    assert exp["sku"] in persisting_mismatch_skus_of_the_truth(home, persisting)
+    for quiet in (first + timedelta(days=alert_days - 2), first + timedelta(days=days), END):  # not yet, resolved, end
+        assert persisting_mismatch_skus_of_the_truth(home, quiet) == set()
+        assert dbt_mismatch_warning(home, quiet) == ("pass", set())
 
 
 def test_sync_latency_is_measured_per_location(home):
