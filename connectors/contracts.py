@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
-CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "data_contracts"
+from connectors.home import CONTRACTS_DIR
 
 # Columns the lake adds to every canonical row: where it came from and when it landed.
 LINEAGE_FIELDS = (

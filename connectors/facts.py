@@ -24,7 +24,7 @@ from pathlib import Path
 
 from connectors.iso4217 import ACTIVE_CURRENCIES
 
-SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+from connectors.home import SEEDS_DIR as SEEDS
 EARLIEST_DAY = date(2000, 1, 1)  # the engine's default lower bound of plausible event dates
 
 

@@ -36,43 +36,8 @@ from connectors.facts import FactError, check_facts
 from connectors.landing_safety import (copy_atomically, fsync_path, landing_in_progress, sweep_orphans,
                                        write_json_atomically)
 from connectors.registry import FEEDS, feed_spec, other_feeds
+from connectors.home import Home  # noqa: F401  (re-exported: connectors.lake.Home)
 from connectors.secrets import ensure_hash_key
-
-
-@dataclass(frozen=True)
-class Home:
-    """The project home: every file the warehouse writes lives below it."""
-
-    root: Path
-
-    @classmethod
-    def from_env(cls) -> Home:
-        return cls(Path(os.environ.get("CWH_HOME", "data")).resolve())
-
-    def landing(self, feed: str) -> Path:
-        return self.root / "landing" / feed
-
-    def raw(self, feed: str) -> Path:
-        return self.root / "lake" / "raw" / feed
-
-    def quarantine(self, feed: str) -> Path:
-        return self.root / "lake" / "quarantine" / feed
-
-    def ledger(self, feed: str) -> Path:
-        return self.root / "lake" / "ledger" / feed
-
-    def rejected(self, feed: str) -> Path:
-        return self.root / "lake" / "rejected" / feed
-
-    @property
-    def feed_options_file(self) -> Path:
-        return self.root / "config" / "feed_options.yml"
-
-    def feed_options(self, feed: str) -> dict[str, str]:
-        if not self.feed_options_file.exists():
-            return {}
-        data = yaml.safe_load(self.feed_options_file.read_text()) or {}
-        return {k: str(v) for k, v in (data.get(feed) or {}).items()}
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 from connectors.contracts import Contract, get_contract, load_contracts
 from connectors.engine import ParsedFile, VendorFormat, parse_file
 
-# connector modules; each exposes FORMATS: {feed: [VendorFormat, ...]}
+# one module per source system under connectors/vendors/; each exposes FORMATS: {feed: [VendorFormat, ...]}
 CONNECTOR_MODULES = (
     "shopify", "amazon", "wholesale", "google_ads", "meta_ads", "pinterest_ads", "amazon_ads",
     "threepl", "finance", "web_analytics", "inventory",
@@ -35,12 +35,7 @@ class FeedSpec:
 def _collect() -> dict[str, FeedSpec]:
     feeds: dict[str, FeedSpec] = {}
     for name in CONNECTOR_MODULES:
-        try:
-            module = import_module(f"connectors.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"connectors.{name}":
-                continue  # connector not written yet
-            raise
+        module = import_module(f"connectors.vendors.{name}")
         for feed, formats in module.FORMATS.items():
             feeds[feed] = FeedSpec(feed, name, tuple(formats))
     contracts = load_contracts()

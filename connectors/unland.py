@@ -4,7 +4,7 @@ superseding its first landing.
 
 Nothing is deleted. The file's Parquet, quarantine, ledger record and landing copy move to
 lake/removed/<feed>/<stamp>-<file id>/, and a removal record (when, why, what had landed) is written
-to lake/ledger/<feed>/removed/. The next build reads the removal records (orchestration/incremental.py):
+to lake/ledger/<feed>/removed/. The next build reads the removal records (orchestration/pipeline/incremental.py):
 it rebuilds the feed's staging tables whole and re-processes the removed file's event dates, so no
 row of it stays in staging or the marts.
 

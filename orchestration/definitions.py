@@ -2,16 +2,16 @@
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_resource, warehouse_models
-from orchestration.assets.feeds import feed_assets
-from orchestration.assets.gates import (
+from orchestration.defs.dbt import dbt_resource, warehouse_models
+from orchestration.defs.feeds import feed_assets
+from orchestration.defs.gates import (
     alert_on_run_failure,
     gate_checks,
     landing_sensor,
     nightly_schedule,
     publish_asset,
 )
-from orchestration.resources import WarehouseHome
+from orchestration.defs.resources import WarehouseHome
 
 mart_keys = [key for key in warehouse_models.keys if key.path[0] == "marts"]
 published_warehouse = publish_asset(mart_keys)

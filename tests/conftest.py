@@ -1,6 +1,6 @@
 import pytest
 
-from connectors.lake import Home
+from connectors.home import Home
 
 
 @pytest.fixture

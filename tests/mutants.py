@@ -109,7 +109,7 @@ def _ordered(tests: list[str]) -> list[str]:
 def check_copy_is_used(root: Path, home: Path) -> None:
     """The tests must import the copy's code and use its dbt project, or no mutation is observed."""
     env = {**os.environ, "PYTHONPATH": str(root), "CWH_HOME": str(home)}
-    probe = "import connectors, orchestration.dbt_sources as s; print(connectors.__file__); print(s.DBT_DIR)"
+    probe = "import connectors, orchestration.pipeline.dbt_sources as s; print(connectors.__file__); print(s.DBT_DIR)"
     out = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     if not all(Path(p).resolve().is_relative_to(root.resolve()) for p in out):

@@ -15,7 +15,7 @@
 {# Every landed version of a row stays in the lake (one Parquet file per landed file); staging keeps
    the latest: per primary key, the row of the most recently landed file (then the later line).
    Incrementally (a staging table already built), only the files landed since the last successful
-   build started are read (var `landed_after`, set by orchestration/incremental.py; without it, the
+   build started are read (var `landed_after`, set by orchestration/pipeline/incremental.py; without it, the
    day before the newest file the table holds), together with the stored version of each key they
    carry, and the winner replaces the stored row (`latest_version` strategy). #}
 {% macro latest_rows(source_name, table_name, key=none) %}
@@ -51,7 +51,7 @@
 
 
 {# Rows of this run's new files: with var `file_snapshot` (`cwh run`, the Dagster job), the files the
-   run's ledger snapshot marks new (orchestration/incremental.py); else the files landed since the last
+   run's ledger snapshot marks new (orchestration/pipeline/incremental.py); else the files landed since the last
    successful build started (var `landed_after`), else since the day before the newest file the staging
    table holds (all of them when it holds none). Re-reading a file is harmless: its rows tie with their
    stored selves. #}

@@ -7,7 +7,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from connectors.amazon import settlement_balance
+from connectors.vendors.amazon import settlement_balance
 from connectors.engine import FileRejected, parse_batches, sniff
 from connectors.registry import feed_spec, parse
 
@@ -716,7 +716,7 @@ def test_fba_returns_missing_required_column_and_wrong_feed(tmp_path):
 
 
 def test_demo_amazon_files_land_without_quarantine(tmp_path):
-    from connectors.demo_data import generate
+    from orchestration.demo import generate
 
     generate(tmp_path, days=30, orders_per_day=40)
     landed = 0

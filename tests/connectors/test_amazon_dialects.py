@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.amazon import settlement_balance
+from connectors.vendors.amazon import settlement_balance
 from connectors.registry import parse
 
 D = Decimal

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.ad_platforms import CORE_COLUMNS
+from connectors.vendors.ad_platforms import CORE_COLUMNS
 from connectors.engine import FileRejected
 from connectors.registry import feed_spec, parse
 
@@ -438,7 +438,7 @@ def test_amazon_rejects_a_google_api_file(tmp_path):
 
 def test_demo_ad_files_land_without_quarantine(tmp_path):
     yaml = pytest.importorskip("yaml")
-    demo = pytest.importorskip("connectors.demo_data")
+    demo = pytest.importorskip("orchestration.demo")
     demo.generate(tmp_path, days=40, orders_per_day=10)
     options = yaml.safe_load((tmp_path / "config" / "feed_options.yml").read_text()) or {}
     seen = 0

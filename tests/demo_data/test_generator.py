@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 
 SMALL = dict(days=30, orders_per_day=40, seed=7, end=date(2026, 10, 31))
 

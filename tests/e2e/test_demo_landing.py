@@ -9,8 +9,8 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
-from connectors.amazon import settlement_balance
-from connectors.demo_data import generate
+from connectors.vendors.amazon import settlement_balance
+from orchestration.demo import generate
 from connectors.lake import Home, land_all, land_file, ledger_records
 from connectors.registry import FEEDS
 

@@ -3,7 +3,7 @@
 The demo's lake is replayed day by day into a second home: every event feed's rows arrive on their
 own event date (a settlement report whole, on its last posting day), reference feeds (FX, COGS, opex,
 targets, inventory, sessions) up front. The warehouse is built once, then incrementally for each new
-day, as the nightly run does (`orchestration.incremental` plans the window, dbt re-processes each
+day, as the nightly run does (`orchestration.pipeline.incremental` plans the window, dbt re-processes each
 feed's late-arriving days). Then late data arrives — refunds of month-old orders, a refund export
 withheld for 25 days (older than any late-arriving window), and ad platforms revising their last
 four days of spend — and the last day is built again. Every table dbt builds (staging, intermediate,
@@ -26,10 +26,10 @@ import pytest
 import yaml
 
 from connectors.contracts import load_contracts
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration import incremental
-from orchestration.dbt_runner import build_database, failures, run_dbt
+from orchestration.pipeline import incremental
+from orchestration.pipeline.dbt import build_database, failures, run_dbt
 
 LAST_DAY = date(2026, 10, 31)
 FIRST_INCREMENTAL_DAY = LAST_DAY - timedelta(days=11)
@@ -265,7 +265,7 @@ def test_every_feeds_window_covers_its_vendors_lateness():
     short = {feed: contracts[feed].late_arriving_days for feed in upstream
              if contracts[feed].late_arriving_days < VENDOR_LATENESS[feed]}
     assert not short, f"late_arriving_days shorter than the vendor's lateness: {short}"
-    # dbt reads each window from the sources generated from the contracts (orchestration.dbt_sources)
+    # dbt reads each window from the sources generated from the contracts (orchestration.pipeline.dbt_sources)
     generated = {table["name"]: table.get("meta", {}).get("late_arriving_days")
                  for path in (incremental.DBT_DIR / "models" / "staging").glob("*/_*__sources.yml")
                  for source in yaml.safe_load(path.read_text())["sources"] for table in source["tables"]}

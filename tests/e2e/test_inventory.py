@@ -4,7 +4,7 @@ The generator plants a stockout (FBA US), dead stock (FBA CA), a persistent Shop
 with oversells and a SKU under tight supply, and computes from its own events and simulated stock
 (never the files) every stockout day with its lost-sales estimate, every oversell, every day
 Shopify's count differs from the 3PL's, and the last day's stock, velocity and open orders
-(connectors/demo_data/inventory_truth.py). Here the files are landed, dbt builds, and the marts must
+(orchestration/demo/inventory_truth.py). Here the files are landed, dbt builds, and the marts must
 find each situation with the generator's numbers. 120 days, so dead stock (90 days without a sale)
 can be judged.
 """
@@ -23,13 +23,13 @@ import pytest
 import yaml
 
 from connectors.contracts import get_contract
-from connectors.demo_data import generate
-from connectors.demo_data.catalog import SKUS
-from connectors.demo_data.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
+from orchestration.demo import generate
+from orchestration.demo.catalog import SKUS
+from orchestration.demo.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
 from connectors.lake import Home, land_all
-from orchestration.dbt_runner import DBT_DIR, build_database, failures, run_dbt
-from orchestration.inventory_checks import beyond_tolerance, mismatch_settings, stock_mismatch
-from orchestration.nightly import feed_check_names, feed_outcomes
+from orchestration.pipeline.dbt import DBT_DIR, build_database, failures, run_dbt
+from orchestration.pipeline.gates.inventory import beyond_tolerance, mismatch_settings, stock_mismatch
+from orchestration.pipeline.run import feed_check_names, feed_outcomes
 
 END = date(2026, 10, 31)
 DAYS = 120
@@ -339,7 +339,7 @@ def dbt_mismatch_warning(home: Home, last_day: date) -> tuple[str, set[str]]:
     result = run_dbt(home, "test", "--select", "stock_mismatch_persists",
                      "--vars", json.dumps({"max_date": last_day.isoformat()}))
     assert result.success, failures(result)
-    [node] = result.result.results
+    [node] = [r for r in result.result.results if r.node.name == "stock_mismatch_persists"]  # not the hooks
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         skus = {row[0] for row in con.execute(f"select sku from ({node.node.compiled_code})").fetchall()}
     assert node.failures == len(skus)
@@ -559,7 +559,7 @@ def test_every_inventory_mart_is_documented_with_tests_at_its_grain(home):
 
 
 def test_the_report_section_lists_the_planted_situations(home):
-    from orchestration.inventory_report import inventory_section
+    from orchestration.outputs.inventory_report import inventory_section
 
     html = inventory_section(build_database(home), END.replace(day=1))
 

@@ -5,7 +5,7 @@ and new customers as exact integers — and channel_kpis_monthly with the sums o
 Then every KPI column (AOV, conversion, CAC, MER, cohort return rates, refund days, order cycle,
 on-time rate, targets, margin against the floor …) of every channel × day and channel × month is
 compared with demo/truth/kpis_extra_daily.csv / _monthly.csv, which the generator computes from its
-own simulated events (connectors/demo_data/kpi_truth.py), never from the marts; and
+own simulated events (orchestration/demo/kpi_truth.py), never from the marts; and
 channel_platform_roas_daily with the ad rows it simulated (platform_roas_daily.csv)."""
 
 import csv
@@ -19,11 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.demo_data import generate
-from connectors.demo_data.kpi_truth import COLUMNS as KPI_TRUTH_COLUMNS
-from connectors.demo_data.kpi_truth import MARGIN_FLOOR_PCT, PROMISED_HANDLING_HOURS
+from orchestration.demo import generate
+from orchestration.demo.kpi_truth import COLUMNS as KPI_TRUTH_COLUMNS
+from orchestration.demo.kpi_truth import MARGIN_FLOOR_PCT, PROMISED_HANDLING_HOURS
 from connectors.lake import Home, land_all
-from orchestration.dbt_runner import DBT_DIR, build_database, failures, run_dbt
+from orchestration.pipeline.dbt import DBT_DIR, build_database, failures, run_dbt
 
 KPIS = ("orders", "units", "sessions", "new_customers")
 NO_IDENTITY = {"amazon_us", "amazon_ca"}  # Amazon orders carry no buyer identity: no new-customer count

@@ -16,11 +16,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from connectors.demo_data import generate
-from connectors.lake import Home
+from orchestration.demo import generate
+from connectors.home import Home
 from orchestration.cli import app
-from orchestration.nightly import nightly_run
-from orchestration.publish import published_database
+from orchestration.pipeline.run import nightly_run
+from orchestration.pipeline.publish import published_database
 
 NOV_1, OCT_1 = date(2026, 11, 1), date(2026, 10, 1)
 

@@ -17,9 +17,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration.dbt_runner import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import build_database, failures, run_dbt
 
 LINES = ["gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
          "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",

@@ -4,7 +4,7 @@ nothing else.
 The generator seeds a retire candidate (amazon_ca), a price inconsistency (FH-VAS-MEDIU 35% below
 list on amazon_us), a promo collision (FH-CDL-FIG on shopify_web and amazon_us), a flash-sale day
 and monthly push days (shopify_web), and applies the readback rules to its own simulated events
-(`demo/truth/readback_*.csv`, connectors/demo_data/readback_truth.py). Here the files are landed,
+(`demo/truth/readback_*.csv`, orchestration/demo/readback_truth.py). Here the files are landed,
 dbt builds the warehouse, and the marts are compared with that truth; the shares behind the retire
 flag and the revenue-gap drivers are recomputed from the generator's P&L and KPI truth and the
 targets file. shopify_pos and wholesale are clean: they raise no flag at all.
@@ -21,9 +21,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration.dbt_runner import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import build_database, failures, run_dbt
 
 CLEAN = {"shopify_pos", "wholesale"}
 SEEDED_CHANNELS = {"amazon_ca", "amazon_us", "shopify_web"}
@@ -241,7 +241,7 @@ def expected_readback(home: Home, grain: str) -> dict[tuple[str, date], dict]:
     """Each channel × period of the readback, recomputed from the generator's truth: the P&L lines
     (pnl_daily.csv, every channel incl. unallocated for the shares), the KPI sums over the days the
     data covers (kpis_extra_daily.csv) and the channel's margin floor."""
-    from connectors.demo_data.kpi_truth import MARGIN_FLOOR_PCT
+    from orchestration.demo.kpi_truth import MARGIN_FLOOR_PCT
 
     pnl: dict = defaultdict(lambda: defaultdict(Decimal))
     for r in truth(home, "pnl_daily.csv"):

@@ -24,13 +24,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from connectors.demo_data import generate
-from connectors.demo_data.writers import META
+from orchestration.demo import generate
+from orchestration.demo.writers import META
 from connectors.lake import Home, land_all
 from orchestration.cli import app
-from orchestration.dbt_runner import build_database, failures, run_dbt
-from orchestration.nightly import nightly_run
-from orchestration.publish import published_database
+from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.run import nightly_run
+from orchestration.pipeline.publish import published_database
 
 NOV_1 = date(2026, 11, 1)
 INJECTION = '=HYPERLINK("http://x","y")'

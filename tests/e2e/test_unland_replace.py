@@ -19,11 +19,11 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from connectors.demo_data.generator import generate
+from orchestration.demo.generator import generate
 from connectors.lake import Home, file_sha256
 from orchestration.cli import app
-from orchestration.dbt_runner import build_database
-from orchestration.nightly import nightly_run
+from orchestration.pipeline.dbt import build_database
+from orchestration.pipeline.run import nightly_run
 
 NOV_1 = date(2026, 11, 1)
 runner = CliRunner()

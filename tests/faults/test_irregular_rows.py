@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.engine import sniff
 from connectors.lake import Home, land_all
 from connectors.registry import FEEDS, feed_spec

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, land_all, land_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,7 +119,7 @@ def test_a_second_run_is_refused_naming_the_running_one(tmp_path):
         [sys.executable, "-c", "import sys, time\n"
          "from pathlib import Path\n"
          "from connectors.lake import Home\n"
-         "from orchestration.run_lock import run_lock\n"
+         "from orchestration.pipeline.run_lock import run_lock\n"
          f"with run_lock(Home(Path({str(home)!r})), 'first', command='cwh run --date 2026-11-01'):\n"
          "    print('held', flush=True)\n"
          "    time.sleep(120)\n"],
@@ -137,7 +137,7 @@ def test_a_second_run_is_refused_naming_the_running_one(tmp_path):
         holder.wait()
     # the operating system released the lock with its holder: the next run is not blocked
     from connectors.lake import Home as _Home
-    from orchestration.run_lock import run_lock
+    from orchestration.pipeline.run_lock import run_lock
 
     with run_lock(_Home(home), "next"):
         pass

@@ -27,12 +27,12 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.contracts import load_contracts
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, file_sha256, land_file
-from orchestration import nightly
+from orchestration.pipeline import run as nightly
 from orchestration.cli import app
-from orchestration.nightly import nightly_run
-from orchestration.publish import publish_history, published_database
+from orchestration.pipeline.run import nightly_run
+from orchestration.pipeline.publish import publish_history, published_database
 
 REPO = Path(__file__).resolve().parents[2]
 OCT_1, NOV_1 = date(2026, 10, 1), date(2026, 11, 1)
@@ -193,7 +193,7 @@ def test_a_disk_full_at_publish_is_held_alerted_and_explained(clean, tmp_path, m
     def disk_full(path):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr("orchestration.publish._fsync", disk_full)
+    monkeypatch.setattr("orchestration.pipeline.publish._fsync", disk_full)
     result = CliRunner().invoke(app, ["run", "--date", "2026-11-01"])
     assert result.exit_code == 1
     output = " ".join(result.output.split())

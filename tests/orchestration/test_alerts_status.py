@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from orchestration.alerts import alerts_from, post_webhook, record_alerts, record_run
-from orchestration.status import feed_sla_status, render_status, write_feed_sla_status
+from orchestration.pipeline.ops.alerts import alerts_from, post_webhook, record_alerts, record_run
+from orchestration.pipeline.ops.status import feed_sla_status, render_status, write_feed_sla_status
 
 
 @dataclass
-class Check:  # the shape of orchestration.sla.CheckOutcome
+class Check:  # the shape of orchestration.pipeline.gates.sla.CheckOutcome
     feed: str
     check: str
     status: str

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from orchestration import bench
+from orchestration.bench import runner as bench
 
 
 def test_bench_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):

@@ -133,11 +133,13 @@ def test_the_duplicate_note_prints_a_working_replace(home, fixture_files):
 
 
 def test_cli_messages_name_commands_that_parse(home):
-    """The CLI's own messages (cli.py): every backticked `cwh …` parses (the command and its flags exist)."""
+    """The CLI's own messages (every module of orchestration/cli/): every backticked `cwh …` parses (the
+    command and its flags exist)."""
     import typer
 
     click_app = typer.main.get_command(app)
-    source = Path(__import__("orchestration.cli", fromlist=["x"]).__file__).read_text()
+    folder = Path(__import__("orchestration.cli", fromlist=["x"]).__file__).parent
+    source = "".join(path.read_text() for path in sorted(folder.glob("*.py")))
     commands = set(COMMAND.findall(source))
     assert commands
     for command in commands:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from connectors.lake import land_all, landing_files, ledger_records, rejections
 from connectors.unland import removal_records
-from orchestration import incremental
+from orchestration.pipeline import incremental
 from orchestration.cli import app
 from tests.orchestration.test_cli_facts import FIXTURES
 
@@ -115,7 +115,7 @@ def test_the_next_build_rebuilds_the_staging_of_a_removed_file_from_its_first_ev
 
 
 def test_a_month_restated_by_a_removal_names_the_removed_file(home, tmp_path):
-    from orchestration.restatements import _reason
+    from orchestration.pipeline.restatements import _reason
 
     path = pinterest_file(tmp_path)
     invoke("ingest", "pinterest_ads", str(path), "--currency", "USD")
@@ -141,7 +141,7 @@ def test_feeds_lists_the_landed_files_with_their_facts_and_the_removed_ones(home
 
 
 def test_no_file_leaves_the_lake_while_a_run_builds_from_it(home, tmp_path):
-    from orchestration.run_lock import run_lock
+    from orchestration.pipeline.run_lock import run_lock
 
     path = pinterest_file(tmp_path)
     invoke("ingest", "pinterest_ads", str(path), "--currency", "CAD")

@@ -5,15 +5,15 @@ import json
 import dagster as dg
 
 from connectors.contracts import LINEAGE_FIELDS, load_contracts
-from orchestration.assets.dbt import DBT_PROJECT
-from orchestration.dbt_sources import render
+from orchestration.defs.dbt import DBT_PROJECT
+from orchestration.pipeline.dbt_sources import render
 from orchestration.definitions import defs
 
 
 def test_committed_dbt_sources_are_what_the_contracts_generate():
     for path, text in render().items():
-        assert path.exists(), f"{path} missing: run `python -m orchestration.dbt_sources`"
-        assert path.read_text() == text, f"{path} is stale: run `python -m orchestration.dbt_sources`"
+        assert path.exists(), f"{path} missing: run `python -m orchestration.pipeline.dbt_sources`"
+        assert path.read_text() == text, f"{path} is stale: run `python -m orchestration.pipeline.dbt_sources`"
 
 
 def test_every_feed_is_a_dbt_source_with_its_contract_freshness():

@@ -4,12 +4,12 @@ what they guard breaks."""
 import dagster as dg
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.registry import FEEDS
-from orchestration.assets.feeds import feed_assets
-from orchestration.assets.gates import LOGICAL_DATE_TAG, gate_checks
+from orchestration.defs.feeds import feed_assets
+from orchestration.defs.gates import LOGICAL_DATE_TAG, gate_checks
 from orchestration.definitions import defs
-from orchestration.resources import WarehouseHome
+from orchestration.defs.resources import WarehouseHome
 
 
 def test_one_asset_per_feed_grouped_by_source_system():
@@ -87,7 +87,7 @@ def test_a_rejected_file_in_landing_fails_its_feeds_check(demo_home):
 
 
 def test_the_landing_sensor_asks_one_run_per_new_file(home, tmp_path):
-    from orchestration.assets.gates import landing_sensor
+    from orchestration.defs.gates import landing_sensor
     from orchestration.definitions import land_feeds
     from connectors.lake import land_file
 

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.contracts import get_contract
 from connectors.registry import FEEDS
-from orchestration.expectations import run_expectations, suite_fingerprint, suite_specs
+from orchestration.pipeline.gates.expectations import run_expectations, suite_fingerprint, suite_specs
 from connectors.lake import land_file
 from tests.orchestration.test_sla import demo_home, lake, read_rows, reland, write_rows  # noqa: F401  (fixtures)
 

@@ -13,13 +13,13 @@ from datetime import date
 import duckdb
 import pytest
 
-from orchestration import publish as pub
-from orchestration.dbt_runner import build_database
-from orchestration.publish import PublishError, held, publish, publish_history, published_database
+from orchestration.pipeline import publish as pub
+from orchestration.pipeline.dbt import build_database
+from orchestration.pipeline.publish import PublishError, held, publish, publish_history, published_database
 
 
 @dataclass
-class Check:  # the shape of orchestration.sla.CheckOutcome
+class Check:  # the shape of orchestration.pipeline.gates.sla.CheckOutcome
     feed: str
     check: str
     status: str

@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors.contracts import get_contract
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, land_all, land_file, ledger_records
 from connectors.registry import FEEDS
-from orchestration.sla import (
+from orchestration.pipeline.gates.sla import (
     CHANNELS_CSV,
     CHECKS,
     channel_coverage,

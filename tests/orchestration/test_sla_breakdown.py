@@ -5,7 +5,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from connectors.contracts import get_contract
-from orchestration.sla import volume
+from orchestration.pipeline.gates.sla import volume
 from tests.orchestration.test_sla import END, LOGICAL, demo_home, lake  # noqa: F401 (fixtures)
 
 

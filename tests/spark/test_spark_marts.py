@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 import duckdb
 import pytest
 
-from connectors.demo_data import generate
+from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration.dbt_runner import build_database, failures, run_dbt
-from orchestration.dbt_sources import DBT_DIR
+from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.dbt_sources import DBT_DIR
 
 pytestmark = pytest.mark.spark
 

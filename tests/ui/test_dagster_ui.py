@@ -18,11 +18,11 @@ import dagster as dg
 import pytest
 from playwright.sync_api import sync_playwright
 
-from connectors.demo_data import generate
-from orchestration.assets.feeds import feed_asset_key, feed_assets
-from orchestration.assets.gates import LOGICAL_DATE_TAG, gate_checks
+from orchestration.demo import generate
+from orchestration.defs.feeds import feed_asset_key, feed_assets
+from orchestration.defs.gates import LOGICAL_DATE_TAG, gate_checks
 from orchestration.definitions import defs
-from orchestration.resources import WarehouseHome
+from orchestration.defs.resources import WarehouseHome
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from connectors.demo_data import generate
-from connectors.lake import Home
-from orchestration.nightly import nightly_run
-from orchestration.report import render_digest
+from orchestration.demo import generate
+from connectors.home import Home
+from orchestration.pipeline.run import nightly_run
+from orchestration.outputs.report import render_digest
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -1,0 +1,54 @@
+"""The project home: every path the warehouse reads or writes hangs off it.
+
+Light on purpose (no connector, no polars): anything that only needs a path imports this.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+# The project's own files, found next to the code: the dbt project (models, seeds) and the data contracts.
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DBT_DIR = PROJECT_DIR / "dbt_project"
+SEEDS_DIR = DBT_DIR / "seeds"
+CONTRACTS_DIR = PROJECT_DIR / "data_contracts"
+
+
+@dataclass(frozen=True)
+class Home:
+    """The project home: every file the warehouse writes lives below it."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Home:
+        return cls(Path(os.environ.get("CWH_HOME", "data")).resolve())
+
+    def landing(self, feed: str) -> Path:
+        return self.root / "landing" / feed
+
+    def raw(self, feed: str) -> Path:
+        return self.root / "lake" / "raw" / feed
+
+    def quarantine(self, feed: str) -> Path:
+        return self.root / "lake" / "quarantine" / feed
+
+    def ledger(self, feed: str) -> Path:
+        return self.root / "lake" / "ledger" / feed
+
+    def rejected(self, feed: str) -> Path:
+        return self.root / "lake" / "rejected" / feed
+
+    @property
+    def feed_options_file(self) -> Path:
+        return self.root / "config" / "feed_options.yml"
+
+    def feed_options(self, feed: str) -> dict[str, str]:
+        if not self.feed_options_file.exists():
+            return {}
+        data = yaml.safe_load(self.feed_options_file.read_text()) or {}
+        return {k: str(v) for k, v in (data.get(feed) or {}).items()}

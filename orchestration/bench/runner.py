@@ -1,0 +1,526 @@
+"""`cwh bench` / `make bench`: the nightly run at scale, against the least any tool could do.
+
+For a size N (order lines, about two years of every feed):
+
+1. the demo generator writes 730 days of history plus one more day (`NEW_DAY`, the first of a new
+   month, so its vendor files are new files), cached under $CWH_HOME/bench/<N>/source/;
+2. a fresh project home gets the history's landing files (hard links) and runs the normal nightly
+   entry point (`nightly_run`, as `cwh run --date` does) in a child process, timed by stage
+   (ingest, checks, dbt build, publish) with each stage's own peak RSS;
+3. the lower bound (one hand-written DuckDB query on the raw vendor files) and the usual
+   alternative (pandas on the same files) compute the monthly channel P&L, each in its own child
+   process; the three results are compared line by line (largest difference in cents);
+4. the new day's files are dropped into landing/ and the nightly run of the next date is timed
+   again (the incremental run);
+5. fixed overheads are measured on their own: interpreter start, imports, dbt parse, the Dagster
+   code location load.
+
+Figures go to the terminal (rich) and to $CWH_HOME/bench/bench-<N>.json; `compare()` reads those
+files back for the ratio table across sizes. Peak memory per stage is the process's high-water mark
+(VmHWM) reset before the stage (/proc/self/clear_refs), so the stages of one process are told apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+# about two years, bounded by two facts: the demo catalogue's costs are effective from 2025-01-01
+# (COGS_INITIAL_FROM: no sale may come before it), and the freshness gates judge the load time (the
+# wall clock) against the logical date, so the history cannot end in the future: 2025-01-01 ..
+# 2026-10-31 (22 months), the dates `make demo` uses
+HISTORY_END = date(2026, 10, 31)  # last day of the generated history
+NEW_DAY = HISTORY_END + timedelta(days=1)  # the incremental run's new day: a new month, new files
+HISTORY_DAYS = (HISTORY_END - date(2025, 1, 1)).days + 1
+FULL_RUN_DATE = NEW_DAY  # the nightly run of NEW_DAY covers the history through HISTORY_END
+INCREMENTAL_RUN_DATE = NEW_DAY + timedelta(days=1)
+SEED = 7
+# order lines (Shopify lines + Amazon items + wholesale lines) per order-per-day per day, measured
+# on the generator's channel mix; the real count is read from the built fct_order_lines
+LINES_PER_ORDER_DAY = 1.93
+STAGES = ("ingest", "checks", "dbt_build", "publish")
+PNL_LINES = ("gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue",
+             "cogs", "cm1", "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2",
+             "marketing_spend", "cm3", "operating_costs", "contribution_after_opex")
+GOALS = {  # ratio: (goal, "le" = at most / "ge" = at least), judged at the largest size measured
+    "full_over_lower_bound": (3.0, "le"),
+    "pandas_over_full": (1.5, "ge"),
+    "full_peak_over_pandas_peak": (1 / 3, "le"),
+    "incremental_over_full": (0.10, "le"),
+    "incremental_growth_10x": (1.5, "lt"),
+    "full_peak_gb": (3.0, "le"),
+}
+
+
+# ---- memory -------------------------------------------------------------------------------------
+def _status_kb(field: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) if match else None
+
+
+def reset_peak() -> bool:
+    """Reset this process's RSS high-water mark (Linux ≥ 4.0); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_mb() -> float:
+    """This process's peak RSS since the last reset (VmHWM), else since it started (ru_maxrss)."""
+    kb = _status_kb("VmHWM")
+    if kb is None:
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / 1024, 1)
+
+
+class StageTimer:
+    """`with timer("ingest"): ...` records wall seconds and the stage's own peak RSS."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, dict] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        resettable = reset_peak()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = {"seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_mb(),
+                                 "peak_is_stage_own": resettable}
+
+
+# ---- the data set -------------------------------------------------------------------------------
+def generator_fingerprint() -> str:
+    """A hash of the generator's source: a cached data set is reused only with the same code."""
+    folder = Path(__file__).resolve().parents[1] / "demo"
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def dataset_args(lines: int, history_days: int = HISTORY_DAYS) -> dict:
+    orders_per_day = max(1, round(lines / (history_days * LINES_PER_ORDER_DAY)))
+    return {"days": history_days + 1, "orders_per_day": orders_per_day, "seed": SEED,
+            "end": NEW_DAY.isoformat(), "messy": False, "generator": generator_fingerprint()}
+
+
+def ensure_dataset(folder: Path, lines: int, progress: Callable[[str], None] = print,
+                   history_days: int = HISTORY_DAYS) -> dict:
+    """The generated vendor files for `lines`, under folder/source/ (landing/, config/, demo/truth/),
+    generated once per arguments. Returns the arguments, with the generation time when measured."""
+    from orchestration.demo import generate
+
+    args = dataset_args(lines, history_days)
+    source, stamp = folder / "source", folder / "dataset.json"
+    if stamp.exists():
+        cached = json.loads(stamp.read_text())
+        if cached.get("args") == args and (source / "landing").is_dir():
+            return {**cached, "cached": True}
+    shutil.rmtree(source, ignore_errors=True)
+    stamp.unlink(missing_ok=True)
+    progress(f"generating {lines:,} order lines ({args['days']} days × {args['orders_per_day']} orders/day)…")
+    started = time.perf_counter()
+    summary = generate(source, days=args["days"], orders_per_day=args["orders_per_day"], seed=args["seed"],
+                       end=date.fromisoformat(args["end"]), messy=False)
+    seconds = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in (source / "landing").rglob("*") if p.is_file())
+    info = {"args": args, "generate_seconds": round(seconds, 1), "landing_mb": round(size / 1e6, 1),
+            "rows": {k: v["rows"] for k, v in summary.items() if isinstance(v, dict)}}
+    stamp.write_text(json.dumps(info, indent=2))
+    return {**info, "cached": False}
+
+
+def is_new_day_file(path: Path) -> bool:
+    """The files of the new day's month (monthly vendor exports named by month)."""
+    return f"{NEW_DAY:%Y-%m}" in path.name
+
+
+def prepare_home(source: Path, home: Path) -> None:
+    """A fresh project home holding the history's vendor files (hard links: nothing is copied)."""
+    shutil.rmtree(home, ignore_errors=True)
+    for path in sorted((source / "landing").rglob("*")):
+        if path.is_file() and not is_new_day_file(path):
+            target = home / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link(path, target)
+    shutil.copytree(source / "config", home / "config")
+
+
+def add_new_day(source: Path, home: Path) -> list[str]:
+    added = []
+    for path in sorted((source / "landing").rglob("*")):
+        if path.is_file() and is_new_day_file(path):
+            target = home / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link(path, target)
+            added.append(str(path.relative_to(source / "landing")))
+    return added
+
+
+def _link(path: Path, target: Path) -> None:
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copyfile(path, target)
+
+
+# ---- child processes ----------------------------------------------------------------------------
+def _child_env(home: Path | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "CWH_ALERT_WEBHOOK"}
+    if home is not None:
+        env["CWH_HOME"] = str(home)
+    return env
+
+
+def run_child(kind: str, *args: str, home: Path | None = None) -> dict:
+    """Run `_child(kind, *args)` in a fresh interpreter; its JSON answer plus the wall seconds seen
+    from here (process start, imports and exit included)."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "orchestration.bench.runner", "_child", kind, *args],
+                          capture_output=True, text=True, env=_child_env(home))
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench child {kind} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = round(wall, 3)
+    return result
+
+
+def _child(kind: str, *args: str) -> dict:
+    """The measured work, inside the child process (imports included in what it reports)."""
+    started = time.perf_counter()
+    if kind == "nightly":  # args: home, logical date
+        from connectors.home import Home
+        from orchestration.pipeline.run import nightly_run
+
+        imported = time.perf_counter()
+        timer = StageTimer()
+        report = nightly_run(Home(Path(args[0])), date.fromisoformat(args[1]), stage=timer)
+        loaded = [r for r in report.landed if r.status == "loaded"]
+        return {"imports_seconds": round(imported - started, 3), "stages": timer.stages,
+                "in_process_seconds": round(time.perf_counter() - started, 3),
+                "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "files_landed": len(loaded), "rows_landed": sum(r.rows_loaded for r in loaded),
+                "published": report.published, "held_reason": report.held_reason,
+                "blocking_failures": [f"{c.feed}/{c.check}: {c.detail}"[:300] for c in report.blocking_failures][:20],
+                "warnings": sum(c.status == "warn" for c in report.checks)}
+    if kind in ("lower_bound", "pandas"):  # args: landing folder, output parquet, [explain file]
+        from orchestration.bench import pnl as bench_pnl
+
+        imported = time.perf_counter()
+        reset_peak()
+        if kind == "lower_bound":
+            frame = bench_pnl.duckdb_pnl(Path(args[0]))
+        else:
+            frame = bench_pnl.pandas_pnl(Path(args[0]))
+        seconds = time.perf_counter() - imported
+        peak = peak_mb()
+        frame.to_parquet(args[1], index=False)
+        if len(args) > 2:  # after the measurement, so the profile never counts in it
+            bench_pnl.explain_analyze(Path(args[0]), Path(args[2]))
+        return {"imports_seconds": round(imported - started, 3), "seconds": round(seconds, 3),
+                "peak_rss_mb": peak, "rows": len(frame)}
+    if kind == "python":  # the interpreter alone
+        return {}
+    if kind == "imports":  # what the nightly run imports before doing anything
+        import dbt.adapters.duckdb  # noqa: F401
+        import dbt.cli.main  # noqa: F401
+
+        import orchestration.pipeline.gates.expectations  # noqa: F401
+        import orchestration.pipeline.run  # noqa: F401
+        return {"seconds": round(time.perf_counter() - started, 3)}
+    if kind == "dbt_parse":  # args: home, "full" | "partial"
+        from connectors.home import Home
+        from orchestration.pipeline.dbt import run_dbt
+
+        home = Home(Path(args[0]))
+        imported = time.perf_counter()
+        result = run_dbt(home, "parse", *(["--no-partial-parse"] if args[1] == "full" else []))
+        return {"seconds": round(time.perf_counter() - imported, 3), "success": bool(result.success)}
+    if kind == "code_location":  # Dagster: import the definitions and resolve the repository
+        import orchestration.definitions as definitions
+
+        definitions.defs.get_repository_def()
+        return {"seconds": round(time.perf_counter() - started, 3)}
+    raise ValueError(f"unknown bench child {kind!r}")
+
+
+# ---- the run ------------------------------------------------------------------------------------
+def _nightly_figures(result: dict) -> dict:
+    stages = result["stages"]
+    ingest = stages.get("ingest")
+    if ingest and ingest["seconds"] > 0:  # what `make bench-ingest` used to report
+        ingest["rows_per_second"] = round(result["rows_landed"] / ingest["seconds"])
+    return {
+        "wall_seconds": result["wall_seconds"],
+        "stage_seconds_total": round(sum(s["seconds"] for s in stages.values()), 3),
+        "process_overhead_seconds": round(result["wall_seconds"] - sum(s["seconds"] for s in stages.values()), 3),
+        "imports_seconds": result["imports_seconds"],
+        "peak_rss_mb": max([result["process_peak_rss_mb"], *(s["peak_rss_mb"] for s in stages.values())]),
+        "stages": stages,
+        **{k: result[k] for k in ("files_landed", "rows_landed", "published", "held_reason",
+                                  "blocking_failures", "warnings")},
+    }
+
+
+def pipeline_pnl(home: Path):
+    """The published channel_pnl_monthly (the build database when the publish was held)."""
+    import duckdb
+
+    from orchestration.pipeline.dbt import build_database
+    from orchestration.pipeline.publish import published_database
+    from connectors.home import Home
+
+    database = published_database(Home(home))
+    if not database.exists():
+        database = build_database(Home(home))
+    if not database.exists():
+        return None, None
+    with duckdb.connect(str(database), read_only=True) as con:
+        try:
+            order_lines = con.execute("select count(*) from marts.fct_order_lines").fetchone()[0]
+            frame = con.execute(f"select channel, month, {', '.join(PNL_LINES)} from marts.channel_pnl_monthly").df()
+        except duckdb.CatalogException:  # a failed build skips the marts downstream of its failure
+            return None, None
+    return frame, order_lines
+
+
+def compare_pnl(frames: dict, through_month: str | None = None) -> dict:
+    """Largest difference in cents per P&L line between each result and the pipeline's mart, over
+    every channel × month either side has (a missing row counts as zeros), up to `through_month`
+    (YYYY-MM): the run builds the days before its date, the raw files may hold a few later events."""
+    import pandas as pd
+
+    def norm(frame):
+        frame = frame.copy()
+        frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
+        for line in PNL_LINES:
+            frame[line] = (frame[line].astype("float64") * 100).round().astype("int64")
+        if through_month:
+            frame = frame[frame["month"] <= through_month]
+        return frame.groupby(["channel", "month"], as_index=True)[list(PNL_LINES)].sum()
+
+    base = norm(frames["pipeline"])
+    out = {}
+    for name, frame in frames.items():
+        if name == "pipeline":
+            continue
+        other = norm(frame)
+        joined = base.add_suffix("_p").join(other.add_suffix("_o"), how="outer").fillna(0)
+        diffs = {line: int((joined[f"{line}_p"] - joined[f"{line}_o"]).abs().max()) for line in PNL_LINES}
+        rows = int(((joined[[f"{l}_p" for l in PNL_LINES]].to_numpy()
+                     != joined[[f"{l}_o" for l in PNL_LINES]].to_numpy()).any(axis=1)).sum())
+        out[name] = {"max_diff_cents": max(diffs.values()), "by_line_cents": diffs,
+                     "matching_lines": [line for line, d in diffs.items() if d == 0],
+                     "rows_compared": len(joined), "rows_differing": rows}
+    return out
+
+
+def run(lines: int, root: Path | None = None, *, progress: Callable[[str], None] = print,
+        explain: bool = False, history_days: int = HISTORY_DAYS) -> dict:
+    """One size end to end; writes root/bench-<lines>.json and returns the same figures."""
+    import pandas as pd
+
+    from connectors.home import Home
+
+    root = (root or Home.from_env().root / "bench").resolve()
+    folder = root / str(lines)
+    dataset = ensure_dataset(folder, lines, progress, history_days)
+    source, home = folder / "source", folder / "home"
+    prepare_home(source, home)
+    figures: dict = {"lines_requested": lines, "dataset": dataset,
+                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                 "load_avg_at_start": os.getloadavg()},
+                     "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                     "full_run_date": FULL_RUN_DATE.isoformat(),
+                     "incremental_run_date": INCREMENTAL_RUN_DATE.isoformat()}
+
+    progress(f"full nightly run ({FULL_RUN_DATE}) on {dataset['landing_mb']:,} MB of vendor files…")
+    figures["full"] = _nightly_figures(run_child("nightly", str(home), FULL_RUN_DATE.isoformat(), home=home))
+    mart, order_lines = pipeline_pnl(home)
+    figures["order_lines"] = order_lines
+
+    landing = home / "landing"
+    results = {"pipeline": mart}
+    if mart is None:
+        progress("the pipeline built no channel_pnl_monthly: compared against the lower bound instead")
+    for kind in ("lower_bound", "pandas"):
+        progress(f"{kind.replace('_', ' ')}: monthly channel P&L from the raw vendor files…")
+        out = folder / f"{kind}_pnl.parquet"
+        extra = [str(folder / "lower_bound_explain.txt")] if explain and kind == "lower_bound" else []
+        figures[kind] = run_child(kind, str(landing), str(out), home=home)
+        if extra:
+            run_child(kind, str(landing), str(out), *extra, home=home)
+        results[kind] = pd.read_parquet(out)
+    if mart is None:  # still check the two references agree with each other
+        results = {"pipeline": results["lower_bound"], "pandas": results["pandas"]}
+        figures["agreement"] = {"pipeline_mart_missing": True, **compare_pnl(results)}
+    else:
+        figures["agreement"] = compare_pnl(results, (FULL_RUN_DATE - timedelta(days=1)).strftime("%Y-%m"))
+
+    progress("fixed overheads: interpreter, imports, dbt parse, Dagster code location…")
+    python = run_child("python")["wall_seconds"]
+    figures["overheads"] = {
+        "python_start_seconds": python,
+        "imports_seconds": round(run_child("imports")["wall_seconds"] - python, 3),
+        "dbt_parse_full_seconds": run_child("dbt_parse", str(home), "full", home=home)["seconds"],
+        "dbt_parse_partial_seconds": run_child("dbt_parse", str(home), "partial", home=home)["seconds"],
+        "code_location_load_seconds": round(run_child("code_location", home=home)["wall_seconds"] - python, 3),
+    }
+
+    figures["new_day_files"] = add_new_day(source, home)
+    progress(f"incremental nightly run ({INCREMENTAL_RUN_DATE}): {len(figures['new_day_files'])} new files…")
+    figures["incremental"] = _nightly_figures(
+        run_child("nightly", str(home), INCREMENTAL_RUN_DATE.isoformat(), home=home))
+    figures["ratios"] = size_ratios(figures)
+    figures["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    (root / f"bench-{lines}.json").write_text(json.dumps(figures, indent=2, default=str))
+    return figures
+
+
+def size_ratios(f: dict) -> dict:
+    full, inc = f["full"]["wall_seconds"], f["incremental"]["wall_seconds"]
+    lb, pdx = f["lower_bound"]["wall_seconds"], f["pandas"]["wall_seconds"]
+    return {
+        "full_over_lower_bound": round(full / lb, 2),
+        "pandas_over_full": round(pdx / full, 2),
+        "full_peak_over_pandas_peak": round(f["full"]["peak_rss_mb"] / f["pandas"]["peak_rss_mb"], 2),
+        "incremental_over_full": round(inc / full, 3),
+        "full_peak_gb": round(f["full"]["peak_rss_mb"] / 1024, 2),
+    }
+
+
+def _verdict(name: str, value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    goal, how = GOALS[name]
+    met = {"le": value <= goal, "ge": value >= goal, "lt": value < goal}[how]
+    return "[green]met[/]" if met else "[red]not met[/]"
+
+
+def _goal_text(name: str) -> str:
+    goal, how = GOALS[name]
+    return f"{ {'le': '≤', 'ge': '≥', 'lt': '<'}[how]} {goal:.2g}"
+
+
+# ---- reporting ----------------------------------------------------------------------------------
+def render(f: dict, console) -> None:
+    from rich.table import Table
+
+    lines = f.get("order_lines") or f["lines_requested"]
+    t = Table("run", "stage", "wall s", "peak RSS MB", "note",
+              title=f"Nightly run at {lines:,} order lines ({f['dataset']['landing_mb']:,} MB of vendor files)")
+    for run_name in ("full", "incremental"):
+        r = f[run_name]
+        for stage in STAGES:
+            s = r["stages"].get(stage, {})
+            t.add_row(run_name, stage, f"{s.get('seconds', 0):.1f}", f"{s.get('peak_rss_mb', 0):,.0f}", "")
+        t.add_row(run_name, "process start + imports", f"{r['process_overhead_seconds']:.1f}", "",
+                  f"imports {r['imports_seconds']:.1f}s")
+        note = "published" if r["published"] else f"[red]held[/]: {r['held_reason']}"
+        t.add_row(f"[bold]{run_name}[/]", "[bold]total[/]", f"[bold]{r['wall_seconds']:.1f}[/]",
+                  f"[bold]{r['peak_rss_mb']:,.0f}[/]", f"{note}; {r['files_landed']} files, {r['rows_landed']:,} rows landed",
+                  end_section=True)
+    for kind, label in (("lower_bound", "lower bound: one DuckDB query"), ("pandas", "pandas notebook")):
+        r = f[kind]
+        t.add_row(label, "P&L from raw files", f"{r['wall_seconds']:.1f}", f"{r['peak_rss_mb']:,.0f}",
+                  f"in-process {r['seconds']:.1f}s")
+    console.print(t)
+
+    o = f["overheads"]
+    console.print("fixed overheads: " + ", ".join(f"{k.removesuffix('_seconds').replace('_', ' ')} {v:.1f}s"
+                                                   for k, v in o.items()))
+    a = Table("result", "largest diff (cents)", "lines matching exactly", "rows differing",
+              title="Monthly channel P&L agreement with the pipeline's channel_pnl_monthly")
+    if f["agreement"].get("pipeline_mart_missing"):
+        console.print("[red]the pipeline built no channel_pnl_monthly[/]: pandas compared with the lower bound")
+    for name, c in f["agreement"].items():
+        if not isinstance(c, dict):
+            continue
+        matching = c["matching_lines"]
+        a.add_row(name, f"{c['max_diff_cents']:,}",
+                  "all" if len(matching) == len(PNL_LINES) else ", ".join(matching) or "none",
+                  f"{c['rows_differing']} of {c['rows_compared']}")
+    console.print(a)
+    ratio_table([f], console)
+
+
+def ratio_table(runs: list[dict], console) -> dict:
+    """Each ratio against its goal, judged at the largest size; with two sizes, the growth ratios."""
+    from rich.table import Table
+
+    runs = sorted(runs, key=lambda r: r["lines_requested"])
+    big = runs[-1]
+    ratios = dict(big["ratios"])
+    growth = {}
+    if len(runs) > 1:
+        small = runs[0]
+        factor = big["lines_requested"] / small["lines_requested"]
+        growth = {
+            "size_factor": factor,
+            "full": round(big["full"]["wall_seconds"] / small["full"]["wall_seconds"], 2),
+            "incremental": round(big["incremental"]["wall_seconds"] / small["incremental"]["wall_seconds"], 2),
+            "lower_bound": round(big["lower_bound"]["wall_seconds"] / small["lower_bound"]["wall_seconds"], 2),
+            "pandas": round(big["pandas"]["wall_seconds"] / small["pandas"]["wall_seconds"], 2),
+            "full_peak": round(big["full"]["peak_rss_mb"] / small["full"]["peak_rss_mb"], 2),
+        }
+        if factor == 10:
+            ratios["incremental_growth_10x"] = growth["incremental"]
+    t = Table("ratio", *(f"{r['lines_requested']:,}" for r in runs), "goal", "verdict",
+              title=f"Ratios (goals judged at {big['lines_requested']:,} lines)")
+    for name in GOALS:
+        cells = [str(r["ratios"].get(name, "")) for r in runs]
+        if name == "incremental_growth_10x":
+            cells = ["" for _ in runs[:-1]] + [str(ratios.get(name, "n/a (needs two sizes 10× apart)"))]
+        t.add_row(name.replace("_", " "), *cells, _goal_text(name), _verdict(name, ratios.get(name)))
+    console.print(t)
+    if growth:
+        g = Table("measure", f"{runs[-1]['lines_requested']:,} ÷ {runs[0]['lines_requested']:,}",
+                  title="Growth with the data")
+        for key, value in growth.items():
+            g.add_row(key.replace("_", " "), str(value))
+        console.print(g)
+    return {"ratios": ratios, "growth": growth,
+            "verdicts": {k: _verdict(k, ratios.get(k)).replace("[green]", "").replace("[red]", "").replace("[/]", "")
+                         for k in GOALS}}
+
+
+def compare(root: Path, sizes: list[int], console) -> dict:
+    """The ratio table of sizes already measured (bench-<N>.json), saved as bench-ratios.json."""
+    runs = [json.loads((root / f"bench-{n}.json").read_text()) for n in sizes
+            if (root / f"bench-{n}.json").exists()]
+    if not runs:
+        raise FileNotFoundError(f"no bench-<lines>.json under {root} for {sizes}")
+    result = ratio_table(runs, console)
+    result["sizes"] = [r["lines_requested"] for r in runs]
+    (root / "bench-ratios.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "_child":
+        print(json.dumps(_child(sys.argv[2], *sys.argv[3:]), default=str))
+    else:  # python -m orchestration.bench.runner [lines]: same as `cwh bench --lines`
+        from orchestration.cli import app
+
+        app(["bench", *(["--lines", sys.argv[1]] if len(sys.argv) > 1 else [])])

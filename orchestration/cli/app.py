@@ -1,0 +1,23 @@
+"""The `cwh` Typer app and what every command module shares: the console and the project home.
+
+Command modules register their commands on `app` when imported (orchestration/cli/__init__.py
+imports them all); none of them imports another.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Channel contribution warehouse: land vendor exports, build the channel P&L.")
+# piped output (make, CI logs) gets wide tables instead of rich's 80-column default
+console = Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def _home():
+    from connectors.home import Home
+
+    return Home.from_env()

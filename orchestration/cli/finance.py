@@ -1,0 +1,30 @@
+"""`cwh export`: finance's reconciled contribution tables from the published snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orchestration.cli.app import _home, app, console
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or xlsx.")] = "xlsx",
+    month: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM); default: every month.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder to write to; default: $CWH_HOME/outputs/exports.")] = None,
+) -> None:
+    """Export the reconciled channel P&L, payout reconciliation, receivables, restatements and
+    campaign spend of the PUBLISHED snapshot (text cells neutralised against formula injection)."""
+    from orchestration.outputs.exports import ExportError
+    from orchestration.outputs.exports import export as run_export
+
+    try:
+        paths = run_export(_home(), format.lower(), month=month, out=out)
+    except ExportError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(1) from err
+    for path in paths:
+        console.print(f"wrote {path}")

@@ -1,0 +1,100 @@
+"""Running the dbt project in-process for a project home (no dbt process start per call).
+
+The build database, dbt's target folder and its logs all live under the home, so two homes (two
+test workers, a test and a demo) never share dbt state.
+"""
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from connectors.home import Home
+from orchestration.pipeline.dbt_sources import DBT_DIR, ensure_feed_files
+
+
+def build_database(home: Home) -> Path:
+    return home.root / "warehouse" / "build.duckdb"
+
+
+def dbt_args(home: Home, command: Sequence[str], target: str = "duckdb") -> list[str]:
+    """dbt's arguments for this home; every target but the default one keeps its own target folder
+    (its own manifest and compiled SQL)."""
+    return [
+        *command,
+        "--project-dir", str(DBT_DIR),
+        "--profiles-dir", str(DBT_DIR),
+        "--target", target,
+        "--target-path", str(home.root / "dbt" / ("target" if target == "duckdb" else f"target-{target}")),
+        "--log-path", str(home.root / "dbt" / "logs"),
+    ]
+
+
+FILE_SNAPSHOT = "ops.build_files"  # the run's ledger snapshot (orchestration.pipeline.incremental.write_build_files)
+
+
+def window_args(first_day: date, last_day: date, landed_after: datetime | None = None,
+                file_snapshot: bool = False) -> list[str]:
+    """dbt arguments that build the event dates first_day..last_day: the event-grain models re-process
+    them (and each feed's late-arriving days before them), the other models are rebuilt whole; staging
+    holds exactly the files of the run's snapshot (`file_snapshot`), else merges the files landed
+    after `landed_after`."""
+    variables = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
+    if landed_after is not None:
+        variables["landed_after"] = landed_after.isoformat()
+    if file_snapshot:
+        variables["file_snapshot"] = FILE_SNAPSHOT
+    return ["--vars", json.dumps(variables)]
+
+
+def prepare(home: Home) -> None:
+    """Point dbt at this home: CWH_HOME (sources and profile read it), the warehouse folder, and an
+    empty schema file for every feed with nothing landed yet."""
+    os.environ["CWH_HOME"] = str(home.root)
+    (home.root / "warehouse").mkdir(parents=True, exist_ok=True)
+    ensure_feed_files(home)
+
+
+def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb"):
+    """`run_dbt(home, "build")`, `run_dbt(home, "build", "--select", "marts")`… → dbtRunnerResult.
+
+    `target="spark"` builds the same project on Apache Spark (dbt-spark in session mode, installed by
+    `make test-spark`), its metastore and tables under the home's spark/ folder."""
+    from dbt.cli.main import dbtRunner
+
+    prepare(home)
+    flags = ["--quiet"] if quiet else []
+    try:
+        return dbtRunner().invoke([*flags, *dbt_args(home, command, target)])
+    finally:
+        if target == "duckdb":
+            release_database()
+
+
+def release_database() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an in-process run.
+
+    A dbt process would release the build file on exit; in-process, dbt-duckdb caches its
+    environment (and the file handle) for the next invocation, and DuckDB then refuses to attach
+    the same file again (publish attaches it read-only). Its own `close_all_connections` only
+    drops the reference, so the environment is closed here.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
+
+
+def failures(result) -> list[str]:
+    """Readable lines for every failed or erroring node of a dbt result."""
+    lines = []
+    if result.exception is not None:
+        lines.append(f"dbt error: {result.exception}")
+    for node in getattr(result.result, "results", None) or []:
+        if str(node.status) in {"error", "fail", "runtime error"}:
+            lines.append(f"{node.node.unique_id}: {node.status}: {node.message}")
+    return lines

@@ -1,0 +1,34 @@
+"""Checks on what landed: rejected files still waiting, quarantined rows, settlements that do not
+balance. Plain functions over the lake (no Dagster); `orchestration.pipeline.run.landing_checks` turns
+them into outcomes for `cwh run` and the Dagster gate checks alike."""
+
+
+import pyarrow.dataset as ds
+
+from connectors.lake import Home, landing_files, ledger_records, rejections
+
+
+def rejected_files_waiting(home: Home, feed: str) -> list[dict]:
+    """Rejections of files still sitting in landing/<feed>/ (fixed files land under a new sha)."""
+    waiting = {p.name for p in landing_files(home, feed)}
+    return [r for r in rejections(home, feed) if r["file"] in waiting]
+
+
+def quarantined_rows(home: Home, feed: str) -> tuple[int, int]:
+    loaded = quarantined = 0
+    for record in ledger_records(home, feed):
+        loaded += record["rows_loaded"]
+        quarantined += record["rows_quarantined"]
+    return loaded, quarantined
+
+
+def unbalanced_settlements(home: Home):
+    """Settlements whose components do not sum exactly to their total-amount."""
+    from connectors.vendors.amazon import settlement_balance
+
+    folder = home.raw("amazon_settlements")
+    if not folder.exists() or not any(folder.glob("*.parquet")):
+        return None
+    table = ds.dataset(folder, format="parquet").to_table()
+    balance = settlement_balance(table)
+    return balance, balance.filter(~balance["balanced"])

@@ -1,0 +1,709 @@
+"""Data-quality SLA gates of every feed: freshness, completeness, volume, schema drift (and, in
+`orchestration/pipeline/gates/expectations.py`, the Great Expectations suites). docs/gates.md states the rules.
+
+Everything is derived from the feed's contract (`data_contracts/<feed>.yml`: cadence, freshness SLA,
+event-time column, primary key, owner) and from what the lake holds; nothing is a second
+hand-written copy of a contract. Plain Python on purpose: no Dagster import, so the checks run the
+same from the CLI, the tests and (wrapped by the lead) Dagster asset checks.
+
+The run's logical date D is the day of the nightly run; that run covers data through D-1 (the
+"last complete day"). Every age is measured from D 00:00 UTC, never from the wall clock, so a
+re-run of an old date gives the same verdict.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from connectors.contracts import Contract, get_contract
+from connectors.lake import Home, landing_files, ledger_records, rejections
+
+from connectors.home import SEEDS_DIR
+CHANNELS_CSV = SEEDS_DIR / "channels.csv"
+
+CHECKS = ("freshness", "completeness", "volume", "schema_drift", "expectations")
+
+# Completeness of per-day aggregate feeds is judged per series for these feeds (one row per day
+# and series is the norm); every other per-day aggregate feed is judged overall (a campaign may
+# stop: "every campaign every day" would be too strict).
+COMPLETENESS_SERIES = {"fx_rates": "currency", "sessions": "channel"}
+
+# Volume: trailing window, seasonality window, robust-z limits (docs/gates.md).
+VOLUME_WINDOW_DAYS = 28
+VOLUME_SEASONAL_DAYS = 56
+VOLUME_MIN_HISTORY = 7
+VOLUME_MIN_SAME_WEEKDAY = 4
+MAD_SCALE = 1.4826
+Z_WARN = 3.5
+Z_FAIL = 10.0
+
+# Freshness: how far back the feed's own history is read to learn its normal quiet days.
+QUIET_HISTORY_DAYS = 56
+# Schema drift: new vendor columns are reported for files landed in this many days before D.
+DRIFT_WINDOW_DAYS = 28
+
+SALES_FEEDS = ("shopify_orders", "amazon_orders", "wholesale_invoices")
+WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    feed: str
+    check: str  # 'freshness' | 'completeness' | 'volume' | 'schema_drift' | 'expectations'
+    status: str  # 'ok' | 'warn' | 'fail'
+    blocking: bool  # a 'fail' of a blocking check holds the publish
+    detail: str  # one readable sentence with the numbers
+    suggested_action: str  # what the owner should do ('' when nothing is needed)
+    owner: str
+    owner_contact: str
+    metadata: dict = field(default_factory=dict)  # numbers behind the verdict (json-serialisable)
+
+    @property
+    def passed(self) -> bool:
+        return self.status != "fail"
+
+    @property
+    def holds_publish(self) -> bool:
+        return self.blocking and self.status == "fail"
+
+
+def outcome(contract: Contract, check: str, status: str, detail: str, action: str = "",
+            blocking: bool = True, **metadata) -> CheckOutcome:
+    return CheckOutcome(
+        feed=contract.feed, check=check, status=status, blocking=blocking, detail=detail,
+        suggested_action=action if status != "ok" else "",
+        owner=contract.owner["team"], owner_contact=contract.owner["contact"], metadata=metadata)
+
+
+# ---- reading the lake ----------------------------------------------------------------------------
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")  # timestamp → date casts are UTC days
+    return con
+
+
+def _raw_glob(home: Home, feed: str) -> str | None:
+    """The lake files of a feed as a read_parquet glob, or None when none exist."""
+    folder = home.raw(feed)
+    if not folder.is_dir() or not any(folder.glob("*.parquet")):
+        return None
+    return str(folder / "*.parquet").replace("'", "''")
+
+
+def _source(glob: str) -> str:
+    return f"read_parquet('{glob}', union_by_name = true)"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_date(contract: Contract) -> bool:
+    return contract.column(contract.event_time_column).type == "date"
+
+
+def _day_expr(contract: Contract) -> str:
+    col = _ident(contract.event_time_column)
+    return col if _is_date(contract) else f"CAST({col} AS DATE)"
+
+
+def _before_literal(contract: Contract, day: date) -> str:
+    """SQL literal of `day` 00:00 UTC in the event column's type (for `event < literal`)."""
+    if _is_date(contract):
+        return f"DATE '{day.isoformat()}'"
+    return f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _fmt_ts(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%MZ") if value else None
+
+
+def _hours(delta: timedelta) -> float:
+    return round(max(delta.total_seconds(), 0.0) / 3600, 1)
+
+
+def _days(start: date, end: date) -> Iterable[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def _ranges(days: list[date]) -> list[str]:
+    """['2026-10-15', '2026-10-20..2026-10-22'] from sorted days."""
+    out: list[str] = []
+    start = prev = None
+    for day in days:
+        if prev is not None and day == prev + timedelta(days=1):
+            prev = day
+            continue
+        if start is not None:
+            out.append(start.isoformat() if start == prev else f"{start.isoformat()}..{prev.isoformat()}")
+        start = prev = day
+    if start is not None:
+        out.append(start.isoformat() if start == prev else f"{start.isoformat()}..{prev.isoformat()}")
+    return out
+
+
+def _span(first: date, last: date) -> str:
+    return first.isoformat() if first == last else f"{first.isoformat()} → {last.isoformat()}"
+
+
+def _ingest(contract: Contract) -> str:
+    return f"cwh ingest {contract.feed} FILE"
+
+
+# ---- freshness -----------------------------------------------------------------------------------
+
+def _event_end(contract: Contract, newest) -> datetime | None:
+    """The instant the newest event covers up to: a date counts to its end (date + 1 day 00:00 UTC);
+    a monthly feed's date (first of the month) counts to the month's end."""
+    if newest is None:
+        return None
+    if isinstance(newest, datetime):
+        return newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+    if contract.cadence == "monthly":
+        return midnight(_next_month(newest))
+    return midnight(newest + timedelta(days=1))
+
+
+def _quiet_days(con, glob: str, contract: Contract, newest_day: date) -> int:
+    """Longest run of days without any event between two event days in the feed's own recent history
+    (e.g. 2 for a weekday-only feed: Saturday and Sunday; 0 for a per-day aggregate)."""
+    day = _day_expr(contract)
+    rows = con.execute(
+        f"SELECT DISTINCT {day} AS d FROM {_source(glob)} WHERE {day} BETWEEN ? AND ? ORDER BY d",
+        [newest_day - timedelta(days=QUIET_HISTORY_DAYS), newest_day]).fetchall()
+    days = [r[0] for r in rows if r[0] is not None]
+    return max(((b - a).days - 1 for a, b in zip(days, days[1:])), default=0)
+
+
+def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
+    """Newest event and newest load within the feed's SLA, measured at the logical date 00:00 UTC."""
+    edge = midnight(logical_date)
+    sla = contract.freshness_sla_hours
+    glob = _raw_glob(home, contract.feed)
+    stats = None
+    if glob:
+        with _connect() as con:
+            ev, before = _ident(contract.event_time_column), _before_literal(contract, logical_date)
+            newest_sql = f"max({ev}) FILTER (WHERE {ev} < {before})"
+            if not _is_date(contract):
+                newest_sql = f"epoch_us({newest_sql})"
+            stats = con.execute(
+                f"SELECT count(*), {newest_sql}, count(*) FILTER (WHERE {ev} >= {before}), "
+                f"epoch_us(max(_loaded_at)) FROM {_source(glob)}").fetchone()
+            rows, newest, future, loaded_us = stats
+            if newest is not None and not _is_date(contract):
+                newest = datetime.fromtimestamp(newest / 1e6, UTC)
+            quiet = 0
+            if contract.cadence == "daily" and newest is not None:
+                newest_day = newest if isinstance(newest, date) and not isinstance(newest, datetime) else newest.date()
+                quiet = _quiet_days(con, glob, contract, newest_day)
+    if not stats or not stats[0]:
+        return outcome(
+            contract, "freshness", "fail",
+            f"{contract.feed}: nothing landed yet (SLA {sla} h).",
+            f"Export the {contract.title} and land it ({_ingest(contract)}); "
+            f"until then every number that needs {contract.feed} is missing.",
+            rows=0, sla_hours=sla, logical_date=logical_date.isoformat())
+    loaded_at = datetime.fromtimestamp(loaded_us / 1e6, UTC) if loaded_us is not None else None
+    event_end = _event_end(contract, newest)
+    event_lag = _hours(edge - event_end) if event_end else None
+    load_lag = _hours(edge - loaded_at) if loaded_at else None  # a load after D counts as lag 0
+    allowed = sla + 24 * quiet
+    judge_event = contract.cadence != "on_change"  # an unchanged cost list is not stale
+    # judged on the exact lags (the hours shown are rounded to 0.1 h): exactly at the SLA is within
+    # it, one second past it is late
+    late_event = judge_event and (event_end is None or edge - event_end > timedelta(hours=allowed))
+    late_load = loaded_at is None or edge - loaded_at > timedelta(hours=allowed)
+    status = "fail" if late_event or late_load else "ok"
+    newest_text = newest.isoformat() if isinstance(newest, date) and not isinstance(newest, datetime) else _fmt_ts(newest)
+    parts = []
+    if judge_event:
+        parts.append(f"newest {contract.event_time_column} {newest_text or 'none before the logical date'}"
+                     + (f" (event lag {event_lag} h)" if event_lag is not None else ""))
+    else:
+        parts.append(f"newest {contract.event_time_column} {newest_text} (not judged: cadence on_change)")
+    parts.append(f"newest load {_fmt_ts(loaded_at)} (load lag {load_lag} h)")
+    allowance = f"SLA {sla} h" + (f" + {quiet} quiet day(s) normal for this feed" if quiet else "")
+    verdict = "past" if status == "fail" else "within"
+    detail = (f"{contract.feed} is {verdict} its {allowance} at {logical_date.isoformat()} 00:00 UTC: "
+              + "; ".join(parts) + ".")
+    action = ""
+    if status == "fail":
+        action = _freshness_action(contract, logical_date, newest, late_event, loaded_at)
+    return outcome(
+        contract, "freshness", status, detail, action,
+        logical_date=logical_date.isoformat(), rows=int(stats[0]), sla_hours=sla, quiet_days_allowed=quiet,
+        allowed_hours=allowed, newest_event=newest_text, event_covers_until=_fmt_ts(event_end),
+        event_lag_hours=event_lag, event_lag_judged=judge_event, newest_load=_fmt_ts(loaded_at),
+        load_lag_hours=load_lag, events_after_logical_date=int(stats[2]))
+
+
+def _freshness_action(contract: Contract, logical_date: date, newest, late_event: bool,
+                      loaded_at: datetime | None) -> str:
+    last = logical_date - timedelta(days=1)
+    if contract.cadence == "on_change" or not late_event:
+        since = f" (last load {_fmt_ts(loaded_at)})" if loaded_at else ""
+        return (f"Export the current {contract.title} and land it ({_ingest(contract)}){since}; "
+                f"an export identical to the last one is a duplicate, so confirm with {contract.owner['team']} "
+                f"that nothing changed if it is.")
+    newest_day = newest if not isinstance(newest, datetime) else newest.date()
+    if contract.cadence == "monthly":
+        month = _next_month(newest_day) if newest_day else last.replace(day=1)
+        return (f"Export the {contract.title} for {month:%Y-%m} (and any later closed month) and land it "
+                f"({_ingest(contract)}).")
+    if contract.feed == "amazon_settlements":
+        return (f"Download the settlement report(s) Amazon closed after {newest_day.isoformat()} from Seller "
+                f"Central (Reports › Payments › All statements) and land them ({_ingest(contract)}).")
+    start = newest_day + timedelta(days=1) if newest_day else last
+    return f"Export the {contract.title} of {_span(min(start, last), last)} and land it ({_ingest(contract)})."
+
+
+# ---- completeness --------------------------------------------------------------------------------
+
+def is_daily_aggregate(contract: Contract) -> bool:
+    """A per-day aggregate feed: daily cadence, a DATE event column that is part of the primary key
+    (one row per day and key: ads per campaign, FX per currency, sessions per channel, inventory)."""
+    return (contract.cadence == "daily" and _is_date(contract)
+            and contract.event_time_column in contract.primary_key)
+
+
+def completeness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
+    """No missing days (per-day aggregates), contiguous settlement periods (Amazon settlements),
+    no missing months (monthly feeds). Sales feeds: see channel_coverage."""
+    glob = _raw_glob(home, contract.feed)
+    if contract.feed == "amazon_settlements":
+        return _settlement_contiguity(home, contract, glob)
+    if is_daily_aggregate(contract):
+        return _missing_days(contract, glob, logical_date)
+    if contract.cadence == "monthly" and _is_date(contract):
+        return _missing_months(contract, glob, logical_date)
+    why = ("channel_coverage checks that every channel has sales" if contract.feed in SALES_FEEDS
+           else "an event feed has rows only on days something happened")
+    return outcome(contract, "completeness", "ok",
+                   f"{contract.feed}: not applicable ({contract.cadence} feed of events; {why}).",
+                   applicable=False)
+
+
+def _nothing(contract: Contract, check: str) -> CheckOutcome:
+    return outcome(contract, check, "ok", f"{contract.feed}: nothing landed yet, nothing to check "
+                   "(freshness reports the missing feed).", rows=0)
+
+
+def _missing_days(contract: Contract, glob: str | None, logical_date: date) -> CheckOutcome:
+    if not glob:
+        return _nothing(contract, "completeness")
+    last = logical_date - timedelta(days=1)
+    series = COMPLETENESS_SERIES.get(contract.feed)
+    key = f"CAST({_ident(series)} AS VARCHAR)" if series else "'(all)'"
+    with _connect() as con:
+        rows = con.execute(
+            f"SELECT {key} AS k, {_ident(contract.event_time_column)} AS d FROM {_source(glob)} "
+            f"WHERE d <= ? GROUP BY ALL", [last]).fetchall()
+    present: dict[str, set[date]] = {}
+    for k, d in rows:
+        if d is not None:
+            present.setdefault(k if k is not None else "(none)", set()).add(d)
+    if not present:
+        return _nothing(contract, "completeness")
+    missing: dict[str, list[date]] = {}
+    firsts = {}
+    for k, days in sorted(present.items()):
+        firsts[k] = min(days)
+        gap = [d for d in _days(min(days), last) if d not in days]
+        if gap:
+            missing[k] = gap
+    first = min(firsts.values())
+    all_missing = sorted({d for gap in missing.values() for d in gap})
+    label = f" per {series}" if series else ""
+    meta = dict(logical_date=logical_date.isoformat(), first_day=first.isoformat(), last_day=last.isoformat(),
+                series_column=series, series=len(present), missing_days=len(all_missing),
+                missing={k: [d.isoformat() for d in v[:62]] for k, v in missing.items()})
+    if not missing:
+        return outcome(contract, "completeness", "ok",
+                       f"{contract.feed}: every day from {first.isoformat()} to {last.isoformat()} is present{label} "
+                       f"({len(present)} series)." if series else
+                       f"{contract.feed}: every day from {first.isoformat()} to {last.isoformat()} is present.", **meta)
+    listed = ", ".join(_ranges(all_missing)[:10])
+    who = ""
+    if series:
+        who = " (" + "; ".join(f"{k}: {len(v)}" for k, v in missing.items()) + f" missing day(s) per {series})"
+    detail = (f"{contract.feed}: {len(all_missing)} day(s) missing between {first.isoformat()} and "
+              f"{last.isoformat()}: {listed}{who}.")
+    action = (f"Export the {contract.title} covering {', '.join(_ranges(all_missing)[:5])} and land it "
+              f"({_ingest(contract)}); a re-export of a longer range is fine (newer rows replace older ones).")
+    return outcome(contract, "completeness", "fail", detail, action, **meta)
+
+
+def _missing_months(contract: Contract, glob: str | None, logical_date: date) -> CheckOutcome:
+    if not glob:
+        return _nothing(contract, "completeness")
+    with _connect() as con:
+        rows = con.execute(
+            f"SELECT DISTINCT date_trunc('month', {_ident(contract.event_time_column)})::DATE AS m "
+            f"FROM {_source(glob)} WHERE m <= ? ORDER BY m", [logical_date]).fetchall()
+    months = [r[0] for r in rows if r[0] is not None]
+    if not months:
+        return _nothing(contract, "completeness")
+    expected, m = [], months[0]
+    while m <= months[-1]:
+        expected.append(m)
+        m = _next_month(m)
+    missing = [m for m in expected if m not in set(months)]
+    meta = dict(first_month=f"{months[0]:%Y-%m}", last_month=f"{months[-1]:%Y-%m}",
+                missing_months=[f"{m:%Y-%m}" for m in missing])
+    if not missing:
+        return outcome(contract, "completeness", "ok",
+                       f"{contract.feed}: every month from {months[0]:%Y-%m} to {months[-1]:%Y-%m} is present.", **meta)
+    names = ", ".join(f"{m:%Y-%m}" for m in missing)
+    return outcome(contract, "completeness", "fail",
+                   f"{contract.feed}: {len(missing)} month(s) missing between {months[0]:%Y-%m} and "
+                   f"{months[-1]:%Y-%m}: {names}.",
+                   f"Export the {contract.title} for {names} and land it ({_ingest(contract)}).", **meta)
+
+
+def _settlement_contiguity(home: Home, contract: Contract, glob: str | None) -> CheckOutcome:
+    """Per marketplace (or currency when a settlement names none), each settlement starts where the
+    previous one ended (within 1 day): a gap is a settlement report that was never landed."""
+    if not glob:
+        return _nothing(contract, "completeness")
+    with _connect() as con:
+        rows = con.execute(
+            f"SELECT settlement_id, coalesce(max(marketplace_name), max(currency)) AS market, "
+            f"epoch_us(min(settlement_start_date)), epoch_us(max(settlement_end_date)) "
+            f"FROM {_source(glob)} GROUP BY settlement_id ORDER BY 2, 3").fetchall()
+    to_dt = lambda us: datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None  # noqa: E731
+    by_market: dict[str, list[tuple[str, datetime, datetime]]] = {}
+    undated = []
+    for sid, market, start, end in rows:
+        if start is None or end is None:
+            undated.append(sid)
+            continue
+        by_market.setdefault(market or "(unknown)", []).append((sid, to_dt(start), to_dt(end)))
+    gaps = []
+    for market, items in sorted(by_market.items()):
+        items.sort(key=lambda t: t[1])
+        for (prev_id, _, prev_end), (sid, start, _) in zip(items, items[1:]):
+            if abs(start - prev_end) > timedelta(days=1):
+                gaps.append({"marketplace": market, "after_settlement": prev_id, "ends": _fmt_ts(prev_end),
+                             "next_settlement": sid, "starts": _fmt_ts(start),
+                             "kind": "gap" if start > prev_end else "overlap"})
+    meta = dict(settlements=len(rows), marketplaces={m: len(v) for m, v in by_market.items()},
+                periods={m: [f"{sid}: {_fmt_ts(s)}..{_fmt_ts(e)}" for sid, s, e in v[-6:]] for m, v in by_market.items()},
+                gaps=gaps, settlements_without_period=undated)
+    if not gaps:
+        return outcome(contract, "completeness", "ok",
+                       f"{contract.feed}: {len(rows)} settlements, contiguous per marketplace "
+                       f"({', '.join(f'{m}: {len(v)}' for m, v in by_market.items())}).", **meta)
+    first = gaps[0]
+    listed = "; ".join(f"{g['marketplace']}: {g['kind']} {g['ends']} → {g['starts']} "
+                       f"(after {g['after_settlement']}, before {g['next_settlement']})" for g in gaps[:5])
+    detail = f"{contract.feed}: {len(gaps)} break(s) in the settlement periods: {listed}."
+    action = (f"Download the {first['marketplace']} settlement report covering {first['ends'][:10]} → "
+              f"{first['starts'][:10]} from Seller Central (Reports › Payments › All statements) and land it "
+              f"({_ingest(contract)}); an overlap means the same period was landed under two ids: check "
+              f"with the {contract.owner['team']} which one Amazon paid.")
+    return outcome(contract, "completeness", "fail", detail, action, **meta)
+
+
+# ---- channel coverage ----------------------------------------------------------------------------
+
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _truthy(value: str | None) -> bool:
+    return str(value or "").strip().lower() in {"true", "1", "yes", "y", "t"}
+
+
+def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | None = None,
+                     seeds_dir: Path | str | None = None) -> CheckOutcome:
+    """Every channel of the channel config (type not 'unallocated', not dormant) has sales on at least
+    one day of the 7 days before the logical date; channel mapping as in docs/metrics.md, read from the
+    dbt seeds (shopify_source_channels.csv, amazon_marketplaces.csv)."""
+    channels_csv = Path(channels_csv) if channels_csv else CHANNELS_CSV
+    seeds = Path(seeds_dir) if seeds_dir else SEEDS_DIR
+    first, last = logical_date - timedelta(days=7), logical_date - timedelta(days=1)
+    config = _read_csv(channels_csv)
+    sources = {r["source"].strip().lower(): r["channel"] for r in _read_csv(seeds / "shopify_source_channels.csv")}
+    default_source = sources.pop("*", "shopify_web")
+    markets = {r["marketplace_name"].strip(): r["channel"] for r in _read_csv(seeds / "amazon_marketplaces.csv")}
+    contracts = {feed: get_contract(feed) for feed in SALES_FEEDS}
+
+    days: dict[str, set[date]] = {}
+    rows: dict[str, int] = {}
+    feed_of: dict[str, str] = {}
+    unmapped: dict[str, int] = {}
+    with _connect() as con:
+        for feed, key in (("shopify_orders", "source"), ("amazon_orders", "sales_channel"),
+                          ("wholesale_invoices", None)):
+            contract = contracts[feed]
+            glob = _raw_glob(home, feed)
+            if not glob:
+                continue
+            day = _day_expr(contract)
+            key_sql = f"CAST({_ident(key)} AS VARCHAR)" if key else "'wholesale'"
+            found = con.execute(
+                f"SELECT {key_sql} AS k, {day} AS d, count(*) FROM {_source(glob)} "
+                f"WHERE d BETWEEN ? AND ? GROUP BY ALL", [first, last]).fetchall()
+            for k, d, n in found:
+                if feed == "shopify_orders":
+                    channel = sources.get((k or "").strip().lower(), default_source)
+                elif feed == "amazon_orders":
+                    channel = markets.get((k or "").strip())
+                    if channel is None:
+                        unmapped[f"amazon_orders:{k}"] = unmapped.get(f"amazon_orders:{k}", 0) + n
+                        continue
+                else:
+                    channel = "wholesale"
+                feed_of.setdefault(channel, feed)
+                days.setdefault(channel, set()).add(d)
+                rows[channel] = rows.get(channel, 0) + n
+    carried_by = {"wholesale": "wholesale_invoices", **{c: "amazon_orders" for c in markets.values()},
+                  **{c: "shopify_orders" for c in [*sources.values(), default_source]}}
+    checked, dormant, missing = [], [], []
+    per_channel = {}
+    for row in config:
+        channel = row["channel"].strip()
+        if row.get("channel_type", "").strip() == "unallocated":
+            continue
+        info = {"days_with_sales": len(days.get(channel, ())), "rows": rows.get(channel, 0),
+                "feed": carried_by.get(channel), "business_owner": row.get("owner", ""),
+                "dormant": _truthy(row.get("is_dormant"))}
+        per_channel[channel] = info
+        if info["dormant"]:
+            dormant.append(channel)
+            continue
+        checked.append(channel)
+        if not info["days_with_sales"]:
+            missing.append(channel)
+    owners = sorted({contracts[f].owner["team"] for f in (per_channel[c]["feed"] for c in missing or checked)
+                     if f in contracts})
+    contacts = sorted({contracts[f].owner["contact"] for f in (per_channel[c]["feed"] for c in missing or checked)
+                       if f in contracts})
+    window = f"{first.isoformat()}..{last.isoformat()}"
+    meta = dict(logical_date=logical_date.isoformat(), window=window, channels_csv=str(channels_csv),
+                channels=per_channel, checked=checked, dormant=dormant, missing=missing,
+                unmapped_sales_rows=unmapped)
+    def days_of(c: str) -> int:
+        return per_channel[c]["days_with_sales"]
+
+    def feed_name(c: str) -> str:
+        return per_channel[c]["feed"] or "no feed"
+
+    dormant_note = f"; dormant (not required): {', '.join(dormant)}" if dormant else ""
+    if not missing:
+        detail = (f"channels: every active channel has sales in {window} "
+                  f"({', '.join(f'{c}: {days_of(c)} d' for c in checked)}){dormant_note}.")
+        status, action = "ok", ""
+    else:
+        detail = (f"channels: {len(missing)} active channel(s) without any sales in {window}: "
+                  f"{', '.join(f'{c} (from {feed_name(c)})' for c in missing)}{dormant_note}.")
+        status = "fail"
+        steps = []
+        for c in missing:
+            feed = per_channel[c]["feed"]
+            if feed:
+                steps.append(f"export the {contracts[feed].title} for {window} including {c} "
+                             f"({_channel_hint(c)}) and land it (cwh ingest {feed} FILE)")
+            else:
+                steps.append(f"no feed carries sales of {c}: add its mapping to the dbt seeds")
+        text = "; ".join(steps)
+        action = (text[:1].upper() + text[1:] + f". If a channel has stopped trading, set is_dormant=true "
+                  f"for it in {channels_csv.name}.")
+    return CheckOutcome(feed="channels", check="completeness", status=status, blocking=True, detail=detail,
+                        suggested_action=action, owner=", ".join(owners), owner_contact=", ".join(contacts),
+                        metadata=meta)
+
+
+def _channel_hint(channel: str) -> str:
+    return {"shopify_pos": "POS orders, Source = pos", "shopify_web": "online orders",
+            "amazon_us": "sales channel Amazon.com", "amazon_ca": "sales channel Amazon.ca"}.get(channel, channel)
+
+
+# ---- volume --------------------------------------------------------------------------------------
+
+def robust_z(value: float, history: list[float]) -> tuple[float, float, float, float]:
+    """(z, median, MAD, scale): z = (value − median) / scale with scale = max(1.4826·MAD, √median, 1).
+    The floor is counting noise: a perfectly regular feed (MAD 0) must not turn one row into z = ∞."""
+    med = statistics.median(history)
+    mad = statistics.median(abs(h - med) for h in history)
+    scale = max(MAD_SCALE * mad, math.sqrt(max(med, 0.0)), 1.0)
+    return (value - med) / scale, med, mad, scale
+
+
+ZERO_DAY_MEDIAN = math.log(1000)  # ≈ 6.9
+
+
+def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
+    """Rows of the last complete day against what the feed's own recent history makes normal."""
+    if contract.cadence != "daily":
+        return outcome(contract, "volume", "ok", f"{contract.feed}: not applicable for {contract.cadence} feeds.",
+                       blocking=False, applicable=False)
+    glob = _raw_glob(home, contract.feed)
+    last = logical_date - timedelta(days=1)
+    if not glob:
+        return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (nothing landed).",
+                       blocking=False, history_days=0)
+    day = _day_expr(contract)
+    # a breakdown export (age × gender, device) splits one grain row into many: count the grain
+    key = ", ".join(_ident(c) for c in contract.primary_key if c != "breakdown")
+    with _connect() as con:
+        first_day = con.execute(f"SELECT min({day}) FROM {_source(glob)}").fetchone()[0]
+        # distinct primary keys per day: a re-export that overlaps an earlier file counts once
+        counts = dict(con.execute(
+            f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {_source(glob)} "
+            f"WHERE {day} BETWEEN ? AND ?) GROUP BY d",
+            [last - timedelta(days=VOLUME_SEASONAL_DAYS), last]).fetchall())
+    value = counts.get(last, 0)
+    if first_day is None or first_day > last:
+        return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (no day before "
+                       f"{last.isoformat()}).", blocking=False, history_days=0, rows=value)
+    trailing = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_WINDOW_DAYS)), last - timedelta(days=1))]
+    same_weekday = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_SEASONAL_DAYS)), last - timedelta(days=1))
+                    if d.weekday() == last.weekday()]
+    meta = dict(logical_date=logical_date.isoformat(), day=last.isoformat(), rows=value,
+                counted_as="distinct primary keys per event day")
+    if len(trailing) < VOLUME_MIN_HISTORY:
+        return outcome(contract, "volume", "ok",
+                       f"{contract.feed}: not enough history ({len(trailing)} day(s) before {last.isoformat()}, "
+                       f"{VOLUME_MIN_HISTORY} needed); {value} rows on {last.isoformat()}.",
+                       blocking=False, history_days=len(trailing), **meta)
+    if len(same_weekday) >= VOLUME_MIN_SAME_WEEKDAY:
+        basis, window = f"the {len(same_weekday)} previous {WEEKDAYS[last.weekday()]}", same_weekday
+    else:
+        basis, window = f"the {len(trailing)} previous days", trailing
+    history = [counts.get(d, 0) for d in window]
+    z, med, mad, scale = robust_z(value, history)
+    # a zero day is extreme when a count with this median would almost never be zero
+    # (Poisson: P(0) = e^-median < 0.1%); for sparse feeds (a few returns a day) zero is ordinary
+    extreme = abs(z) > Z_FAIL or (value == 0 and med > ZERO_DAY_MEDIAN)
+    status = "fail" if extreme else "warn" if abs(z) > Z_WARN else "ok"
+    meta.update(basis="same weekday" if window is same_weekday else "trailing days", history_days=len(history),
+                history={d.isoformat(): counts.get(d, 0) for d in window}, median=med, mad=mad,
+                scale=round(scale, 3), robust_z=round(z, 2), warn_beyond=Z_WARN, fail_beyond=Z_FAIL)
+    detail = (f"{contract.feed}: {value} rows on {last.isoformat()} vs a median of {med:g} (MAD {mad:g}) on {basis}: "
+              f"robust z {z:+.1f} (warn beyond ±{Z_WARN:g}, fail beyond ±{Z_FAIL:g} or 0 rows where the median makes 0 improbable).")
+    action = ""
+    if status != "ok" and value < med:
+        action = (f"Check that the {contract.title} of {last.isoformat()} is complete (all accounts, "
+                  f"locations and channels in the export); re-export and land it if not "
+                  f"({_ingest(contract)}). If the drop is real (outage, paused campaigns), note it and move on.")
+    elif status != "ok":
+        action = (f"Check the {contract.title} of {last.isoformat()} for duplicated or foreign rows (a file landed "
+                  f"for the wrong feed or account, a changed export); if the spike is real, no action.")
+    return outcome(contract, "volume", status, detail, action, blocking=status == "fail", **meta)
+
+
+# ---- schema drift --------------------------------------------------------------------------------
+
+def _parse_ts(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(str(text))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def schema_drift(home: Home, contract: Contract, logical_date: date | None = None) -> CheckOutcome:
+    """New vendor columns of files landed in the 28 days before the logical date → warn (recorded, never
+    loaded; without a logical date every landed file counts); a file waiting in landing/ that was
+    rejected for a missing required column → fail."""
+    feed = contract.feed
+    since = midnight(logical_date) - timedelta(days=DRIFT_WINDOW_DAYS) if logical_date else None
+    new_columns: dict[str, dict] = {}
+    older = 0
+    files = 0
+    missing_optional: dict[str, int] = {}
+    for record in ledger_records(home, feed):
+        files += 1
+        for col in record.get("missing_optional_columns") or []:
+            missing_optional[col] = missing_optional.get(col, 0) + 1
+        extra = record.get("extra_columns") or []
+        if not extra:
+            continue
+        loaded = _parse_ts(record.get("loaded_at"))
+        if since and loaded and loaded < since:
+            older += 1
+            continue
+        for col in extra:
+            entry = new_columns.setdefault(col, {"files": [], "first_loaded_at": record.get("loaded_at")})
+            entry["files"].append(record["file"])
+            entry["first_loaded_at"] = min(entry["first_loaded_at"] or "", record.get("loaded_at") or "") or None
+    waiting = {p.name for p in landing_files(home, feed)}
+    rejected = [r for r in rejections(home, feed) if r["file"] in waiting]
+    missing_required = [r for r in rejected if "missing required column" in r.get("reason", "")]
+    meta = dict(files_landed=files, new_columns=new_columns, files_with_new_columns_before_window=older,
+                missing_optional_columns=missing_optional,
+                rejected_missing_required=[{"file": r["file"], "reason": r["reason"]} for r in missing_required],
+                other_rejected_waiting=len(rejected) - len(missing_required))
+    if missing_required:
+        names = "; ".join(r["reason"] for r in missing_required[:3])
+        detail = (f"{feed}: {len(missing_required)} file(s) in landing/{feed}/ rejected for a missing required "
+                  f"column: {names}.")
+        files_text = ", ".join(r["file"] for r in missing_required[:5])
+        action = (f"Export {files_text} again with the missing column(s) (the vendor layout changed or a column was "
+                  f"hidden in the export) and land it ({_ingest(contract)}); then remove the rejected file "
+                  f"from landing/{feed}/.")
+        return outcome(contract, "schema_drift", "fail", detail, action, **meta)
+    if new_columns:
+        def where(files: list[str]) -> str:
+            return ", ".join(files[:3]) + (f" (+{len(files) - 3} more)" if len(files) > 3 else "")
+
+        listed = "; ".join(f"'{c}' in {where(v['files'])}" for c, v in new_columns.items())
+        detail = f"{feed}: {len(new_columns)} new vendor column(s), recorded but not loaded: {listed}."
+        action = (f"Decide whether the new column(s) matter: if so add them to data_contracts/{feed}.yml and the "
+                  f"connector layout (then re-land); if not, nothing to do (they are ignored).")
+        return outcome(contract, "schema_drift", "warn", detail, action, **meta)
+    return outcome(contract, "schema_drift", "ok",
+                   f"{feed}: {files} landed file(s) match the contract's layout; no new or missing required column.",
+                   **meta)
+
+
+# ---- all gates -----------------------------------------------------------------------------------
+
+def feed_gates(home: Home, logical_date: date, feeds: list[str] | None = None,
+               channels_csv: Path | str | None = None, expectations: bool = True) -> list[CheckOutcome]:
+    """Every gate of every feed (registered feeds when `feeds` is None), then channel coverage when a
+    sales feed is among them."""
+    from connectors.registry import FEEDS
+
+    names = list(feeds) if feeds else list(FEEDS)
+    results: list[CheckOutcome] = []
+    for feed in names:
+        contract = get_contract(feed)
+        results.append(freshness(home, contract, logical_date))
+        results.append(completeness(home, contract, logical_date))
+        results.append(volume(home, contract, logical_date))
+        results.append(schema_drift(home, contract, logical_date))
+        if expectations:
+            from orchestration.pipeline.gates.expectations import run_expectations
+
+            results.append(run_expectations(home, contract))
+    if any(f in SALES_FEEDS for f in names):
+        results.append(channel_coverage(home, logical_date, channels_csv))
+    return results
+
+
+def held(outcomes: Iterable[CheckOutcome]) -> list[CheckOutcome]:
+    """The outcomes that hold the publish (blocking checks that failed)."""
+    return [o for o in outcomes if o.holds_publish]
