@@ -9,24 +9,27 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: install demo test test-spark lock lock-spark clean help bench dagster mutants
+.PHONY: install demo test test-spark lint lock lock-spark clean help bench dagster mutants
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
 	@echo "make test   - set up and run the test suite"
 	@echo "make test-spark - build the demo on Apache Spark too and check every mart equals the DuckDB build"
-	@echo "make lock   - re-pin requirements.lock from requirements.in"
-	@echo "make lock-spark - re-pin requirements-spark.lock from requirements-spark.in"
+	@echo "make lint   - ruff on the Python code, sqlfluff on the dbt models"
+	@echo "make lock   - re-pin requirements.lock from pyproject.toml (dependencies + the dev extra)"
+	@echo "make lock-spark - re-pin requirements-spark.lock from pyproject.toml (+ the spark extra)"
 	@echo "make bench  - nightly run (full, incremental, by stage) vs a DuckDB lower bound and pandas at 1M and 10M lines"
 	@echo "make dagster - the Dagster UI (assets, checks, schedule, sensors) on http://127.0.0.1:3000"
 	@echo "make mutants - apply each one-line mistake of tests/mutants.yml to a copy of the checkout; each must fail a test"
 
-# venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds)
+# venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds): the runtime
+# dependencies and the dev extra (pytest, playwright, ruff, sqlfluff, and hatchling, the build backend,
+# so the editable install below is built with the locked backend)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(UV) pip install --quiet --python $(PY) -r requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # the dbt manifest Dagster loads, prepared here and never at import
@@ -81,12 +84,21 @@ dagster: install
 	test -f $(CWH_HOME)/dagster/dagster.yaml || printf 'run_retries:\n  enabled: true\n' > $(CWH_HOME)/dagster/dagster.yaml
 	DAGSTER_HOME=$(CWH_HOME)/dagster $(VENV)/bin/dagster dev -w workspace.yaml
 
+# both from pyproject.toml, the one dependency list; uv keeps every existing pin unless the ranges force
+# a change (`$(UV) pip compile … --upgrade-package NAME` moves one on purpose)
 lock:
-	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11 --no-header
 
 # constrained by requirements.lock, so the packages both share (dbt-core…) keep the main pins
 lock-spark:
-	$(UV) pip compile requirements-spark.in -c requirements.lock -o requirements-spark.lock --python-version 3.11 --no-header
+	$(UV) pip compile pyproject.toml --extra spark -c requirements.lock -o requirements-spark.lock --python-version 3.11 --no-header
+
+# both linters always run; the target fails if either finds something (configuration: pyproject.toml
+# [tool.ruff], dbt_project/.sqlfluff)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . ; ruff=$$?; \
+	$(VENV)/bin/sqlfluff lint dbt_project/models; sqlfluff=$$?; \
+	exit $$(( ruff || sqlfluff ))
 
 clean:
 	rm -rf $(VENV) data
