@@ -11,8 +11,11 @@ from pathlib import Path
 
 import yaml
 
-# The project's own files, found next to the code: the dbt project (models, seeds) and the data contracts.
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+# The project's own files: the dbt project (models, seeds) and the data contracts. A checkout (or an
+# editable install) has them beside the packages; a wheel (`pip install .`) carries them inside this
+# package, in _project/ (pyproject.toml: [tool.hatch.build.targets.wheel.sources]).
+_PACKAGED_DIR = Path(__file__).resolve().parent / "_project"
+PROJECT_DIR = _PACKAGED_DIR if _PACKAGED_DIR.is_dir() else Path(__file__).resolve().parents[1]
 DBT_DIR = PROJECT_DIR / "dbt_project"
 SEEDS_DIR = DBT_DIR / "seeds"
 CONTRACTS_DIR = PROJECT_DIR / "data_contracts"
@@ -52,3 +55,26 @@ class Home:
             return {}
         data = yaml.safe_load(self.feed_options_file.read_text()) or {}
         return {k: str(v) for k, v in (data.get(feed) or {}).items()}
+
+
+# where the pipeline writes, beside the Home's own folders (one place for every path under the home)
+def build_database(home: Home) -> Path:
+    """The database dbt writes (never opened by analysts)."""
+    return home.root / "warehouse" / "build.duckdb"
+
+
+def published_database(home: Home) -> Path:
+    """The audited snapshot analysts open read-only."""
+    return home.root / "warehouse" / "published.duckdb"
+
+
+def publish_records_dir(home: Home) -> Path:
+    return home.root / "ops" / "publish"
+
+
+def check_results_dir(home: Home) -> Path:
+    return home.root / "ops" / "check_results"
+
+
+def alerts_dir(home: Home) -> Path:
+    return home.root / "ops" / "alerts"

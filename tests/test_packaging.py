@@ -8,6 +8,8 @@ rather than a checkout's.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -84,6 +86,28 @@ def test_the_wheel_declares_the_cwh_command_and_the_report_and_export_dependenci
         assert re.search(r"^cwh = ", archive.read(entry_points).decode(), re.M)
     runtime = {Requirement(line).name.lower() for line in requires if "extra ==" not in line}
     assert {"plotly", "xlsxwriter", "dbt-duckdb", "duckdb"} <= runtime
+
+
+def test_an_installed_copy_reads_its_packaged_project_and_contracts(wheel, tmp_path):
+    """Unpacked like an install into site-packages; the checkout is not on the path first, so a copy
+    that looked next to its code for ../dbt_project would fail to load its connectors."""
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    probe = (
+        "import json, connectors.home as home, connectors.registry\n"
+        "from connectors.contracts import load_contracts\n"
+        "print(json.dumps({'module': home.__file__, 'dbt': str(home.DBT_DIR), 'seeds': str(home.SEEDS_DIR),"
+        " 'contracts': sorted(load_contracts())}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site), "CWH_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert Path(found["module"]).is_relative_to(site)
+    assert Path(found["dbt"]).is_relative_to(site) and (Path(found["dbt"]) / "dbt_project.yml").is_file()
+    assert (Path(found["seeds"]) / "channels.csv").is_file()
+    assert found["contracts"] == sorted(path.stem for path in (REPO / "data_contracts").glob("*.yml"))
 
 
 # --- the locks: compiled from pyproject.toml (`make lock`, `make lock-spark`) ---
