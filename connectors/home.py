@@ -55,3 +55,26 @@ class Home:
             return {}
         data = yaml.safe_load(self.feed_options_file.read_text()) or {}
         return {k: str(v) for k, v in (data.get(feed) or {}).items()}
+
+
+# where the pipeline writes, beside the Home's own folders (one place for every path under the home)
+def build_database(home: Home) -> Path:
+    """The database dbt writes (never opened by analysts)."""
+    return home.root / "warehouse" / "build.duckdb"
+
+
+def published_database(home: Home) -> Path:
+    """The audited snapshot analysts open read-only."""
+    return home.root / "warehouse" / "published.duckdb"
+
+
+def publish_records_dir(home: Home) -> Path:
+    return home.root / "ops" / "publish"
+
+
+def check_results_dir(home: Home) -> Path:
+    return home.root / "ops" / "check_results"
+
+
+def alerts_dir(home: Home) -> Path:
+    return home.root / "ops" / "alerts"

@@ -28,7 +28,6 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
 from connectors.contracts import Contract
 from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, parse_batches, sniff

@@ -287,8 +287,8 @@ def pipeline_pnl(home: Path):
     """The published channel_pnl_monthly (the build database when the publish was held)."""
     import duckdb
 
-    from orchestration.pipeline.dbt import build_database
-    from orchestration.pipeline.publish import published_database
+    from connectors.home import build_database
+    from connectors.home import published_database
     from connectors.home import Home
 
     database = published_database(Home(home))

@@ -378,7 +378,7 @@ def run(
     from datetime import UTC, datetime
 
     from orchestration.pipeline.run import nightly_run
-    from orchestration.pipeline.publish import published_database
+    from connectors.home import published_database
     from orchestration.pipeline.run_lock import RunLocked
 
     home = _home()
@@ -444,7 +444,8 @@ PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
 def build() -> None:
     """Build the warehouse (dbt: staging → intermediate → marts, with every test), then print the
     channel P&L of the last full month."""
-    from orchestration.pipeline.dbt import build_database, failures, run_dbt
+    from orchestration.pipeline.dbt import failures, run_dbt
+    from connectors.home import build_database
 
     home = _home()
     with console.status("dbt build: staging → intermediate → marts, with tests…"):
@@ -492,8 +493,8 @@ def pnl(
     nothing is published yet)."""
     import duckdb
 
-    from orchestration.pipeline.dbt import build_database
-    from orchestration.pipeline.publish import published_database
+    from connectors.home import build_database
+    from connectors.home import published_database
 
     home = _home()
     database = published_database(home)

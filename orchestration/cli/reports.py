@@ -13,7 +13,7 @@ from orchestration.cli.app import _home, app, console
 
 
 def _published():
-    from orchestration.pipeline.publish import published_database
+    from connectors.home import published_database
 
     home = _home()
     database = published_database(home)

@@ -2,7 +2,7 @@
 
 Every feed asset carries blocking checks (landing, freshness, completeness, volume, schema drift,
 Great Expectations; settlement reconciliation and channel coverage where they apply) computed by
-`orchestration.pipeline.run.feed_outcomes`, the same function `cwh run` uses. A blocking check that fails
+`orchestration.pipeline.gates.feed.feed_outcomes`, the same function `cwh run` uses. A blocking check that fails
 stops the dbt models downstream of its feed, and so the publish asset, which depends on the marts:
 the published database is only replaced by a fully audited build.
 """
@@ -15,9 +15,11 @@ import dagster as dg
 
 from connectors.contracts import load_contracts
 from connectors.home import Home
-from orchestration.pipeline.ops.alerts import check_results_dir, post_webhook, record_alerts, record_run
+from orchestration.pipeline.ops.alerts import post_webhook, record_alerts, record_run
+from connectors.home import check_results_dir
 from orchestration.defs.feeds import feed_asset_key
-from orchestration.pipeline.run import RunReport, feed_check_names, feed_outcomes, publish_step, record_failure
+from orchestration.pipeline.gates.feed import feed_check_names, feed_outcomes
+from orchestration.pipeline.run import RunReport, publish_step, record_failure
 from orchestration.defs.partitions import closing_partition, partition_days
 from orchestration.defs.resources import WarehouseHome
 from orchestration.pipeline.run_lock import run_lock

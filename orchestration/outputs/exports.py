@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from connectors.home import Home
-from orchestration.pipeline.publish import published_database
+from connectors.home import published_database
 
 FORMATS = ("csv", "parquet", "xlsx")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

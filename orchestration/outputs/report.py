@@ -298,7 +298,7 @@ def write_on_publish(home, logical_date: date) -> list[Path]:
     """After a successful publish: outputs/readback_<logical date>.html and readback_latest.html,
     and the digest of the last complete week. A failure here never undoes the publish: it is
     reported and the paths written so far are returned."""
-    from orchestration.pipeline.publish import published_database
+    from connectors.home import published_database
 
     written: list[Path] = []
     try:

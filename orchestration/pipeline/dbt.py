@@ -8,14 +8,9 @@ import json
 import os
 from collections.abc import Sequence
 from datetime import date, datetime
-from pathlib import Path
 
 from connectors.home import Home
 from orchestration.pipeline.dbt_sources import DBT_DIR, ensure_feed_files
-
-
-def build_database(home: Home) -> Path:
-    return home.root / "warehouse" / "build.duckdb"
 
 
 def dbt_args(home: Home, command: Sequence[str], target: str = "duckdb") -> list[str]:

@@ -40,7 +40,7 @@ import duckdb
 
 from connectors.home import Home
 from orchestration.pipeline.ops.alerts import CheckLike, check_to_dict, summarize
-from orchestration.pipeline.dbt import build_database
+from connectors.home import build_database, publish_records_dir, published_database
 
 INTERNAL_SCHEMAS = {"information_schema", "pg_catalog"}
 INTERNAL_SCHEMA = re.compile(r"(^|_)dbt_test__audit$|^__")
@@ -76,14 +76,6 @@ class PublishResult:
 
 class PublishError(RuntimeError):
     """Publishing failed; the published file is unchanged."""
-
-
-def published_database(home: Home) -> Path:
-    return home.root / "warehouse" / "published.duckdb"
-
-
-def publish_records_dir(home: Home) -> Path:
-    return home.root / "ops" / "publish"
 
 
 def _sql_str(value: str | Path) -> str:

@@ -22,8 +22,8 @@ import duckdb
 
 from connectors.contracts import load_contracts
 from connectors.lake import Home, ledger_records
-from orchestration.pipeline.dbt import build_database
-from orchestration.pipeline.publish import published_database
+from connectors.home import build_database
+from connectors.home import published_database
 
 TABLE = "restatements"
 # the money lines of the P&L (ratios and shares are derived from them and are not restated rows)

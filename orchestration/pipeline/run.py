@@ -8,12 +8,11 @@ import contextlib
 import errno
 import json
 import logging
-import re
 import traceback
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -24,8 +23,10 @@ from connectors.lake import Home, LandingResult, land_all
 from connectors.secrets import ensure_hash_key
 from orchestration.pipeline.ops.alerts import post_webhook, record_alerts, record_run, summarize
 from orchestration.pipeline import incremental
-from orchestration.pipeline.gates.landing import quarantined_rows, rejected_files_waiting, unbalanced_settlements
-from orchestration.pipeline.dbt import build_database, run_dbt, window_args
+from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
+from orchestration.pipeline.gates.feed import all_feed_outcomes
+from orchestration.pipeline.dbt import run_dbt, window_args
+from connectors.home import build_database
 from orchestration.pipeline.publish import PublishResult, held, publish
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline.restatements import record_restatements
@@ -33,7 +34,6 @@ from orchestration.pipeline.run_lock import run_lock
 from orchestration.pipeline.gates.sla import CheckOutcome
 from orchestration.pipeline.ops.status import feed_sla_status, lake_watermarks, write_feed_sla_status
 
-WAREHOUSE = "warehouse"  # the pseudo-feed dbt results are reported under
 log = logging.getLogger(__name__)
 
 
@@ -56,164 +56,6 @@ class RunReport:
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
         return [c for c in self.checks if c.holds_publish]
-
-
-def landing_checks(home: Home, feeds: list[str] | None = None) -> list[CheckOutcome]:
-    """Per feed: no rejected file waiting in landing (blocking), quarantined rows (warning), and
-    the Amazon settlement reconciliation (blocking)."""
-    outcomes = []
-    contracts = load_contracts()
-    for feed in feeds or list(contracts):
-        contract = contracts[feed]
-        owner = dict(owner=contract.owner["team"], owner_contact=contract.owner["contact"])
-        waiting = rejected_files_waiting(home, feed)
-        outcomes.append(CheckOutcome(
-            feed, "landing", "fail" if waiting else "ok", True,
-            "; ".join(f"{r['file']} rejected: {r['reason']}" for r in waiting) or "every file in landing/ landed",
-            "Re-export the rejected file(s) with the columns named, or move them out of landing/" if waiting else "",
-            metadata={"rejected_files": [r["file"] for r in waiting]}, **owner))
-        loaded, quarantined = quarantined_rows(home, feed)
-        outcomes.append(CheckOutcome(
-            feed, "quarantine", "warn" if quarantined else "ok", False,
-            f"{quarantined} of {loaded + quarantined} rows quarantined" if quarantined else "no quarantined rows",
-            f"Inspect with `cwh quarantine {feed}`, fix the source and re-land" if quarantined else "",
-            metadata={"rows_loaded": loaded, "rows_quarantined": quarantined}, **owner))
-        if feed == "amazon_settlements":
-            result = unbalanced_settlements(home)
-            bad = [] if result is None else result[1]["settlement_id"].to_list()
-            outcomes.append(CheckOutcome(
-                feed, "settlement_reconciliation", "fail" if bad else "ok", True,
-                f"settlements whose components do not sum to total-amount: {', '.join(bad)}" if bad
-                else "every settlement's components sum to its total-amount",
-                "Download the settlement report again from Seller Central and re-land it" if bad else "",
-                metadata={"unbalanced": bad}, **owner))
-    return outcomes
-
-
-# the checks every feed gets, in order; the Dagster check names are these
-FEED_CHECKS = ("landing", "quarantine", "freshness", "completeness", "volume", "schema_drift", "expectations")
-EXTRA_CHECKS = {"amazon_settlements": ("settlement_reconciliation",), "shopify_orders": ("channel_coverage",),
-                "inventory_snapshots": ("stock_mismatch",)}
-
-
-def feed_check_names(feed: str) -> tuple[str, ...]:
-    return FEED_CHECKS + EXTRA_CHECKS.get(feed, ())
-
-
-def feed_outcomes(home: Home, feed: str, logical_date: date) -> list[CheckOutcome]:
-    """Every check of one feed (channel coverage, a check across the sales feeds, rides on
-    shopify_orders), named as `feed_check_names(feed)`."""
-    from orchestration.pipeline.gates.expectations import run_expectations
-    from orchestration.pipeline.gates.sla import channel_coverage, completeness, freshness, schema_drift, volume
-
-    contract = load_contracts()[feed]
-    outcomes = landing_checks(home, [feed]) + [
-        freshness(home, contract, logical_date), completeness(home, contract, logical_date),
-        volume(home, contract, logical_date), schema_drift(home, contract, logical_date),
-        run_expectations(home, contract)]
-    if feed == "shopify_orders":
-        coverage = channel_coverage(home, logical_date)
-        outcomes.append(replace(coverage, feed=feed, check="channel_coverage"))
-    if feed == "inventory_snapshots":  # a mismatch between systems beyond tolerance (warning)
-        from orchestration.pipeline.gates.inventory import stock_mismatch
-        outcomes.append(stock_mismatch(home, contract, logical_date))
-    return outcomes
-
-
-def all_feed_outcomes(home: Home, logical_date: date) -> list[CheckOutcome]:
-    return [o for feed in load_contracts() for o in feed_outcomes(home, feed, logical_date)]
-
-
-def dbt_checks(result, home: Home | None = None) -> list[CheckOutcome]:
-    """One outcome per failed dbt node (model error or failed test), or one 'ok'. A failed test
-    names the model it tests, the feeds upstream (from the manifest), a sample failing row and the
-    feeds' owners (from their contracts), so the alert reaches the people who can fix the data."""
-    failed = []
-    manifest = _manifest(home) if home is not None else {}
-    for node in getattr(result.result, "results", None) or []:
-        if str(node.status) in {"error", "fail", "runtime error"}:
-            failed.append(_dbt_failure(node, manifest, home))
-    if result.exception is not None:
-        failed.append(CheckOutcome(WAREHOUSE, "dbt:build", "fail", True, f"dbt did not run: {result.exception}",
-                                   "Run `cwh build` and read the error", "Data engineering",
-                                   "data-eng@example.com", {}))
-    if failed:
-        return failed
-    count = len(getattr(result.result, "results", None) or [])
-    return [CheckOutcome(WAREHOUSE, "dbt:build", "ok", True, f"{count} models, seeds and tests passed", "",
-                         "Data engineering", "data-eng@example.com", {"nodes": count})]
-
-
-def _manifest(home: Home) -> dict:
-    path = home.root / "dbt" / "target" / "manifest.json"
-    try:
-        return json.loads(path.read_text()) if path.exists() else {}
-    except ValueError:
-        return {}
-
-
-KEY_COLUMN = re.compile(r"(_id|_key|_name|_number|^sku|^date|_date|^currency|^channel|^marketplace.*)$")
-
-
-def _failing_sample(home: Home | None, node, tested: dict) -> str:
-    """The first failing row of a test, as `column=value, …` (read from the build database). A test
-    on one column (not_null, accepted_values, relationships…) returns only that column, so the row
-    of the tested model holding the failing value is shown instead, by its key columns."""
-    sql = getattr(node, "compiled_code", None)
-    if home is None or not sql:
-        return ""
-    column = (getattr(node, "test_metadata", None) and node.test_metadata.kwargs.get("column_name")) \
-        or getattr(node, "column_name", None)
-    try:
-        with duckdb.connect(str(build_database(home)), read_only=True) as con:
-            cursor = con.execute(f"select * from ({sql}) as failing limit 1")
-            row, columns = cursor.fetchone(), [d[0] for d in cursor.description]
-            if row is not None and column in columns and tested.get("relation_name"):
-                value = row[columns.index(column)]
-                cursor = con.execute(f"select * from {tested['relation_name']} "
-                                     f"where {column} is not distinct from ? limit 1", [value])
-                found, names = cursor.fetchone(), [d[0] for d in cursor.description]
-                if found is not None:
-                    row, columns = found, names
-                    keep = [i for i, name in enumerate(names) if name == column or KEY_COLUMN.search(name)]
-                    row, columns = [row[i] for i in keep[:8]], [names[i] for i in keep[:8]]
-    except Exception:  # noqa: BLE001 — a sample is a courtesy; the failure is reported regardless
-        return ""
-    if row is None:
-        return ""
-    return ", ".join(f"{name}={value}" for name, value in zip(columns, row))[:300]
-
-
-def _dbt_failure(result_node, manifest: dict, home: Home | None) -> CheckOutcome:
-    node = result_node.node
-    unique_id = node.unique_id
-    info = manifest.get("nodes", {}).get(unique_id, {})
-    parents = info.get("depends_on", {}).get("nodes") or list(getattr(getattr(node, "depends_on", None), "nodes", []) or [])
-    is_test = unique_id.startswith("test.")
-    models = [p for p in parents if p.startswith("model.")] if is_test else [unique_id]
-    attached = info.get("attached_node") or getattr(node, "attached_node", None)
-    if is_test and attached:
-        models = [attached] + [m for m in models if m != attached]
-    feeds = incremental.upstream_feeds(manifest, models or [unique_id])
-    contracts = load_contracts()
-    owners = sorted({contracts[f].owner["team"] for f in feeds if f in contracts})
-    contacts = sorted({contracts[f].owner["contact"] for f in feeds if f in contracts})
-    model_names = ", ".join(m.split(".")[-1] for m in models) or unique_id.split(".")[-1]
-    sample = _failing_sample(home, node, manifest.get("nodes", {}).get(models[0], {}) if models else {}) \
-        if is_test else ""
-    metadata = info.get("test_metadata") or {}
-    test_name = metadata.get("name") or node.name
-    detail = (f"dbt test {test_name} on {model_names} failed" if is_test else f"dbt model {model_names} failed")
-    detail += f": {result_node.message}" if result_node.message else ""
-    detail += f"; feeds upstream: {', '.join(feeds) or 'none'}"
-    detail += f"; first failing row: {sample}" if sample else ""
-    action = (f"Look at the failing rows (`dbt test --select {node.name} --store-failures`); usually a feed "
-              f"({', '.join(feeds) or 'see the model'}) carries data the warehouse cannot place: fix it at the "
-              "source and re-land, or fix the model")
-    return CheckOutcome(
-        WAREHOUSE, f"dbt:{node.name}", "fail", True, detail, action,
-        ", ".join(owners + ["Data engineering"]), ", ".join(contacts + ["data-eng@example.com"]),
-        {"unique_id": unique_id, "models": models, "test": test_name, "feeds": feeds, "failing_row": sample})
 
 
 def _ops_frame(rows: list[dict], run_id: str, logical_date: date) -> pl.DataFrame:
@@ -358,7 +200,7 @@ def record_failure(home: Home, report: RunReport, step: str, err: BaseException)
     """Turn an exception into a held run: a blocking failed check, its alert (and webhook), the held
     record. Each record is attempted on its own, so a full disk still leaves the message and the
     webhook. Returns (and stores in `report.failure`) the one-paragraph message."""
-    from orchestration.pipeline.publish import published_database
+    from connectors.home import published_database
 
     message = failure_message(report.run_id, step, err, str(published_database(home)))
     failure = CheckOutcome(WAREHOUSE, f"run:{step}", "fail", True, message,

@@ -234,7 +234,8 @@ def test_staging_sums_breakdowns_and_a_re_export_replaces_the_older_rows(home, t
     import duckdb
 
     from connectors.lake import land_file
-    from orchestration.pipeline.dbt import build_database, failures, run_dbt
+    from orchestration.pipeline.dbt import failures, run_dbt
+    from connectors.home import build_database
 
     land = lambda feed, path, **options: land_file(home, feed, path, options)  # noqa: E731
     assert land("meta_ads", fixture("marketing/meta_ads_age_gender.csv")).status == "loaded"

@@ -3,7 +3,6 @@ settlements balance to the generator's totals, and re-landing changes nothing.""
 
 import csv
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pyarrow.dataset as ds

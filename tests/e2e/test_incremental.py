@@ -29,7 +29,8 @@ from connectors.contracts import load_contracts
 from orchestration.demo import generate
 from connectors.lake import Home, land_all
 from orchestration.pipeline import incremental
-from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import failures, run_dbt
+from connectors.home import build_database
 
 LAST_DAY = date(2026, 10, 31)
 FIRST_INCREMENTAL_DAY = LAST_DAY - timedelta(days=11)

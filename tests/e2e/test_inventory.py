@@ -27,9 +27,10 @@ from orchestration.demo import generate
 from orchestration.demo.catalog import SKUS
 from orchestration.demo.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
 from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import DBT_DIR, build_database, failures, run_dbt
+from orchestration.pipeline.dbt import DBT_DIR, failures, run_dbt
+from connectors.home import build_database
 from orchestration.pipeline.gates.inventory import beyond_tolerance, mismatch_settings, stock_mismatch
-from orchestration.pipeline.run import feed_check_names, feed_outcomes
+from orchestration.pipeline.gates.feed import feed_check_names, feed_outcomes
 
 END = date(2026, 10, 31)
 DAYS = 120

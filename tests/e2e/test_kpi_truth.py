@@ -23,7 +23,8 @@ from orchestration.demo import generate
 from orchestration.demo.kpi_truth import COLUMNS as KPI_TRUTH_COLUMNS
 from orchestration.demo.kpi_truth import MARGIN_FLOOR_PCT, PROMISED_HANDLING_HOURS
 from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import DBT_DIR, build_database, failures, run_dbt
+from orchestration.pipeline.dbt import DBT_DIR, failures, run_dbt
+from connectors.home import build_database
 
 KPIS = ("orders", "units", "sessions", "new_customers")
 NO_IDENTITY = {"amazon_us", "amazon_ca"}  # Amazon orders carry no buyer identity: no new-customer count

@@ -19,7 +19,8 @@ import pytest
 
 from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import failures, run_dbt
+from connectors.home import build_database
 
 LINES = ["gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
          "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",

@@ -23,7 +23,8 @@ import pytest
 
 from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import failures, run_dbt
+from connectors.home import build_database
 
 CLEAN = {"shopify_pos", "wholesale"}
 SEEDED_CHANNELS = {"amazon_ca", "amazon_us", "shopify_web"}

@@ -28,9 +28,10 @@ from orchestration.demo import generate
 from orchestration.demo.writers import META
 from connectors.lake import Home, land_all
 from orchestration.cli import app
-from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import failures, run_dbt
+from connectors.home import build_database
 from orchestration.pipeline.run import nightly_run
-from orchestration.pipeline.publish import published_database
+from connectors.home import published_database
 
 NOV_1 = date(2026, 11, 1)
 INJECTION = '=HYPERLINK("http://x","y")'

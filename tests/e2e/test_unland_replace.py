@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from orchestration.demo.generator import generate
 from connectors.lake import Home, file_sha256
 from orchestration.cli import app
-from orchestration.pipeline.dbt import build_database
+from connectors.home import build_database
 from orchestration.pipeline.run import nightly_run
 
 NOV_1 = date(2026, 11, 1)

@@ -32,7 +32,8 @@ from connectors.lake import Home, file_sha256, land_file
 from orchestration.pipeline import run as nightly
 from orchestration.cli import app
 from orchestration.pipeline.run import nightly_run
-from orchestration.pipeline.publish import publish_history, published_database
+from orchestration.pipeline.publish import publish_history
+from connectors.home import published_database
 
 REPO = Path(__file__).resolve().parents[2]
 OCT_1, NOV_1 = date(2026, 10, 1), date(2026, 11, 1)

@@ -14,8 +14,9 @@ import duckdb
 import pytest
 
 from orchestration.pipeline import publish as pub
-from orchestration.pipeline.dbt import build_database
-from orchestration.pipeline.publish import PublishError, held, publish, publish_history, published_database
+from connectors.home import build_database
+from orchestration.pipeline.publish import PublishError, held, publish, publish_history
+from connectors.home import published_database
 
 
 @dataclass

@@ -22,7 +22,8 @@ import pytest
 
 from orchestration.demo import generate
 from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import build_database, failures, run_dbt
+from orchestration.pipeline.dbt import failures, run_dbt
+from connectors.home import build_database
 from orchestration.pipeline.dbt_sources import DBT_DIR
 
 pytestmark = pytest.mark.spark

@@ -1,5 +1,5 @@
 """Checks on what landed: rejected files still waiting, quarantined rows, settlements that do not
-balance. Plain functions over the lake (no Dagster); `orchestration.pipeline.run.landing_checks` turns
+balance. Plain functions over the lake (no Dagster); `orchestration.pipeline.gates.feed.landing_checks` turns
 them into outcomes for `cwh run` and the Dagster gate checks alike."""
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.home import Home
+from connectors.home import alerts_dir, check_results_dir
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +70,6 @@ ALERTS_SCHEMA = pa.schema([
     *(pa.field(name, pa.string()) for name in ALERT_FIELDS),
     pa.field("blocking", pa.bool_()),
 ])
-
-
-def check_results_dir(home: Home) -> Path:
-    return home.root / "ops" / "check_results"
-
-
-def alerts_dir(home: Home) -> Path:
-    return home.root / "ops" / "alerts"
 
 
 def _text(value: Any) -> str | None:
