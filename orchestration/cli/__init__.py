@@ -4,7 +4,8 @@ Everything it writes lives under the project home (`CWH_HOME`, default `./data`)
 command group; importing them registers their commands on the app.
 """
 
-from orchestration.cli import bench, commands, finance, reports  # noqa: F401  register the commands
+# registered in this order: the order in which cwh --help lists them
+from orchestration.cli import bench, demo, feeds, run, warehouse, finance, reports  # noqa: F401, I001
 from orchestration.cli.app import app
 
 __all__ = ["app"]

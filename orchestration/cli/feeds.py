@@ -1,4 +1,4 @@
-"""`cwh` commands of the nightly work: demo, ingest, unland, feeds, quarantine, run, status, build, docs, pnl.
+"""`cwh` commands of the landing side: ingest, unland, feeds, quarantine.
 
 Everything it writes lives under the project home (`CWH_HOME`, default `./data`).
 """
@@ -10,10 +10,7 @@ import inspect
 import json
 import re
 import shlex
-import shutil
-import sys
 from collections import defaultdict
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -21,9 +18,6 @@ import typer
 from rich.table import Table
 
 from orchestration.cli.app import _home, app, console
-
-# folders `cwh demo --reset` may clear: everything generated, never the user's config
-RESETTABLE = ("landing", "lake", "demo", "warehouse", "outputs")
 
 
 def _parse_options(pairs: list[str]) -> dict[str, str]:
@@ -35,33 +29,6 @@ def _parse_options(pairs: list[str]) -> dict[str, str]:
         options[key.strip()] = value.strip()
     return options
 
-
-@app.command()
-def demo(
-    days: Annotated[int, typer.Option(help="Days of history to generate.")] = 120,
-    orders_per_day: Annotated[int, typer.Option(help="Orders per day across all channels.")] = 60,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
-    end: Annotated[str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")] = "2026-10-31",
-    messy: Annotated[bool, typer.Option(help="Add realistic defects (bad dates, blank amounts, a duplicated file…).")] = False,
-    reset: Annotated[bool, typer.Option(help="Delete landing/, lake/, demo/, warehouse/ and outputs/ of the home first.")] = False,
-) -> None:
-    """Generate demo landing files for every feed, with the generator's ground truth."""
-    from orchestration.demo import generate
-
-    home = _home()
-    if reset:
-        for name in RESETTABLE:
-            shutil.rmtree(home.root / name, ignore_errors=True)
-    with console.status("generating demo data…") as status:
-        summary = generate(home.root, days=days, orders_per_day=orders_per_day, seed=seed,
-                           end=date.fromisoformat(end), messy=messy,
-                           progress=lambda msg: status.update(f"generating demo data… {msg}"))
-    table = Table("feed", "files", "rows", title=f"Demo data in {home.root / 'landing'}")
-    for feed, info in summary.items():
-        if isinstance(info, dict):
-            table.add_row(feed, str(info.get("files", "")), f"{info.get('rows', 0):,}")
-    console.print(table)
-    console.print(f"ground truth: {summary.get('truth_dir', home.root / 'demo' / 'truth')}")
 
 
 def _with_fact_flags(command):
@@ -363,164 +330,3 @@ def quarantine(
         raw = json.loads(row[4])
         table.add_row(row[0], row[1], str(row[2]), row[3], json.dumps(raw, ensure_ascii=False)[:120])
     console.print(table)
-
-
-@app.command()
-def run(
-    run_date: Annotated[str | None, typer.Option("--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
-    wait: Annotated[int, typer.Option("--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).")] = 0,
-) -> None:
-    """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
-    the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is
-    incremental: the day before --date, plus each feed's late-arriving days (docs/incremental.md)."""
-    from datetime import UTC, datetime
-
-    from orchestration.pipeline.run import nightly_run
-    from connectors.home import published_database
-    from orchestration.pipeline.run_lock import RunLocked
-
-    home = _home()
-    logical = date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()
-    try:
-        with console.status("nightly run…") as status:
-            report = nightly_run(home, logical, since=date.fromisoformat(since) if since else None,
-                                 full_refresh=full_refresh, progress=lambda msg: status.update(f"nightly run: {msg}…"),
-                                 lock_wait_seconds=wait, command="cwh " + " ".join(sys.argv[1:]))
-    except RunLocked as err:
-        console.print(f"[red]not started[/]: {err}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    if report.failure:
-        console.print(f"[red]run failed[/]: {report.failure}", soft_wrap=True)
-        raise typer.Exit(1)
-    loaded = [r for r in report.landed if r.status == "loaded"]
-    console.print(f"run {report.run_id} (logical date {logical}): {len(loaded)} new file(s) landed, "
-                  f"{sum(r.rows_loaded for r in loaded):,} rows")
-    if report.build_window:
-        window = report.build_window
-        console.print(f"built event dates {window.first_day} … {window.last_day} (+ each feed's late-arriving days)"
-                      + "".join(f"; {reason}" for reason in window.reasons))
-    counts = {s: sum(c.status == s for c in report.checks) for s in ("ok", "warn", "fail")}
-    console.print(f"checks: {counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed")
-    if report.alerts:
-        table = Table("status", "feed", "check", "owner", "detail", "suggested action", title="Alerts")
-        for alert in report.alerts:
-            style = "red" if alert["status"] == "fail" else "yellow"
-            table.add_row(f"[{style}]{alert['status']}[/]", alert["feed"], alert["check"],
-                          f"{alert['owner']} <{alert['owner_contact']}>", alert["detail"], alert["suggested_action"])
-        console.print(table)
-    if report.published:
-        result = report.publish
-        console.print(f"[green]published[/] {result.tables} tables, {result.rows:,} rows in {result.seconds:.1f}s → "
-                      f"{result.path}\nanalysts: duckdb -readonly {result.path}")
-        return
-    console.print(f"[red]publish held[/]: {report.held_reason}. The published database is unchanged "
-                  f"({published_database(home)}); `cwh status` shows every feed's state.")
-    for check in report.blocking_failures:
-        console.print(f"  [red]{check.feed} / {check.check}[/]: {check.detail} → {check.suggested_action} "
-                      f"(owner: {check.owner})")
-    raise typer.Exit(1)
-
-
-@app.command()
-def status(
-    as_of: Annotated[str | None, typer.Option("--date", help="Judge lags as of this date (default today, UTC).")] = None,
-) -> None:
-    """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
-    how often it failed in the last 30 days."""
-    from datetime import UTC, datetime
-
-    from orchestration.pipeline.ops.status import feed_sla_status, render_status
-
-    day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
-    console.print(render_status(feed_sla_status(_home(), as_of=day)))
-
-
-PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
-
-
-@app.command()
-def build() -> None:
-    """Build the warehouse (dbt: staging → intermediate → marts, with every test), then print the
-    channel P&L of the last full month."""
-    from orchestration.pipeline.dbt import failures, run_dbt
-    from connectors.home import build_database
-
-    home = _home()
-    with console.status("dbt build: staging → intermediate → marts, with tests…"):
-        result = run_dbt(home, "build")
-    if not result.success:
-        console.print("[red]dbt build failed[/]:")
-        for line in failures(result):
-            console.print(f"  {line}")
-        raise typer.Exit(1)
-    nodes = getattr(result.result, "results", None) or []
-    console.print(f"dbt build: {len(nodes)} models, seeds and tests passed → {build_database(home)}")
-    pnl(month=None)
-
-
-@app.command()
-def docs() -> None:
-    """Generate the dbt documentation site (every mart and column described) under the home."""
-    from orchestration.pipeline.dbt import failures, run_dbt
-
-    home = _home()
-    with console.status("dbt docs generate…"):
-        result = run_dbt(home, "docs", "generate")
-    if not result.success:
-        console.print("[red]dbt docs generate failed[/]: " + "; ".join(failures(result)))
-        raise typer.Exit(1)
-    site = home.root / "dbt" / "target" / "index.html"
-    console.print(f"documentation: {site} (open it, or `dbt docs serve --project-dir dbt_project`)")
-
-
-def _last_full_month(last_day: date | None) -> date | None:
-    """First day of the latest month the data covers to its last day."""
-    if last_day is None:
-        return None
-    first = last_day.replace(day=1)
-    if (last_day + timedelta(days=1)).month != last_day.month:
-        return first
-    return (first - timedelta(days=1)).replace(day=1)
-
-
-@app.command()
-def pnl(
-    month: Annotated[str | None, typer.Option(help="Month to show (YYYY-MM); default: the last full month.")] = None,
-) -> None:
-    """Print the channel P&L of one month from the published warehouse (the build database when
-    nothing is published yet)."""
-    import duckdb
-
-    from connectors.home import build_database
-    from connectors.home import published_database
-
-    home = _home()
-    database = published_database(home)
-    if not database.exists():
-        database = build_database(home)
-    if not database.exists():
-        console.print("no warehouse yet: run `cwh run` (or `cwh build`) first")
-        raise typer.Exit(1)
-    with duckdb.connect(str(database), read_only=True) as con:
-        if month is None:
-            chosen = _last_full_month(con.execute("select max(order_date) from marts.fct_order_lines").fetchone()[0])
-        else:
-            chosen = date.fromisoformat(f"{month}-01")
-        rows = con.execute(
-            f"select channel, {', '.join(PNL_COLUMNS)}, cm3_pct from marts.channel_pnl_monthly "
-            "where month = ? order by net_revenue desc", [chosen]).fetchall()
-    table = Table("channel", *(c.replace("_", " ") for c in PNL_COLUMNS), "cm3 %",
-                  title=f"Channel P&L, {chosen:%B %Y} (reporting currency)" if chosen else "Channel P&L")
-    totals = [0] * len(PNL_COLUMNS)
-    for channel, *amounts, cm3_pct in rows:
-        totals = [t + (a or 0) for t, a in zip(totals, amounts)]
-        table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "")
-    table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "")
-    console.print(table)
-    console.print(f"warehouse: {database}  (duckdb -readonly {database} → select * from marts.channel_pnl_monthly)")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

@@ -1,0 +1,87 @@
+"""`cwh run` and `cwh status`: the nightly job end to end, and each feed's SLA state.
+
+Everything it writes lives under the project home (`CWH_HOME`, default `./data`).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from orchestration.cli.app import _home, app, console
+
+
+@app.command()
+def run(
+    run_date: Annotated[str | None, typer.Option("--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
+    wait: Annotated[int, typer.Option("--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).")] = 0,
+) -> None:
+    """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
+    the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is
+    incremental: the day before --date, plus each feed's late-arriving days (docs/incremental.md)."""
+    from datetime import UTC, datetime
+
+    from orchestration.pipeline.run import nightly_run
+    from connectors.home import published_database
+    from orchestration.pipeline.run_lock import RunLocked
+
+    home = _home()
+    logical = date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()
+    try:
+        with console.status("nightly run…") as status:
+            report = nightly_run(home, logical, since=date.fromisoformat(since) if since else None,
+                                 full_refresh=full_refresh, progress=lambda msg: status.update(f"nightly run: {msg}…"),
+                                 lock_wait_seconds=wait, command="cwh " + " ".join(sys.argv[1:]))
+    except RunLocked as err:
+        console.print(f"[red]not started[/]: {err}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if report.failure:
+        console.print(f"[red]run failed[/]: {report.failure}", soft_wrap=True)
+        raise typer.Exit(1)
+    loaded = [r for r in report.landed if r.status == "loaded"]
+    console.print(f"run {report.run_id} (logical date {logical}): {len(loaded)} new file(s) landed, "
+                  f"{sum(r.rows_loaded for r in loaded):,} rows")
+    if report.build_window:
+        window = report.build_window
+        console.print(f"built event dates {window.first_day} … {window.last_day} (+ each feed's late-arriving days)"
+                      + "".join(f"; {reason}" for reason in window.reasons))
+    counts = {s: sum(c.status == s for c in report.checks) for s in ("ok", "warn", "fail")}
+    console.print(f"checks: {counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed")
+    if report.alerts:
+        table = Table("status", "feed", "check", "owner", "detail", "suggested action", title="Alerts")
+        for alert in report.alerts:
+            style = "red" if alert["status"] == "fail" else "yellow"
+            table.add_row(f"[{style}]{alert['status']}[/]", alert["feed"], alert["check"],
+                          f"{alert['owner']} <{alert['owner_contact']}>", alert["detail"], alert["suggested_action"])
+        console.print(table)
+    if report.published:
+        result = report.publish
+        console.print(f"[green]published[/] {result.tables} tables, {result.rows:,} rows in {result.seconds:.1f}s → "
+                      f"{result.path}\nanalysts: duckdb -readonly {result.path}")
+        return
+    console.print(f"[red]publish held[/]: {report.held_reason}. The published database is unchanged "
+                  f"({published_database(home)}); `cwh status` shows every feed's state.")
+    for check in report.blocking_failures:
+        console.print(f"  [red]{check.feed} / {check.check}[/]: {check.detail} → {check.suggested_action} "
+                      f"(owner: {check.owner})")
+    raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    as_of: Annotated[str | None, typer.Option("--date", help="Judge lags as of this date (default today, UTC).")] = None,
+) -> None:
+    """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
+    how often it failed in the last 30 days."""
+    from datetime import UTC, datetime
+
+    from orchestration.pipeline.ops.status import feed_sla_status, render_status
+
+    day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    console.print(render_status(feed_sla_status(_home(), as_of=day)))

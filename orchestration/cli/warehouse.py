@@ -1,0 +1,97 @@
+"""`cwh build`, `cwh docs` and `cwh pnl`: the dbt warehouse by hand, its documentation, and the
+channel P&L of a month. `build` ends by printing the P&L, so the three live together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from orchestration.cli.app import _home, app, console
+
+PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
+
+
+@app.command()
+def build() -> None:
+    """Build the warehouse (dbt: staging → intermediate → marts, with every test), then print the
+    channel P&L of the last full month."""
+    from orchestration.pipeline.dbt import failures, run_dbt
+    from connectors.home import build_database
+
+    home = _home()
+    with console.status("dbt build: staging → intermediate → marts, with tests…"):
+        result = run_dbt(home, "build")
+    if not result.success:
+        console.print("[red]dbt build failed[/]:")
+        for line in failures(result):
+            console.print(f"  {line}")
+        raise typer.Exit(1)
+    nodes = getattr(result.result, "results", None) or []
+    console.print(f"dbt build: {len(nodes)} models, seeds and tests passed → {build_database(home)}")
+    pnl(month=None)
+
+
+@app.command()
+def docs() -> None:
+    """Generate the dbt documentation site (every mart and column described) under the home."""
+    from orchestration.pipeline.dbt import failures, run_dbt
+
+    home = _home()
+    with console.status("dbt docs generate…"):
+        result = run_dbt(home, "docs", "generate")
+    if not result.success:
+        console.print("[red]dbt docs generate failed[/]: " + "; ".join(failures(result)))
+        raise typer.Exit(1)
+    site = home.root / "dbt" / "target" / "index.html"
+    console.print(f"documentation: {site} (open it, or `dbt docs serve --project-dir dbt_project`)")
+
+
+def _last_full_month(last_day: date | None) -> date | None:
+    """First day of the latest month the data covers to its last day."""
+    if last_day is None:
+        return None
+    first = last_day.replace(day=1)
+    if (last_day + timedelta(days=1)).month != last_day.month:
+        return first
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+@app.command()
+def pnl(
+    month: Annotated[str | None, typer.Option(help="Month to show (YYYY-MM); default: the last full month.")] = None,
+) -> None:
+    """Print the channel P&L of one month from the published warehouse (the build database when
+    nothing is published yet)."""
+    import duckdb
+
+    from connectors.home import build_database
+    from connectors.home import published_database
+
+    home = _home()
+    database = published_database(home)
+    if not database.exists():
+        database = build_database(home)
+    if not database.exists():
+        console.print("no warehouse yet: run `cwh run` (or `cwh build`) first")
+        raise typer.Exit(1)
+    with duckdb.connect(str(database), read_only=True) as con:
+        if month is None:
+            chosen = _last_full_month(con.execute("select max(order_date) from marts.fct_order_lines").fetchone()[0])
+        else:
+            chosen = date.fromisoformat(f"{month}-01")
+        rows = con.execute(
+            f"select channel, {', '.join(PNL_COLUMNS)}, cm3_pct from marts.channel_pnl_monthly "
+            "where month = ? order by net_revenue desc", [chosen]).fetchall()
+    table = Table("channel", *(c.replace("_", " ") for c in PNL_COLUMNS), "cm3 %",
+                  title=f"Channel P&L, {chosen:%B %Y} (reporting currency)" if chosen else "Channel P&L")
+    totals = [0] * len(PNL_COLUMNS)
+    for channel, *amounts, cm3_pct in rows:
+        totals = [t + (a or 0) for t, a in zip(totals, amounts)]
+        table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "")
+    table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "")
+    console.print(table)
+    console.print(f"warehouse: {database}  (duckdb -readonly {database} → select * from marts.channel_pnl_monthly)")
