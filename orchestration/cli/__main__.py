@@ -1,0 +1,5 @@
+"""`python -m orchestration.cli`: the `cwh` command line without its entry-point script."""
+
+from orchestration.cli import app
+
+app()
