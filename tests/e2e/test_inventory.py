@@ -4,7 +4,7 @@ The generator plants a stockout (FBA US), dead stock (FBA CA), a persistent Shop
 with oversells and a SKU under tight supply, and computes from its own events and simulated stock
 (never the files) every stockout day with its lost-sales estimate, every oversell, every day
 Shopify's count differs from the 3PL's, and the last day's stock, velocity and open orders
-(orchestration/demo/inventory_truth.py). Here the files are landed, dbt builds, and the marts must
+(connectors/demo_data/inventory_truth.py). Here the files are landed, dbt builds, and the marts must
 find each situation with the generator's numbers. 120 days, so dead stock (90 days without a sale)
 can be judged.
 """
@@ -23,14 +23,13 @@ import pytest
 import yaml
 
 from connectors.contracts import get_contract
-from orchestration.demo import generate
-from orchestration.demo.catalog import SKUS
-from orchestration.demo.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
+from connectors.demo_data import generate
+from connectors.demo_data.catalog import SKUS
+from connectors.demo_data.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
 from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import DBT_DIR, failures, run_dbt
-from connectors.home import build_database
-from orchestration.pipeline.gates.inventory import beyond_tolerance, mismatch_settings, stock_mismatch
-from orchestration.pipeline.gates.feed import feed_check_names, feed_outcomes
+from orchestration.dbt_runner import DBT_DIR, build_database, failures, run_dbt
+from orchestration.inventory_checks import beyond_tolerance, mismatch_settings, stock_mismatch
+from orchestration.nightly import feed_check_names, feed_outcomes
 
 END = date(2026, 10, 31)
 DAYS = 120
@@ -560,7 +559,7 @@ def test_every_inventory_mart_is_documented_with_tests_at_its_grain(home):
 
 
 def test_the_report_section_lists_the_planted_situations(home):
-    from orchestration.outputs.inventory_report import inventory_section
+    from orchestration.inventory_report import inventory_section
 
     html = inventory_section(build_database(home), END.replace(day=1))
 
