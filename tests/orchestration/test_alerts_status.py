@@ -16,7 +16,7 @@ from orchestration.pipeline.ops.status import feed_sla_status, render_status, wr
 
 
 @dataclass
-class Check:  # the shape of orchestration.pipeline.gates.sla.CheckOutcome
+class Check:  # the shape of orchestration.pipeline.gates.outcome.CheckOutcome
     feed: str
     check: str
     status: str

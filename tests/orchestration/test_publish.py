@@ -20,7 +20,7 @@ from connectors.home import published_database
 
 
 @dataclass
-class Check:  # the shape of orchestration.pipeline.gates.sla.CheckOutcome
+class Check:  # the shape of orchestration.pipeline.gates.outcome.CheckOutcome
     feed: str
     check: str
     status: str

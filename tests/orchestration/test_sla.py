@@ -19,14 +19,14 @@ from connectors.contracts import get_contract
 from orchestration.demo import generate
 from connectors.lake import Home, land_all, land_file, ledger_records
 from connectors.registry import FEEDS
+from orchestration.pipeline.gates.feed import feed_gates
+from orchestration.pipeline.gates.outcome import held
 from orchestration.pipeline.gates.sla import (
     CHANNELS_CSV,
     CHECKS,
     channel_coverage,
     completeness,
-    feed_gates,
     freshness,
-    held,
     robust_z,
     schema_drift,
     volume,

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from connectors.contracts import Contract  # noqa: E402
 from connectors.lake import Home, ledger_records  # noqa: E402
-from orchestration.pipeline.gates.sla import CheckOutcome, _connect, _ident, outcome  # noqa: E402
+from orchestration.pipeline.gates.outcome import CheckOutcome, connect, ident, outcome  # noqa: E402
 
 SAMPLE_VALUES = 5
 MAX_FAILURES_LISTED = 20
@@ -230,11 +230,11 @@ def superseded(contract: Contract, path: Path, failure: dict, newer: list[Path])
     (too many, or a column-level expectation) every row of the file must have a newer version."""
     if not newer:
         return False
-    key = ", ".join(_ident(c) for c in contract.primary_key)
+    key = ", ".join(ident(c) for c in contract.primary_key)
     rows = failure.get("rows") if failure.get("rows_complete") else None
     where, params = ("WHERE file_row_number IN (SELECT unnest(?::BIGINT[]))", [rows]) if rows else ("", [])
     newer_sql = "[" + ", ".join(_quote(p) for p in newer) + "]"
-    with _connect() as con:
+    with connect() as con:
         left = con.execute(
             f"SELECT count(*) FROM (SELECT {key} FROM read_parquet({_quote(path)}, file_row_number = true) {where}) AS f "
             f"ANTI JOIN (SELECT DISTINCT {key} FROM read_parquet({newer_sql}, union_by_name = true)) AS n USING ({key})",

@@ -26,7 +26,7 @@ import yaml
 
 from connectors.contracts import Contract
 from connectors.home import Home
-from orchestration.pipeline.gates.sla import CheckOutcome, _connect, _raw_glob, _source, outcome
+from orchestration.pipeline.gates.outcome import CheckOutcome, connect as _connect, outcome, parquet_source as _source, raw_glob as _raw_glob
 
 from connectors.home import DBT_DIR
 CHECK = "stock_mismatch"

@@ -1,5 +1,6 @@
 """Data-quality SLA gates of every feed: freshness, completeness, volume, schema drift (and, in
-`orchestration/pipeline/gates/expectations.py`, the Great Expectations suites). docs/gates.md states the rules.
+`orchestration/pipeline/gates/expectations.py`, the Great Expectations suites; `gates/feed.py` runs them
+all per feed). docs/gates.md states the rules.
 
 Everything is derived from the feed's contract (`data_contracts/<feed>.yml`: cadence, freshness SLA,
 event-time column, primary key, owner) and from what the lake holds; nothing is a second
@@ -17,16 +18,14 @@ import csv
 import math
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from connectors.contracts import Contract, get_contract
-from connectors.lake import Home, landing_files, ledger_records, rejections
-
 from connectors.home import SEEDS_DIR
+from connectors.lake import Home, landing_files, ledger_records, rejections
+from orchestration.pipeline.gates.outcome import CheckOutcome, connect, ident, outcome, parquet_source, raw_glob
+
 CHANNELS_CSV = SEEDS_DIR / "channels.csv"
 
 CHECKS = ("freshness", "completeness", "volume", "schema_drift", "expectations")
@@ -54,65 +53,12 @@ SALES_FEEDS = ("shopify_orders", "amazon_orders", "wholesale_invoices")
 WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
-@dataclass(frozen=True)
-class CheckOutcome:
-    feed: str
-    check: str  # 'freshness' | 'completeness' | 'volume' | 'schema_drift' | 'expectations'
-    status: str  # 'ok' | 'warn' | 'fail'
-    blocking: bool  # a 'fail' of a blocking check holds the publish
-    detail: str  # one readable sentence with the numbers
-    suggested_action: str  # what the owner should do ('' when nothing is needed)
-    owner: str
-    owner_contact: str
-    metadata: dict = field(default_factory=dict)  # numbers behind the verdict (json-serialisable)
-
-    @property
-    def passed(self) -> bool:
-        return self.status != "fail"
-
-    @property
-    def holds_publish(self) -> bool:
-        return self.blocking and self.status == "fail"
-
-
-def outcome(contract: Contract, check: str, status: str, detail: str, action: str = "",
-            blocking: bool = True, **metadata) -> CheckOutcome:
-    return CheckOutcome(
-        feed=contract.feed, check=check, status=status, blocking=blocking, detail=detail,
-        suggested_action=action if status != "ok" else "",
-        owner=contract.owner["team"], owner_contact=contract.owner["contact"], metadata=metadata)
-
-
-# ---- reading the lake ----------------------------------------------------------------------------
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")  # timestamp → date casts are UTC days
-    return con
-
-
-def _raw_glob(home: Home, feed: str) -> str | None:
-    """The lake files of a feed as a read_parquet glob, or None when none exist."""
-    folder = home.raw(feed)
-    if not folder.is_dir() or not any(folder.glob("*.parquet")):
-        return None
-    return str(folder / "*.parquet").replace("'", "''")
-
-
-def _source(glob: str) -> str:
-    return f"read_parquet('{glob}', union_by_name = true)"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _is_date(contract: Contract) -> bool:
     return contract.column(contract.event_time_column).type == "date"
 
 
 def _day_expr(contract: Contract) -> str:
-    col = _ident(contract.event_time_column)
+    col = ident(contract.event_time_column)
     return col if _is_date(contract) else f"CAST({col} AS DATE)"
 
 
@@ -189,7 +135,7 @@ def _quiet_days(con, glob: str, contract: Contract, newest_day: date) -> int:
     (e.g. 2 for a weekday-only feed: Saturday and Sunday; 0 for a per-day aggregate)."""
     day = _day_expr(contract)
     rows = con.execute(
-        f"SELECT DISTINCT {day} AS d FROM {_source(glob)} WHERE {day} BETWEEN ? AND ? ORDER BY d",
+        f"SELECT DISTINCT {day} AS d FROM {parquet_source(glob)} WHERE {day} BETWEEN ? AND ? ORDER BY d",
         [newest_day - timedelta(days=QUIET_HISTORY_DAYS), newest_day]).fetchall()
     days = [r[0] for r in rows if r[0] is not None]
     return max(((b - a).days - 1 for a, b in zip(days, days[1:])), default=0)
@@ -199,17 +145,17 @@ def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcom
     """Newest event and newest load within the feed's SLA, measured at the logical date 00:00 UTC."""
     edge = midnight(logical_date)
     sla = contract.freshness_sla_hours
-    glob = _raw_glob(home, contract.feed)
+    glob = raw_glob(home, contract.feed)
     stats = None
     if glob:
-        with _connect() as con:
-            ev, before = _ident(contract.event_time_column), _before_literal(contract, logical_date)
+        with connect() as con:
+            ev, before = ident(contract.event_time_column), _before_literal(contract, logical_date)
             newest_sql = f"max({ev}) FILTER (WHERE {ev} < {before})"
             if not _is_date(contract):
                 newest_sql = f"epoch_us({newest_sql})"
             stats = con.execute(
                 f"SELECT count(*), {newest_sql}, count(*) FILTER (WHERE {ev} >= {before}), "
-                f"epoch_us(max(_loaded_at)) FROM {_source(glob)}").fetchone()
+                f"epoch_us(max(_loaded_at)) FROM {parquet_source(glob)}").fetchone()
             rows, newest, future, loaded_us = stats
             if newest is not None and not _is_date(contract):
                 newest = datetime.fromtimestamp(newest / 1e6, UTC)
@@ -290,7 +236,7 @@ def is_daily_aggregate(contract: Contract) -> bool:
 def completeness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     """No missing days (per-day aggregates), contiguous settlement periods (Amazon settlements),
     no missing months (monthly feeds). Sales feeds: see channel_coverage."""
-    glob = _raw_glob(home, contract.feed)
+    glob = raw_glob(home, contract.feed)
     if contract.feed == "amazon_settlements":
         return _settlement_contiguity(home, contract, glob)
     if is_daily_aggregate(contract):
@@ -314,10 +260,10 @@ def _missing_days(contract: Contract, glob: str | None, logical_date: date) -> C
         return _nothing(contract, "completeness")
     last = logical_date - timedelta(days=1)
     series = COMPLETENESS_SERIES.get(contract.feed)
-    key = f"CAST({_ident(series)} AS VARCHAR)" if series else "'(all)'"
-    with _connect() as con:
+    key = f"CAST({ident(series)} AS VARCHAR)" if series else "'(all)'"
+    with connect() as con:
         rows = con.execute(
-            f"SELECT {key} AS k, {_ident(contract.event_time_column)} AS d FROM {_source(glob)} "
+            f"SELECT {key} AS k, {ident(contract.event_time_column)} AS d FROM {parquet_source(glob)} "
             f"WHERE d <= ? GROUP BY ALL", [last]).fetchall()
     present: dict[str, set[date]] = {}
     for k, d in rows:
@@ -357,10 +303,10 @@ def _missing_days(contract: Contract, glob: str | None, logical_date: date) -> C
 def _missing_months(contract: Contract, glob: str | None, logical_date: date) -> CheckOutcome:
     if not glob:
         return _nothing(contract, "completeness")
-    with _connect() as con:
+    with connect() as con:
         rows = con.execute(
-            f"SELECT DISTINCT date_trunc('month', {_ident(contract.event_time_column)})::DATE AS m "
-            f"FROM {_source(glob)} WHERE m <= ? ORDER BY m", [logical_date]).fetchall()
+            f"SELECT DISTINCT date_trunc('month', {ident(contract.event_time_column)})::DATE AS m "
+            f"FROM {parquet_source(glob)} WHERE m <= ? ORDER BY m", [logical_date]).fetchall()
     months = [r[0] for r in rows if r[0] is not None]
     if not months:
         return _nothing(contract, "completeness")
@@ -386,11 +332,11 @@ def _settlement_contiguity(home: Home, contract: Contract, glob: str | None) -> 
     previous one ended (within 1 day): a gap is a settlement report that was never landed."""
     if not glob:
         return _nothing(contract, "completeness")
-    with _connect() as con:
+    with connect() as con:
         rows = con.execute(
             f"SELECT settlement_id, coalesce(max(marketplace_name), max(currency)) AS market, "
             f"epoch_us(min(settlement_start_date)), epoch_us(max(settlement_end_date)) "
-            f"FROM {_source(glob)} GROUP BY settlement_id ORDER BY 2, 3").fetchall()
+            f"FROM {parquet_source(glob)} GROUP BY settlement_id ORDER BY 2, 3").fetchall()
     to_dt = lambda us: datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None  # noqa: E731
     by_market: dict[str, list[tuple[str, datetime, datetime]]] = {}
     undated = []
@@ -454,17 +400,17 @@ def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | 
     rows: dict[str, int] = {}
     feed_of: dict[str, str] = {}
     unmapped: dict[str, int] = {}
-    with _connect() as con:
+    with connect() as con:
         for feed, key in (("shopify_orders", "source"), ("amazon_orders", "sales_channel"),
                           ("wholesale_invoices", None)):
             contract = contracts[feed]
-            glob = _raw_glob(home, feed)
+            glob = raw_glob(home, feed)
             if not glob:
                 continue
             day = _day_expr(contract)
-            key_sql = f"CAST({_ident(key)} AS VARCHAR)" if key else "'wholesale'"
+            key_sql = f"CAST({ident(key)} AS VARCHAR)" if key else "'wholesale'"
             found = con.execute(
-                f"SELECT {key_sql} AS k, {day} AS d, count(*) FROM {_source(glob)} "
+                f"SELECT {key_sql} AS k, {day} AS d, count(*) FROM {parquet_source(glob)} "
                 f"WHERE d BETWEEN ? AND ? GROUP BY ALL", [first, last]).fetchall()
             for k, d, n in found:
                 if feed == "shopify_orders":
@@ -560,19 +506,19 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     if contract.cadence != "daily":
         return outcome(contract, "volume", "ok", f"{contract.feed}: not applicable for {contract.cadence} feeds.",
                        blocking=False, applicable=False)
-    glob = _raw_glob(home, contract.feed)
+    glob = raw_glob(home, contract.feed)
     last = logical_date - timedelta(days=1)
     if not glob:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (nothing landed).",
                        blocking=False, history_days=0)
     day = _day_expr(contract)
     # a breakdown export (age × gender, device) splits one grain row into many: count the grain
-    key = ", ".join(_ident(c) for c in contract.primary_key if c != "breakdown")
-    with _connect() as con:
-        first_day = con.execute(f"SELECT min({day}) FROM {_source(glob)}").fetchone()[0]
+    key = ", ".join(ident(c) for c in contract.primary_key if c != "breakdown")
+    with connect() as con:
+        first_day = con.execute(f"SELECT min({day}) FROM {parquet_source(glob)}").fetchone()[0]
         # distinct primary keys per day: a re-export that overlaps an earlier file counts once
         counts = dict(con.execute(
-            f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {_source(glob)} "
+            f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {parquet_source(glob)} "
             f"WHERE {day} BETWEEN ? AND ?) GROUP BY d",
             [last - timedelta(days=VOLUME_SEASONAL_DAYS), last]).fetchall())
     value = counts.get(last, 0)
@@ -677,33 +623,3 @@ def schema_drift(home: Home, contract: Contract, logical_date: date | None = Non
     return outcome(contract, "schema_drift", "ok",
                    f"{feed}: {files} landed file(s) match the contract's layout; no new or missing required column.",
                    **meta)
-
-
-# ---- all gates -----------------------------------------------------------------------------------
-
-def feed_gates(home: Home, logical_date: date, feeds: list[str] | None = None,
-               channels_csv: Path | str | None = None, expectations: bool = True) -> list[CheckOutcome]:
-    """Every gate of every feed (registered feeds when `feeds` is None), then channel coverage when a
-    sales feed is among them."""
-    from connectors.registry import FEEDS
-
-    names = list(feeds) if feeds else list(FEEDS)
-    results: list[CheckOutcome] = []
-    for feed in names:
-        contract = get_contract(feed)
-        results.append(freshness(home, contract, logical_date))
-        results.append(completeness(home, contract, logical_date))
-        results.append(volume(home, contract, logical_date))
-        results.append(schema_drift(home, contract, logical_date))
-        if expectations:
-            from orchestration.pipeline.gates.expectations import run_expectations
-
-            results.append(run_expectations(home, contract))
-    if any(f in SALES_FEEDS for f in names):
-        results.append(channel_coverage(home, logical_date, channels_csv))
-    return results
-
-
-def held(outcomes: Iterable[CheckOutcome]) -> list[CheckOutcome]:
-    """The outcomes that hold the publish (blocking checks that failed)."""
-    return [o for o in outcomes if o.holds_publish]

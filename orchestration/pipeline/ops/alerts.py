@@ -4,7 +4,7 @@ optional Slack-compatible webhook.
     ops/check_results/<run_id>.parquet   every check result of the run (the history `cwh status` reads)
     ops/alerts/<run_id>.parquet          the results that need a person: every 'warn' and 'fail'
 
-A check result is any object with the attributes of `orchestration.pipeline.gates.sla.CheckOutcome` (feed, check,
+A check result is any object with the attributes of `orchestration.pipeline.gates.outcome.CheckOutcome` (feed, check,
 status 'ok'|'warn'|'fail', blocking, detail, suggested_action, owner, owner_contact, metadata);
 this module does not import it, so any such object (or a test's own dataclass) works.
 """

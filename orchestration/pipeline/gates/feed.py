@@ -1,0 +1,105 @@
+"""Every gate of one feed, in order, as `CheckOutcome`s: landing (rejected files waiting, quarantined
+rows, settlement reconciliation), then the SLA gates and the Great Expectations suite. The Dagster
+check names of a feed are `feed_check_names(feed)`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from connectors.contracts import get_contract, load_contracts
+from connectors.home import Home
+from orchestration.pipeline.gates.expectations import run_expectations
+from orchestration.pipeline.gates.landing import quarantined_rows, rejected_files_waiting, unbalanced_settlements
+from orchestration.pipeline.gates.outcome import CheckOutcome
+from orchestration.pipeline.gates.sla import (
+    SALES_FEEDS,
+    channel_coverage,
+    completeness,
+    freshness,
+    schema_drift,
+    volume,
+)
+
+
+def landing_checks(home: Home, feeds: list[str] | None = None) -> list[CheckOutcome]:
+    """Per feed: no rejected file waiting in landing (blocking), quarantined rows (warning), and
+    the Amazon settlement reconciliation (blocking)."""
+    outcomes = []
+    contracts = load_contracts()
+    for feed in feeds or list(contracts):
+        contract = contracts[feed]
+        owner = dict(owner=contract.owner["team"], owner_contact=contract.owner["contact"])
+        waiting = rejected_files_waiting(home, feed)
+        outcomes.append(CheckOutcome(
+            feed, "landing", "fail" if waiting else "ok", True,
+            "; ".join(f"{r['file']} rejected: {r['reason']}" for r in waiting) or "every file in landing/ landed",
+            "Re-export the rejected file(s) with the columns named, or move them out of landing/" if waiting else "",
+            metadata={"rejected_files": [r["file"] for r in waiting]}, **owner))
+        loaded, quarantined = quarantined_rows(home, feed)
+        outcomes.append(CheckOutcome(
+            feed, "quarantine", "warn" if quarantined else "ok", False,
+            f"{quarantined} of {loaded + quarantined} rows quarantined" if quarantined else "no quarantined rows",
+            f"Inspect with `cwh quarantine {feed}`, fix the source and re-land" if quarantined else "",
+            metadata={"rows_loaded": loaded, "rows_quarantined": quarantined}, **owner))
+        if feed == "amazon_settlements":
+            result = unbalanced_settlements(home)
+            bad = [] if result is None else result[1]["settlement_id"].to_list()
+            outcomes.append(CheckOutcome(
+                feed, "settlement_reconciliation", "fail" if bad else "ok", True,
+                f"settlements whose components do not sum to total-amount: {', '.join(bad)}" if bad
+                else "every settlement's components sum to its total-amount",
+                "Download the settlement report again from Seller Central and re-land it" if bad else "",
+                metadata={"unbalanced": bad}, **owner))
+    return outcomes
+
+
+# the checks every feed gets, in order; the Dagster check names are these
+FEED_CHECKS = ("landing", "quarantine", "freshness", "completeness", "volume", "schema_drift", "expectations")
+EXTRA_CHECKS = {"amazon_settlements": ("settlement_reconciliation",), "shopify_orders": ("channel_coverage",),
+                "inventory_snapshots": ("stock_mismatch",)}
+
+
+def feed_check_names(feed: str) -> tuple[str, ...]:
+    return FEED_CHECKS + EXTRA_CHECKS.get(feed, ())
+
+
+def feed_outcomes(home: Home, feed: str, logical_date: date) -> list[CheckOutcome]:
+    """Every check of one feed (channel coverage, a check across the sales feeds, rides on
+    shopify_orders), named as `feed_check_names(feed)`."""
+    contract = load_contracts()[feed]
+    outcomes = landing_checks(home, [feed]) + [
+        freshness(home, contract, logical_date), completeness(home, contract, logical_date),
+        volume(home, contract, logical_date), schema_drift(home, contract, logical_date),
+        run_expectations(home, contract)]
+    if feed == "shopify_orders":
+        coverage = channel_coverage(home, logical_date)
+        outcomes.append(replace(coverage, feed=feed, check="channel_coverage"))
+    if feed == "inventory_snapshots":  # a mismatch between systems beyond tolerance (warning)
+        from orchestration.pipeline.gates.inventory import stock_mismatch
+        outcomes.append(stock_mismatch(home, contract, logical_date))
+    return outcomes
+
+
+def all_feed_outcomes(home: Home, logical_date: date) -> list[CheckOutcome]:
+    return [o for feed in load_contracts() for o in feed_outcomes(home, feed, logical_date)]
+
+
+def feed_gates(home: Home, logical_date: date, feeds: list[str] | None = None,
+               channels_csv: Path | str | None = None, expectations: bool = True) -> list[CheckOutcome]:
+    """The SLA gates and the expectations suite of every feed (registered feeds when `feeds` is None),
+    then channel coverage (feed 'channels') when a sales feed is among them; no landing checks."""
+    from connectors.registry import FEEDS  # imports every vendor module: only when called
+
+    names = list(feeds) if feeds else list(FEEDS)
+    results: list[CheckOutcome] = []
+    for feed in names:
+        contract = get_contract(feed)
+        results += [freshness(home, contract, logical_date), completeness(home, contract, logical_date),
+                    volume(home, contract, logical_date), schema_drift(home, contract, logical_date)]
+        if expectations:
+            results.append(run_expectations(home, contract))
+    if any(f in SALES_FEEDS for f in names):
+        results.append(channel_coverage(home, logical_date, channels_csv))
+    return results
