@@ -4,7 +4,7 @@ The generator plants a stockout (FBA US), dead stock (FBA CA), a persistent Shop
 with oversells and a SKU under tight supply, and computes from its own events and simulated stock
 (never the files) every stockout day with its lost-sales estimate, every oversell, every day
 Shopify's count differs from the 3PL's, and the last day's stock, velocity and open orders
-(connectors/demo_data/inventory_truth.py). Here the files are landed, dbt builds, and the marts must
+(orchestration/demo/inventory_truth.py). Here the files are landed, dbt builds, and the marts must
 find each situation with the generator's numbers. 120 days, so dead stock (90 days without a sale)
 can be judged.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,13 +24,15 @@ import pytest
 import yaml
 
 from connectors.contracts import get_contract
-from connectors.demo_data import generate
-from connectors.demo_data.catalog import SKUS
-from connectors.demo_data.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
+from orchestration.demo import generate
+from orchestration.demo.catalog import SKUS
+from orchestration.demo.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
 from connectors.lake import Home, land_all
-from orchestration.dbt_runner import DBT_DIR, build_database, failures, run_dbt
-from orchestration.inventory_checks import beyond_tolerance, mismatch_settings, stock_mismatch
-from orchestration.nightly import feed_check_names, feed_outcomes
+from orchestration.pipeline.dbt import DBT_DIR, failures, run_dbt
+from connectors.home import build_database
+from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
+from orchestration.pipeline.gates.feed import feed_check_names, feed_outcomes
+from orchestration.pipeline.ops.alerts import alerts_from
 
 END = date(2026, 10, 31)
 DAYS = 120
@@ -258,13 +261,27 @@ def test_the_planted_mismatch_persists_with_the_generators_numbers(home):
     assert after == [{"is_beyond_tolerance": False}]
 
 
-def test_every_mismatch_beyond_tolerance_equals_the_truth(home):
-    settings = mismatch_settings()
-    want = {}
+def mismatch_vars() -> dict:
+    """The tolerance and persistence of a stock mismatch: dbt_project.yml vars."""
+    return yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+def beyond_tolerance_in_truth(home: Home) -> dict[tuple[str, date], int]:
+    """(sku, day) -> Shopify minus 3PL sellable, on the days the generator's counts differ beyond
+    tolerance (more than the units AND more than the share of the 3PL's count; never the marts)."""
+    variables = mismatch_vars()
+    units = variables["inventory_mismatch_tolerance_units"]
+    share = Decimal(str(variables["inventory_mismatch_tolerance_pct"]))
+    beyond = {}
     for r in truth(home, "inventory_mismatch.csv"):
-        diff = int(r["shopify_sellable"]) - int(r["threepl_sellable"])
-        if beyond_tolerance(diff, int(r["threepl_sellable"]), settings):
-            want[(r["sku"], date.fromisoformat(r["date"]))] = diff
+        difference, reference = int(r["shopify_sellable"]) - int(r["threepl_sellable"]), int(r["threepl_sellable"])
+        if abs(difference) > units and abs(difference) > share * reference:
+            beyond[(r["sku"], date.fromisoformat(r["date"]))] = difference
+    return beyond
+
+
+def test_every_mismatch_beyond_tolerance_equals_the_truth(home):
+    want = beyond_tolerance_in_truth(home)
     got = {(r["sku"], r["date"]): r["difference"] for r in query(
         home, "select * from marts.stock_mismatch where is_beyond_tolerance")}
     assert got == want and want
@@ -292,53 +309,27 @@ def test_every_oversell_equals_the_truth_and_is_on_the_mismatch(home):
     assert (on_mismatch["n"], on_mismatch["u"]) == (int(exp["order_lines"]), int(exp["units"]))
 
 
-def test_the_mismatch_alerts_the_inventory_feed_owner(home):
-    exp = expected(home, "mismatch")
-    first, days = date.fromisoformat(exp["first_day"]), int(exp["days"])
-    contract = get_contract("inventory_snapshots")
-    settings = mismatch_settings()
-    during = stock_mismatch(home, contract, first + timedelta(days=settings["alert_days"]))
-    assert (during.status, during.blocking, during.check) == ("warn", False, "stock_mismatch")
-    assert (during.owner, during.owner_contact) == (contract.owner["team"], contract.owner["contact"])
-    alert = during.metadata["alerting"][0]
-    seen = first + timedelta(days=settings["alert_days"] - 1)  # the last complete day of that run
-    counts = next(r for r in truth(home, "inventory_mismatch.csv")
-                  if r["sku"] == exp["sku"] and r["date"] == seen.isoformat())
-    assert (alert["sku"], alert["days"], alert["since"]) == (exp["sku"], settings["alert_days"], first.isoformat())
-    assert (alert["sellable"], alert["reference_sellable"]) == (int(counts["shopify_sellable"]),
-                                                                int(counts["threepl_sellable"]))
-    assert exp["sku"] in during.detail and "Recount" in during.suggested_action
-    assert stock_mismatch(home, contract, first + timedelta(days=1)).status == "ok"  # 1 day: not yet persistent
-    assert stock_mismatch(home, contract, first + timedelta(days=days + 1)).status == "ok"  # resolved
-    assert stock_mismatch(home, contract, END + timedelta(days=1)).status == "ok"
-    # it is one of the inventory feed's nightly checks (non-blocking)
-    assert "stock_mismatch" in feed_check_names("inventory_snapshots")
-    outcomes = {o.check: o for o in feed_outcomes(home, "inventory_snapshots", first + timedelta(days=3))}
-    assert outcomes["stock_mismatch"].status == "warn" and not outcomes["stock_mismatch"].holds_publish
-
-
 def persisting_mismatch_skus_of_the_truth(home: Home, last_day: date) -> set[str]:
     """SKUs whose Shopify count is beyond tolerance of the 3PL's on each of the alert_days days to
     last_day, from the generator's counts and the dbt_project.yml vars (never the marts)."""
-    variables = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
-    units = variables["inventory_mismatch_tolerance_units"]
-    share = Decimal(str(variables["inventory_mismatch_tolerance_pct"]))
-    beyond = set()
-    for r in truth(home, "inventory_mismatch.csv"):
-        difference, reference = abs(int(r["shopify_sellable"]) - int(r["threepl_sellable"])), int(r["threepl_sellable"])
-        if difference > units and difference > share * reference:
-            beyond.add((r["sku"], date.fromisoformat(r["date"])))
-    days = variables["inventory_mismatch_alert_days"]
+    beyond = beyond_tolerance_in_truth(home)
+    days = mismatch_vars()["inventory_mismatch_alert_days"]
     return {sku for sku, day in beyond
             if day == last_day and all((sku, last_day - timedelta(days=k)) in beyond for k in range(days))}
 
 
-def dbt_mismatch_warning(home: Home, last_day: date) -> tuple[str, set[str]]:
-    """Status of the warn-level dbt test stock_mismatch_persists in a run whose last complete day is
-    last_day (var max_date), and the SKUs of its failing rows."""
+def run_mismatch_test(home: Home, last_day: date):
+    """dbt test stock_mismatch_persists in a run whose last complete day is last_day (var max_date)."""
     result = run_dbt(home, "test", "--select", "stock_mismatch_persists",
                      "--vars", json.dumps({"max_date": last_day.isoformat()}))
     assert result.success, failures(result)
+    return result
+
+
+def dbt_mismatch_warning(home: Home, last_day: date) -> tuple[str, set[str]]:
+    """Status of the warn-level dbt test stock_mismatch_persists in a run whose last complete day is
+    last_day, and the SKUs of its failing rows."""
+    result = run_mismatch_test(home, last_day)
     [node] = [r for r in result.result.results if r.node.name == "stock_mismatch_persists"]  # not the hooks
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         skus = {row[0] for row in con.execute(f"select sku from ({node.node.compiled_code})").fetchall()}
@@ -349,13 +340,44 @@ def dbt_mismatch_warning(home: Home, last_day: date) -> tuple[str, set[str]]:
 def test_the_dbt_stock_mismatch_check_warns_exactly_when_a_mismatch_persists(home):
     exp = expected(home, "mismatch")
     first, days = date.fromisoformat(exp["first_day"]), int(exp["days"])
-    alert_days = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]["inventory_mismatch_alert_days"]
+    alert_days = mismatch_vars()["inventory_mismatch_alert_days"]
     persisting = first + timedelta(days=alert_days - 1)
     assert dbt_mismatch_warning(home, persisting) == ("warn", persisting_mismatch_skus_of_the_truth(home, persisting))
     assert exp["sku"] in persisting_mismatch_skus_of_the_truth(home, persisting)
     for quiet in (first + timedelta(days=alert_days - 2), first + timedelta(days=days), END):  # not yet, resolved, end
         assert persisting_mismatch_skus_of_the_truth(home, quiet) == set()
         assert dbt_mismatch_warning(home, quiet) == ("pass", set())
+
+
+def test_the_mismatch_warns_the_inventory_feed_owner_without_holding_the_publish(home):
+    """The dbt warning becomes the run's non-blocking 'warn' outcome (dbt_checks), which the alerts
+    carry to the owners of the feeds upstream, the inventory feed's among them."""
+    exp = expected(home, "mismatch")
+    first, days = date.fromisoformat(exp["first_day"]), int(exp["days"])
+    seen = first + timedelta(days=mismatch_vars()["inventory_mismatch_alert_days"] - 1)  # the run's last complete day
+    skus = persisting_mismatch_skus_of_the_truth(home, seen)
+    contract = get_contract("inventory_snapshots")
+    outcomes = dbt_checks(run_mismatch_test(home, seen), home)
+    [warning] = [o for o in outcomes if o.check == "dbt:stock_mismatch_persists"]
+    assert (warning.feed, warning.status, warning.blocking, warning.holds_publish) == (WAREHOUSE, "warn", False, False)
+    assert contract.owner["team"] in warning.owner and contract.owner["contact"] in warning.owner_contact
+    assert "inventory_snapshots" in warning.metadata["feeds"]
+    assert warning.metadata["models"][0] == "model.channel_contribution.stock_mismatch"  # the model it tests
+    assert warning.metadata["failing_rows"] == len(skus) and exp["sku"] in skus
+    counts = {r["sku"]: r for r in truth(home, "inventory_mismatch.csv") if r["date"] == seen.isoformat()}
+    row = dict(re.findall(r"(\w+)=([^,]*)", warning.metadata["failing_row"]))  # the first failing row
+    assert row["sku"] in skus and row["date"] == seen.isoformat()
+    assert (int(row["sellable"]), int(row["reference_sellable"])) == (
+        int(counts[row["sku"]]["shopify_sellable"]), int(counts[row["sku"]]["threepl_sellable"]))
+    assert "stock_mismatch" in warning.detail and "recount" in warning.suggested_action
+    assert [o.status for o in outcomes if o.check == "dbt:build"] == ["ok"]  # the build itself passed
+    assert [a["check"] for a in alerts_from(outcomes)] == ["dbt:stock_mismatch_persists"]
+    for quiet in (first, first + timedelta(days=days), END):  # 1 day: not yet persistent; resolved; the end
+        assert [o.status for o in dbt_checks(run_mismatch_test(home, quiet), home)] == ["ok"]
+    # no longer a Python check of the feed before the build: the rule lives once, in dbt
+    assert "stock_mismatch" not in feed_check_names("inventory_snapshots")
+    checks = {o.check for o in feed_outcomes(home, "inventory_snapshots", seen + timedelta(days=1))}
+    assert "stock_mismatch" not in checks and "freshness" in checks
 
 
 def test_sync_latency_is_measured_per_location(home):
@@ -365,8 +387,6 @@ def test_sync_latency_is_measured_per_location(home):
         assert r["snapshot_at"].strftime("%H:%M:%S") == SNAPSHOT_TIME[r["location"]]
         assert r["sync_latency_hours"] == pytest.approx(
             (r["loaded_at"] - r["snapshot_at"]).total_seconds() / 3600) and r["sync_latency_hours"] > 0
-    outcome = stock_mismatch(home, get_contract("inventory_snapshots"), END + timedelta(days=1))
-    assert set(outcome.metadata["sync_latency_hours"]) == set(SNAPSHOT_TIME)
 
 
 # ---- tight supply and allocation ------------------------------------------------------------------
@@ -559,7 +579,7 @@ def test_every_inventory_mart_is_documented_with_tests_at_its_grain(home):
 
 
 def test_the_report_section_lists_the_planted_situations(home):
-    from orchestration.inventory_report import inventory_section
+    from orchestration.outputs.inventory_report import inventory_section
 
     html = inventory_section(build_database(home), END.replace(day=1))
 
