@@ -25,7 +25,8 @@ shopify_allocation as (
     select
         *,
         case when order_gross_cents = 0 then 0
-             else {{ div_floor('order_level_discount_cents * gross_cents', 'order_gross_cents') }} end as alloc_floor_cents,
+             else {{ div_floor('order_level_discount_cents * gross_cents', 'order_gross_cents') }}
+        end as alloc_floor_cents,
         case when order_gross_cents = 0 then 0
              else order_level_discount_cents * gross_cents
                   - {{ div_floor('order_level_discount_cents * gross_cents', 'order_gross_cents') }} * order_gross_cents
@@ -45,7 +46,7 @@ shopify_ranked as (
         *,
         case when order_gross_cents = 0 then 0
              else order_level_discount_cents - sum(alloc_floor_cents) over (partition by order_name) end as cents_left,
-        row_number() over (partition by order_name order by alloc_remainder desc, line_number) as fraction_rank
+        row_number() over (partition by order_name order by alloc_remainder desc, line_number asc) as fraction_rank
     from shopify_allocation
 ),
 
@@ -66,7 +67,8 @@ shopify_lines as (
         s.lineitem_price as unit_price,
         s.gross as gross_sales,
         s.line_discount
-            + cast(s.alloc_floor_cents + case when s.fraction_rank <= s.cents_left then 1 else 0 end as decimal(18, 0)) * 0.01
+            + cast(s.alloc_floor_cents + case when s.fraction_rank <= s.cents_left then 1 else 0 end as decimal(18, 0))
+            * 0.01
             as discounts,
         -- order-level shipping and tax sit on the order's first line
         case when s.line_number = 1 then coalesce(s.shipping, 0) else 0 end as shipping_income,

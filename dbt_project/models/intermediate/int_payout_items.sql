@@ -75,7 +75,8 @@ shopify_paid as (
         case when known_order is null then 'unmatched' else 'fee' end as item_kind,
         transaction_key as item_key,
         -- a transaction of an unknown order is one unexplained item: its amount net of its fee
-        case when known_order is null then transaction_type || ' of an order the facts do not have' else 'fee' end as detail,
+        case when known_order is null then transaction_type || ' of an order the facts do not have' else 'fee' end
+            as detail,
         -fee as paid
     from shopify_tx
     where fee is not null and fee <> 0
@@ -137,10 +138,12 @@ amazon_lines as (
         case when category = 'reserve' then 'reserve'
              when transaction_type = 'Order' and amount_type = 'ItemWithheldTax' then 'withheld_tax'
              when transaction_type = 'Order'
-                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping', 'tax')
+                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
+                                   'tax')
                   then 'sale'
              when transaction_type = 'Refund'
-                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping', 'tax')
+                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
+                                   'tax')
                   then 'refund'
              when category in ('marketplace_fees', 'fulfillment_costs')
                   and amount_description in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement'
@@ -196,7 +199,8 @@ amazon_fact_rows as (
     where source = 'amazon_settlement'
     union all
     select
-        case when fee_type in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement' else 'fee' end as item_kind,
+        case when fee_type in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement' else 'fee' end
+            as item_kind,
         fee_line_id as item_key,
         channel,
         fee_date as fact_date,
@@ -220,7 +224,8 @@ amazon_facts as (
             f.fact,
             p.payout_id as home_payout_id,
             p.channel as home_channel,
-            row_number() over (partition by f.item_kind, f.item_key order by p.period_start desc, p.payout_id desc) as home_rank
+            row_number() over (partition by f.item_kind, f.item_key order by p.period_start desc, p.payout_id desc)
+                as home_rank
         from (
             select item_kind, item_key, max(channel) as channel, min(fact_date) as fact_date, sum(fact) as fact
             from amazon_fact_rows

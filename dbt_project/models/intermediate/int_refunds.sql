@@ -37,8 +37,8 @@ shopify_totals as (
         max(total) as total
     from {{ ref('stg_shopify__order_lines') }}
     where order_name in (
-        select order_name from {{ ref('stg_shopify__payment_transactions') }}
-        where transaction_type = 'refund' and {{ in_event_window(utc_date('transaction_date')) }}
+        select pt.order_name from {{ ref('stg_shopify__payment_transactions') }} as pt
+        where pt.transaction_type = 'refund' and {{ in_event_window(utc_date('pt.transaction_date')) }}
     )
     group by order_name
 ),
@@ -271,7 +271,8 @@ select
     cast(e.shipping_refund as decimal(18, 2)) as shipping_refund,
     cast(e.tax_refund as decimal(18, 2)) as tax_refund,
     {{ to_reporting('e.returns', fx_rate('coalesce(e.currency, c.cost_currency)', 'fx.rate')) }} as returns_rc,
-    {{ to_reporting('e.shipping_refund', fx_rate('coalesce(e.currency, c.cost_currency)', 'fx.rate')) }} as shipping_refund_rc,
+    {{ to_reporting('e.shipping_refund', fx_rate('coalesce(e.currency, c.cost_currency)', 'fx.rate')) }}
+        as shipping_refund_rc,
     {{ to_reporting('e.tax_refund', fx_rate('coalesce(e.currency, c.cost_currency)', 'fx.rate')) }} as tax_refund_rc,
     case when e.restocked_units > 0 then c.unit_cost end as unit_cost,
     case when e.restocked_units > 0 then c.cost_currency end as cost_currency,

@@ -69,10 +69,14 @@ select
     cast(sum(daily.net_sales) over w28 as decimal(18, 2)) as net_sales_28d,
     cast(sum(daily.cogs) over w28 as decimal(18, 2)) as cogs_28d,
     cast(sum(daily.units) over w90 as bigint) as units_90d,
-    cast(greatest(0, least(28, coalesce({{ dbt.datediff('s.first_sale_date', 'daily.date', 'day') }} + 1, 0))) as bigint) as history_days,
-    cast(greatest(0, coalesce({{ dbt.datediff('s.first_sale_date', 'daily.date', 'day') }} + 1, 0)) as bigint) as sales_history_days
+    cast(greatest(0, least(28, coalesce({{ dbt.datediff('s.first_sale_date', 'daily.date', 'day') }} + 1, 0)))
+         as bigint) as history_days,
+    cast(greatest(0, coalesce({{ dbt.datediff('s.first_sale_date', 'daily.date', 'day') }} + 1, 0)) as bigint)
+        as sales_history_days
 from daily
 cross join sales_start as s
 window
-    w28 as (partition by daily.location, daily.channel, daily.sku order by daily.date rows between 27 preceding and current row),
-    w90 as (partition by daily.location, daily.channel, daily.sku order by daily.date rows between 89 preceding and current row)
+    w28 as (partition by daily.location, daily.channel, daily.sku order by daily.date
+            rows between 27 preceding and current row),
+    w90 as (partition by daily.location, daily.channel, daily.sku order by daily.date
+            rows between 89 preceding and current row)

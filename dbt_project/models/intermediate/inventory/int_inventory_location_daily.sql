@@ -30,7 +30,8 @@ joined as (
         cast(coalesce(d.sales_history_days, 0) as bigint) as sales_history_days,
         -- received = the fall of the inbound count since the previous snapshot (a receipt empties
         -- the pipeline into on-hand); 0 on the first snapshot
-        cast(greatest(0, coalesce(lag(p.inbound) over (partition by p.location, p.sku order by p.date) - p.inbound, 0)) as bigint)
+        cast(greatest(0, coalesce(lag(p.inbound) over (partition by p.location, p.sku order by p.date) - p.inbound, 0))
+             as bigint)
             as units_received
     from {{ ref('int_inventory_positions') }} as p
     left join demand as d on d.location = p.location and d.sku = p.sku and d.date = p.date
@@ -54,5 +55,6 @@ islands as (
 
 select
     *,
-    case when is_stockout then min(date) over (partition by location, sku, is_stockout, island) end as stockout_started_on
+    case when is_stockout then min(date) over (partition by location, sku, is_stockout, island) end
+        as stockout_started_on
 from islands

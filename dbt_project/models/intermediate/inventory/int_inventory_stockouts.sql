@@ -43,13 +43,16 @@ select
     cast(coalesce(units_sold, 0) as bigint) as units_sold,
     cast(pre_units as bigint) as pre_stockout_units_28d,
     cast(pre_history_days as bigint) as pre_stockout_history_days,
-    case when pre_history_days > 0 then cast(pre_units as double) / pre_history_days else 0 end as velocity_units_per_day,
+    case when pre_history_days > 0 then cast(pre_units as double) / pre_history_days else 0 end
+        as velocity_units_per_day,
     case when pre_history_days > 0
-        then greatest(0, cast(pre_units as double) / pre_history_days - coalesce(units_sold, 0)) else 0 end as lost_units,
+        then greatest(0, cast(pre_units as double) / pre_history_days - coalesce(units_sold, 0)) else 0 end
+        as lost_units,
     cast(case
         when pre_history_days > 0 and pre_units > 0 and pre_units - pre_history_days * coalesce(units_sold, 0) > 0
-            then cast({{ div_round_half_away('(pre_units - pre_history_days * coalesce(units_sold, 0)) * ' ~ to_cents('pre_net_sales'),
-                                             'pre_history_days * pre_units') }} as decimal(18, 0)) * 0.01
+            then cast({{ div_round_half_away(
+                '(pre_units - pre_history_days * coalesce(units_sold, 0)) * ' ~ to_cents('pre_net_sales'),
+                'pre_history_days * pre_units') }} as decimal(18, 0)) * 0.01
         else 0
     end as decimal(18, 2)) as lost_sales_value
 from pre

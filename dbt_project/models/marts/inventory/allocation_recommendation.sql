@@ -97,7 +97,8 @@ inputs as (
         cast(case when coalesce(p.reserve_open_orders, false) then coalesce(oo.open_units, 0) else 0 end as bigint)
             as open_order_units,
         cast(case when m.units > 0
-            then cast(m.margin as double) / m.units - coalesce(cast(c.variable_costs as double) / nullif(cu.units, 0), 0)
+            then cast(m.margin as double) / m.units
+                 - coalesce(cast(c.variable_costs as double) / nullif(cu.units, 0), 0)
         end as decimal(18, 2)) as contribution_per_unit
     from tight as t
     inner join (select distinct location, channel from {{ ref('inventory_locations') }}) as l on l.location = t.location
@@ -126,10 +127,12 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by location, sku order by stage, priority, contribution_per_unit desc nulls last, channel
+            partition by location, sku
+            order by stage asc, priority asc, contribution_per_unit desc nulls last, channel asc
         ) as claim_rank,
         coalesce(sum(claim_units) over (
-            partition by location, sku order by stage, priority, contribution_per_unit desc nulls last, channel
+            partition by location, sku
+            order by stage asc, priority asc, contribution_per_unit desc nulls last, channel asc
             rows between unbounded preceding and 1 preceding
         ), 0) as claimed_before
     from claims
@@ -138,8 +141,10 @@ ranked as (
 granted as (
     select
         location, sku, channel,
-        sum(case when stage = 1 then greatest(0, least(claim_units, available_units - claimed_before)) else 0 end) as reserved_units,
-        sum(case when stage = 2 then greatest(0, least(claim_units, available_units - claimed_before)) else 0 end) as demand_units_granted,
+        sum(case when stage = 1 then greatest(0, least(claim_units, available_units - claimed_before)) else 0 end)
+            as reserved_units,
+        sum(case when stage = 2 then greatest(0, least(claim_units, available_units - claimed_before)) else 0 end)
+            as demand_units_granted,
         min(claim_rank) as best_rank,
         min(case when stage = 2 then claim_rank end) as demand_rank
     from ranked
@@ -176,8 +181,9 @@ remainders as (
     select
         *,
         available_units - sum(floor_units) over (partition by location, sku) as units_left,
-        row_number() over (partition by location, sku order by exact_allocation - floor_units desc, best_rank, channel)
-            as remainder_rank
+        row_number() over (
+            partition by location, sku order by exact_allocation - floor_units desc, best_rank asc, channel asc
+        ) as remainder_rank
     from floored
 ),
 
@@ -218,17 +224,22 @@ select
     || case when demand_over_lead_time > 0
             then 'demand over the ' || cast(lead_time_days as {{ dbt.type_string() }}) || '-day lead time '
                  || cast(cast(demand_over_lead_time as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units ('
-                 || cast(cast(velocity_units_per_day as decimal(18, 2)) as {{ dbt.type_string() }}) || '/day), contribution '
+                 || cast(cast(velocity_units_per_day as decimal(18, 2)) as {{ dbt.type_string() }})
+                 || '/day), contribution '
                  || coalesce(cast(contribution_per_unit as {{ dbt.type_string() }}), 'unknown') || '/unit, priority '
-                 || cast(priority as {{ dbt.type_string() }}) || ', claim ' || cast(demand_rank as {{ dbt.type_string() }}) || ': '
+                 || cast(priority as {{ dbt.type_string() }})
+                 || ', claim ' || cast(demand_rank as {{ dbt.type_string() }}) || ': '
                  || case when demand_units_granted >= demand_over_lead_time - 0.000001 then 'fully covered'
                          when demand_units_granted > 0 then 'partly covered ('
-                              || cast(cast(demand_units_granted as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units)'
+                              || cast(cast(demand_units_granted as decimal(18, 1)) as {{ dbt.type_string() }})
+                              || ' units)'
                          else 'not covered, the stock went to higher-ranked claims' end
          else 'no sales in the last 28 days' end
     || case when surplus_units > 0
-            then '; leftover by velocity share ' || cast(cast(surplus_units as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units'
+            then '; leftover by velocity share '
+                 || cast(cast(surplus_units as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units'
          else '' end
-    || '; ' || cast(allocated_units as {{ dbt.type_string() }}) || ' of ' || cast(available_units as {{ dbt.type_string() }})
+    || '; ' || cast(allocated_units as {{ dbt.type_string() }})
+    || ' of ' || cast(available_units as {{ dbt.type_string() }})
     || ' units after rounding to whole units (largest remainder)' as reason
 from allocated

@@ -44,7 +44,8 @@ select
     w.units_sold_28d,
     w.history_days,
     {{ count_rate('w.units_sold_28d', 'w.history_days') }} as avg_daily_units_28d,
-    case when w.units_sold_28d > 0 then cast(w.on_hand as double) * w.history_days / w.units_sold_28d end as days_on_hand,
+    case when w.units_sold_28d > 0 then cast(w.on_hand as double) * w.history_days / w.units_sold_28d end
+        as days_on_hand,
     cast(coalesce(lt.lead_time_days, dl.lead_time_days) as integer) as lead_time_days,
     -- days_on_hand < lead time, decided on integers: on_hand × history_days < lead × units_28d
     coalesce(w.units_sold_28d > 0

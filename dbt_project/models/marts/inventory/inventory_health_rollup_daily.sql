@@ -73,7 +73,8 @@ select
     cast(coalesce(d.units_sold_28d, 0) as bigint) as units_sold_28d,
     cast(coalesce(d.history_days, 0) as bigint) as history_days,
     {{ count_rate('d.units_sold_28d', 'd.history_days') }} as avg_daily_units_28d,
-    case when d.units_sold_28d > 0 then cast(st.on_hand as double) * d.history_days / d.units_sold_28d end as days_on_hand,
+    case when d.units_sold_28d > 0 then cast(st.on_hand as double) * d.history_days / d.units_sold_28d end
+        as days_on_hand,
     cast(st.stock_value as decimal(18, 2)) as stock_value,
     (st.sellable = 0 and (st.on_hand > 0 or st.inbound > 0 or coalesce(d.units_sold_28d, 0) > 0)) as is_stockout,
     (st.on_hand > 0 and coalesce(d.units_sold_90d, 0) = 0 and coalesce(d.sales_history_days, 0) >= 90) as is_dead_stock,

@@ -10,6 +10,7 @@ select
     max(snapshot_at) as snapshot_at,
     max(loaded_at) as loaded_at,
     case when max(snapshot_at) is not null
-        then cast({{ elapsed_seconds('max(snapshot_at)', 'max(loaded_at)') }} as double) / 3600 end as sync_latency_hours
+        then cast({{ elapsed_seconds('max(snapshot_at)', 'max(loaded_at)') }} as double) / 3600 end
+        as sync_latency_hours
 from {{ ref('int_inventory_positions') }}
 group by date, location

@@ -34,7 +34,8 @@ judged as (
     select
         *,
         abs(difference) > {{ var('inventory_mismatch_tolerance_units') }}
-            and abs(difference) > cast({{ var('inventory_mismatch_tolerance_pct') }} as decimal(9, 4)) * reference_sellable
+            and abs(difference)
+                > cast({{ var('inventory_mismatch_tolerance_pct') }} as decimal(9, 4)) * reference_sellable
             as is_beyond_tolerance
     from pairs
 ),

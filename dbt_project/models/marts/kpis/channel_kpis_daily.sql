@@ -150,7 +150,8 @@ targets as (
     select
         t.channel,
         t.month,
-        {{ to_reporting('t.net_revenue_target', fx_rate("coalesce(t.currency, '" ~ var('reporting_currency') ~ "')", 'fx.rate')) }}
+        {{ to_reporting('t.net_revenue_target',
+                        fx_rate("coalesce(t.currency, '" ~ var('reporting_currency') ~ "')", 'fx.rate')) }}
             as revenue_target,
         cast(t.conversion_rate_target as double) as conversion_rate_target
     from {{ ref('stg_finance__channel_targets') }} as t
@@ -165,7 +166,8 @@ daily_targets as (
         cast(case
             when d.date = m.last_date
                 then {{ to_cents('t.revenue_target') }}
-                     - {{ div_round_half_away(to_cents('t.revenue_target'), 'm.days_in_month') }} * (m.days_in_month - 1)
+                     - {{ div_round_half_away(to_cents('t.revenue_target'), 'm.days_in_month') }}
+                     * (m.days_in_month - 1)
             else {{ div_round_half_away(to_cents('t.revenue_target'), 'm.days_in_month') }}
         end as decimal(18, 0)) * 0.01 as revenue_target,
         t.conversion_rate_target

@@ -83,7 +83,8 @@ targets as (
     select
         t.channel,
         t.month,
-        {{ to_reporting('t.net_revenue_target', fx_rate("coalesce(t.currency, '" ~ var('reporting_currency') ~ "')", 'fx.rate')) }}
+        {{ to_reporting('t.net_revenue_target',
+                        fx_rate("coalesce(t.currency, '" ~ var('reporting_currency') ~ "')", 'fx.rate')) }}
             as revenue_target,
         cast(t.conversion_rate_target as double) as conversion_rate_target
     from {{ ref('stg_finance__channel_targets') }} as t

@@ -58,7 +58,10 @@ active_dates as (
     select date
     from by_channel_day
     group by date
-    having {% for line in pnl_base_lines() %}sum(case when {{ line }} <> 0 then 1 else 0 end) > 0{{ " or " if not loop.last }}{% endfor %}
+    having
+        {%- for line in pnl_base_lines() %}
+        sum(case when {{ line }} <> 0 then 1 else 0 end) > 0{{ " or" if not loop.last }}
+        {%- endfor %}
 ),
 
 channels as (

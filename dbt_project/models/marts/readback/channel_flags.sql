@@ -68,7 +68,8 @@ retire as (
         period_start,
         channel,
         'retire_candidate' as flag,
-        case when share_rule and loss_streak >= {{ readback_param('retire_consecutive_months') }} then 'share_rule+loss_streak'
+        case when share_rule and loss_streak >= {{ readback_param('retire_consecutive_months') }}
+                 then 'share_rule+loss_streak'
              when share_rule then 'share_rule' else 'loss_streak' end as subject,
         'revenue_share' as metric,
         revenue_share as metric_value,
@@ -79,7 +80,8 @@ retire as (
              then {{ fmt_pct('revenue_share') }} || ' of revenue at ' || {{ fmt_pct('operating_cost_share') }}
                   || ' of operating cost' end as share_text,
         case when loss_streak >= {{ readback_param('retire_consecutive_months') }}
-             then 'contribution after opex negative ' || cast(loss_streak as {{ dbt.type_string() }}) || ' months running ('
+             then 'contribution after opex negative ' || cast(loss_streak as {{ dbt.type_string() }})
+                  || ' months running ('
                   || {{ fmt_money('contribution_after_opex') }} || ' this month)' end as streak_text
     from monthly_scored
     where is_complete
@@ -108,7 +110,8 @@ attention as (
         cm2_growth as reference_value,
         {{ readback_param('attention_min_cost_growth') }} as threshold,
         cast(1 as bigint) as affected_count,
-        'marketing + operating costs ' || case when cost_growth >= 0 then '+' else '' end || {{ fmt_pct('cost_growth') }}
+        'marketing + operating costs ' || case when cost_growth >= 0 then '+' else '' end
+            || {{ fmt_pct('cost_growth') }}
             || ' month over month (' || {{ fmt_money('prev_attention_cost') }} || ' to '
             || {{ fmt_money('marketing_spend + operating_costs') }} || ') while cm2 '
             || coalesce(case when cm2_growth >= 0 then '+' else '' end || {{ fmt_pct('cm2_growth') }}, 'had no base')
@@ -141,7 +144,8 @@ margin as (
         skus as affected_count,
         cast(skus as {{ dbt.type_string() }}) || case when skus = 1 then ' SKU' else ' SKUs' end || ' below the '
             || {{ fmt_pct('margin_floor_pct') }} || ' margin floor (worst ' || sku || ' at '
-            || {{ fmt_pct('sku_cm3_pct') }} || ' SKU-level cm3, ' || cast(units as {{ dbt.type_string() }}) || ' units)' as evidence
+            || {{ fmt_pct('sku_cm3_pct') }} || ' SKU-level cm3, ' || cast(units as {{ dbt.type_string() }}) || ' units)'
+            as evidence
     from margin_rows
     where worst_rank = 1
 ),
@@ -170,14 +174,16 @@ price as (
         skus as affected_count,
         sku
             || case when is_price_outlier
-                    then ' sold at ' || {{ fmt_money('realised_unit_price') }} || ', ' || {{ fmt_pct('-price_deviation') }}
+                    then ' sold at ' || {{ fmt_money('realised_unit_price') }}
+                         || ', ' || {{ fmt_pct('-price_deviation') }}
                          || ' below its ' || {{ fmt_money('reference_price') }} || ' median across '
                          || cast(compared_channels as {{ dbt.type_string() }}) || ' channels' else '' end
             || case when is_price_outlier and is_below_map then ';' else '' end
             || case when is_below_map
                     then ' listed at ' || {{ fmt_money('lowest_list_price') }} || ' ' || map_currency || ', below its '
                          || {{ fmt_money('minimum_advertised_price') }} || ' minimum advertised price' else '' end
-            || case when skus > 1 then ' (+' || cast(skus - 1 as {{ dbt.type_string() }}) || ' more SKUs)' else '' end as evidence
+            || case when skus > 1 then ' (+' || cast(skus - 1 as {{ dbt.type_string() }}) || ' more SKUs)' else '' end
+            as evidence
     from price_rows
     where worst_rank = 1
 ),
@@ -216,7 +222,8 @@ collision_periods as (
 collision_rows as (
     select
         *,
-        row_number() over (partition by grain, period_start, channel order by overlap_start, sku, other_channel) as first_rank,
+        row_number() over (partition by grain, period_start, channel order by overlap_start, sku, other_channel)
+            as first_rank,
         count(*) over (partition by grain, period_start, channel) as collisions
     from collision_periods
 ),
@@ -233,11 +240,14 @@ promo as (
         discount_pct as reference_value,
         cast(null as double) as threshold,
         collisions as affected_count,
-        sku || ' on promotion here ' || cast(promo_start as {{ dbt.type_string() }}) || '..' || cast(promo_end as {{ dbt.type_string() }})
+        sku || ' on promotion here '
+            || cast(promo_start as {{ dbt.type_string() }}) || '..' || cast(promo_end as {{ dbt.type_string() }})
             || ' (' || {{ fmt_pct('discount_pct') }} || ' off) while on promotion on ' || other_channel || ' '
-            || cast(other_start as {{ dbt.type_string() }}) || '..' || cast(other_end as {{ dbt.type_string() }}) || ': overlap '
+            || cast(other_start as {{ dbt.type_string() }}) || '..' || cast(other_end as {{ dbt.type_string() }})
+            || ': overlap '
             || cast(overlap_start as {{ dbt.type_string() }}) || '..' || cast(overlap_end as {{ dbt.type_string() }})
-            || case when collisions > 1 then ' (+' || cast(collisions - 1 as {{ dbt.type_string() }}) || ' more)' else '' end as evidence
+            || case when collisions > 1 then ' (+' || cast(collisions - 1 as {{ dbt.type_string() }}) || ' more)'
+                    else '' end as evidence
     from collision_rows
     where first_rank = 1
 ),
@@ -255,8 +265,10 @@ anomaly_periods as (
 anomaly_rows as (
     select
         *,
-        row_number() over (partition by grain, period_start, channel
-                           order by case when z_score is null then 0 else 1 end, abs(z_score) desc, date, metric) as worst_rank,
+        row_number() over (
+            partition by grain, period_start, channel
+            order by case when z_score is null then 0 else 1 end asc, abs(z_score) desc, date asc, metric asc
+        ) as worst_rank,
         count(*) over (partition by grain, period_start, channel) as anomalies,
         replace(metric, '_', ' ') || ' ' || direction || ' on ' || cast(date as {{ dbt.type_string() }}) || ': '
             || {{ fmt_money('value') }} || ' vs a usual ' || {{ fmt_money('baseline_median') }}
@@ -295,19 +307,24 @@ flags as (
            affected_count, coalesce(share_text || '; ' || streak_text, share_text, streak_text) as evidence
     from retire
     union all
-    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold, affected_count, evidence
+    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold,
+           affected_count, evidence
     from attention
     union all
-    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold, affected_count, evidence
+    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold,
+           affected_count, evidence
     from margin
     union all
-    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold, affected_count, evidence
+    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold,
+           affected_count, evidence
     from price
     union all
-    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold, affected_count, evidence
+    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold,
+           affected_count, evidence
     from promo
     union all
-    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold, affected_count, evidence
+    select grain, period_start, channel, flag, subject, metric, metric_value, reference_value, threshold,
+           affected_count, evidence
     from anomaly
 )
 

@@ -80,7 +80,8 @@ priced as (
         c.margin_floor_pct,
         cast(p.gross_sales - p.discounts as decimal(18, 2)) as net_sales,
         -- rounded half away on 4 places exactly (units > 0): a quotient in double can miss the half
-        cast(cast({{ div_round_half_away(to_cents('p.gross_sales - p.discounts') ~ ' * 100', 'p.units') }} as decimal(18, 0))
+        cast(cast({{ div_round_half_away(to_cents('p.gross_sales - p.discounts') ~ ' * 100', 'p.units') }}
+                  as decimal(18, 0))
              * 0.0001 as decimal(18, 4)) as realised_unit_price,
         coalesce(t.compared, false) and p.units >= {{ readback_param('price_min_units') }} as is_compared,
         pnl.variable_cost_rate

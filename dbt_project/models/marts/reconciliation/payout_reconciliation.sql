@@ -22,7 +22,8 @@ sums as (
         sum(expected) as expected,
         sum(paid) as paid,
         {%- for component in ['timing', 'refunds', 'fees', 'reimbursements', 'reserves', 'adjustments'] %}
-        sum(case when component = '{{ component }}' then variance else 0 end) as {{ component }}{{ "," if not loop.last }}
+        sum(case when component = '{{ component }}' then variance else 0 end)
+            as {{ component }}{{ "," if not loop.last }}
         {%- endfor %}
     from items
     group by payout_key
@@ -36,11 +37,14 @@ component_notes as (
         select
             payout_key,
             case when component = 'unexplained'
-                 then 'unexplained ' || cast(sum(variance) as {{ dbt.type_string() }}) || ': ' || detail || ' x' || cast(count(*) as {{ dbt.type_string() }})
-                 else component || ' ' || cast(sum(variance) as {{ dbt.type_string() }}) || ' (' || cast(count(*) as {{ dbt.type_string() }}) || ' item(s))'
+                 then 'unexplained ' || cast(sum(variance) as {{ dbt.type_string() }}) || ': ' || detail
+                      || ' x' || cast(count(*) as {{ dbt.type_string() }})
+                 else component || ' ' || cast(sum(variance) as {{ dbt.type_string() }})
+                      || ' (' || cast(count(*) as {{ dbt.type_string() }}) || ' item(s))'
             end as note
         from (
-            select payout_key, component, case when component = 'unexplained' then detail else '' end as detail, variance
+            select
+                payout_key, component, case when component = 'unexplained' then detail else '' end as detail, variance
             from items
             where variance <> 0
         ) as nonzero

@@ -9,7 +9,8 @@ with lines as (
 ),
 
 as_of as (
-    select max(case when paid_date is not null and paid_date > invoice_date then paid_date else invoice_date end) as as_of_date
+    select max(case when paid_date is not null and paid_date > invoice_date then paid_date else invoice_date end)
+        as as_of_date
     from lines
 ),
 

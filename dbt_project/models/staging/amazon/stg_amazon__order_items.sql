@@ -16,7 +16,7 @@ items as (
     -- `union`, not `union all`: a file re-read from the last day is also stored
     select * from landed
     union by name
-    select * from {{ this }} where amazon_order_id in (select amazon_order_id from landed)
+    select * from {{ this }} as stored where stored.amazon_order_id in (select l.amazon_order_id from landed as l)
 ),
 {%- else %}
 items as (

@@ -14,7 +14,7 @@ lines as (
     -- `union`, not `union all`: a file re-read from the last day is also stored
     select * from landed
     union by name
-    select * from {{ this }} where settlement_id in (select settlement_id from landed)
+    select * from {{ this }} as stored where stored.settlement_id in (select l.settlement_id from landed as l)
 ),
 {%- else %}
 lines as (
