@@ -4,6 +4,7 @@ channel P&L of a month. `build` ends by printing the P&L, so the three live toge
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -16,15 +17,30 @@ PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
 
 
 @app.command()
-def build() -> None:
-    """Build the warehouse (dbt: staging → intermediate → marts, with every test), then print the
-    channel P&L of the last full month."""
-    from orchestration.pipeline.dbt import failures, run_dbt
+def build(
+    run_date: Annotated[str | None, typer.Option(
+        "--date", help="Build the event dates up to the day before this date (YYYY-MM-DD), as cwh run "
+                       "--date does; default today (UTC).")] = None,
+) -> None:
+    """Rebuild the build database whole from the landed files (dbt: staging → intermediate → marts,
+    with every test, unit tests included), then print the channel P&L of its last full month. No
+    landing, no gates, no publish: for a changed dbt model, or to read a failed build's errors. The
+    next `cwh run` carries on incrementally from it."""
+    from datetime import UTC, datetime
+
     from connectors.home import build_database
+    from orchestration.pipeline.dbt import failures
+    from orchestration.pipeline.run_lock import RunLocked, run_lock
 
     home = _home()
-    with console.status("dbt build: staging → intermediate → marts, with tests…"):
-        result = run_dbt(home, "build")
+    last_day = (date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()) - timedelta(days=1)
+    try:
+        with run_lock(home, f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}", command="cwh " + " ".join(sys.argv[1:])), \
+                console.status("dbt build: staging → intermediate → marts, with tests…"):
+            result = _full_build(home, last_day)
+    except RunLocked as err:  # one writer per build database
+        console.print(f"[red]not started[/]: {err}", soft_wrap=True)
+        raise typer.Exit(2) from None
     if not result.success:
         console.print("[red]dbt build failed[/]:")
         for line in failures(result):
@@ -32,7 +48,24 @@ def build() -> None:
         raise typer.Exit(1)
     nodes = getattr(result.result, "results", None) or []
     console.print(f"dbt build: {len(nodes)} models, seeds and tests passed → {build_database(home)}")
-    pnl(month=None)
+    _print_pnl(build_database(home), month=None)
+
+
+def _full_build(home, last_day: date):
+    """A full refresh of every event date through `last_day` over the files landed now, with the vars
+    the nightly build passes (min_date, max_date, file_snapshot: orchestration/pipeline/run.py), and
+    recorded as a night's build is, so the next night builds only what is new since."""
+    from orchestration.pipeline import incremental
+    from orchestration.pipeline.dbt import run_dbt, window_args
+
+    snapshot = incremental.take_snapshot(home)
+    window = incremental.BuildWindow(last_day, last_day, snapshot=snapshot, new_files=snapshot)
+    incremental.write_build_files(home, window)
+    result = run_dbt(home, "build", *window_args(window.first_day, window.last_day, file_snapshot=True),
+                     "--full-refresh")
+    if result.success:
+        incremental.record(home, window)
+    return result
 
 
 @app.command()
@@ -66,10 +99,7 @@ def pnl(
 ) -> None:
     """Print the channel P&L of one month from the published warehouse (the build database when
     nothing is published yet)."""
-    import duckdb
-
-    from connectors.home import build_database
-    from connectors.home import published_database
+    from connectors.home import build_database, published_database
 
     home = _home()
     database = published_database(home)
@@ -78,6 +108,13 @@ def pnl(
     if not database.exists():
         console.print("no warehouse yet: run `cwh run` (or `cwh build`) first")
         raise typer.Exit(1)
+    _print_pnl(database, month)
+
+
+def _print_pnl(database, month: str | None) -> None:
+    """The channel P&L of `month` (default: the last full month the data covers) in `database`."""
+    import duckdb
+
     with duckdb.connect(str(database), read_only=True) as con:
         if month is None:
             chosen = _last_full_month(con.execute("select max(order_date) from marts.fct_order_lines").fetchone()[0])
@@ -90,7 +127,7 @@ def pnl(
                   title=f"Channel P&L, {chosen:%B %Y} (reporting currency)" if chosen else "Channel P&L")
     totals = [0] * len(PNL_COLUMNS)
     for channel, *amounts, cm3_pct in rows:
-        totals = [t + (a or 0) for t, a in zip(totals, amounts)]
+        totals = [t + (a or 0) for t, a in zip(totals, amounts, strict=True)]
         table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "")
     table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "")
     console.print(table)
