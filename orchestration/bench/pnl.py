@@ -12,37 +12,16 @@ checks, lineage, deduplication of re-landed versions or quarantine: that is what
 bound. Two shortcuts are exact for monthly totals and taken by both: the order-level Shopify
 discount allocated to lines in whole cents sums back to the order's discount (Shopify is in the
 reporting currency, so no per-line conversion rounding), and a month's operating cost spread per
-day sums back to the month's converted amount.
+day sums back to the month's converted amount. The mappings (Shopify source, Amazon marketplace and
+campaign → channel, settlement line → category) are read from the dbt seeds, as the models join them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-# seeds/settlement_line_categories.csv, the rows the P&L uses
-SETTLEMENT_CATEGORIES = {
-    ("ItemPrice", "Principal"): "sales_principal", ("ItemPrice", "Shipping"): "sales_shipping",
-    ("ItemPrice", "GiftWrap"): "sales_shipping", ("Promotion", "Principal"): "promotion_principal",
-    ("Promotion", "Shipping"): "promotion_shipping",
-    ("ItemPrice", "Tax"): "tax", ("ItemPrice", "ShippingTax"): "tax", ("ItemPrice", "GiftWrapTax"): "tax",
-    ("ItemFees", "Commission"): "marketplace_fees", ("ItemFees", "RefundCommission"): "marketplace_fees",
-    ("ItemFees", "VariableClosingFee"): "marketplace_fees", ("ItemFees", "FixedClosingFee"): "marketplace_fees",
-    ("other-transaction", "Subscription Fee"): "marketplace_fees",
-    ("ItemFees", "FBAPerUnitFulfillmentFee"): "fulfillment_costs", ("ItemFees", "FBAWeightBasedFee"): "fulfillment_costs",
-    ("ItemFees", "ShippingChargeback"): "fulfillment_costs", ("other-transaction", "Storage Fee"): "fulfillment_costs",
-    ("other-transaction", "REVERSAL_REIMBURSEMENT"): "fulfillment_costs",
-    ("other-transaction", "WAREHOUSE_DAMAGE"): "fulfillment_costs",
-    ("FBA Inventory Reimbursement", "REVERSAL_REIMBURSEMENT"): "fulfillment_costs",
-    ("FBA Inventory Reimbursement", "WAREHOUSE_DAMAGE"): "fulfillment_costs",
-}
-MARKETPLACES = {"Amazon.com": "amazon_us", "Amazon.ca": "amazon_ca"}
-# seeds/campaign_channel_rules.csv in priority order: (platform or '*', match, pattern, channel)
-CAMPAIGN_RULES = [
-    ("amazon_ads", "contains", "SP | US", "amazon_us"), ("amazon_ads", "contains", "SP | CA", "amazon_ca"),
-    ("*", "contains", "POS", "shopify_pos"), ("*", "contains", "Retail |", "shopify_pos"),
-    ("*", "contains", "DTC |", "shopify_web"), ("*", "contains", "| Web |", "shopify_web"),
-    ("*", "starts_with", "Web |", "shopify_web"),
-]
+from connectors.seeds import campaign_rules, marketplace_channels, settlement_categories, shopify_source_channels
+
 # legacy settlement wide columns that carry P&L amounts: (amount column, description column, type)
 LEGACY_AMOUNTS = [("price-amount", "price-type", "ItemPrice"),
                   ("item-related-fee-amount", "item-related-fee-type", "ItemFees"),
@@ -58,17 +37,24 @@ def _csv(landing: Path, pattern: str, **options: str) -> str:
     return f"read_csv('{path}', header=true{opts})"
 
 
+def _whens(mapping: dict[str, str]) -> str:
+    return " ".join(f"when '{k}' then '{v}'" for k, v in mapping.items())
+
+
 def duckdb_sql(landing: Path, pinterest_currency: str = "USD") -> str:
     c = lambda pattern, **o: _csv(landing, pattern, **o)  # noqa: E731
     tsv = dict(delim="'\\t'", quote="''", all_varchar="true")
-    categories = ", ".join(f"('{a}', '{b}', '{cat}')" for (a, b), cat in SETTLEMENT_CATEGORIES.items())
+    categories = ", ".join(f"('{a}', '{b}', '{cat}')" for (a, b), cat in settlement_categories().items())
+    sources, default_source = shopify_source_channels()
+    source_case = f"case max(src) {_whens(sources)} else '{default_source}' end"
+    marketplace_case = "case {} " + _whens(marketplace_channels()) + " end"
     legacy = "\n        union all ".join(
         f"""select sid, tt, oid, adj, sku, qty, pd, mkt, '{t}' as atype, "{d}" as adesc, "{a}" as amt
         from st_comp where "{a}" is not null""" for a, d, t in LEGACY_AMOUNTS)
 
     def rule_case(platform: str, name: str) -> str:
         whens = []
-        for plat, how, pattern, channel in CAMPAIGN_RULES:
+        for plat, how, pattern, channel in campaign_rules():
             test = f"position('{pattern}' in {name}) > 0" if how == "contains" else f"starts_with({name}, '{pattern}')"
             if plat != "*":
                 test = f"{platform} = '{plat}' and {test}"
@@ -118,7 +104,7 @@ so_orders as (
     select order_name,
            cast(timezone('UTC', {shop_ts.format('max(created)')}) as date) as order_date,
            max(cancelled) is not null as cancelled,
-           case when max(src) = 'pos' then 'shopify_pos' else 'shopify_web' end as channel,
+           {source_case} as channel,
            max(subtotal) as subtotal, coalesce(max(shipping), 0) as shipping, coalesce(max(taxes), 0) as taxes,
            max(total) as total, coalesce(max(disc), 0) as disc, sum(qty * price) as gross
     from so_raw group by order_name
@@ -155,7 +141,7 @@ shopify_fees as (
 az as (
     select "amazon-order-id" as oid, sku, "order-status" = 'Cancelled' as cancelled,
            cast(timezone('UTC', "purchase-date"::timestamptz) as date) as d,
-           case "sales-channel" {' '.join(f"when '{k}' then '{v}'" for k, v in MARKETPLACES.items())} end as channel,
+           {marketplace_case.format('"sales-channel"')} as channel,
            currency as cur, "quantity"::bigint as qty, "item-price"::decimal(18, 2) as gross,
            coalesce("item-promotion-discount"::decimal(18, 2), 0) as disc,
            coalesce("shipping-price"::decimal(18, 2), 0) - coalesce("ship-promotion-discount"::decimal(18, 2), 0) as ship
@@ -185,7 +171,7 @@ st as (
     select l.sid, l.tt, l.oid, coalesce(l.adj, '') as adj, l.sku, l.qty, l.pd, h.cur, c.category,
            l.amt::decimal(18, 2) as amount,
            case when coalesce(nullif(l.mkt, ''), m.mkt) is null then 'unallocated'
-                else case coalesce(nullif(l.mkt, ''), m.mkt) {' '.join(f"when '{k}' then '{v}'" for k, v in MARKETPLACES.items())} end
+                else {marketplace_case.format("coalesce(nullif(l.mkt, ''), m.mkt)")}
            end as channel
     from st_long as l join cats as c using (atype, adesc)
     left join st_head as h using (sid) left join st_mkt as m using (sid)
@@ -409,6 +395,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
         return convert(out, ["cogs"], "cost_d")[["channel", "d", "cogs"]]
 
     facts = []
+    sources, default_source = shopify_source_channels()
+    marketplaces = marketplace_channels()
 
     # ---- Shopify orders: order-level fields on each order's first row ----
     so = _read(landing, "shopify_orders/*.csv",
@@ -421,7 +409,7 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     orders = pd.DataFrame({
         "d": _utc_date(first["Created at"], "%Y-%m-%d %H:%M:%S %z"),
         "cancelled": first["Cancelled at"].notna(),
-        "channel": np.where(first["Source"].eq("pos"), "shopify_pos", "shopify_web"),
+        "channel": first["Source"].map(sources).fillna(default_source),
         "subtotal": _cents(first["Subtotal"]), "shipping": _cents(first["Shipping"]),
         "taxes": _cents(first["Taxes"]), "total": _cents(first["Total"]), "disc": _cents(first["Discount Amount"]),
     })
@@ -458,7 +446,7 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                 "item-price", "item-promotion-discount", "shipping-price", "ship-promotion-discount"], **tsv)
     az = pd.DataFrame({
         "oid": az["amazon-order-id"], "sku": az["sku"], "cancelled": az["order-status"].eq("Cancelled"),
-        "d": _utc_date(az["purchase-date"]), "channel": az["sales-channel"].map(MARKETPLACES), "cur": az["currency"],
+        "d": _utc_date(az["purchase-date"]), "channel": az["sales-channel"].map(marketplaces), "cur": az["currency"],
         "qty": pd.to_numeric(az["quantity"]).astype("int64"), "gross": _cents(az["item-price"]),
         "disc": _cents(az["item-promotion-discount"]),
         "ship": _cents(az["shipping-price"]) - _cents(az["ship-promotion-discount"])})
@@ -485,12 +473,11 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
         frame["cur"] = frame["sid"].map(head.set_index("settlement-id")["currency"])
         parts.append(frame)
     st = pd.concat(parts, ignore_index=True)
-    cats = pd.Series({k: v for k, v in SETTLEMENT_CATEGORIES.items()})
-    st["category"] = pd.MultiIndex.from_frame(st[["atype", "adesc"]]).map(cats.to_dict().get)
+    st["category"] = pd.MultiIndex.from_frame(st[["atype", "adesc"]]).map(settlement_categories().get)
     st = st[st["category"].notna()].copy()
     named = st[st["mkt"].notna() & st["mkt"].ne("")].groupby("sid")["mkt"].max()
     resolved = st["mkt"].where(st["mkt"].notna() & st["mkt"].ne(""), st["sid"].map(named))
-    st["channel"] = resolved.map(MARKETPLACES).where(resolved.notna(), "unallocated")
+    st["channel"] = resolved.map(marketplaces).where(resolved.notna(), "unallocated")
     st["amount"] = _cents(st["amt"])
 
     def cat_sum(frame, categories):
@@ -599,7 +586,7 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                              "cur": aads["campaignBudgetCurrencyCode"], "spend": _cents(aads["cost"])}))
     ads = pd.concat([a for a in ads if len(a)], ignore_index=True)
     channel = pd.Series(pd.NA, index=ads.index, dtype="string")
-    for platform, how, pattern, target in CAMPAIGN_RULES:
+    for platform, how, pattern, target in campaign_rules():
         hit = ads["name"].str.startswith(pattern) if how == "starts_with" else ads["name"].str.contains(pattern, regex=False)
         if platform != "*":
             hit &= ads["platform"].eq(platform)

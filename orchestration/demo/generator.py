@@ -20,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from connectors.seeds import campaign_channel  # the truth books ad spend by the seed's rules
+
 from . import catalog as C
 from . import writers as W
 from .dialects_amazon import write_messy_dialects as write_amazon_dialects
@@ -44,20 +46,6 @@ PNL_HEADER = ["channel", "date", "gross_sales", "discounts", "returns", "net_sal
               "marketplace_fees", "cm2", "marketing_spend", "cm3", "operating_costs",
               "contribution_after_opex"]
 FEE_WEB_PCT, FEE_WEB_FIXED, FEE_POS_PCT = Decimal("0.029"), Decimal("0.30"), Decimal("0.027")
-
-
-def campaign_channel(platform: str, name: str) -> str:
-    """The default campaign→channel rules of docs/metrics.md (first match wins)."""
-    if platform == "amazon_ads":
-        if "SP | US" in name:
-            return "amazon_us"
-        if "SP | CA" in name:
-            return "amazon_ca"
-    if "POS" in name or "Retail |" in name:
-        return "shopify_pos"
-    if "DTC |" in name or "| Web |" in name or name.startswith("Web |"):
-        return "shopify_web"
-    return "unallocated"
 
 
 def month_of(d: date) -> str:
@@ -255,6 +243,7 @@ class _Sim:
         self.f_sess = W.MonthlyFeed(reg, L, "sessions")
         self.f_inv = W.MonthlyFeed(reg, L, "inventory_snapshots")
         folder = L / "amazon_settlements"
+        # each channel's marketplace as the sim writes it (seeds/amazon_marketplaces.csv maps it back)
         self.settle = {"amazon_us": W.SettlementStream(reg, folder, "Amazon.com", "USD", "v2",
                                                        self.periods, 12873456011),
                        "amazon_ca": W.SettlementStream(reg, folder, "Amazon.ca", "CAD", "legacy",
@@ -344,6 +333,7 @@ class _Sim:
         name = f"#{1000 + seq}"
         created, local_day = self.clock.fmt(ts)
         month = local_day[:7]
+        # the sim picks the channel and writes the Source the seed maps back: the truth must not read the seed
         ch = "shopify_pos" if pos else "shopify_web"
         cancelled = rng.random() < 0.02
         cidx = self._customer(pos)

@@ -56,7 +56,8 @@ from .catalog import SKUS
 
 LOCATIONS = ("3PL - ShipBob Reno", "Amazon FBA US", "Amazon FBA CA")  # the sim's stock locations
 MIRROR = "Shopify - Main warehouse"  # Shopify's view of the 3PL's stock (not a stock location)
-SERVES = {"shopify_web": 0, "wholesale": 0, "amazon_us": 1, "amazon_ca": 2}  # channel -> location
+# channel -> location it ships from: the sim's own stock flows (seeds/inventory_locations.csv maps them back)
+SERVES = {"shopify_web": 0, "wholesale": 0, "amazon_us": 1, "amazon_ca": 2}
 WINDOW = 28  # trailing days of demand velocity
 DEAD_DAYS = 90  # no sale in this many days with stock on hand = dead stock
 STOCKOUT_DAYS = 7

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from .catalog import SALES_CHANNELS
 
-# dbt_project/seeds/channels.csv (tests/e2e/test_kpi_truth.py checks the seed still says so)
+# dbt_project/seeds/channels.csv: a copy on purpose, the sim ships orders exactly at (and 1 s past) the
+# promise it knows, independently of the seed (tests/e2e/test_kpi_truth.py checks the seed still says so)
 PROMISED_HANDLING_HOURS = {"shopify_web": 48, "shopify_pos": 0, "amazon_us": 48, "amazon_ca": 48, "wholesale": 120}
 MARGIN_FLOOR_PCT = {"shopify_web": Decimal("0.25"), "shopify_pos": Decimal("0.20"), "amazon_us": Decimal("0.15"),
                     "amazon_ca": Decimal("0.15"), "wholesale": Decimal("0.10")}

@@ -1,7 +1,8 @@
 """Demo data generator: determinism, vendor headers, settlement totals, truth identities, messy defects.
 
 The expected headers are copied from shared/FORMATS.md (and the wholesale template) on purpose:
-nothing is imported from the generator except `generate`.
+nothing is imported from the generator except `generate`. Campaigns are mapped to channels by the
+rules of dbt_project/seeds/campaign_channel_rules.csv (connectors.seeds), as the warehouse does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.seeds import campaign_channel
 from orchestration.demo import generate
 
 SMALL = dict(days=30, orders_per_day=40, seed=7, end=date(2026, 10, 31))
@@ -225,18 +227,6 @@ def test_pnl_identities_and_channels(clean):
     assert new["shopify_web"] > 0 and new["shopify_pos"] > 0 and new["wholesale"] > 0
 
 
-def _campaign_channel(platform: str, name: str) -> str:
-    if platform == "amazon_ads" and "SP | US" in name:
-        return "amazon_us"
-    if platform == "amazon_ads" and "SP | CA" in name:
-        return "amazon_ca"
-    if "POS" in name or "Retail |" in name:
-        return "shopify_pos"
-    if "DTC |" in name or "| Web |" in name or name.startswith("Web |"):
-        return "shopify_web"
-    return "unallocated"
-
-
 def _fx(home: Path) -> dict:
     out = {}
     for p in (home / "landing" / "fx_rates").glob("*.csv"):
@@ -254,19 +244,19 @@ def _spend_from_files(home: Path) -> dict:
         for r in _dicts(p, skip=2 if ui else 0):
             if ui:
                 if r["Cost"]:
-                    out[(_campaign_channel("google_ads", r["Campaign"]), r["Day"])] += \
+                    out[(campaign_channel("google_ads", r["Campaign"]), r["Day"])] += \
                         Decimal(r["Cost"].replace(",", ""))
             else:
-                out[(_campaign_channel("google_ads", r["campaign.name"]), r["segments.date"])] += \
+                out[(campaign_channel("google_ads", r["campaign.name"]), r["segments.date"])] += \
                     Decimal(r["metrics.cost_micros"]) / 1000000
     for p in (landing / "meta_ads").glob("*.csv"):
         for r in _dicts(p):
             # 8-decimal floating-point spend (messy) is the cents the P&L books
-            out[(_campaign_channel("meta_ads", r["Campaign name"]), r["Day"])] += \
+            out[(campaign_channel("meta_ads", r["Campaign name"]), r["Day"])] += \
                 Decimal(r["Amount spent (USD)"]).quantize(CENT, ROUND_HALF_UP)
     for p in (landing / "pinterest_ads").glob("*.csv"):
         for r in _dicts(p):
-            out[(_campaign_channel("pinterest", r["Campaign name"]), r["Date"])] += \
+            out[(campaign_channel("pinterest_ads", r["Campaign name"]), r["Date"])] += \
                 Decimal(r["Spend in account currency"])
     for p in (landing / "amazon_ads").glob("*.csv"):
         for r in _dicts(p):
@@ -277,7 +267,7 @@ def _spend_from_files(home: Path) -> dict:
             cost = Decimal(r["cost"])
             if r["campaignBudgetCurrencyCode"] != "USD":
                 cost = (cost * fx[(r["date"], r["campaignBudgetCurrencyCode"])]).quantize(CENT, ROUND_HALF_UP)
-            out[(_campaign_channel("amazon_ads", r["campaignName"]), r["date"])] += cost
+            out[(campaign_channel("amazon_ads", r["campaignName"]), r["date"])] += cost
     return {k: v for k, v in out.items() if v}
 
 

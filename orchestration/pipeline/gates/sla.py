@@ -24,6 +24,7 @@ from pathlib import Path
 from connectors.contracts import Contract, get_contract
 from connectors.home import SEEDS_DIR
 from connectors.lake import Home, landing_files, ledger_records, rejections
+from connectors.seeds import marketplace_channels, shopify_source_channels
 from orchestration.pipeline.gates.outcome import CheckOutcome, connect, ident, outcome, parquet_source, raw_glob
 
 CHANNELS_CSV = SEEDS_DIR / "channels.csv"
@@ -382,18 +383,16 @@ def _truthy(value: str | None) -> bool:
     return str(value or "").strip().lower() in {"true", "1", "yes", "y", "t"}
 
 
-def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | None = None,
-                     seeds_dir: Path | str | None = None) -> CheckOutcome:
+def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | None = None) -> CheckOutcome:
     """Every channel of the channel config (type not 'unallocated', not dormant) has sales on at least
     one day of the 7 days before the logical date; channel mapping as in docs/metrics.md, read from the
     dbt seeds (shopify_source_channels.csv, amazon_marketplaces.csv)."""
     channels_csv = Path(channels_csv) if channels_csv else CHANNELS_CSV
-    seeds = Path(seeds_dir) if seeds_dir else SEEDS_DIR
     first, last = logical_date - timedelta(days=7), logical_date - timedelta(days=1)
     config = _read_csv(channels_csv)
-    sources = {r["source"].strip().lower(): r["channel"] for r in _read_csv(seeds / "shopify_source_channels.csv")}
-    default_source = sources.pop("*", "shopify_web")
-    markets = {r["marketplace_name"].strip(): r["channel"] for r in _read_csv(seeds / "amazon_marketplaces.csv")}
+    mapped_sources, default_source = shopify_source_channels()
+    sources = {source.strip().lower(): channel for source, channel in mapped_sources.items()}
+    markets = {name.strip(): channel for name, channel in marketplace_channels().items()}
     contracts = {feed: get_contract(feed) for feed in SALES_FEEDS}
 
     days: dict[str, set[date]] = {}
