@@ -1,5 +1,5 @@
 """`cwh report` and `cwh digest`: the operator's readback (HTML) and the weekly digest (Markdown),
-from the published warehouse. Registered on the `cwh` app by importing this module (cli.py)."""
+from the published warehouse. Registered on the `cwh` app by importing this module (cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def digest(
     out: Annotated[Path | None, typer.Option("--out", help="Markdown file to write (default: $CWH_HOME/outputs/digest_<week>.md).")] = None,
 ) -> None:
     """Write the weekly digest (Markdown): per channel owner, what changed, the flags and the next action."""
-    from orchestration.outputs.report import write_digest
+    from orchestration.outputs.digest import write_digest
 
     home, database = _published()
     path = write_digest(database, home.root / "outputs", date.fromisoformat(week) if week else None, out)

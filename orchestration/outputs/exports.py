@@ -28,8 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.home import Home
-from connectors.home import published_database
+from connectors.home import Home, published_database
 
 FORMATS = ("csv", "parquet", "xlsx")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -47,7 +46,8 @@ TABLES = (
     ExportTable("channel_pnl_reconciled", "select * from marts.channel_pnl_reconciled", "month = $month",
                 "month, channel"),
     ExportTable("payout_reconciliation", "select * from marts.payout_reconciliation",
-                "period_start <= last_day($month) and period_end >= $month", "source, channel, period_start, payout_id"),
+                "period_start <= last_day($month) and period_end >= $month",
+                "source, channel, period_start, payout_id"),
     ExportTable("wholesale_receivables", "select * from marts.wholesale_receivables",
                 "invoice_date between $month and last_day($month)", "invoice_date, document_number"),
     ExportTable("restatements", "select * from main.restatements", "month = $month",
@@ -168,7 +168,7 @@ def write_xlsx(path: Path, tables: dict[str, tuple[list[str], list[str], list[tu
                 sheet.write_string(0, c, column, header)
                 sheet.set_column(c, c, max(10, min(40, len(column) + 2)))
             col_formats = []
-            for column, type_name in zip(columns, types):
+            for column, type_name in zip(columns, types, strict=True):
                 spec = _number_format(column, type_name)
                 if spec and spec not in formats:
                     formats[spec] = workbook.add_format({"num_format": spec})

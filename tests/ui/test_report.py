@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from orchestration.demo import generate
 from connectors.home import Home
 from orchestration.pipeline.run import nightly_run
-from orchestration.outputs.report import render_digest
+from orchestration.outputs.digest import render_digest
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
