@@ -14,9 +14,11 @@ from orchestration.cli.app import _home, app, console
 @app.command()
 def bench(
     lines: Annotated[list[int] | None, typer.Option(help="Order lines to generate (repeat for several sizes).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for data sets and results (default: $CWH_HOME/bench).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for data sets and results (default: $CWH_HOME/bench).")] = None,
     explain: Annotated[bool, typer.Option(help="Also save the lower bound's DuckDB EXPLAIN ANALYZE.")] = False,
-    compare_only: Annotated[bool, typer.Option("--compare", help="Only print the ratio table of sizes already measured.")] = False,
+    compare_only: Annotated[bool, typer.Option(
+        "--compare", help="Only print the ratio table of sizes already measured.")] = False,
 ) -> None:
     """Full and incremental nightly runs by stage (wall time, peak memory), the lower bound and pandas
     on the same vendor files, their agreement, and each ratio against its goal. Data sets are cached
@@ -29,8 +31,10 @@ def bench(
     if not compare_only:
         for size in sizes:
             with console.status(f"bench {size:,} lines…") as status:
-                figures = b.run(size, root, progress=lambda msg: status.update(f"bench {size:,}: {msg}"),
-                                explain=explain)
+                def progress(msg: str, size: int = size, status=status) -> None:  # bound now: B023
+                    status.update(f"bench {size:,}: {msg}")
+
+                figures = b.run(size, root, progress=progress, explain=explain)
             b.render(figures, console)
             console.print(f"figures: {root / f'bench-{size}.json'}")
     if compare_only or len(sizes) > 1:

@@ -24,8 +24,10 @@ def demo(
     orders_per_day: Annotated[int, typer.Option(help="Orders per day across all channels.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
     end: Annotated[str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")] = "2026-10-31",
-    messy: Annotated[bool, typer.Option(help="Add realistic defects (bad dates, blank amounts, a duplicated file…).")] = False,
-    reset: Annotated[bool, typer.Option(help="Delete landing/, lake/, demo/, warehouse/ and outputs/ of the home first.")] = False,
+    messy: Annotated[bool, typer.Option(
+        help="Add realistic defects (bad dates, blank amounts, a duplicated file…).")] = False,
+    reset: Annotated[bool, typer.Option(
+        help="Delete landing/, lake/, demo/, warehouse/ and outputs/ of the home first.")] = False,
 ) -> None:
     """Generate demo landing files for every feed, with the generator's ground truth."""
     from orchestration.demo import generate

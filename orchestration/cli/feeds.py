@@ -38,8 +38,9 @@ def _with_fact_flags(command):
 
     signature = inspect.signature(command, eval_str=True)
     kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    panel = "Facts the file does not state"
     flags = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-                 str | None, typer.Option(f"--{name}", help=fact.help, rich_help_panel="Facts the file does not state")])
+                 str | None, typer.Option(f"--{name}", help=fact.help, rich_help_panel=panel)])
              for name, fact in FACTS.items()]
     command.__signature__ = signature.replace(parameters=kept + flags)
     return command
@@ -49,17 +50,22 @@ def _with_fact_flags(command):
 @_with_fact_flags
 def ingest(
     feed: Annotated[str | None, typer.Argument(help="Feed to land (see `cwh feeds`).")] = None,
-    files: Annotated[list[Path] | None, typer.Argument(help="Vendor files; default: every file in landing/<feed>/.")] = None,
-    all_feeds: Annotated[bool, typer.Option("--all", help="Land every file waiting in landing/ for every feed.")] = False,
-    option: Annotated[list[str] | None, typer.Option(help="Fact the file does not state, as key=value (e.g. currency=USD).")] = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Land files already landed again (e.g. with a corrected --currency): the earlier landing is superseded.")] = False,
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Vendor files; default: every file in landing/<feed>/.")] = None,
+    all_feeds: Annotated[bool, typer.Option(
+        "--all", help="Land every file waiting in landing/ for every feed.")] = False,
+    option: Annotated[list[str] | None, typer.Option(
+        help="Fact the file does not state, as key=value (e.g. currency=USD).")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Land files already landed again (e.g. with a corrected --currency): the earlier landing "
+        "is superseded.")] = False,
     **facts: str | None,  # one --<fact> flag per connectors.facts.FACTS (see _with_fact_flags)
 ) -> None:
     """Land vendor files into the raw lake: per file, rows loaded, rows quarantined, or why it was rejected."""
     from connectors.lake import land_file, landing_files
-    from connectors.unland import replace_file
     from connectors.landing_safety import sweep_orphans
     from connectors.registry import FEEDS
+    from connectors.unland import replace_file
 
     home = _home()
     if all_feeds == bool(feed):
@@ -148,13 +154,14 @@ def _facts_given(feed: str | None, pairs: list[str], flags: dict[str, str | None
     given = {**_parse_options(pairs), **{name: value for name, value in flags.items() if value is not None}}
     if not given or feed not in FEEDS:
         if given and feed is None:
-            raise typer.BadParameter("facts (--currency, --channel, …) describe one feed's files: name the feed, not --all")
+            raise typer.BadParameter("facts (--currency, --channel, …) describe one feed's files: "
+                                     "name the feed, not --all")
         return given
     taken = sorted({name for layout in FEEDS[feed].formats for name in layout.options})
     unknown = sorted(set(given) - set(taken))
     if unknown:
-        raise typer.BadParameter(f"{feed} files take no {', '.join('--' + n for n in unknown)}; "
-                                 + (f"they take {', '.join('--' + n for n in taken)}" if taken else "they need no facts"))
+        they_take = f"they take {', '.join('--' + n for n in taken)}" if taken else "they need no facts"
+        raise typer.BadParameter(f"{feed} files take no {', '.join('--' + n for n in unknown)}; {they_take}")
     try:
         return check_facts(given)
     except FactError as err:
@@ -197,14 +204,17 @@ def _drift_note(result) -> str:
 @app.command()
 def unland(
     feed: Annotated[str, typer.Argument(help="Feed the files were landed in (see `cwh feeds`).")],
-    files: Annotated[list[str], typer.Argument(help="Landed files: a path (matched by content), a file name, or a file id.")],
-    reason: Annotated[str, typer.Option(help="Why they are removed (kept in the ledger's removal record).")] = "removed with cwh unland",
+    files: Annotated[list[str], typer.Argument(
+        help="Landed files: a path (matched by content), a file name, or a file id.")],
+    reason: Annotated[str, typer.Option(
+        help="Why they are removed (kept in the ledger's removal record).")] = "removed with cwh unland",
 ) -> None:
     """Take landed files out of the lake (a wrong file, a file of another feed): their Parquet, quarantine,
     ledger record and landing copy move to lake/removed/<feed>/, the ledger records the removal, and the
     next `cwh run` removes their rows from staging and the marts (docs/incremental.md)."""
     from connectors.registry import FEEDS
-    from connectors.unland import UnlandError, find_landed, unland as unland_file
+    from connectors.unland import UnlandError, find_landed
+    from connectors.unland import unland as unland_file
 
     if feed not in FEEDS:
         raise typer.BadParameter(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")

@@ -25,8 +25,10 @@ def _published():
 
 @app.command()
 def report(
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: $CWH_HOME/outputs/readback_latest.html).")] = None,
-    month: Annotated[str | None, typer.Option(help="Month to read back (YYYY-MM); default: the last complete month.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="HTML file to write (default: $CWH_HOME/outputs/readback_latest.html).")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Month to read back (YYYY-MM); default: the last complete month.")] = None,
 ) -> None:
     """Write the channel readback: a self-contained HTML file (works offline) with the flags and next
     actions, the contribution waterfall, revenue vs operating-cost shares, trends with anomalies,
@@ -41,8 +43,10 @@ def report(
 
 @app.command()
 def digest(
-    week: Annotated[str | None, typer.Option(help="Any day of the week to digest (YYYY-MM-DD); default: the last complete week.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Markdown file to write (default: $CWH_HOME/outputs/digest_<week>.md).")] = None,
+    week: Annotated[str | None, typer.Option(
+        help="Any day of the week to digest (YYYY-MM-DD); default: the last complete week.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Markdown file to write (default: $CWH_HOME/outputs/digest_<week>.md).")] = None,
 ) -> None:
     """Write the weekly digest (Markdown): per channel owner, what changed, the flags and the next action."""
     from orchestration.outputs.digest import write_digest

@@ -75,7 +75,8 @@ def run(
 
 @app.command()
 def status(
-    as_of: Annotated[str | None, typer.Option("--date", help="Judge lags as of this date (default today, UTC).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--date", help="Judge lags as of this date (default today, UTC).")] = None,
 ) -> None:
     """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
     how often it failed in the last 30 days."""
