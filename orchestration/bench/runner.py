@@ -211,7 +211,7 @@ def _child(kind: str, *args: str) -> dict:
     started = time.perf_counter()
     if kind == "nightly":  # args: home, logical date
         from connectors.home import Home
-        from orchestration.pipeline.run import nightly_run
+        from orchestration.defs.launch import nightly_run
 
         imported = time.perf_counter()
         timer = StageTimer()

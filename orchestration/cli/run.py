@@ -27,8 +27,8 @@ def run(
     incremental: the day before --date, plus each feed's late-arriving days (docs/incremental.md)."""
     from datetime import UTC, datetime
 
-    from orchestration.pipeline.run import nightly_run
     from connectors.home import published_database
+    from orchestration.defs.launch import nightly_run
     from orchestration.pipeline.run_lock import RunLocked
 
     home = _home()

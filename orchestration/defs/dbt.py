@@ -1,28 +1,29 @@
 """The dbt project as Dagster assets: one asset per model and seed, dbt tests as asset checks,
 dbt sources mapped onto the feed assets (`raw/<feed>`), so models sit downstream of the landing.
 
+dbt runs in this process (`pipeline.run.build`, dbt's Python API): no dbt process to start and
+its partial parse reused, which is what keeps a Dagster night as fast as the terminal's. dbt's
+result events are turned into Dagster materializations and check results by dagster-dbt's own
+event conversion.
+
 The manifest is prepared by `make` (`dbt parse`), never at import: a missing manifest is the most
 common load failure of dagster-dbt projects, so it fails loudly with the command to run.
 """
 
-import sys
-from datetime import timedelta
-from pathlib import Path
+import json
+from functools import cache
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+from dbt_common.events.functions import msg_to_dict
 
-from connectors.landing_safety import sweep_orphans
-from connectors.registry import FEEDS
-from orchestration.pipeline import incremental
-from orchestration.pipeline.dbt import prepare, window_args
-from orchestration.defs.partitions import daily_partitions, single_run
-from orchestration.pipeline.dbt_sources import DBT_DIR
-from orchestration.defs.resources import WarehouseHome
-from orchestration.pipeline.run_lock import run_lock
+from connectors.home import DBT_DIR
+from orchestration.defs.resources import NightRun
+from orchestration.pipeline import run as night
 
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, with or without activation
+RESULT_EVENTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
 
 if not DBT_PROJECT.manifest_path.exists():
     raise FileNotFoundError(
@@ -31,7 +32,8 @@ if not DBT_PROJECT.manifest_path.exists():
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Sources become the feed assets; models are keyed and grouped by layer."""
+    """Sources become the feed assets; models are keyed and grouped by layer, owned by the team
+    their dbt `meta.owner` names."""
 
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -39,32 +41,56 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec.replace_attributes(key=dg.AssetKey(["raw", props["name"]]))
         layer = "config" if props["resource_type"] == "seed" else props["fqn"][1]
-        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer)
+        meta = {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
+        owner = meta.get("owner") or "data-eng@example.com"
+        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer,
+                                       owners=[owner])
 
 
-@dbt_assets(
-    manifest=DBT_PROJECT.manifest_path,
-    project=DBT_PROJECT,
-    dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-    # partition D = event day D; a backfill of a range is one run and one dbt build (min_date..max_date)
-    partitions_def=daily_partitions,
-    backfill_policy=single_run,
-)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseHome):
-    home = warehouse.home()
-    prepare(home)  # CWH_HOME for dbt, warehouse folder, schema files for empty feeds
-    days = context.partition_time_window
-    # as `cwh run`: one build per home at a time, of the files landed (ledger committed) by now
-    with run_lock(home, context.run_id, command=f"dagster run {context.run_id} ({context.job_name})"):
-        sweep_orphans(home, list(FEEDS))  # what crashed landings left (never part of a snapshot)
-        window = incremental.plan(home, days.start.date(), (days.end - timedelta(days=1)).date(),
-                                  incremental.take_snapshot(home))
-        context.log.info(f"event dates {window.first_day} … {window.last_day}, plus each feed's late-arriving days"
-                         + "".join(f"; {reason}" for reason in window.reasons))
-        incremental.write_build_files(home, window)
-        build = ["build", *window_args(window.first_day, window.last_day, window.landed_after, file_snapshot=True)]
-        yield from dbt.cli(build, context=context).stream()
-        incremental.record(home, window)  # reached only when dbt succeeded
+TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                                                       enable_code_references=True))
 
 
-dbt_resource = DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_DIR), dbt_executable=DBT_EXECUTABLE)
+@cache
+def _manifest() -> dict:
+    return json.loads(DBT_PROJECT.manifest_path.read_text())
+
+
+def _selection(context: dg.AssetExecutionContext) -> list[str]:
+    """`--select` for a subset materialised from the UI; nothing when the whole project builds."""
+    if not context.is_subset:
+        return []
+    return ["--select", *sorted(key.path[-1] for key in context.selected_asset_keys)]
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
+def warehouse_models(context: dg.AssetExecutionContext, night_run: NightRun):
+    events: list = []
+    manifest = _manifest()
+
+    errors: list[BaseException] = []
+
+    def convert(event) -> None:  # dbt's result events → Dagster events (dagster-dbt's conversion)
+        if event.info.name not in RESULT_EVENTS or event.data.node_info.unique_id not in manifest["nodes"]:
+            return  # not a result, or a node the definitions' manifest does not know (run `make install`)
+        try:  # an exception here would fail dbt's node, not this function: keep it for after the build
+            message = DbtCoreCliEventMessage(raw_event=msg_to_dict(event), event_history_metadata={})
+            events.extend(message.to_default_asset_events(manifest, TRANSLATOR, context, project=DBT_PROJECT))
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    result = night.build(night_run.run_home, night_run.report, *_selection(context), callbacks=[convert])
+    if errors:
+        raise errors[0]
+    assets, checks = context.selected_asset_keys, context.selected_asset_check_keys
+    for event in events:
+        key = getattr(event, "asset_key", None)
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+        if key in assets or (isinstance(event, dg.AssetCheckResult)
+                             and dg.AssetCheckKey(event.asset_key, event.check_name) in checks):
+            yield event
+    if not result.success:  # the outcomes say which node and why; the publish decision holds the run
+        failed = [c for c in night_run.report.checks if c.feed == "warehouse" and c.status == "fail"]
+        raise dg.Failure(description="; ".join(c.detail for c in failed)[:2000] or "dbt build failed",
+                         metadata={"failed_nodes": len(failed)})

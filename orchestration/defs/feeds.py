@@ -1,19 +1,36 @@
-"""One asset per feed: land every new file waiting in landing/<feed>/ into the raw lake.
+"""The feeds as Dagster assets (`raw/<feed>`) and their gates as blocking asset checks.
 
-Thin wrappers: the work is done by `connectors.lake.land_file`, which knows nothing of Dagster.
+Thin wrappers: landing is `pipeline.run.land`, the gates are `pipeline.run.gate`; both record
+into the run's `NightRun` state. One step lands every selected feed, one step gates them (a gate
+such as channel coverage reads several feeds, so every feed has landed before any is judged).
 """
-
 
 import dagster as dg
 
 from connectors.contracts import Contract
-from connectors.lake import land_file, landing_files
+from connectors.lake import LandingResult
 from connectors.registry import FEEDS, FeedSpec
-from orchestration.defs.partitions import daily_partitions, single_run
-from orchestration.defs.resources import WarehouseHome
+from orchestration.defs.resources import NightRun
+from orchestration.pipeline import run as night
+from orchestration.pipeline.gates.feed import feed_check_names
+from orchestration.pipeline.gates.outcome import CheckOutcome
 
 _DAGSTER_TYPES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool",
                   "date": "date", "timestamp": "timestamp"}
+
+# what each gate checks, as the Dagster UI shows it (docs/gates.md has the rules in full)
+GATE_DESCRIPTIONS = {
+    "landing": "No file of this feed waits rejected in landing/ (a rejected file is named with its reason).",
+    "quarantine": "Rows quarantined by the connector (warning): inspect with `cwh quarantine <feed>`.",
+    "freshness": "The newest event is within the feed's freshness SLA of the run's logical date.",
+    "completeness": "Every expected day (or month, or settlement period) up to the closing day is present.",
+    "volume": "The closing day's row count is within robust-z limits of the same weekday's history.",
+    "schema_drift": "No required column went missing; new vendor columns are reported.",
+    "expectations": "The Great Expectations suite of the feed's contract passes on every landed file.",
+    "settlement_reconciliation": "Each settlement's components sum exactly to its total-amount.",
+    "channel_coverage": "Every active sales channel has sales data up to the closing day.",
+    "stock_mismatch": "Stock counts of the two systems agree within tolerance (warning when a mismatch persists).",
+}
 
 
 def feed_asset_key(feed: str) -> dg.AssetKey:
@@ -28,10 +45,9 @@ def table_schema(contract: Contract) -> dg.TableSchema:
     ])
 
 
-def build_feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
+def feed_spec(spec: FeedSpec) -> dg.AssetSpec:
     contract = spec.contract
-
-    @dg.asset(
+    return dg.AssetSpec(
         key=feed_asset_key(spec.feed),
         group_name=contract.source_system,
         kinds={"parquet", "csv"},
@@ -47,30 +63,65 @@ def build_feed_asset(spec: FeedSpec) -> dg.AssetsDefinition:
             "layouts": ", ".join(f.label for f in spec.formats),
         },
         tags={"layer": "raw", "source_system": contract.source_system},
-        # partition D: the files landed for day D (landing itself takes whatever waits, once)
-        partitions_def=daily_partitions,
-        backfill_policy=single_run,
     )
-    def _land(context: dg.AssetExecutionContext, warehouse: WarehouseHome) -> dg.MaterializeResult:
-        home = warehouse.home()
-        results = [land_file(home, spec.feed, path) for path in landing_files(home, spec.feed)]
-        loaded = [r for r in results if r.status == "loaded"]
-        rejected = [r for r in results if r.status == "rejected"]
-        for r in loaded:
-            context.log.info(f"{r.file}: {r.rows_loaded} rows loaded, {r.rows_quarantined} quarantined")
-        for r in rejected:
-            context.log.error(f"{r.file} rejected: {r.reason}")
-        return dg.MaterializeResult(metadata={
-            "files_landed": len(loaded),
-            "files_already_landed": sum(r.status == "duplicate" for r in results),
-            "files_rejected": len(rejected),
-            "rows_loaded": sum(r.rows_loaded for r in loaded),
-            "rows_quarantined": sum(r.rows_quarantined for r in loaded),
-            "rejections": dg.MetadataValue.json([{"file": r.file, "reason": r.reason} for r in rejected]),
-            "new_columns": dg.MetadataValue.json({r.file: r.extra_columns for r in loaded if r.extra_columns}),
-        })
-
-    return _land
 
 
-feed_assets = [build_feed_asset(spec) for spec in FEEDS.values()]
+def _landing_metadata(results: list[LandingResult]) -> dict:
+    loaded = [r for r in results if r.status == "loaded"]
+    rejected = [r for r in results if r.status == "rejected"]
+    return {
+        "files_landed": len(loaded),
+        "files_already_landed": sum(r.status == "duplicate" for r in results),
+        "files_rejected": len(rejected),
+        "rows_loaded": sum(r.rows_loaded for r in loaded),
+        "rows_quarantined": sum(r.rows_quarantined for r in loaded),
+        "rejections": dg.MetadataValue.json([{"file": r.file, "reason": r.reason} for r in rejected]),
+        "new_columns": dg.MetadataValue.json({r.file: r.extra_columns for r in loaded if r.extra_columns}),
+    }
+
+
+@dg.multi_asset(specs=[feed_spec(spec) for spec in FEEDS.values()], can_subset=True, name="land_feeds_step",
+                description="Land every new file waiting in landing/<feed>/ into the raw lake (connectors/).")
+def raw_feeds(context: dg.AssetExecutionContext, night_run: NightRun):
+    feeds = [key.path[1] for key in sorted(context.selected_asset_keys, key=lambda k: k.path[1])]
+    results = night.land(night_run.run_home, night_run.report, feeds)
+    for result in results:
+        log = context.log.error if result.status == "rejected" else context.log.info
+        log(f"{result.feed}/{result.file}: {result.status} {result.reason or ''}"
+            f"{f'{result.rows_loaded} rows, {result.rows_quarantined} quarantined' if result.status == 'loaded' else ''}")
+    for feed in feeds:
+        yield dg.MaterializeResult(asset_key=feed_asset_key(feed),
+                                   metadata=_landing_metadata([r for r in results if r.feed == feed]))
+
+
+def _numbers(metadata: dict) -> dict:
+    """The numeric facts of a verdict as their own metadata entries, so the UI can plot their trend."""
+    return {key: float(value) for key, value in metadata.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)}
+
+
+def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    severity = (dg.AssetCheckSeverity.ERROR if outcome.status == "fail" and outcome.blocking
+                else dg.AssetCheckSeverity.WARN)
+    return dg.AssetCheckResult(
+        asset_key=feed_asset_key(outcome.feed), check_name=outcome.check, passed=outcome.status == "ok",
+        severity=severity, description=outcome.detail,
+        metadata={"status": outcome.status, "owner": f"{outcome.owner} <{outcome.owner_contact}>",
+                  "suggested_action": outcome.suggested_action or "-",
+                  "details": dg.MetadataValue.json(outcome.metadata), **_numbers(outcome.metadata)})
+
+
+def gate_specs() -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(name, asset=feed_asset_key(feed), blocking=True,
+                              description=f"{GATE_DESCRIPTIONS.get(name, name)} ({spec.contract.title})")
+            for feed, spec in FEEDS.items() for name in feed_check_names(feed)]
+
+
+@dg.multi_asset_check(specs=gate_specs(), can_subset=True, name="feed_gates",
+                      description="The feeds' gates (docs/gates.md): a failed blocking gate holds the publish.")
+def feed_gates(context: dg.AssetCheckExecutionContext, night_run: NightRun):
+    selected = context.selected_asset_check_keys
+    feeds = sorted({key.asset_key.path[1] for key in selected})
+    for outcome in night.gate(night_run.run_home, night_run.report, feeds):
+        if dg.AssetCheckKey(feed_asset_key(outcome.feed), outcome.check) in selected:
+            yield check_result(outcome)

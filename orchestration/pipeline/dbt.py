@@ -51,7 +51,7 @@ def prepare(home: Home) -> None:
     ensure_feed_files(home)
 
 
-def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb"):
+def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb", callbacks: list | None = None):
     """`run_dbt(home, "build")`, `run_dbt(home, "build", "--select", "marts")`… → dbtRunnerResult.
 
     `target="spark"` builds the same project on Apache Spark (dbt-spark in session mode, installed by
@@ -61,7 +61,7 @@ def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb
     prepare(home)
     flags = ["--quiet"] if quiet else []
     try:
-        return dbtRunner().invoke([*flags, *dbt_args(home, command, target)])
+        return dbtRunner(callbacks=callbacks or []).invoke([*flags, *dbt_args(home, command, target)])
     finally:
         if target == "duckdb":
             release_database()

@@ -1,46 +1,64 @@
-"""The nightly run, in-process: land → gate → build → audit → publish (or hold), then alert.
+"""The night, defined once: land → gate → build → audit → publish (or hold) → alert.
 
-`cwh run` calls `nightly_run`; the Dagster job runs the same steps as assets and checks. Nothing
-here writes the published database unless every blocking check passed.
+Each step is a plain function over the run's state (`RunReport`); the Dagster job
+(orchestration/defs/) executes them as its assets, checks and resource, and `cwh run` executes that
+same job in-process (orchestration/defs/launch.py), so a night run from the terminal and one run by
+the schedule are the same run, recorded in the same Dagster instance. Nothing here imports Dagster.
+Nothing writes the published database unless every blocking check passed; whatever fails, the run
+ends held: recorded, alerted, and said in one paragraph.
 """
+
+from __future__ import annotations
 
 import contextlib
 import errno
 import json
 import logging
+import time
 import traceback
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
 
 from connectors.contracts import load_contracts
-from connectors.lake import Home, LandingResult, land_all
+from connectors.home import Home, build_database, published_database
+from connectors.lake import LandingResult, land_file, landing_files
+from connectors.landing_safety import sweep_orphans
+from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
-from orchestration.pipeline.ops.alerts import post_webhook, record_alerts, record_run, summarize
-from orchestration.pipeline import incremental
-from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
-from orchestration.pipeline.gates.feed import all_feed_outcomes
-from orchestration.pipeline.dbt import run_dbt, window_args
-from connectors.home import build_database
-from orchestration.pipeline.publish import PublishResult, held, publish
 from orchestration.outputs.report import write_on_publish
-from orchestration.pipeline.restatements import record_restatements
-from orchestration.pipeline.run_lock import run_lock
-from orchestration.pipeline.gates.sla import CheckOutcome
+from orchestration.pipeline import incremental
+from orchestration.pipeline.dbt import run_dbt, window_args
+from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
+from orchestration.pipeline.gates.feed import feed_outcomes
+from orchestration.pipeline.gates.outcome import CheckOutcome
+from orchestration.pipeline.ops.alerts import post_webhook, record_alerts, record_run
 from orchestration.pipeline.ops.status import feed_sla_status, lake_watermarks, write_feed_sla_status
+from orchestration.pipeline.publish import PublishResult, held, publish
+from orchestration.pipeline.restatements import record_restatements
 
 log = logging.getLogger(__name__)
+
+# the steps of a night, in order (stage names of the benchmark; words of a failure message)
+STEPS = ("ingest", "checks", "dbt_build", "publish")
+
+
+def _no_progress(_message: str) -> None:
+    return None
 
 
 @dataclass
 class RunReport:
+    """One night's state, shared by its steps, and what the run says when it ends."""
+
     run_id: str
     logical_date: date
+    since: date | None = None  # a backfill from this event date; None = the closing day (+ late days)
+    full_refresh: bool = False
     landed: list[LandingResult] = field(default_factory=list)
     checks: list[CheckOutcome] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
@@ -48,6 +66,11 @@ class RunReport:
     held_reason: str = ""
     failure: str = ""  # set when the run failed (not held by a check): one paragraph, no traceback
     build_window: incremental.BuildWindow | None = None
+    snapshot: dict | None = None  # the ledger files this run builds (taken once landing is over)
+    finished: bool = False  # the publish decision is taken (published or held)
+    progress: Callable[[str], None] = _no_progress
+    stages: dict[str, dict] = field(default_factory=dict)  # seconds per step (the benchmark reads them)
+    stage_timer: Callable[[str], AbstractContextManager] | None = None  # the benchmark's own timer
 
     @property
     def published(self) -> bool:
@@ -56,6 +79,82 @@ class RunReport:
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
         return [c for c in self.checks if c.holds_publish]
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time one step (accumulated: the landing of 17 feeds is one stage)."""
+        started = time.perf_counter()
+        with self.stage_timer(name) if self.stage_timer else contextlib.nullcontext():
+            try:
+                yield
+            finally:
+                entry = self.stages.setdefault(name, {"seconds": 0.0})
+                entry["seconds"] = round(entry["seconds"] + time.perf_counter() - started, 3)
+
+
+def closing_day(logical_date: date) -> date:
+    """The nightly run of date D closes the day D − 1."""
+    return logical_date - timedelta(days=1)
+
+
+# ---- the steps -----------------------------------------------------------------------------------
+def start(home: Home, report: RunReport) -> None:
+    """Before anything: the home's hashing key (personal data is hashed when it lands)."""
+    ensure_hash_key(home.root)
+
+
+def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[LandingResult]:
+    """Land every file waiting in landing/<feed>/ (already landed ones are no-ops), then take the
+    run's snapshot: the files whose ledger record is committed now are what this run builds."""
+    feeds = feeds or list(FEEDS)
+    report.progress("landing new files")
+    with report.stage("ingest"):
+        sweep_orphans(home, feeds)  # what crashed landings left (never part of a snapshot)
+        results = [land_file(home, feed, path) for feed in feeds for path in landing_files(home, feed)]
+        report.landed += results
+        report.snapshot = incremental.take_snapshot(home)
+    return results
+
+
+def gate(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[CheckOutcome]:
+    """Every gate of the feeds (docs/gates.md), judged as of the run's logical date."""
+    report.progress("checking feeds against their SLAs")
+    with report.stage("checks"):
+        outcomes = [o for feed in feeds or list(load_contracts()) for o in feed_outcomes(home, feed, report.logical_date)]
+        report.checks += outcomes
+    return outcomes
+
+
+def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | None = None):
+    """dbt build of the run's window: the closing day, or from `since`, re-processing each feed's
+    late-arriving days (`incremental.plan`); unit tests are `make test`'s, not the night's. The dbt
+    result is parsed once into outcomes (`dbt_checks`). Returns the dbtRunnerResult."""
+    report.progress("dbt build: staging → intermediate → marts, with tests")
+    with report.stage("dbt_build"):
+        last_day = closing_day(report.logical_date)
+        snapshot = report.snapshot if report.snapshot is not None else incremental.take_snapshot(home)
+        report.build_window = window = incremental.plan(home, report.since or last_day, last_day, snapshot)
+        for reason in window.reasons:
+            report.progress(f"building from {window.first_day}: {reason}")
+        incremental.write_build_files(home, window)
+        result = run_dbt(home, "build", *window_args(window.first_day, window.last_day, window.landed_after,
+                                                     file_snapshot=True),
+                         "--exclude", "test_type:unit", *dbt_selection,
+                         *(["--full-refresh"] if report.full_refresh else []), callbacks=callbacks)
+        report.checks += dbt_checks(result, home)
+        if result.success:
+            incremental.record(home, window)
+    return result
+
+
+def finish(home: Home, report: RunReport) -> None:
+    """The publish decision, taken here and nowhere else: publish the audited build when no blocking
+    check failed, else hold; either way record the run's checks and alerts once."""
+    report.progress("auditing and publishing")
+    with report.stage("publish"):
+        report.alerts, report.publish, report.held_reason = publish_step(
+            home, report.run_id, report.logical_date, report.checks)
+    report.finished = True
 
 
 def _ops_frame(rows: list[dict], run_id: str, logical_date: date) -> pl.DataFrame:
@@ -110,69 +209,6 @@ def publish_step(home: Home, run_id: str, logical_date: date, checks: list[Check
     return alerts, result, reason
 
 
-def _no_stage(_name: str) -> AbstractContextManager:
-    return contextlib.nullcontext()
-
-
-def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None,
-                full_refresh: bool = False, progress: Callable[[str], None] = lambda _msg: None,
-                stage: Callable[[str], AbstractContextManager] = _no_stage, lock_wait_seconds: float = 0.0,
-                command: str | None = None) -> RunReport:
-    """Close the day before `logical_date`: incrementally (that day, re-processing each feed's
-    late-arriving days), from `since` (a backfill), or every date (`full_refresh`).
-    `stage(name)` wraps each step (ingest, checks, dbt_build, publish): the benchmark times them.
-
-    One run per home at a time (`run_lock`: raises RunLocked naming the running one). Whatever
-    fails — expected or not — the run ends held: recorded, alerted, `report.failure` saying what
-    happened in one paragraph, and the published database untouched."""
-    run_id = run_id or f"{logical_date.isoformat()}-{datetime.now(UTC):%H%M%S}-{uuid.uuid4().hex[:6]}"
-    report = RunReport(run_id, logical_date)
-    ensure_hash_key(home.root)
-    with run_lock(home, run_id, wait_seconds=lock_wait_seconds,
-                  command=command or f"nightly run {run_id} (logical date {logical_date})"):
-        current = ["ingest"]
-
-        def step(name: str) -> AbstractContextManager:
-            current[0] = name
-            return stage(name)
-
-        try:
-            _run_steps(home, report, since, full_refresh, progress, step)
-        except Exception as err:  # noqa: BLE001 — every failure is recorded, alerted and explained
-            record_failure(home, report, current[0], err)
-    return report
-
-
-def _run_steps(home: Home, report: RunReport, since: date | None, full_refresh: bool,
-               progress: Callable[[str], None], stage: Callable[[str], AbstractContextManager]) -> None:
-    last_day = report.logical_date - timedelta(days=1)
-    progress("landing new files")
-    with stage("ingest"):
-        report.landed = land_all(home)
-        # what this run builds: the files landed (ledger record committed) by now; later ones wait
-        snapshot = incremental.take_snapshot(home)
-    progress("checking feeds against their SLAs")
-    with stage("checks"):
-        report.checks = all_feed_outcomes(home, report.logical_date)
-    progress("dbt build: staging → intermediate → marts, with tests")
-    with stage("dbt_build"):
-        report.build_window = window = incremental.plan(home, since or last_day, last_day, snapshot)
-        for reason in window.reasons:
-            progress(f"building from {window.first_day}: {reason}")
-        incremental.write_build_files(home, window)
-        # unit tests check the SQL, not the data: `make test` runs them, the nightly build does not
-        result = run_dbt(home, "build", *window_args(window.first_day, window.last_day, window.landed_after,
-                                                     file_snapshot=True),
-                         "--exclude", "test_type:unit", *(["--full-refresh"] if full_refresh else []))
-        report.checks += dbt_checks(result, home)
-        if result.success:
-            incremental.record(home, window)
-    progress("auditing and publishing")
-    with stage("publish"):
-        report.alerts, report.publish, report.held_reason = publish_step(
-            home, report.run_id, report.logical_date, report.checks)
-
-
 STEP_WORDS = {"ingest": "landing the files in landing/", "checks": "checking the feeds",
               "dbt_build": "building the warehouse with dbt", "publish": "publishing the audited build"}
 
@@ -200,8 +236,6 @@ def record_failure(home: Home, report: RunReport, step: str, err: BaseException)
     """Turn an exception into a held run: a blocking failed check, its alert (and webhook), the held
     record. Each record is attempted on its own, so a full disk still leaves the message and the
     webhook. Returns (and stores in `report.failure`) the one-paragraph message."""
-    from connectors.home import published_database
-
     message = failure_message(report.run_id, step, err, str(published_database(home)))
     failure = CheckOutcome(WAREHOUSE, f"run:{step}", "fail", True, message,
                            "See the message: fix the cause and run again", "Data engineering",
@@ -210,6 +244,7 @@ def record_failure(home: Home, report: RunReport, step: str, err: BaseException)
     report.failure = message
     report.held_reason = f"the run failed while {STEP_WORDS.get(step, step)}"
     report.publish = None
+    report.finished = True
     report.alerts = [{"run_id": report.run_id, "logical_date": report.logical_date, "blocking": True,
                       **{k: getattr(failure, k) for k in ("feed", "owner", "owner_contact", "check",
                                                          "status", "detail", "suggested_action")}}]
@@ -237,5 +272,3 @@ def record_failure(home: Home, report: RunReport, step: str, err: BaseException)
     post_webhook(report.alerts)
     return message
 
-
-__all__ = ["RunReport", "nightly_run", "feed_outcomes", "publish_step", "dbt_checks", "summarize", "record_failure"]

@@ -1,0 +1,60 @@
+"""The home instance's event log: Dagster's SQLite event log, with one engine kept per database file.
+
+Dagster's own SQLite event log opens (and closes, checkpointing the WAL) a new engine and connection
+for every event; a night stores ~2,600 events (a materialization per model, a result per dbt test
+and gate), which cost ~25 s that way against ~2 s here. Same schema and files, so the UI and the
+daemon read it as usual (they load this class from the instance's dagster.yaml). WAL with
+synchronous=NORMAL: a power cut can lose the last events of a run's history, never corrupt it, and
+the warehouse's own records (ledger, publish log) do not depend on it.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as db
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    def __init__(self, *args, **kwargs):
+        self._engines: dict[str, db.Engine] = {}  # before super().__init__, which connects
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):  # the parent builds its own class
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> db.Engine:
+        engine = self._engines.get(shard)
+        if engine is None:
+            engine = db.create_engine(
+                self.conn_string_for_shard(shard), pool_size=1, max_overflow=4,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
+            db.event.listen(engine, "connect", _relaxed_sync)
+            self._engines[shard] = engine
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[db.Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
+        super().dispose()
+
+
+def _relaxed_sync(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
