@@ -4,12 +4,12 @@ what they guard breaks."""
 import dagster as dg
 import pytest
 
-from orchestration.demo import generate
+from connectors.home import published_database
 from connectors.registry import FEEDS
-from orchestration.defs.feeds import feed_assets
-from orchestration.defs.gates import LOGICAL_DATE_TAG, gate_checks
 from orchestration.definitions import defs
-from orchestration.defs.resources import WarehouseHome
+from orchestration.defs.feeds import feed_gates, raw_feeds
+from orchestration.defs.resources import LOGICAL_DATE_TAG, NightRun, WarehouseHome
+from orchestration.demo import generate
 
 
 def test_one_asset_per_feed_grouped_by_source_system():
@@ -35,9 +35,10 @@ def test_every_feed_has_its_blocking_gates_and_settlements_their_reconciliation(
 
 
 def run_all(home):
-    """Land every feed through Dagster (the feed assets and their gates), as the run of 2026-11-01."""
-    return dg.materialize([*feed_assets, *gate_checks], tags={LOGICAL_DATE_TAG: "2026-11-01"}, partition_key="2026-10-31",
-                          resources={"warehouse": WarehouseHome(root=str(home.root))}, raise_on_error=False)
+    """Land every feed through Dagster (the feed assets and their gates), as the run of 2026-11-01;
+    a run without the publish asset lands and judges, and publishes nothing."""
+    return dg.materialize([raw_feeds, feed_gates], tags={LOGICAL_DATE_TAG: "2026-11-01"},
+                          resources={"night_run": NightRun(root=str(home.root))}, raise_on_error=False)
 
 
 def evaluations(result):
@@ -57,6 +58,7 @@ def test_landing_the_demo_through_dagster_passes_every_check(demo_home):
     landed = {m.asset_key.to_user_string(): m.metadata["rows_loaded"].value
               for m in result.get_asset_materialization_events() for m in [m.materialization]}
     assert len(landed) == len(FEEDS) and all(rows > 0 for rows in landed.values())
+    assert not published_database(demo_home).exists()  # no publish asset in the run: nothing published
 
 
 def test_an_unbalanced_settlement_fails_the_blocking_reconciliation(demo_home):
@@ -87,9 +89,9 @@ def test_a_rejected_file_in_landing_fails_its_feeds_check(demo_home):
 
 
 def test_the_landing_sensor_asks_one_run_per_new_file(home, tmp_path):
-    from orchestration.defs.gates import landing_sensor
-    from orchestration.definitions import land_feeds
     from connectors.lake import land_file
+    from orchestration.definitions import land_feeds
+    from orchestration.defs.automation import landing_sensor
 
     from tests.connectors.test_shopify import order_rows, write_csv
 
