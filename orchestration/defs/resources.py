@@ -73,7 +73,7 @@ class NightRun(WarehouseHome):
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[NightRun]:
-        run = context.dagster_run
+        run = context.run
         self._home = self.home()
         self._report = LAUNCHED.pop(run.run_id, None) or night.RunReport(
             run.run_id, self._logical_date(dict(run.tags)), since=_day(self.since), full_refresh=self.full_refresh)
