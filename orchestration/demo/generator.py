@@ -15,6 +15,7 @@ import random
 import shutil
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,17 +25,17 @@ from connectors.seeds import campaign_channel  # the truth books ad spend by the
 
 from . import catalog as C
 from . import writers as W
+from .catalog import SKUS, q2
 from .dialects_amazon import write_messy_dialects as write_amazon_dialects
 from .dialects_marketing import write_messy_dialects as write_marketing_dialects
-from .recon_truth import TRUTH_README as RECON_README
-from .recon_truth import ReconTruth
-from .catalog import SKUS, q2
 from .inventory_truth import TRUTH_README as INVENTORY_README
 from .inventory_truth import InventoryTruth
 from .kpi_truth import TRUTH_README as KPI_README
 from .kpi_truth import KpiTruth
 from .readback_truth import TRUTH_README as READBACK_README
 from .readback_truth import ReadbackTruth
+from .recon_truth import TRUTH_README as RECON_README
+from .recon_truth import ReconTruth
 
 GROSS, DISC, RET, SHIP, COGS, FUL, PAY, MKT, MKTG, OPEX = range(10)
 D0 = Decimal("0.00")
@@ -54,6 +55,57 @@ def month_of(d: date) -> str:
 
 def money(v: Decimal) -> str:
     return f"{v:.2f}" if v else "0.00"
+
+
+def _amz_sale_components(ip: Decimal, ship: Decimal, tax: Decimal, promo: Decimal, promo_id: str, sp: Decimal,
+                         comm: Decimal, fba: Decimal) -> list[tuple[str, str, Decimal, dict]]:
+    """A sold item's settlement lines, in the report's order: (amount type, description, amount, extras)."""
+    lines = [("ItemPrice", "Principal", ip, {})]
+    if ship:
+        lines.append(("ItemPrice", "Shipping", ship, {}))
+    lines.append(("ItemPrice", "Tax", tax, {}))
+    if promo:
+        lines.append(("Promotion", "Principal", -promo, {"promo_id": promo_id}))
+    if sp:
+        lines.append(("Promotion", "Shipping", -sp, {"promo_id": "Free Shipping"}))
+    lines.append(("ItemFees", "Commission", -comm, {}))
+    lines.append(("ItemFees", "FBAPerUnitFulfillmentFee", -fba, {}))
+    return lines
+
+
+@dataclass
+class _ShopOrder:
+    """One simulated Shopify order: what was drawn for it, before it is booked and written."""
+    d: date
+    ts: int
+    seq: int
+    name: str
+    created: str
+    local_day: str
+    ch: str
+    pos: bool
+    cancelled: bool
+    cidx: int  # customer index, -1 for a walk-in without email
+    lines: list[tuple]  # (sku, qty, gross, line discount)
+    units: int
+    gross_total: Decimal
+    disc_amount: Decimal
+    code: str
+    code_amt: Decimal
+    subtotal: Decimal
+    city: tuple
+    ship: Decimal
+    ship_method: str
+    rate: Decimal
+    taxes: Decimal
+    total: Decimal
+    refund: tuple[int, date, Decimal] | None  # (timestamp, date, amount)
+    bad: bool  # messy runs: written with an impossible date, kept out of the truth
+    ful_ts: int
+    ful_date: date
+    fulfilled: bool
+    tpl_amt: Decimal
+    tpl_fee: str
 
 
 class _Sim:
@@ -138,7 +190,14 @@ class _Sim:
 
     # ---- static / reference feeds --------------------------------------------------------------
     def write_reference(self) -> None:
-        rng = random.Random(f"{self.seed}-fx")
+        rng = random.Random(f"{self.seed}-fx")  # one stream for FX and the COGS changes, in that order
+        self._write_fx_rates(rng)
+        self._write_cogs(rng)
+        self._write_operating_costs()
+        self._write_channel_targets()
+        self._write_feed_options()
+
+    def _write_fx_rates(self, rng: random.Random) -> None:
         feed = W.MonthlyFeed(self.reg, self.landing, "fx_rates")
         self.fx_feed = feed
         rates = dict(C.FX_START)
@@ -151,7 +210,9 @@ class _Sim:
                 self.fx[d][cur] = Decimal(text)
                 feed.get(month_of(d)).row([d.isoformat(), cur, text])
             d += timedelta(days=1)
-        # COGS: an initial cost per SKU, and a change for every third SKU mid-window
+
+    def _write_cogs(self, rng: random.Random) -> None:
+        """An initial cost per SKU, and a change for every third SKU mid-window."""
         change_day = self.start + timedelta(days=self.days // 2)
         cogs = W.Sink(self.reg, "cogs", self.landing / "cogs" / "cogs.csv", W.COGS)
         for s in SKUS:
@@ -163,7 +224,9 @@ class _Sim:
                     new += Decimal("0.25")
                 self.cost_change[s.idx] = (change_day, new)
                 cogs.row([s.sku, str(new), "USD", change_day.isoformat()])
-        # operating costs: a month's amount spread evenly, remainder on its last day
+
+    def _write_operating_costs(self) -> None:
+        """A month's amount spread evenly over its days, the remainder on its last day."""
         opex = W.MonthlyFeed(self.reg, self.landing, "operating_costs")
         for m in self.months:
             y, mo = int(m[:4]), int(m[5:])
@@ -178,7 +241,8 @@ class _Sim:
                 for day in range(1, dim):
                     self.add(target, date(y, mo, day), OPEX, daily)
                 self.add(target, date(y, mo, dim), OPEX, usd - daily * (dim - 1))
-        # channel targets
+
+    def _write_channel_targets(self) -> None:
         tg = W.Sink(self.reg, "channel_targets", self.landing / "channel_targets" / "channel_targets.csv",
                     W.CHANNEL_TARGETS)
         plan = {"shopify_web": (0.55, 82, "0.0260", 420, "0.18"), "shopify_pos": (0.15, 70, "", 45, "0.30"),
@@ -191,6 +255,8 @@ class _Sim:
                 tg.row([m, ch, f"{orders * aov * 1.05:.2f}", str(orders), cr,
                         f"{spend * self.fs * dim:.2f}", margin])
                 self.kt.target(m, ch, f"{orders * aov * 1.05:.2f}", cr)
+
+    def _write_feed_options(self) -> None:
         cfg = self.home / "config" / "feed_options.yml"
         cfg.parent.mkdir(parents=True, exist_ok=True)
         line = "pinterest_ads: {currency: USD}\n"
@@ -327,22 +393,59 @@ class _Sim:
         return len(fd) - 1
 
     def _shop_order(self, d: date, ts: int, pos: bool) -> None:
+        """Draw one Shopify order (the draws' order is the seed's contract), book its truth, write its rows."""
+        o = self._draw_shop_order(d, ts, pos)
+        fee = q2(o.total * FEE_POS_PCT) if pos else q2(o.total * FEE_WEB_PCT + FEE_WEB_FIXED)
+        if not o.cancelled and not o.bad:
+            self._book_shop_order(o, fee)
+        if not o.cancelled:  # the messy bad-date order still has its charge in the payments file
+            self._pay_row(o.created, o.local_day, "charge", o.name, o.total, fee, pos, known=not o.bad)
+        self._write_shop_rows(o)
+
+    def _draw_shop_order(self, d: date, ts: int, pos: bool) -> _ShopOrder:
         rng = self.rng
         self.shop_seq += 1
         seq = self.shop_seq
-        name = f"#{1000 + seq}"
         created, local_day = self.clock.fmt(ts)
-        month = local_day[:7]
         # the sim picks the channel and writes the Source the seed maps back: the truth must not read the seed
         ch = "shopify_pos" if pos else "shopify_web"
         cancelled = rng.random() < 0.02
         cidx = self._customer(pos)
+        lines = self._draw_shop_lines(ch, d, pos)
+        gross_total = sum((ln[2] for ln in lines), D0)
+        ldisc_total = sum((ln[3] for ln in lines), D0)
+        code, code_amt = self._draw_discount_code(pos, gross_total - ldisc_total)
+        disc_amount = code_amt + ldisc_total
+        subtotal = gross_total - disc_amount
+        city = C.CITIES[(cidx * 13) % len(C.CITIES)] if cidx >= 0 else C.CITIES[0]
+        ship, ship_method, rate = self._draw_shipping(pos, subtotal, city)
+        taxes = q2(subtotal * rate)
+        total = subtotal + ship + taxes
+        refund = None if pos or cancelled else self._draw_shop_refund(ts, total, lines, code_amt, rate)
+        bad = self._take_bad_date(d, pos, len(lines), cancelled, refund)
+        ful_ts = ts if pos else ts + rng.randrange(2 * 3600, 40 * 3600)
+        ful_ts = self.kt.handling_time(ch, seq, ts, ful_ts)  # some exactly at the promise, some 1 s past
+        ful_date = date.fromordinal(EPOCH_ORD + ful_ts // 86400)
+        units = sum(ln[1] for ln in lines)
+        # 3PL charge drawn for every web order, so messy and clean runs consume the same randomness
+        # ShipBob bills charges as positive amounts; `transaction_fee` names the fee type
+        tpl_amt = q2(Decimal("4.85") + Decimal("0.95") * (units - 1) + Decimal(rng.randrange(90)) / 100)
+        tpl_fee = "Address Correction" if rng.random() < 0.05 else "Shipping"
+        return _ShopOrder(
+            d=d, ts=ts, seq=seq, name=f"#{1000 + seq}", created=created, local_day=local_day, ch=ch, pos=pos,
+            cancelled=cancelled, cidx=cidx, lines=lines, units=units, gross_total=gross_total,
+            disc_amount=disc_amount, code=code, code_amt=code_amt, subtotal=subtotal, city=city, ship=ship,
+            ship_method=ship_method, rate=rate, taxes=taxes, total=total, refund=refund, bad=bad, ful_ts=ful_ts,
+            ful_date=ful_date, fulfilled=not cancelled and not bad and ful_date <= self.end,
+            tpl_amt=tpl_amt, tpl_fee=tpl_fee)
+
+    def _draw_shop_lines(self, ch: str, d: date, pos: bool) -> list[tuple]:
+        """(sku, qty, gross, line discount) per line: POS baskets are smaller than web ones."""
+        rng = self.rng
         r = rng.random()
         n_lines = (1 if r < 0.6 else 2 if r < 0.9 else 3) if pos else \
             (1 if r < 0.55 else 2 if r < 0.83 else 3 if r < 0.95 else 4)
         lines = []
-        gross_total = ldisc_total = D0
-        units = 0
         for si in rng.sample(range(len(SKUS)), n_lines):
             q = rng.random()
             qty = 1 if q < 0.8 else 2 if q < 0.95 else 3
@@ -351,141 +454,142 @@ class _Sim:
             ldisc = q2(gross * Decimal("0.15")) if rng.random() < 0.05 else D0
             ldisc = self.rbt.line_discount(ch, d, s.sku, gross, ldisc)
             lines.append((s, qty, gross, ldisc))
-            gross_total += gross
-            ldisc_total += ldisc
-            units += qty
-        code, code_amt = "", D0
-        if not pos and rng.random() < 0.20:
-            c_name, kind, val = C.DISCOUNT_CODES[rng.randrange(3)]
-            base = gross_total - ldisc_total
-            if kind == "pct":
-                code, code_amt = c_name, q2(base * val)
-            elif base >= 40:
-                code, code_amt = c_name, val
-        disc_amount = code_amt + ldisc_total
-        subtotal = gross_total - disc_amount
-        city = C.CITIES[(cidx * 13) % len(C.CITIES)] if cidx >= 0 else C.CITIES[0]
+        return lines
+
+    def _draw_discount_code(self, pos: bool, base: Decimal) -> tuple[str, Decimal]:
+        """A web order's discount code on its line-discounted gross; fixed-amount codes need 40 USD."""
+        if pos or self.rng.random() >= 0.20:
+            return "", D0
+        c_name, kind, val = C.DISCOUNT_CODES[self.rng.randrange(3)]
+        if kind == "pct":
+            return c_name, q2(base * val)
+        if base >= 40:
+            return c_name, val
+        return "", D0
+
+    def _draw_shipping(self, pos: bool, subtotal: Decimal, city: tuple) -> tuple[Decimal, str, Decimal]:
+        """Shipping charged, its method and the sales tax rate (POS: the store's; web: the city's)."""
         if pos:
-            ship, ship_method, rate = D0, "", C.POS_TAX
-        elif rng.random() < 0.10:
-            ship, ship_method, rate = Decimal("14.95"), "Expedited", city[5]
-        elif subtotal >= 75:
-            ship, ship_method, rate = D0, "Free Shipping", city[5]
-        else:
-            ship, ship_method, rate = Decimal("6.95"), "Standard Shipping", city[5]
-        taxes = q2(subtotal * rate)
-        total = subtotal + ship + taxes
-        # refund (web only), decided now, booked on its date
-        refund = None
-        if not pos and not cancelled and rng.random() < 0.08:
-            rts = ts + rng.randint(1, 40) * 86400 + rng.randrange(6 * 3600)
-            r_date = date.fromordinal(EPOCH_ORD + rts // 86400)
-            if r_date <= self.end:
-                if rng.random() < 0.5:
-                    amount = total
-                else:
-                    j = rng.randrange(n_lines)
-                    alloc = self._allocate(code_amt, [ln[2] for ln in lines])
-                    net = lines[j][2] - lines[j][3] - alloc[j]
-                    amount = net + q2(net * rate)
-                refund = (rts, r_date, amount)
+            return D0, "", C.POS_TAX
+        if self.rng.random() < 0.10:
+            return Decimal("14.95"), "Expedited", city[5]
+        if subtotal >= 75:
+            return D0, "Free Shipping", city[5]
+        return Decimal("6.95"), "Standard Shipping", city[5]
+
+    def _draw_shop_refund(self, ts: int, total: Decimal, lines: list[tuple], code_amt: Decimal,
+                          rate: Decimal) -> tuple[int, date, Decimal] | None:
+        """A web order's refund, decided now and booked on its date: the whole order or one line."""
+        rng = self.rng
+        if rng.random() >= 0.08:
+            return None
+        rts = ts + rng.randint(1, 40) * 86400 + rng.randrange(6 * 3600)
+        r_date = date.fromordinal(EPOCH_ORD + rts // 86400)
+        if r_date > self.end:
+            return None
+        if rng.random() < 0.5:
+            return rts, r_date, total
+        j = rng.randrange(len(lines))
+        alloc = self._allocate(code_amt, [ln[2] for ln in lines])
+        net = lines[j][2] - lines[j][3] - alloc[j]
+        return rts, r_date, net + q2(net * rate)
+
+    def _take_bad_date(self, d: date, pos: bool, n_lines: int, cancelled: bool, refund: tuple | None) -> bool:
+        """Messy runs: the first plain single-line web order from the planted day gets an impossible date."""
         bad = (self.bad_date_day is not None and d >= self.bad_date_day and not pos and n_lines == 1
                and not cancelled and refund is None)
         if bad:
             self.bad_date_day = None
-        # fulfilment
-        ful_ts = ts if pos else ts + rng.randrange(2 * 3600, 40 * 3600)
-        ful_ts = self.kt.handling_time(ch, seq, ts, ful_ts)  # some exactly at the promise, some 1 s past
-        ful_date = date.fromordinal(EPOCH_ORD + ful_ts // 86400)
-        fulfilled = not cancelled and not bad and ful_date <= self.end
-        # 3PL charge drawn for every web order, so messy and clean runs consume the same randomness
-        # ShipBob bills charges as positive amounts; `transaction_fee` names the fee type
-        tpl_amt = q2(Decimal("4.85") + Decimal("0.95") * (units - 1) + Decimal(rng.randrange(90)) / 100)
-        tpl_fee = "Address Correction" if rng.random() < 0.05 else "Shipping"
-        # ---- truth ----
-        if not cancelled and not bad:
-            add = self.add
-            add(ch, d, GROSS, gross_total)
-            add(ch, d, DISC, disc_amount)
-            add(ch, d, SHIP, ship)
-            add(ch, d, COGS, sum((self.unit_cost(ln[0].idx, d) * ln[1] for ln in lines), D0))
-            fee = q2(total * FEE_POS_PCT) if pos else q2(total * FEE_WEB_PCT + FEE_WEB_FIXED)
-            add(ch, d, PAY, fee)
-            new = 0
-            if cidx >= 0 and self.first_day[cidx] == 0:
-                self.first_day[cidx] = self.ordinal
-                new = 1
-            self.kpi_add(ch, d, 1, units, new)
-            self.kt.order(ch, d, name, units, gross_total, disc_amount, ship, ts, ful_ts if fulfilled else None)
-            for ln, alloc in zip(lines, self._allocate(code_amt, [ln[2] for ln in lines])):
-                self.invt.sale(ch, d, ln[0].idx, ln[1], ln[2] - ln[3] - alloc, name)
-                self.rbt.line(ch, d, ln[0].sku, ln[1], ln[2] - ln[3] - alloc, self.unit_cost(ln[0].idx, d) * ln[1],
-                              ln[0].price, "USD", ln[3], ln[2])
-            self.rbt.shipping(ch, d, ship)
-            if refund is not None:
-                rts, r_date, amount = refund
-                if amount == total:
-                    r_ret, r_ship = subtotal, ship
-                else:
-                    r_ret, r_ship = amount - q2(amount * taxes / (subtotal + taxes)), D0
-                add(ch, r_date, RET, r_ret)
-                self.kt.refund(ch, d, r_date, r_ret, None)  # Shopify refunds: amounts only, untimed
-                if r_ship:
-                    add(ch, r_date, SHIP, -r_ship)
-                late = self.recon.is_late(d, r_date, self.clock.fmt(rts)[1])
-                if late:  # seeded: this refund arrives in a late file, after its month was published
-                    self.recon.mark_late(name, ch, r_date, r_ret, r_ship)
-                self.pend_refund.setdefault(r_date, []).append((rts, name, amount, late))
-            elif not pos:
-                self.recon.candidate(name)
-            if fulfilled and not pos:
-                sold = self.sold[0]
-                for ln in lines:
-                    sold[ln[0].idx] += ln[1]
-                self.pend_3pl.setdefault(ful_date, []).append((name, tpl_amt, tpl_fee, ch, "Shipment", "Shipping"))
-        elif not cancelled:  # the messy bad-date order still has its charge in the payments file
-            fee = q2(total * FEE_WEB_PCT + FEE_WEB_FIXED)
-        if not cancelled:
-            self._pay_row(created, local_day, "charge", name, total, fee, pos, known=not bad)
-        # ---- rows ----
+        return bad
+
+    def _book_shop_order(self, o: _ShopOrder, fee: Decimal) -> None:
+        add, ch, d = self.add, o.ch, o.d
+        add(ch, d, GROSS, o.gross_total)
+        add(ch, d, DISC, o.disc_amount)
+        add(ch, d, SHIP, o.ship)
+        add(ch, d, COGS, sum((self.unit_cost(ln[0].idx, d) * ln[1] for ln in o.lines), D0))
+        add(ch, d, PAY, fee)
+        new = 0
+        if o.cidx >= 0 and self.first_day[o.cidx] == 0:
+            self.first_day[o.cidx] = self.ordinal
+            new = 1
+        self.kpi_add(ch, d, 1, o.units, new)
+        self.kt.order(ch, d, o.name, o.units, o.gross_total, o.disc_amount, o.ship, o.ts,
+                      o.ful_ts if o.fulfilled else None)
+        allocations = self._allocate(o.code_amt, [ln[2] for ln in o.lines])  # one per line
+        for (s, qty, gross, ldisc), alloc in zip(o.lines, allocations, strict=True):
+            self.invt.sale(ch, d, s.idx, qty, gross - ldisc - alloc, o.name)
+            self.rbt.line(ch, d, s.sku, qty, gross - ldisc - alloc, self.unit_cost(s.idx, d) * qty,
+                          s.price, "USD", ldisc, gross)
+        self.rbt.shipping(ch, d, o.ship)
+        if o.refund is not None:
+            self._book_shop_refund(o)
+        elif not o.pos:
+            self.recon.candidate(o.name)
+        if o.fulfilled and not o.pos:
+            sold = self.sold[0]
+            for s, qty, _gross, _ldisc in o.lines:
+                sold[s.idx] += qty
+            self.pend_3pl.setdefault(o.ful_date, []).append(
+                (o.name, o.tpl_amt, o.tpl_fee, o.ch, "Shipment", "Shipping"))
+
+    def _book_shop_refund(self, o: _ShopOrder) -> None:
+        """A refund's returns (tax excluded) and refunded shipping, on its date; its payments row waits."""
+        rts, r_date, amount = o.refund
+        if amount == o.total:
+            r_ret, r_ship = o.subtotal, o.ship
+        else:
+            r_ret, r_ship = amount - q2(amount * o.taxes / (o.subtotal + o.taxes)), D0
+        self.add(o.ch, r_date, RET, r_ret)
+        self.kt.refund(o.ch, o.d, r_date, r_ret, None)  # Shopify refunds: amounts only, untimed
+        if r_ship:
+            self.add(o.ch, r_date, SHIP, -r_ship)
+        late = self.recon.is_late(o.d, r_date, self.clock.fmt(rts)[1])
+        if late:  # seeded: this refund arrives in a late file, after its month was published
+            self.recon.mark_late(o.name, o.ch, r_date, r_ret, r_ship)
+        self.pend_refund.setdefault(r_date, []).append((rts, o.name, amount, late))
+
+    def _write_shop_rows(self, o: _ShopOrder) -> None:
+        """The export's rows: order columns on the first line only, one row per line item."""
+        row = self._shop_order_row(o)
+        sink = self.f_orders.get(o.local_day[:7])
+        lf = "fulfilled" if o.fulfilled else "pending"
+        req = "false" if o.pos else "true"
+        for k, (s, qty, _gross, ldisc) in enumerate(o.lines):
+            if k:
+                row = [""] * len(W.SHOPIFY_ORDERS)
+                row[0] = o.name
+            row[16:24] = [str(qty), s.name, str(s.price), s.compare_at, s.sku, req, "true", lf]
+            row[50] = C.BRAND
+            row[59] = str(ldisc)
+            line_no = sink.row(row)
+            if o.bad and k == 0:
+                self.defects.append(("shopify_orders", sink.path.name, line_no, "bad_date", "Created at"))
+
+    def _shop_order_row(self, o: _ShopOrder) -> list[str]:
         row = [""] * len(W.SHOPIFY_ORDERS)
-        first_name, last_name = C.FIRST[cidx % 40], C.LAST[(cidx // 40 + cidx * 7) % 40]
-        email = ""
-        if cidx >= 0:
-            email = f"{first_name.lower()}.{last_name.lower()}{cidx}@{C.DOMAINS[cidx % 6]}"
-            if pos and rng.random() < 0.5:  # typed at the till: case and spaces differ
-                email = f" {email[0].upper()}{email[1:]} "
+        seq, cidx, pos = o.seq, o.cidx, o.pos
+        email = self._draw_email(cidx, pos)
         oid = 6123456000000 + seq * 37
-        if cancelled:
+        if o.cancelled:
             status = "voided"
-        elif refund is not None:
-            status = "refunded" if refund[2] == total else "partially_refunded"
+        elif o.refund is not None:
+            status = "refunded" if o.refund[2] == o.total else "partially_refunded"
         else:
             status = "paid"
-        row[0:16] = [name, email, status, "" if cancelled else created,
-                     "fulfilled" if fulfilled else "unfulfilled",
-                     self.clock.fmt(ful_ts)[0] if fulfilled else "",
-                     "yes" if seq % 3 == 0 else "no", "USD", str(subtotal), str(ship), str(taxes),
-                     str(total), code, str(disc_amount), ship_method,
-                     "2026-13-45 25:00:00 -0400" if bad else created]
+        row[0:16] = [o.name, email, status, "" if o.cancelled else o.created,
+                     "fulfilled" if o.fulfilled else "unfulfilled",
+                     self.clock.fmt(o.ful_ts)[0] if o.fulfilled else "",
+                     "yes" if seq % 3 == 0 else "no", "USD", str(o.subtotal), str(o.ship), str(o.taxes),
+                     str(o.total), o.code, str(o.disc_amount), o.ship_method,
+                     "2026-13-45 25:00:00 -0400" if o.bad else o.created]
         if cidx >= 0:
-            full = f"{first_name} {last_name}"
-            street = f"{10 + (cidx * 37) % 9000} {C.STREETS[cidx % 18]} {C.SUFFIX[cidx % 8]}"
-            apt = f"Apt {cidx % 40 + 1}" if cidx % 5 == 0 else ""
-            zipc = f"{city[3]}{cidx % 100:02d}"
-            phone = f"+1 {city[4]}-555-{cidx % 10000:04d}"
-            addr = [full, street, street, apt, "", city[0], zipc, city[1], "US", phone]
-            row[24:34] = addr
-            if not pos:
-                row[34:44] = addr
-            row[70] = phone
-            row[73] = city[2]
-            row[74] = "" if pos else city[2]
-        row[46] = self.clock.fmt(ts + 1800)[0] if cancelled else ""
+            self._fill_customer_address(row, cidx, o.city, pos)
+        row[46] = self.clock.fmt(o.ts + 1800)[0] if o.cancelled else ""
         row[47] = "Shopify Payments"
         row[48] = row[75] = row[78] = f"c{oid}.1"
-        if refund is not None:
-            row[49] = str(refund[2])
+        if o.refund is not None:
+            row[49] = str(o.refund[2])
         row[51] = "0.00"
         if pos:
             row[52], row[53], row[54] = C.POS_EMPLOYEES[seq % 3], C.POS_LOCATION, "pos-ipad-2"
@@ -494,20 +598,33 @@ class _Sim:
         row[56] = "repeat" if cidx >= 0 and self.first_day[cidx] and self.first_day[cidx] < self.ordinal else ""
         row[57] = "Low"
         row[58] = "pos" if pos else ("web" if seq % 19 else ("iphone" if seq % 38 else "shopify_draft_order"))
-        row[60], row[61] = f"Sales Tax {format((rate * 100).normalize(), 'f')}%", str(taxes)
-        sink = self.f_orders.get(month)
-        lf = "fulfilled" if fulfilled else "pending"
-        req = "false" if pos else "true"
-        for k, (s, qty, gross, ldisc) in enumerate(lines):
-            if k:
-                row = [""] * len(W.SHOPIFY_ORDERS)
-                row[0] = name
-            row[16:24] = [str(qty), s.name, str(s.price), s.compare_at, s.sku, req, "true", lf]
-            row[50] = C.BRAND
-            row[59] = str(ldisc)
-            line_no = sink.row(row)
-            if bad and k == 0:
-                self.defects.append(("shopify_orders", sink.path.name, line_no, "bad_date", "Created at"))
+        row[60], row[61] = f"Sales Tax {format((o.rate * 100).normalize(), 'f')}%", str(o.taxes)
+        return row
+
+    def _draw_email(self, cidx: int, pos: bool) -> str:
+        if cidx < 0:
+            return ""
+        first_name, last_name = C.FIRST[cidx % 40], C.LAST[(cidx // 40 + cidx * 7) % 40]
+        email = f"{first_name.lower()}.{last_name.lower()}{cidx}@{C.DOMAINS[cidx % 6]}"
+        if pos and self.rng.random() < 0.5:  # typed at the till: case and spaces differ
+            email = f" {email[0].upper()}{email[1:]} "
+        return email
+
+    @staticmethod
+    def _fill_customer_address(row: list[str], cidx: int, city: tuple, pos: bool) -> None:
+        """Billing address (and shipping, web only), phone and province of a known customer."""
+        first_name, last_name = C.FIRST[cidx % 40], C.LAST[(cidx // 40 + cidx * 7) % 40]
+        street = f"{10 + (cidx * 37) % 9000} {C.STREETS[cidx % 18]} {C.SUFFIX[cidx % 8]}"
+        apt = f"Apt {cidx % 40 + 1}" if cidx % 5 == 0 else ""
+        zipc = f"{city[3]}{cidx % 100:02d}"
+        phone = f"+1 {city[4]}-555-{cidx % 10000:04d}"
+        addr = [f"{first_name} {last_name}", street, street, apt, "", city[0], zipc, city[1], "US", phone]
+        row[24:34] = addr
+        if not pos:
+            row[34:44] = addr
+        row[70] = phone
+        row[73] = city[2]
+        row[74] = "" if pos else city[2]
 
     @staticmethod
     def _allocate(amount: Decimal, grosses: list[Decimal]) -> list[Decimal]:
@@ -597,19 +714,18 @@ class _Sim:
             units_total += qty
             sold[si] += qty
             conv = self.conv
+            # an item missing from the All Orders report is known from its settlement lines: its shipping
+            # and shipping promotion are converted one by one there
+            ship_usd = conv(ship, cur, d) + conv(-sp, cur, d) if missing else conv(ship - sp, cur, d)
             self.add(ch, d, GROSS, conv(ip, cur, d))
             self.add(ch, d, DISC, conv(promo, cur, d))
-            if missing:
-                self.add(ch, d, SHIP, conv(ship, cur, d) + conv(-sp, cur, d))
-            else:
-                self.add(ch, d, SHIP, conv(ship - sp, cur, d))
+            self.add(ch, d, SHIP, ship_usd)
             self.add(ch, d, COGS, self.unit_cost(si, d) * qty)
-            self.kt.order(ch, d, oid, qty, conv(ip, cur, d), conv(promo, cur, d),
-                          conv(ship, cur, d) + conv(-sp, cur, d) if missing else conv(ship - sp, cur, d))
+            self.kt.order(ch, d, oid, qty, conv(ip, cur, d), conv(promo, cur, d), ship_usd)
             self.invt.sale(ch, d, si, qty, conv(ip, cur, d) - conv(promo, cur, d), oid)
             self.rbt.line(ch, d, s.sku, qty, conv(ip, cur, d) - conv(promo, cur, d), self.unit_cost(si, d) * qty,
                           ip / qty, cur, promo, ip)
-            self.rbt.shipping(ch, d, conv(ship, cur, d) + conv(-sp, cur, d) if missing else conv(ship - sp, cur, d))
+            self.rbt.shipping(ch, d, ship_usd)
             self.recon.amazon_sale(ch, d, ip - promo + ship - sp + tax)
             comm = q2(ip * Decimal("0.15"))
             # refunds: whole item; CA refunds only on items without promotion (see report). The FBA
@@ -625,18 +741,9 @@ class _Sim:
             fba = s.fba_fee * qty
             ship_id = f"D{self.amz_seq:07d}"
             comp = dict(order_id=oid, shipment_id=ship_id, item_code=item_code, sku=s.sku, qty=str(qty))
-            stream.add(k, "Order", "ItemPrice", "Principal", ip, posted, post_secs, **comp)
-            if ship:
-                stream.add(k, "Order", "ItemPrice", "Shipping", ship, posted, post_secs, **comp)
-            stream.add(k, "Order", "ItemPrice", "Tax", tax, posted, post_secs, **comp)
-            if promo:
-                stream.add(k, "Order", "Promotion", "Principal", -promo, posted, post_secs,
-                           promo_id=promo_id, **comp)
-            if sp:
-                stream.add(k, "Order", "Promotion", "Shipping", -sp, posted, post_secs,
-                           promo_id="Free Shipping", **comp)
-            stream.add(k, "Order", "ItemFees", "Commission", -comm, posted, post_secs, **comp)
-            stream.add(k, "Order", "ItemFees", "FBAPerUnitFulfillmentFee", -fba, posted, post_secs, **comp)
+            for amount_type, desc, amount, extra in _amz_sale_components(ip, ship, tax, promo, promo_id, sp,
+                                                                         comm, fba):
+                stream.add(k, "Order", amount_type, desc, amount, posted, post_secs, **extra, **comp)
             self.add(ch, posted, MKT, conv(comm, cur, posted))
             self.add(ch, posted, FUL, conv(fba, cur, posted))
         if not cancelled and not bad and units_total:
@@ -734,8 +841,9 @@ class _Sim:
             self.add("wholesale", d, GROSS, self.conv(gross, cur, d))
             self.add("wholesale", d, DISC, self.conv(disc, cur, d))
             self.add("wholesale", d, COGS, self.unit_cost(si, d) * units)
+            shipped_ts = (ship.toordinal() - EPOCH_ORD) * 86400 if ship_s else None
             self.kt.order("wholesale", d, num, units, self.conv(gross, cur, d), self.conv(disc, cur, d), D0,
-                          (d.toordinal() - EPOCH_ORD) * 86400, (ship.toordinal() - EPOCH_ORD) * 86400 if ship_s else None)
+                          (d.toordinal() - EPOCH_ORD) * 86400, shipped_ts)
             self.invt.sale("wholesale", d, si, units, self.conv(gross, cur, d) - self.conv(disc, cur, d), num)
             self.rbt.line("wholesale", d, s.sku, units, self.conv(gross, cur, d) - self.conv(disc, cur, d),
                           self.unit_cost(si, d) * units, up, cur, D0, gross)
@@ -995,9 +1103,9 @@ class _Sim:
                 w = csv.writer(f, lineterminator="\n")
                 w.writerow(["feed", "file", "line", "kind", "expected_reason_keyword"])
                 w.writerows(sorted(self.defects))
-        (tdir / "README.md").write_text(TRUTH_README.format(
-            start=self.start, end=self.end, settled=self.settled_until, messy=self.messy) + RECON_README + INVENTORY_README
-            + READBACK_README + KPI_README)
+        (tdir / "README.md").write_text(
+            TRUTH_README.format(start=self.start, end=self.end, settled=self.settled_until, messy=self.messy)
+            + RECON_README + INVENTORY_README + READBACK_README + KPI_README)
         summary: dict = {}
         for feed, _name, rows in files:
             s = summary.setdefault(feed, {"files": 0, "rows": 0})
