@@ -224,7 +224,8 @@ class KpiTruth:
                         "conversions", "platform_roas"])
             for (ch, platform, d), (spend, value, impressions, clicks, conv) in sorted(self.ads.items()):
                 roas = repr(float(Fraction(value) / Fraction(spend))) if spend else ""
-                w.writerow([ch, platform, d.isoformat(), f"{spend:.2f}", f"{value:.2f}", impressions, clicks, conv, roas])
+                w.writerow([ch, platform, d.isoformat(), f"{spend:.2f}", f"{value:.2f}", impressions, clicks, conv,
+                            roas])
         for name, key, rows in (("kpis_extra_daily.csv", "date", daily), ("kpis_extra_monthly.csv", "month", monthly)):
             with open(tdir / name, "w", newline="") as f:
                 w = csv.writer(f, lineterminator="\n")

@@ -43,6 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from connectors.home import SEEDS_DIR as SEEDS
+
 PRICE_CUT_SKU, PRICE_CUT_CHANNEL, PRICE_CUT_FACTOR, PRICE_CUT_DAYS = "FH-VAS-MEDIU", "amazon_us", Decimal("0.65"), 28
 PROMO_SKU, PROMO_PCT = "FH-CDL-FIG", Decimal("0.10")
 PROMO_WINDOWS = {"shopify_web": (44, 31), "amazon_us": (37, 24)}  # channel -> (first, last) days before E
@@ -75,6 +76,29 @@ def _maps() -> dict[tuple[str, str], Decimal]:
 
 def _monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
+
+
+def _price_flags(grain: str, p0: date, issues: dict[str, list[tuple]]) -> list[dict]:
+    """One price_inconsistency per channel: its worst SKU (outliers before MAP-only, deepest first)."""
+    out = []
+    for ch, items in issues.items():
+        items.sort(key=lambda x: (x[0], x[1], x[2]))
+        _, _dev, sku, price, ref, _ = items[0]
+        out.append(dict(flag="price_inconsistency", grain=grain, period_start=p0, channel=ch, subject=sku,
+                        metric="realised_unit_price", metric_value=float(price) if price is not None else None,
+                        reference_value=ref, affected_count=len(items)))
+    return out
+
+
+def _margin_flags(grain: str, p0: date, breaches: dict[str, list[tuple]], channels: dict[str, dict]) -> list[dict]:
+    """One margin_floor_breach per channel: its lowest-margin SKU."""
+    out = []
+    for ch, items in breaches.items():
+        items.sort()
+        out.append(dict(flag="margin_floor_breach", grain=grain, period_start=p0, channel=ch,
+                        subject=items[0][1], metric="sku_cm3_pct", metric_value=items[0][0],
+                        reference_value=float(channels[ch]["margin_floor_pct"]), affected_count=len(items)))
+    return out
 
 
 def _median(values):
@@ -170,7 +194,7 @@ class ReadbackTruth:
         sums = [D0] * 10
         for (ch, d), row in self.sim.pnl.items():
             if ch == channel and first <= d <= last:
-                sums = [a + b for a, b in zip(sums, row)]
+                sums = [a + b for a, b in zip(sums, row, strict=True)]
         return sums
 
     @staticmethod
@@ -182,7 +206,7 @@ class ReadbackTruth:
                     variable=ful + pay + mkt + mktg)
 
     def flags(self) -> tuple[list[dict], list[dict]]:
-        cfg, channels, sim = self.cfg, _channels(), self.sim
+        cfg, channels = self.cfg, _channels()
         sales = [c for c, r in channels.items() if r["channel_type"] != "unallocated" and r["is_dormant"] != "true"]
         everyone = list(channels)
         out: list[dict] = []
@@ -206,9 +230,10 @@ class ReadbackTruth:
                 share_rule = (rev_share is not None and opex_share is not None
                               and rev_share <= cfg["retire_max_revenue_share"]
                               and opex_share >= cfg["retire_min_operating_cost_share"])
-                if share_rule or streak[c] >= cfg["retire_consecutive_months"]:
+                loss_streak = streak[c] >= cfg["retire_consecutive_months"]
+                if share_rule or loss_streak:
                     out.append(dict(flag="retire_candidate", grain="month", period_start=m, channel=c,
-                                    subject="share_rule+loss_streak" if share_rule and streak[c] >= cfg["retire_consecutive_months"]
+                                    subject="share_rule+loss_streak" if share_rule and loss_streak
                                     else "share_rule" if share_rule else "loss_streak",
                                     metric="revenue_share", metric_value=rev_share, reference_value=opex_share,
                                     affected_count=streak[c], contribution_after_opex=v["cao"]))
@@ -239,64 +264,76 @@ class ReadbackTruth:
         return out, anomalies
 
     def _sku_flags(self, periods, channels, sales) -> list[dict]:
-        cfg, maps, out = self.cfg, _maps(), []
-        pnl_cache = {}
+        maps, out, pnl_cache = _maps(), [], {}
         for grain, p0, first, last, _ in periods:
-            agg: dict[tuple[str, str], list] = {}
-            low: dict[tuple[str, str], tuple[Decimal, str]] = {}
-            for (sku, ch, d), row in self.lines.items():
-                if first <= d <= last:
-                    a = agg.setdefault((sku, ch), [0, D0, D0])
-                    a[0] += row[0]
-                    a[1] += row[1]
-                    a[2] += row[4]
-                    lp = self.listed[(sku, ch, d)]
-                    if (sku, ch) not in low or lp[0] < low[(sku, ch)][0]:
-                        low[(sku, ch)] = lp
-            by_sku = defaultdict(dict)
-            for (sku, ch), (units, net, cogs) in agg.items():
-                by_sku[sku][ch] = (units, net, cogs)
-            per_channel = defaultdict(list)
-            margin = defaultdict(list)
+            by_sku, lowest = self._sku_sales(first, last)
+            price_issues, margin_breaches = defaultdict(list), defaultdict(list)
             for sku, chans in by_sku.items():
-                prices = {ch: (net / units).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-                          for ch, (units, net, _) in chans.items()
-                          if channels[ch]["compared"] and units >= cfg["price_min_units"]}
-                ref = float(_median([float(p) for p in prices.values()])) if len(prices) >= 2 else None
-                for ch, (units, net, cogs) in chans.items():
-                    if ch not in sales:
-                        continue
-                    dev = float(prices[ch]) / ref - 1 if ref and ch in prices else None
-                    outlier = dev is not None and dev <= -cfg["material_price_difference"]
-                    lp, cur = low[(sku, ch)]
-                    mp = maps.get((sku, cur)) if channels[ch]["compared"] else None
-                    below_map = mp is not None and self._any_below_map(sku, ch, first, last, mp, cur)
-                    if outlier or below_map:
-                        realised = (net / units).quantize(Decimal("0.0001"), ROUND_HALF_UP)
-                        per_channel[ch].append((0 if outlier else 1, dev if dev is not None else 0.0, sku,
-                                                realised, ref if ch in prices else None, below_map))
-                    if grain == "month" and net and units >= cfg["price_min_units"] and channels[ch]["margin_floor_pct"]:
-                        key = (ch, first, last)
-                        if key not in pnl_cache:
-                            pnl_cache[key] = self._lines_of(self._pnl_period(ch, first, last))
-                        v = pnl_cache[key]
-                        rate = float(v["variable"]) / float(v["net_revenue"]) if v["net_revenue"] else None
-                        if rate is not None:
-                            m = float(net - cogs) / float(net) - rate
-                            if m < float(channels[ch]["margin_floor_pct"]):
-                                margin[ch].append((m, sku))
-            for ch, items in per_channel.items():
-                items.sort(key=lambda x: (x[0], x[1], x[2]))
-                _, dev, sku, price, ref, _ = items[0]
-                out.append(dict(flag="price_inconsistency", grain=grain, period_start=p0, channel=ch, subject=sku,
-                                metric="realised_unit_price", metric_value=float(price) if price is not None else None,
-                                reference_value=ref, affected_count=len(items)))
-            for ch, items in margin.items():
-                items.sort()
-                out.append(dict(flag="margin_floor_breach", grain=grain, period_start=p0, channel=ch,
-                                subject=items[0][1], metric="sku_cm3_pct", metric_value=items[0][0],
-                                reference_value=float(channels[ch]["margin_floor_pct"]), affected_count=len(items)))
+                for ch, issue in self._price_issues(sku, chans, channels, sales, lowest, maps, first, last):
+                    price_issues[ch].append(issue)
+                if grain == "month":
+                    for ch, breach in self._margin_breaches(sku, chans, channels, sales, first, last, pnl_cache):
+                        margin_breaches[ch].append(breach)
+            out += _price_flags(grain, p0, price_issues)
+            out += _margin_flags(grain, p0, margin_breaches, channels)
         return out
+
+    def _sku_sales(self, first: date, last: date) -> tuple[dict, dict]:
+        """sku -> channel -> (units, net, cogs) over the period, and each (sku, channel)'s lowest list price."""
+        agg: dict[tuple[str, str], list] = {}
+        low: dict[tuple[str, str], tuple[Decimal, str]] = {}
+        for (sku, ch, d), row in self.lines.items():
+            if first <= d <= last:
+                a = agg.setdefault((sku, ch), [0, D0, D0])
+                a[0] += row[0]
+                a[1] += row[1]
+                a[2] += row[4]
+                lp = self.listed[(sku, ch, d)]
+                if (sku, ch) not in low or lp[0] < low[(sku, ch)][0]:
+                    low[(sku, ch)] = lp
+        by_sku = defaultdict(dict)
+        for (sku, ch), (units, net, cogs) in agg.items():
+            by_sku[sku][ch] = (units, net, cogs)
+        return by_sku, low
+
+    def _price_issues(self, sku, chans, channels, sales, lowest, maps, first, last) -> list[tuple]:
+        """(channel, issue) for a SKU sold materially below its cross-channel median or below its MAP."""
+        cfg, issues = self.cfg, []
+        prices = {ch: (net / units).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+                  for ch, (units, net, _) in chans.items()
+                  if channels[ch]["compared"] and units >= cfg["price_min_units"]}
+        ref = float(_median([float(p) for p in prices.values()])) if len(prices) >= 2 else None
+        for ch, (units, net, _cogs) in chans.items():
+            if ch not in sales:
+                continue
+            dev = float(prices[ch]) / ref - 1 if ref and ch in prices else None
+            outlier = dev is not None and dev <= -cfg["material_price_difference"]
+            _lowest_price, cur = lowest[(sku, ch)]
+            mp = maps.get((sku, cur)) if channels[ch]["compared"] else None
+            below_map = mp is not None and self._any_below_map(sku, ch, first, last, mp, cur)
+            if outlier or below_map:
+                realised = (net / units).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+                issues.append((ch, (0 if outlier else 1, dev if dev is not None else 0.0, sku,
+                                    realised, ref if ch in prices else None, below_map)))
+        return issues
+
+    def _margin_breaches(self, sku, chans, channels, sales, first, last, pnl_cache) -> list[tuple]:
+        """(channel, (margin, sku)) where the SKU's margin after the channel's variable cost rate is under its floor."""
+        breaches = []
+        for ch, (units, net, cogs) in chans.items():
+            floor = channels[ch]["margin_floor_pct"]
+            if ch not in sales or not (net and units >= self.cfg["price_min_units"] and floor):
+                continue
+            key = (ch, first, last)
+            if key not in pnl_cache:
+                pnl_cache[key] = self._lines_of(self._pnl_period(ch, first, last))
+            v = pnl_cache[key]
+            if not v["net_revenue"]:
+                continue
+            m = float(net - cogs) / float(net) - float(v["variable"]) / float(v["net_revenue"])
+            if m < float(floor):
+                breaches.append((ch, (m, sku)))
+        return breaches
 
     def _any_below_map(self, sku, ch, first, last, mp, cur) -> bool:
         return any(lp < mp and c == cur for (s, c_, d), (lp, c) in self.listed.items()
@@ -345,7 +382,7 @@ class ReadbackTruth:
         while d <= sim.end:
             for c in sales:
                 row = sim.pnl.get((c, d), [D0] * 10)
-                g, disc, ret, ship = row[0], row[1], row[2], row[3]
+                g, disc = row[0], row[1]
                 orders = sim.kpi.get((c, d), (0, 0, 0))[0]
                 sessions = sim.sessions.get((c, d))
                 out[(c, "revenue")][d] = float(g - disc + self.order_ship[(c, d)])
@@ -393,7 +430,8 @@ class ReadbackTruth:
                             residuals += [v - med for v in group]
                     center = _median(residuals)
                     mad = _median([abs(r - center) for r in residuals])
-                    robust = 1.4826 * mad if mad > 0 else 1.253314 * statistics.fmean([abs(r - center) for r in residuals])
+                    robust = (1.4826 * mad if mad > 0
+                              else 1.253314 * statistics.fmean([abs(r - center) for r in residuals]))
                     same_mad = _median([abs(v - base_t) for v in same])
                     robust = max(robust, 1.4826 * same_mad if same_mad > 0
                                  else 1.253314 * statistics.fmean([abs(v - base_t) for v in same]))
@@ -404,7 +442,8 @@ class ReadbackTruth:
                     elif metric == "marketing_spend":
                         floor = 0.0
                     else:
-                        mo = _median([orders[j] for j, _ in hist if (d - j).days % 7 == 0 and orders.get(j) is not None])
+                        mo = _median([orders[j] for j, _ in hist
+                                      if (d - j).days % 7 == 0 and orders.get(j) is not None])
                         floor = 1 / math.sqrt(max(mo, 1))
                     scale = max(robust, floor)
                     t = f(x)

@@ -152,7 +152,8 @@ class ReconTruth:
         header = ["source", "channel", "payout_id", "currency", "period_end", "expected", "reported", "variance",
                   "unexplained", "expected_rc", "reported_rc", "unexplained_rc", "is_reconciled", "note"]
         rows = []
-        for (payout_id, channel), (payout_date, reported, expected, unexplained, notes) in sorted(self.payouts.items()):
+        for (payout_id, channel), payout in sorted(self.payouts.items()):
+            _payout_date, reported, expected, unexplained, notes = payout
             rows.append(["shopify_payments", channel, payout_id, "USD", "", expected, reported, reported - expected,
                          unexplained, expected, reported, unexplained, is_reconciled(unexplained, reported),
                          "; ".join(notes)])
