@@ -10,12 +10,14 @@ The manifest is prepared by `make` (`dbt parse`), never at import: a missing man
 common load failure of dagster-dbt projects, so it fails loudly with the command to run.
 """
 
+import itertools
 import json
 from functools import cache
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+from dagster_shared.record import replace
 from dbt_common.events.functions import msg_to_dict
 
 from connectors.home import DBT_DIR
@@ -45,6 +47,23 @@ class WarehouseTranslator(DagsterDbtTranslator):
         owner = meta.get("owner") or "data-eng@example.com"
         return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer,
                                        owners=[owner])
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> dg.AssetCheckSpec | None:
+        """A dbt test's check says what it tests: dagster-dbt reads only `meta.description`; ours are
+        the test's `description`, or a singular test's leading comment."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return replace(spec, description=dbt_test_description(manifest["nodes"][unique_id]))
+
+
+def dbt_test_description(test: dict) -> str:
+    if test.get("description", "").strip():
+        return test["description"].strip()
+    lines = (test.get("raw_code") or "").splitlines()  # a singular test's header comment
+    header = " ".join(line.removeprefix("--").strip()
+                      for line in itertools.takewhile(lambda line: line.startswith("--"), lines))
+    return header or f"dbt test {test['name']} ({test['original_file_path']})"
 
 
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
