@@ -50,16 +50,33 @@
 {% endmacro %}
 
 
+{# A value of this build's window: min_date, max_date, landed_after. A nightly build reads them at
+   run time from the table var `build_window` names (ops.build_window, written before dbt starts), so
+   its --vars stay the same from night to night and dbt's partial parse survives (changed --vars force
+   a full parse, ~6 s a night); without it, the var of that name (null = every date). #}
+{% macro build_var(name) %}
+    {%- set table = var('build_window', none) -%}
+    {%- if table is none -%}
+        {{ return(var(name, none)) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rows = run_query("select value from " ~ table ~ " where name = '" ~ name ~ "'").rows -%}
+    {{ return(rows[0][0] if rows | length > 0 else none) }}
+{% endmacro %}
+
+
 {# {'start': date or none, 'end': date} of the event dates this build (re)processes, or none for all. #}
 {% macro event_window() %}
-    {% set max_date = var('max_date', none) %}
+    {% set max_date = build_var('max_date') %}
     {% if not execute or max_date is none %}
         {{ return(none) }}
     {% endif %}
     {% set end = modules.datetime.date.fromisoformat(max_date | string) %}
     {% set start = none %}
     {% if is_incremental() %}
-        {% set first = modules.datetime.date.fromisoformat(var('min_date', max_date) | string) %}
+        {% set first = modules.datetime.date.fromisoformat((build_var('min_date') or max_date) | string) %}
         {% set start = first - modules.datetime.timedelta(days=upstream_late_arriving_days(model)) %}
     {% endif %}
     {{ return({'start': start, 'end': end}) }}
@@ -82,7 +99,7 @@
 {# A predicate for data tests that compare the event models with what they read: dates up to max_date
    (the staged feeds may hold later events, which this build leaves to a later one). #}
 {% macro built_dates(date_expression) -%}
-    {%- set max_date = var('max_date', none) -%}
+    {%- set max_date = build_var('max_date') -%}
     {%- if max_date is none -%} true {%- else -%} {{ date_expression }} <= cast('{{ max_date }}' as date) {%- endif -%}
 {%- endmacro %}
 

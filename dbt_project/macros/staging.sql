@@ -58,8 +58,8 @@
 {% macro landed_since_last_build(table_name=none) -%}
     {%- if var('file_snapshot', none) and table_name -%}
     _source_sha256 in (select sha256 from {{ var('file_snapshot') }} where feed = '{{ table_name }}' and new)
-    {%- elif var('landed_after', none) -%}
-    _loaded_at > cast('{{ var("landed_after") }}' as timestamp with time zone)
+    {%- elif build_var('landed_after') -%}
+    _loaded_at > cast('{{ build_var("landed_after") }}' as timestamp with time zone)
     {%- else -%}
     _loaded_at > coalesce(
         (select max(_loaded_at) from {{ this }}) - interval 1 day,

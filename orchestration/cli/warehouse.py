@@ -56,13 +56,12 @@ def _full_build(home, last_day: date):
     the nightly build passes (min_date, max_date, file_snapshot: orchestration/pipeline/run.py), and
     recorded as a night's build is, so the next night builds only what is new since."""
     from orchestration.pipeline import incremental
-    from orchestration.pipeline.dbt import run_dbt, window_args
+    from orchestration.pipeline.dbt import run_dbt, snapshot_args
 
     snapshot = incremental.take_snapshot(home)
     window = incremental.BuildWindow(last_day, last_day, snapshot=snapshot, new_files=snapshot)
     incremental.write_build_files(home, window)
-    result = run_dbt(home, "build", *window_args(window.first_day, window.last_day, file_snapshot=True),
-                     "--full-refresh")
+    result = run_dbt(home, "build", *snapshot_args(), "--full-refresh")
     if result.success:
         incremental.record(home, window)
     return result

@@ -27,19 +27,25 @@ def dbt_args(home: Home, command: Sequence[str], target: str = "duckdb") -> list
 
 
 FILE_SNAPSHOT = "ops.build_files"  # the run's ledger snapshot (orchestration.pipeline.incremental.write_build_files)
+BUILD_WINDOW = "ops.build_window"  # the run's event dates (min_date, max_date, landed_after), same writer
 
 
-def window_args(first_day: date, last_day: date, landed_after: datetime | None = None,
-                file_snapshot: bool = False) -> list[str]:
-    """dbt arguments that build the event dates first_day..last_day: the event-grain models re-process
-    them (and each feed's late-arriving days before them), the other models are rebuilt whole; staging
-    holds exactly the files of the run's snapshot (`file_snapshot`), else merges the files landed
-    after `landed_after`."""
+def snapshot_args() -> list[str]:
+    """dbt arguments of a night's build: staging holds exactly the files of the run's snapshot, and
+    the event dates come from the run's window table (macro build_var). Both tables are written into
+    the build database before dbt starts, so these arguments never change from one night to the next
+    and dbt's partial parse is kept (different --vars make dbt parse the whole project again)."""
+    return ["--vars", json.dumps({"file_snapshot": FILE_SNAPSHOT, "build_window": BUILD_WINDOW})]
+
+
+def window_args(first_day: date, last_day: date, landed_after: datetime | None = None) -> list[str]:
+    """dbt arguments that build the event dates first_day..last_day from the whole lake, given as vars
+    (a build outside a night: tests, the Spark comparison): the event-grain models re-process them (and
+    each feed's late-arriving days before them), the other models are rebuilt whole; staging merges
+    the files landed after `landed_after`."""
     variables = {"min_date": first_day.isoformat(), "max_date": last_day.isoformat()}
     if landed_after is not None:
         variables["landed_after"] = landed_after.isoformat()
-    if file_snapshot:
-        variables["file_snapshot"] = FILE_SNAPSHOT
     return ["--vars", json.dumps(variables)]
 
 
@@ -49,6 +55,7 @@ def prepare(home: Home) -> None:
     os.environ["CWH_HOME"] = str(home.root)
     (home.root / "warehouse").mkdir(parents=True, exist_ok=True)
     ensure_feed_files(home)
+
 
 
 def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb", callbacks: list | None = None):

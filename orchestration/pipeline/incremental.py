@@ -69,8 +69,9 @@ def _built_files(home: Home, state: dict | None) -> dict[str, frozenset[str]]:
 
 
 def write_build_files(home: Home, window: "BuildWindow") -> None:
-    """The run's snapshot as table ops.build_files (feed, sha256, new) in the build database, which
-    staging reads (var `file_snapshot`). The run lock guarantees no other writer has the file open."""
+    """The run's snapshot as table ops.build_files (feed, sha256, new) and its event dates as table
+    ops.build_window (name, value) in the build database, which staging and the event models read
+    (vars `file_snapshot`, `build_window`). The run lock guarantees no other writer has the file open."""
     import pyarrow as pa
 
     rows = [(feed, sha, sha in window.new_files.get(feed, frozenset()))
@@ -86,6 +87,11 @@ def write_build_files(home: Home, window: "BuildWindow") -> None:
         con.register("snapshot_rows", table)
         con.execute("create or replace table ops.build_files as select * from snapshot_rows")
         con.unregister("snapshot_rows")
+        # the window as data, not --vars: the nightly dbt arguments stay the same (pipeline.dbt.snapshot_args)
+        con.execute("create or replace table ops.build_window (name varchar primary key, value varchar)")
+        values = {"min_date": window.first_day, "max_date": window.last_day, "landed_after": window.landed_after}
+        con.executemany("insert into ops.build_window values (?, ?)",
+                        [(name, value.isoformat()) for name, value in values.items() if value is not None])
 
 
 def state_path(home: Home) -> Path:

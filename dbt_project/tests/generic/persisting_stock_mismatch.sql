@@ -7,8 +7,8 @@
 with last_snapshot as (
     select max(date) as date
     from {{ ref('int_inventory_positions') }}
-    {%- if var('max_date', none) is not none %}
-    where date <= cast('{{ var("max_date") }}' as date)
+    {%- if build_var('max_date') is not none %}
+    where date <= cast('{{ build_var("max_date") }}' as date)
     {%- endif %}
 )
 
