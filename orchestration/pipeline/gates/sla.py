@@ -19,6 +19,7 @@ import math
 import statistics
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from connectors.contracts import Contract, get_contract
@@ -139,7 +140,7 @@ def _quiet_days(con, glob: str, contract: Contract, newest_day: date) -> int:
         f"SELECT DISTINCT {day} AS d FROM {parquet_source(glob)} WHERE {day} BETWEEN ? AND ? ORDER BY d",
         [newest_day - timedelta(days=QUIET_HISTORY_DAYS), newest_day]).fetchall()
     days = [r[0] for r in rows if r[0] is not None]
-    return max(((b - a).days - 1 for a, b in zip(days, days[1:])), default=0)
+    return max(((b - a).days - 1 for a, b in pairwise(days)), default=0)
 
 
 def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
@@ -182,7 +183,8 @@ def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcom
     late_event = judge_event and (event_end is None or edge - event_end > timedelta(hours=allowed))
     late_load = loaded_at is None or edge - loaded_at > timedelta(hours=allowed)
     status = "fail" if late_event or late_load else "ok"
-    newest_text = newest.isoformat() if isinstance(newest, date) and not isinstance(newest, datetime) else _fmt_ts(newest)
+    is_day = isinstance(newest, date) and not isinstance(newest, datetime)
+    newest_text = newest.isoformat() if is_day else _fmt_ts(newest)
     parts = []
     if judge_event:
         parts.append(f"newest {contract.event_time_column} {newest_text or 'none before the logical date'}"
@@ -349,13 +351,14 @@ def _settlement_contiguity(home: Home, contract: Contract, glob: str | None) -> 
     gaps = []
     for market, items in sorted(by_market.items()):
         items.sort(key=lambda t: t[1])
-        for (prev_id, _, prev_end), (sid, start, _) in zip(items, items[1:]):
+        for (prev_id, _, prev_end), (sid, start, _) in pairwise(items):
             if abs(start - prev_end) > timedelta(days=1):
                 gaps.append({"marketplace": market, "after_settlement": prev_id, "ends": _fmt_ts(prev_end),
                              "next_settlement": sid, "starts": _fmt_ts(start),
                              "kind": "gap" if start > prev_end else "overlap"})
     meta = dict(settlements=len(rows), marketplaces={m: len(v) for m, v in by_market.items()},
-                periods={m: [f"{sid}: {_fmt_ts(s)}..{_fmt_ts(e)}" for sid, s, e in v[-6:]] for m, v in by_market.items()},
+                periods={m: [f"{sid}: {_fmt_ts(s)}..{_fmt_ts(e)}" for sid, s, e in v[-6:]]
+                         for m, v in by_market.items()},
                 gaps=gaps, settlements_without_period=undated)
     if not gaps:
         return outcome(contract, "completeness", "ok",
@@ -394,38 +397,75 @@ def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | 
     sources = {source.strip().lower(): channel for source, channel in mapped_sources.items()}
     markets = {name.strip(): channel for name, channel in marketplace_channels().items()}
     contracts = {feed: get_contract(feed) for feed in SALES_FEEDS}
+    days, rows, unmapped = _sales_by_channel(home, contracts, first, last, sources, default_source, markets)
+    carried_by = {"wholesale": "wholesale_invoices", **{c: "amazon_orders" for c in markets.values()},
+                  **{c: "shopify_orders" for c in [*sources.values(), default_source]}}
+    per_channel, checked, dormant, missing = _channel_status(config, days, rows, carried_by)
+    feeds_asked = [f for f in (per_channel[c]["feed"] for c in missing or checked) if f in contracts]
+    owners = sorted({contracts[f].owner["team"] for f in feeds_asked})
+    contacts = sorted({contracts[f].owner["contact"] for f in feeds_asked})
+    window = f"{first.isoformat()}..{last.isoformat()}"
+    meta = dict(logical_date=logical_date.isoformat(), window=window, channels_csv=str(channels_csv),
+                channels=per_channel, checked=checked, dormant=dormant, missing=missing,
+                unmapped_sales_rows=unmapped)
+    dormant_note = f"; dormant (not required): {', '.join(dormant)}" if dormant else ""
+    if not missing:
+        sales_days = [(c, per_channel[c]["days_with_sales"]) for c in checked]
+        detail = (f"channels: every active channel has sales in {window} "
+                  f"({', '.join(f'{c}: {n} d' for c, n in sales_days)}){dormant_note}.")
+        status, action = "ok", ""
+    else:
+        carriers = [(c, per_channel[c]["feed"] or "no feed") for c in missing]
+        detail = (f"channels: {len(missing)} active channel(s) without any sales in {window}: "
+                  f"{', '.join(f'{c} (from {feed})' for c, feed in carriers)}{dormant_note}.")
+        status = "fail"
+        action = _coverage_action(missing, per_channel, contracts, window, channels_csv)
+    return CheckOutcome(feed="channels", check="completeness", status=status, blocking=True, detail=detail,
+                        suggested_action=action, owner=", ".join(owners), owner_contact=", ".join(contacts),
+                        metadata=meta)
 
+
+def _sales_channel(feed: str, key: str | None, sources: dict[str, str], default_source: str,
+                   markets: dict[str, str]) -> str | None:
+    """The channel of a sales row by its feed and key (Shopify source, Amazon sales channel); None: unmapped."""
+    if feed == "shopify_orders":
+        return sources.get((key or "").strip().lower(), default_source)
+    if feed == "amazon_orders":
+        return markets.get((key or "").strip())
+    return "wholesale"
+
+
+def _sales_by_channel(home: Home, contracts: dict[str, Contract], first: date, last: date, sources: dict[str, str],
+                      default_source: str, markets: dict[str, str],
+                      ) -> tuple[dict[str, set[date]], dict[str, int], dict[str, int]]:
+    """Days with sales and rows per channel in first..last, and rows of Amazon sales channels no seed maps."""
     days: dict[str, set[date]] = {}
     rows: dict[str, int] = {}
-    feed_of: dict[str, str] = {}
     unmapped: dict[str, int] = {}
     with connect() as con:
         for feed, key in (("shopify_orders", "source"), ("amazon_orders", "sales_channel"),
                           ("wholesale_invoices", None)):
-            contract = contracts[feed]
             glob = raw_glob(home, feed)
             if not glob:
                 continue
-            day = _day_expr(contract)
+            day = _day_expr(contracts[feed])
             key_sql = f"CAST({ident(key)} AS VARCHAR)" if key else "'wholesale'"
             found = con.execute(
                 f"SELECT {key_sql} AS k, {day} AS d, count(*) FROM {parquet_source(glob)} "
                 f"WHERE d BETWEEN ? AND ? GROUP BY ALL", [first, last]).fetchall()
             for k, d, n in found:
-                if feed == "shopify_orders":
-                    channel = sources.get((k or "").strip().lower(), default_source)
-                elif feed == "amazon_orders":
-                    channel = markets.get((k or "").strip())
-                    if channel is None:
-                        unmapped[f"amazon_orders:{k}"] = unmapped.get(f"amazon_orders:{k}", 0) + n
-                        continue
-                else:
-                    channel = "wholesale"
-                feed_of.setdefault(channel, feed)
+                channel = _sales_channel(feed, k, sources, default_source, markets)
+                if channel is None:
+                    unmapped[f"{feed}:{k}"] = unmapped.get(f"{feed}:{k}", 0) + n
+                    continue
                 days.setdefault(channel, set()).add(d)
                 rows[channel] = rows.get(channel, 0) + n
-    carried_by = {"wholesale": "wholesale_invoices", **{c: "amazon_orders" for c in markets.values()},
-                  **{c: "shopify_orders" for c in [*sources.values(), default_source]}}
+    return days, rows, unmapped
+
+
+def _channel_status(config: list[dict], days: dict[str, set[date]], rows: dict[str, int],
+                    carried_by: dict[str, str]) -> tuple[dict[str, dict], list[str], list[str], list[str]]:
+    """Per configured channel (unallocated left out): its sales and feed; which are checked, dormant, missing."""
     checked, dormant, missing = [], [], []
     per_channel = {}
     for row in config:
@@ -442,43 +482,22 @@ def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | 
         checked.append(channel)
         if not info["days_with_sales"]:
             missing.append(channel)
-    owners = sorted({contracts[f].owner["team"] for f in (per_channel[c]["feed"] for c in missing or checked)
-                     if f in contracts})
-    contacts = sorted({contracts[f].owner["contact"] for f in (per_channel[c]["feed"] for c in missing or checked)
-                       if f in contracts})
-    window = f"{first.isoformat()}..{last.isoformat()}"
-    meta = dict(logical_date=logical_date.isoformat(), window=window, channels_csv=str(channels_csv),
-                channels=per_channel, checked=checked, dormant=dormant, missing=missing,
-                unmapped_sales_rows=unmapped)
-    def days_of(c: str) -> int:
-        return per_channel[c]["days_with_sales"]
+    return per_channel, checked, dormant, missing
 
-    def feed_name(c: str) -> str:
-        return per_channel[c]["feed"] or "no feed"
 
-    dormant_note = f"; dormant (not required): {', '.join(dormant)}" if dormant else ""
-    if not missing:
-        detail = (f"channels: every active channel has sales in {window} "
-                  f"({', '.join(f'{c}: {days_of(c)} d' for c in checked)}){dormant_note}.")
-        status, action = "ok", ""
-    else:
-        detail = (f"channels: {len(missing)} active channel(s) without any sales in {window}: "
-                  f"{', '.join(f'{c} (from {feed_name(c)})' for c in missing)}{dormant_note}.")
-        status = "fail"
-        steps = []
-        for c in missing:
-            feed = per_channel[c]["feed"]
-            if feed:
-                steps.append(f"export the {contracts[feed].title} for {window} including {c} "
-                             f"({_channel_hint(c)}) and land it (cwh ingest {feed} FILE)")
-            else:
-                steps.append(f"no feed carries sales of {c}: add its mapping to the dbt seeds")
-        text = "; ".join(steps)
-        action = (text[:1].upper() + text[1:] + f". If a channel has stopped trading, set is_dormant=true "
-                  f"for it in {channels_csv.name}.")
-    return CheckOutcome(feed="channels", check="completeness", status=status, blocking=True, detail=detail,
-                        suggested_action=action, owner=", ".join(owners), owner_contact=", ".join(contacts),
-                        metadata=meta)
+def _coverage_action(missing: list[str], per_channel: dict[str, dict], contracts: dict[str, Contract],
+                     window: str, channels_csv: Path) -> str:
+    steps = []
+    for c in missing:
+        feed = per_channel[c]["feed"]
+        if feed:
+            steps.append(f"export the {contracts[feed].title} for {window} including {c} "
+                         f"({_channel_hint(c)}) and land it (cwh ingest {feed} FILE)")
+        else:
+            steps.append(f"no feed carries sales of {c}: add its mapping to the dbt seeds")
+    text = "; ".join(steps)
+    return (text[:1].upper() + text[1:] + f". If a channel has stopped trading, set is_dormant=true "
+            f"for it in {channels_csv.name}.")
 
 
 def _channel_hint(channel: str) -> str:
@@ -524,8 +543,9 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     if first_day is None or first_day > last:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (no day before "
                        f"{last.isoformat()}).", blocking=False, history_days=0, rows=value)
-    trailing = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_WINDOW_DAYS)), last - timedelta(days=1))]
-    same_weekday = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_SEASONAL_DAYS)), last - timedelta(days=1))
+    day_before = last - timedelta(days=1)
+    trailing = list(_days(max(first_day, last - timedelta(days=VOLUME_WINDOW_DAYS)), day_before))
+    same_weekday = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_SEASONAL_DAYS)), day_before)
                     if d.weekday() == last.weekday()]
     meta = dict(logical_date=logical_date.isoformat(), day=last.isoformat(), rows=value,
                 counted_as="distinct primary keys per event day")
@@ -547,8 +567,9 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     meta.update(basis="same weekday" if window is same_weekday else "trailing days", history_days=len(history),
                 history={d.isoformat(): counts.get(d, 0) for d in window}, median=med, mad=mad,
                 scale=round(scale, 3), robust_z=round(z, 2), warn_beyond=Z_WARN, fail_beyond=Z_FAIL)
-    detail = (f"{contract.feed}: {value} rows on {last.isoformat()} vs a median of {med:g} (MAD {mad:g}) on {basis}: "
-              f"robust z {z:+.1f} (warn beyond ±{Z_WARN:g}, fail beyond ±{Z_FAIL:g} or 0 rows where the median makes 0 improbable).")
+    detail = (f"{contract.feed}: {value} rows on {last.isoformat()} vs a median of {med:g} (MAD {mad:g}) "
+              f"on {basis}: robust z {z:+.1f} (warn beyond ±{Z_WARN:g}, fail beyond ±{Z_FAIL:g} "
+              f"or 0 rows where the median makes 0 improbable).")
     action = ""
     if status != "ok" and value < med:
         action = (f"Check that the {contract.title} of {last.isoformat()} is complete (all accounts, "
