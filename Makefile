@@ -77,11 +77,10 @@ test-spark: install $(SPARK_STAMP)
 	command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
 	$(PY) -m pytest -m spark -q tests/spark
 
-# the Dagster UI with a persistent instance (run history, schedules, sensors) under the project home;
-# run retries are enabled there, so the nightly schedule's `dagster/max_retries` tag takes effect
+# the Dagster UI on the home's persistent instance (run history, schedules, sensors), the one `cwh run`
+# records into (orchestration/defs/launch.py writes its dagster.yaml: run retries on, pooled event log)
 dagster: install
-	mkdir -p $(CWH_HOME)/dagster
-	test -f $(CWH_HOME)/dagster/dagster.yaml || printf 'run_retries:\n  enabled: true\n' > $(CWH_HOME)/dagster/dagster.yaml
+	$(PY) -c 'from connectors.home import Home; from orchestration.defs.launch import home_instance; home_instance(Home.from_env())'
 	DAGSTER_HOME=$(CWH_HOME)/dagster $(VENV)/bin/dagster dev -w workspace.yaml
 
 # both from pyproject.toml, the one dependency list; uv keeps every existing pin unless the ranges force
