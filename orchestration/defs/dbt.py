@@ -45,8 +45,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
         layer = "config" if props["resource_type"] == "seed" else props["fqn"][1]
         meta = {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
         owner = meta.get("owner") or "data-eng@example.com"
-        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer,
-                                       owners=[owner])
+        # analysts read the published copy (warehouse/published.duckdb), not dbt's build database
+        table = str(spec.metadata.get("dagster/table_name", "")).replace("build.", "published.", 1)
+        return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer, owners=[owner],
+                                       metadata={**spec.metadata, "dagster/table_name": table})
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> dg.AssetCheckSpec | None:
         """A dbt test's check says what it tests: dagster-dbt reads only `meta.description`; ours are
