@@ -17,10 +17,15 @@ from orchestration.cli.app import _home, app, console
 
 @app.command()
 def run(
-    run_date: Annotated[str | None, typer.Option("--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
-    wait: Annotated[int, typer.Option("--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).")] = 0,
+    run_date: Annotated[str | None, typer.Option(
+        "--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
+    full_refresh: Annotated[bool, typer.Option(
+        "--full-refresh",
+        help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
+    wait: Annotated[int, typer.Option(
+        "--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).")] = 0,
 ) -> None:
     """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
     the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is

@@ -27,14 +27,16 @@ def nightly_schedule(job) -> dg.ScheduleDefinition:
                  description=f"Every night at 02:00 {timezone} (set CWH_TIMEZONE): land, gate, build, publish.")
     def nightly(context: dg.ScheduleEvaluationContext):
         day = context.scheduled_execution_time.date()
-        return dg.RunRequest(run_key=day.isoformat(), tags={LOGICAL_DATE_TAG: day.isoformat(), "dagster/max_retries": "2"})
+        return dg.RunRequest(run_key=day.isoformat(),
+                             tags={LOGICAL_DATE_TAG: day.isoformat(), "dagster/max_retries": "2"})
 
     return nightly
 
 
 def landing_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Lands every new file dropped into landing/<feed>/: one run per file (run key = feed + sha256).")
+               description="Lands every new file dropped into landing/<feed>/: one run per file "
+                           "(run key = feed + sha256).")
     def new_landing_files(context: dg.SensorEvaluationContext, warehouse: WarehouseHome):
         from connectors.contracts import load_contracts
         from connectors.lake import file_sha256, landing_files

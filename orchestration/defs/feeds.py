@@ -87,8 +87,8 @@ def raw_feeds(context: dg.AssetExecutionContext, night_run: NightRun):
     results = night.land(night_run.run_home, night_run.report, feeds)
     for result in results:
         log = context.log.error if result.status == "rejected" else context.log.info
-        log(f"{result.feed}/{result.file}: {result.status} {result.reason or ''}"
-            f"{f'{result.rows_loaded} rows, {result.rows_quarantined} quarantined' if result.status == 'loaded' else ''}")
+        rows = f"{result.rows_loaded} rows, {result.rows_quarantined} quarantined" if result.status == "loaded" else ""
+        log(f"{result.feed}/{result.file}: {result.status} {result.reason or ''}{rows}")
     for feed in feeds:
         yield dg.MaterializeResult(asset_key=feed_asset_key(feed),
                                    metadata=_landing_metadata([r for r in results if r.feed == feed]))

@@ -44,7 +44,8 @@ def home_instance(home: Home) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(folder))
 
 
-def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None, full_refresh: bool = False,
+def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None,
+                full_refresh: bool = False,
               progress: Callable[[str], None] | None = None,
               stage: Callable[[str], AbstractContextManager] | None = None,
               lock_wait_seconds: float = 0.0, command: str | None = None) -> night.RunReport:

@@ -25,7 +25,8 @@ def publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             raise dg.Failure(description=night.record_failure(home, report, "publish", err)) from None
         if not report.published:
             raise dg.Failure(description=f"publish held: {report.held_reason}",
-                             metadata={"alerts": len(report.alerts), "blocking_failures": len(report.blocking_failures)})
+                             metadata={"alerts": len(report.alerts),
+                                       "blocking_failures": len(report.blocking_failures)})
         result = report.publish
         return dg.MaterializeResult(metadata={
             "dagster/uri": dg.MetadataValue.path(str(published_database(home))),

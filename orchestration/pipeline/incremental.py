@@ -167,8 +167,8 @@ def earliest_new_events(home: Home, since: datetime | None = None,
             if not files:
                 continue
             column = contracts[feed].event_time_column
-            expression = f"cast(timezone('UTC', {column}) as date)" if contracts[feed].column(column).type == "timestamp" \
-                else f"cast({column} as date)"
+            timestamp = contracts[feed].column(column).type == "timestamp"
+            expression = f"cast(timezone('UTC', {column}) as date)" if timestamp else f"cast({column} as date)"
             (first,) = con.execute(f"select min({expression}) from read_parquet(?, union_by_name = true) "
                                    f"where {where}", [files, *parameters]).fetchone()
             if first is not None:

@@ -120,7 +120,8 @@ def gate(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
     """Every gate of the feeds (docs/gates.md), judged as of the run's logical date."""
     report.progress("checking feeds against their SLAs")
     with report.stage("checks"):
-        outcomes = [o for feed in feeds or list(load_contracts()) for o in feed_outcomes(home, feed, report.logical_date)]
+        outcomes = [outcome for feed in feeds or list(load_contracts())
+                    for outcome in feed_outcomes(home, feed, report.logical_date)]
         report.checks += outcomes
     return outcomes
 
@@ -183,7 +184,8 @@ def _write_ops_tables(home: Home, status: pl.DataFrame, checks: list[CheckOutcom
             con.unregister("frame")
 
 
-def publish_step(home: Home, run_id: str, logical_date: date, checks: list[CheckOutcome]) -> tuple[list[dict], PublishResult | None, str]:
+def publish_step(home: Home, run_id: str, logical_date: date,
+                 checks: list[CheckOutcome]) -> tuple[list[dict], PublishResult | None, str]:
     """Record the run's checks and alerts, refresh the feed status, then publish — or hold when a
     blocking check failed. Returns (alerts, publish result or None, held reason)."""
     record_run(home, run_id=run_id, logical_date=logical_date, checks=checks)
