@@ -20,7 +20,8 @@ def run(
     run_date: Annotated[str | None, typer.Option(
         "--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
     since: Annotated[str | None, typer.Option(
-        "--since", help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
+        "--since",
+        help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
     full_refresh: Annotated[bool, typer.Option(
         "--full-refresh",
         help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
