@@ -133,7 +133,7 @@ def _parse(path: Path) -> Contract:
             nullable=bool(spec.get("nullable", True)),
             pii=spec.get("pii"),
         )
-        col.arrow_type  # validates the type name
+        _ = col.arrow_type  # resolving the Arrow type validates the type name (ContractError if unknown)
         if not col.description:
             raise ContractError(f"{where}: column {col.name} has no description")
         columns.append(col)
@@ -158,6 +158,16 @@ def _parse(path: Path) -> Contract:
 
 
 def _validate(contract: Contract, where: str) -> None:
+    _validate_settings(contract, where)
+    _validate_keys(contract, where)
+    if not {"team", "contact"} <= set(contract.owner):
+        raise ContractError(f"{where}: owner needs 'team' and 'contact'")
+    for exp in contract.expectations:
+        if exp.get("column") not in contract.column_names:
+            raise ContractError(f"{where}: expectation on unknown column {exp.get('column')!r}")
+
+
+def _validate_settings(contract: Contract, where: str) -> None:
     names = contract.column_names
     if len(set(names)) != len(names):
         raise ContractError(f"{where}: duplicate column names")
@@ -171,17 +181,16 @@ def _validate(contract: Contract, where: str) -> None:
         raise ContractError(f"{where}: plausible_event_dates needs min (YYYY-MM-DD) and max_days_ahead: {err}") from err
     if contract.late_arriving_days < 0:
         raise ContractError(f"{where}: late_arriving_days must be 0 or more")
+
+
+def _validate_keys(contract: Contract, where: str) -> None:
+    """Primary key and event time name columns; primary-key columns cannot be null."""
     for key in (*contract.primary_key, contract.event_time_column):
-        if key not in names:
+        if key not in contract.column_names:
             raise ContractError(f"{where}: '{key}' is not a column")
     for key in contract.primary_key:
         if contract.column(key).nullable:
             raise ContractError(f"{where}: primary-key column '{key}' must be nullable: false")
-    if not {"team", "contact"} <= set(contract.owner):
-        raise ContractError(f"{where}: owner needs 'team' and 'contact'")
-    for exp in contract.expectations:
-        if exp.get("column") not in names:
-            raise ContractError(f"{where}: expectation on unknown column {exp.get('column')!r}")
 
 
 @cache

@@ -374,7 +374,8 @@ class FileAccount:
     _unplaced: list = field(default_factory=list)  # line arrays not yet accounted for
 
     def start(self, tally: reader.Tally, dialect: Dialect, refused: list) -> None:
-        self.encoding, self.delimiter = dialect.encoding.label, reader.DELIMITER_NAMES.get(dialect.delimiter, dialect.delimiter)
+        self.encoding = dialect.encoding.label
+        self.delimiter = reader.DELIMITER_NAMES.get(dialect.delimiter, dialect.delimiter)
         self.preamble_lines, self.blank_lines, self.records = tally.preamble_lines, tally.blank_lines, tally.records
         self.refused = refused
 
@@ -558,7 +559,7 @@ def _repeated_keys(good: pl.DataFrame, contract: Contract, layout: FileLayout,
     hashes = good.select(pl.struct(key).hash(seed=7).alias("h"))["h"].to_numpy()
     seen: dict[int, int] = state.setdefault("_key_lines", {})
     repeat_of = []
-    for h, line in zip(hashes.tolist(), good["_line"].to_list()):
+    for h, line in zip(hashes.tolist(), good["_line"].to_list(), strict=True):  # both from `good`
         first = seen.setdefault(h, line)
         repeat_of.append(first if first != line else None)
     mask = pl.Series(repeat_of, dtype=pl.Int64).is_not_null()
@@ -588,8 +589,8 @@ def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows
             refused, refused_non_data = _refused_rows(account.refused, contract, layout)
             if refused.height or refused_non_data:
                 account.place(refused["line"], [], refused["line"], refused_non_data)
-                yield ParsedBatch(schema.empty_table().append_column(pa.field("_line", pa.int64()), pa.array([], pa.int64())),
-                                  refused, len(refused_non_data))
+                no_rows = schema.empty_table().append_column(pa.field("_line", pa.int64()), pa.array([], pa.int64()))
+                yield ParsedBatch(no_rows, refused, len(refused_non_data))
         seen = text["_line"]
         blank = _blank(text)
         non_data_lines = [text.filter(blank)["_line"]]

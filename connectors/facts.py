@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
+from connectors.home import SEEDS_DIR as SEEDS
 from connectors.iso4217 import ACTIVE_CURRENCIES
 
-from connectors.home import SEEDS_DIR as SEEDS
 EARLIEST_DAY = date(2000, 1, 1)  # the engine's default lower bound of plausible event dates
 
 

@@ -32,10 +32,15 @@ import pyarrow.parquet as pq
 from connectors.contracts import Contract
 from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, parse_batches, sniff
 from connectors.facts import FactError, check_facts
-from connectors.landing_safety import (copy_atomically, fsync_path, landing_in_progress, sweep_orphans,
-                                       write_json_atomically)
-from connectors.registry import FEEDS, feed_spec, other_feeds
 from connectors.home import Home  # noqa: F401  (re-exported: connectors.lake.Home)
+from connectors.landing_safety import (
+    copy_atomically,
+    fsync_path,
+    landing_in_progress,
+    sweep_orphans,
+    write_json_atomically,
+)
+from connectors.registry import FEEDS, feed_spec, other_feeds
 from connectors.secrets import ensure_hash_key
 
 
@@ -129,8 +134,9 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
         archived = _archive(home, feed, path, sha)  # only files that landed are kept as the archive
         _durable(home.raw(feed) / f"{file_id}.parquet", home.quarantine(feed) / f"{file_id}.parquet")
         result.seconds = (datetime.now(UTC) - started).total_seconds()
+        in_home = archived.is_relative_to(home.root)
         record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
-                  "landing_path": str(archived.relative_to(home.root)) if archived.is_relative_to(home.root) else str(archived),
+                  "landing_path": str(archived.relative_to(home.root)) if in_home else str(archived),
                   "options": merged, "loaded_at": started.isoformat()}
         record.update(record.pop("_extra", {}) or {})
         _commit_record(ledger_path, record)

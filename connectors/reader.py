@@ -223,7 +223,7 @@ def split_records(lines: Iterator[bytes], header_line: int, delimiter: str, quot
     """Records after the header line; a quoted field may span lines. Blank lines are counted."""
     state = _QuoteState(delimiter.encode(), quote.encode()) if quote else None
     number = 0
-    for number, line in enumerate(lines, start=1):
+    for number, _line in enumerate(lines, start=1):  # consumes the preamble and the header
         if number >= header_line:
             break
     tally.preamble_lines = max(0, header_line - 1)

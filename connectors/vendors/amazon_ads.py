@@ -30,6 +30,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from connectors.engine import FileRejected, H, Header, P, VendorFormat
+from connectors.registry_helpers import parse_table
 from connectors.vendors.ad_platforms import (
     breakdown_inputs,
     currency_hint,
@@ -40,8 +42,6 @@ from connectors.vendors.ad_platforms import (
     set_constant,
     window_of,
 )
-from connectors.engine import H, P, FileRejected, Header, VendorFormat
-from connectors.registry_helpers import parse_table
 
 FEED = "amazon_ads"
 CAMPAIGN_TYPE = "Sponsored Products"

@@ -22,6 +22,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from connectors.engine import H, VendorFormat
+from connectors.registry_helpers import parse_table
 from connectors.vendors.ad_platforms import (
     breakdown_inputs,
     currency_hint,
@@ -33,8 +35,6 @@ from connectors.vendors.ad_platforms import (
     null_placeholders,
     round_decimals,
 )
-from connectors.engine import H, VendorFormat
-from connectors.registry_helpers import parse_table
 
 FEED = "google_ads"
 CURRENCY_HINT = currency_hint(

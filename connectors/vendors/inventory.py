@@ -83,11 +83,12 @@ def _fba_inbound(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     column held what (`afn-inbound-shipped-quantity=abc + afn-inbound-receiving-quantity=3`)."""
     parts = [pl.col(c).str.strip_chars() for c in INBOUND_PARTS]
     numbers = [p.cast(pl.Int64, strict=False) for p in parts]
-    readable = pl.all_horizontal([(n.is_not_null() | p.is_null() | (p == "")) for n, p in zip(numbers, parts)])
+    readable = pl.all_horizontal([(n.is_not_null() | p.is_null() | (p == ""))
+                                  for n, p in zip(numbers, parts, strict=True)])
     both_empty = pl.all_horizontal([(p.is_null() | (p == "")) for p in parts])
     total = pl.sum_horizontal([n.fill_null(0) for n in numbers]).cast(pl.String)
     headers = state["layout"].mapping
-    raw = pl.concat_str([pl.lit(f"{headers[c]}=") + p.fill_null("") for c, p in zip(INBOUND_PARTS, parts)],
+    raw = pl.concat_str([pl.lit(f"{headers[c]}=") + p.fill_null("") for c, p in zip(INBOUND_PARTS, parts, strict=True)],
                         separator=" + ")
     # the parts stay in the frame so a quarantined row shows them under their vendor headers
     return frame.with_columns(

@@ -23,6 +23,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from connectors.engine import FileRejected, H, P, VendorFormat
+from connectors.registry_helpers import parse_table
 from connectors.vendors.ad_platforms import (
     breakdown_inputs,
     currency_hint,
@@ -32,8 +34,6 @@ from connectors.vendors.ad_platforms import (
     normalise_currency,
     round_decimals,
 )
-from connectors.engine import H, P, FileRejected, VendorFormat
-from connectors.registry_helpers import parse_table
 
 FEED = "meta_ads"
 CURRENCY_HINT = currency_hint(

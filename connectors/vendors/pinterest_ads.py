@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from connectors.engine import H, VendorFormat
+from connectors.registry_helpers import parse_table
 from connectors.vendors.ad_platforms import (
     breakdown_inputs,
     currency_hint,
@@ -21,8 +23,6 @@ from connectors.vendors.ad_platforms import (
     normalise_currency,
     round_decimals,
 )
-from connectors.engine import H, VendorFormat
-from connectors.registry_helpers import parse_table
 
 FEED = "pinterest_ads"
 CURRENCY_HINT = currency_hint(

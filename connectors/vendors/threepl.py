@@ -25,8 +25,8 @@ import polars as pl
 import pyarrow as pa
 
 from connectors.engine import H, P, VendorFormat
-from connectors.vendors.finance import upper_case
 from connectors.registry_helpers import content_key, parse_table
+from connectors.vendors.finance import upper_case
 
 COLUMNS = {
     "transaction_id": "transaction_id",

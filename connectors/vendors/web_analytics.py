@@ -20,9 +20,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from connectors.vendors.ad_platforms import breakdown_inputs, label_breakdown
 from connectors.engine import H, VendorFormat
 from connectors.registry_helpers import parse_table
+from connectors.vendors.ad_platforms import breakdown_inputs, label_breakdown
 
 CHANNEL_HINT = ("this sessions export has no 'channel' column: say which sales channel it is for, "
                 "e.g. `cwh ingest sessions FILE --option channel=amazon_us`, or set "
@@ -38,7 +38,8 @@ GA4_BREAKDOWNS = (
 
 
 def _total_rows(frame: pl.DataFrame, state: dict) -> pl.Expr:
-    return pl.col("date").str.strip_chars().str.to_lowercase().is_in(["total", "totals", "grand total"]).fill_null(False)
+    label = pl.col("date").str.strip_chars().str.to_lowercase()
+    return label.is_in(["total", "totals", "grand total"]).fill_null(False)
 
 
 def _prepare(frame: pl.DataFrame, state: dict) -> pl.DataFrame:

@@ -15,8 +15,8 @@ import polars as pl
 import pyarrow as pa
 
 from connectors.engine import H, VendorFormat
-from connectors.vendors.finance import upper_case
 from connectors.registry_helpers import parse_table
+from connectors.vendors.finance import upper_case
 
 # canonical column → template header (the template uses the canonical names)
 TEMPLATE_COLUMNS = (
