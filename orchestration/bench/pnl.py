@@ -29,6 +29,13 @@ LEGACY_AMOUNTS = [("price-amount", "price-type", "ItemPrice"),
                   ("other-amount", "transaction-type", "other-transaction")]
 BASE_LINES = ("gross_sales", "discounts", "returns", "shipping_income", "cogs", "fulfillment_costs",
               "payment_fees", "marketplace_fees", "marketing_spend", "operating_costs")
+# DuckDB read_csv column types of the Shopify exports (amounts exact, timestamps parsed in the query)
+SHOPIFY_ORDER_TYPES = ("{'Subtotal': 'DECIMAL(18,2)', 'Shipping': 'DECIMAL(18,2)', 'Taxes': 'DECIMAL(18,2)', "
+                       "'Total': 'DECIMAL(18,2)', 'Discount Amount': 'DECIMAL(18,2)', "
+                       "'Lineitem price': 'DECIMAL(18,2)', 'Lineitem quantity': 'BIGINT', 'Created at': 'VARCHAR', "
+                       "'Cancelled at': 'VARCHAR', 'Source': 'VARCHAR', 'Name': 'VARCHAR', 'Lineitem sku': 'VARCHAR'}")
+SHOPIFY_PAYMENT_TYPES = ("{'Amount': 'DECIMAL(18,2)', 'Fee': 'DECIMAL(18,2)', 'Transaction Date': 'VARCHAR', "
+                         "'Type': 'VARCHAR', 'Order': 'VARCHAR'}")
 
 
 def _csv(landing: Path, pattern: str, **options: str) -> str:
@@ -98,7 +105,7 @@ so_raw as (
            "Subtotal" as subtotal, "Shipping" as shipping, "Taxes" as taxes, "Total" as total,
            "Discount Amount" as disc, "Lineitem quantity" as qty, "Lineitem price" as price,
            "Lineitem sku" as sku
-    from {c('shopify_orders/*.csv', types="{'Subtotal': 'DECIMAL(18,2)', 'Shipping': 'DECIMAL(18,2)', 'Taxes': 'DECIMAL(18,2)', 'Total': 'DECIMAL(18,2)', 'Discount Amount': 'DECIMAL(18,2)', 'Lineitem price': 'DECIMAL(18,2)', 'Lineitem quantity': 'BIGINT', 'Created at': 'VARCHAR', 'Cancelled at': 'VARCHAR', 'Source': 'VARCHAR', 'Name': 'VARCHAR', 'Lineitem sku': 'VARCHAR'}")}
+    from {c('shopify_orders/*.csv', types=SHOPIFY_ORDER_TYPES)}
 ),
 so_orders as (
     select order_name,
@@ -119,13 +126,14 @@ so_cogs as (
 pay as (
     select "Type" as ttype, "Order" as order_name, "Amount" as amount, "Fee" as fee,
            cast(timezone('UTC', {shop_ts.format('"Transaction Date"')}) as date) as d
-    from {c('shopify_payments/*.csv', types="{'Amount': 'DECIMAL(18,2)', 'Fee': 'DECIMAL(18,2)', 'Transaction Date': 'VARCHAR', 'Type': 'VARCHAR', 'Order': 'VARCHAR'}")}
+    from {c('shopify_payments/*.csv', types=SHOPIFY_PAYMENT_TYPES)}
 ),
 shopify_refunds as (
     select o.channel, p.d,
            case when abs(p.amount) = o.total then o.subtotal
                 else abs(p.amount) - (case when o.subtotal + o.taxes = 0 then 0 else floor(
-                    (2 * (abs(p.amount) * 100)::bigint * (o.taxes * 100)::bigint + ((o.subtotal + o.taxes) * 100)::bigint)
+                    (2 * (abs(p.amount) * 100)::bigint * (o.taxes * 100)::bigint
+                     + ((o.subtotal + o.taxes) * 100)::bigint)
                     / (2.0 * ((o.subtotal + o.taxes) * 100)::bigint)) end)::decimal(18, 0) * 0.01
            end as returns,
            case when abs(p.amount) = o.total then o.shipping else 0 end as ship_refund
@@ -144,7 +152,8 @@ az as (
            {marketplace_case.format('"sales-channel"')} as channel,
            currency as cur, "quantity"::bigint as qty, "item-price"::decimal(18, 2) as gross,
            coalesce("item-promotion-discount"::decimal(18, 2), 0) as disc,
-           coalesce("shipping-price"::decimal(18, 2), 0) - coalesce("ship-promotion-discount"::decimal(18, 2), 0) as ship
+           coalesce("shipping-price"::decimal(18, 2), 0)
+           - coalesce("ship-promotion-discount"::decimal(18, 2), 0) as ship
     from {c('amazon_orders/*.txt', **tsv)}
 ),
 st_raw as (
@@ -211,7 +220,8 @@ fba_restock as (
 wh as (
     select document_type as doc, document_number as num, original_document_number as orig, sku,
            units::bigint as units, unit_price::decimal(18, 4) as price, coalesce(discount::decimal(18, 2), 0) as disc,
-           currency as cur, invoice_date::date as d, lower(coalesce(restock, '')) in ('yes', 'true', '1', 'y') as restock
+           currency as cur, invoice_date::date as d,
+           lower(coalesce(restock, '')) in ('yes', 'true', '1', 'y') as restock
     from {c('wholesale_invoices/*.csv', all_varchar='true')}
 ),
 wh_orders as (select num, min(d) as d from wh where doc = 'invoice' group by num),
@@ -250,7 +260,8 @@ facts as (
            case when category = 'marketplace_fees' then -amount else 0 end, 0, 0
     from st where category in ('fulfillment_costs', 'marketplace_fees')
     union all select 'wholesale', d, cur, units * price, disc, 0, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'invoice'
-    union all select 'wholesale', d, cur, 0, 0, units * price - disc, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'credit_note'
+    union all
+    select 'wholesale', d, cur, 0, 0, units * price - disc, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'credit_note'
     union all select channel, d, cur, 0, 0, 0, 0, 0, amount, 0, 0, 0, 0 from tpl
     union all select {rule_case('platform', 'name')}, d, cur, 0, 0, 0, 0, 0, 0, 0, 0, spend, 0 from ads
     union all select channel, d, cur, 0, 0, 0, 0, 0, 0, 0, 0, 0, amount from opex
@@ -273,12 +284,14 @@ costed as (
 converted as (
     select f.channel, f.d,
         {', '.join(
-            f"case when f.cur = 'USD' then {line} else cast(round(cast({line} as decimal(38, 10)) * fx.rate, 2) as decimal(18, 2)) end as {line}"
+            f"case when f.cur = 'USD' then {line} "
+            f"else cast(round(cast({line} as decimal(38, 10)) * fx.rate, 2) as decimal(18, 2)) end as {line}"
             for line in BASE_LINES)}
     from facts as f left join fx on fx.cur = f.cur and fx.d = f.d
     union all
     select c.channel, c.d, 0, 0, 0, 0,
-        case when c.cur = 'USD' then cost else cast(round(cast(cost as decimal(38, 10)) * fx.rate, 2) as decimal(18, 2)) end,
+        case when c.cur = 'USD' then cost
+             else cast(round(cast(cost as decimal(38, 10)) * fx.rate, 2) as decimal(18, 2)) end,
         0, 0, 0, 0, 0
     from costed as c left join fx on fx.cur = c.cur and fx.d = c.cost_d
 ),
@@ -292,11 +305,15 @@ select channel, month, gross_sales, discounts, returns,
        gross_sales - discounts - returns + shipping_income as net_revenue, cogs,
        gross_sales - discounts - returns + shipping_income - cogs as cm1,
        fulfillment_costs, payment_fees, marketplace_fees,
-       gross_sales - discounts - returns + shipping_income - cogs - fulfillment_costs - payment_fees - marketplace_fees as cm2,
+       gross_sales - discounts - returns + shipping_income - cogs
+           - fulfillment_costs - payment_fees - marketplace_fees as cm2,
        marketing_spend,
-       gross_sales - discounts - returns + shipping_income - cogs - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend as cm3,
+       gross_sales - discounts - returns + shipping_income - cogs
+           - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend as cm3,
        operating_costs,
-       gross_sales - discounts - returns + shipping_income - cogs - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend - operating_costs as contribution_after_opex
+       gross_sales - discounts - returns + shipping_income - cogs
+           - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend - operating_costs
+           as contribution_after_opex
 from monthly
 order by month, channel
 """
@@ -432,7 +449,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     r_abs = ref["amount"].abs()
     full = r_abs.eq(ref["total"])
     base = (ref["subtotal"] + ref["taxes"]).to_numpy()
-    partial_tax = np.where(base == 0, 0, _round_half_away(r_abs.to_numpy() * ref["taxes"].to_numpy(), np.maximum(base, 1)))
+    partial_tax = np.where(base == 0, 0,
+                           _round_half_away(r_abs.to_numpy() * ref["taxes"].to_numpy(), np.maximum(base, 1)))
     facts.append(pd.DataFrame({"channel": ref["channel"], "d": ref["d"],
                                "returns": np.where(full, ref["subtotal"], r_abs - partial_tax),
                                "shipping_income": -np.where(full, ref["shipping"], 0)}))
@@ -462,8 +480,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                   "mkt": comp["marketplace-name"]}
         if "amount-type" in raw.columns:  # flat file V2
             pd_ = pd.to_datetime(comp["posted-date"], format="%Y-%m-%d")
-            long = [pd.DataFrame({**common, "pd": pd_, "atype": comp["amount-type"], "adesc": comp["amount-description"],
-                                  "amt": comp["amount"]})]
+            long = [pd.DataFrame({**common, "pd": pd_, "atype": comp["amount-type"],
+                                  "adesc": comp["amount-description"], "amt": comp["amount"]})]
         else:  # legacy: wide amount columns
             pd_ = pd.to_datetime(comp["posted-date"], format="%d.%m.%Y")
             long = [pd.DataFrame({**common, "pd": pd_, "atype": atype, "adesc": comp[desc], "amt": comp[amount]})
@@ -517,7 +535,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
         "marketplace_fees": -fee_rows["amount"].where(fee_rows["category"].eq("marketplace_fees"), 0),
     }).reset_index(drop=True), ["fulfillment_costs", "marketplace_fees"]))
 
-    ret = _read(landing, "amazon_returns/*.txt", ["return-date", "order-id", "sku", "quantity", "detailed-disposition"], **tsv)
+    ret = _read(landing, "amazon_returns/*.txt",
+                ["return-date", "order-id", "sku", "quantity", "detailed-disposition"], **tsv)
     ret = ret[ret["detailed-disposition"].eq("SELLABLE")]
     ret = pd.DataFrame({"oid": ret["order-id"], "sku": ret["sku"], "d": _utc_date(ret["return-date"]),
                         "qty": -pd.to_numeric(ret["quantity"]).astype("int64")})
@@ -533,7 +552,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                dtype={"document_type": "string", "document_number": "string", "original_document_number": "string",
                       "sku": "string", "currency": "string", "restock": "string", "units": "int64"},
                parse_dates=["invoice_date"])
-    wh["value"] = np.rint(wh["units"].to_numpy() * wh["unit_price"].to_numpy() * 100).astype("int64") - _cents(wh["discount"])
+    gross_cents = np.rint(wh["units"].to_numpy() * wh["unit_price"].to_numpy() * 100).astype("int64")
+    wh["value"] = gross_cents - _cents(wh["discount"])
     inv, cn = wh[wh["document_type"].eq("invoice")], wh[wh["document_type"].eq("credit_note")]
     facts.append(convert(pd.DataFrame({"channel": "wholesale", "d": inv["invoice_date"], "cur": inv["currency"],
                                        "gross_sales": inv["value"] + _cents(inv["discount"]),
@@ -541,8 +561,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                          ["gross_sales", "discounts"]))
     facts.append(convert(pd.DataFrame({"channel": "wholesale", "d": cn["invoice_date"], "cur": cn["currency"],
                                        "returns": cn["value"]}).reset_index(drop=True), ["returns"]))
-    facts.append(cost_cents(pd.DataFrame({"channel": "wholesale", "d": inv["invoice_date"], "cost_d": inv["invoice_date"],
-                                          "sku": inv["sku"], "qty": inv["units"]})))
+    facts.append(cost_cents(pd.DataFrame({"channel": "wholesale", "d": inv["invoice_date"],
+                                          "cost_d": inv["invoice_date"], "sku": inv["sku"], "qty": inv["units"]})))
     inv_date = inv.groupby("document_number")["invoice_date"].min()
     restock = cn[cn["restock"].fillna("").str.lower().isin(["yes", "true", "1", "y"])]
     facts.append(cost_cents(pd.DataFrame({
@@ -587,7 +607,10 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     ads = pd.concat([a for a in ads if len(a)], ignore_index=True)
     channel = pd.Series(pd.NA, index=ads.index, dtype="string")
     for platform, how, pattern, target in campaign_rules():
-        hit = ads["name"].str.startswith(pattern) if how == "starts_with" else ads["name"].str.contains(pattern, regex=False)
+        if how == "starts_with":
+            hit = ads["name"].str.startswith(pattern)
+        else:
+            hit = ads["name"].str.contains(pattern, regex=False)
         if platform != "*":
             hit &= ads["platform"].eq(platform)
         channel = channel.mask(channel.isna() & hit.fillna(False), target)

@@ -211,7 +211,7 @@ def _child(kind: str, *args: str) -> dict:
     started = time.perf_counter()
     if kind == "nightly":  # args: home, logical date
         from connectors.home import Home
-        from orchestration.defs.launch import nightly_run
+        from orchestration.launch import nightly_run
 
         imported = time.perf_counter()
         timer = StageTimer()
@@ -287,9 +287,7 @@ def pipeline_pnl(home: Path):
     """The published channel_pnl_monthly (the build database when the publish was held)."""
     import duckdb
 
-    from connectors.home import build_database
-    from connectors.home import published_database
-    from connectors.home import Home
+    from connectors.home import Home, build_database, published_database
 
     database = published_database(Home(home))
     if not database.exists():
@@ -328,8 +326,8 @@ def compare_pnl(frames: dict, through_month: str | None = None) -> dict:
         other = norm(frame)
         joined = base.add_suffix("_p").join(other.add_suffix("_o"), how="outer").fillna(0)
         diffs = {line: int((joined[f"{line}_p"] - joined[f"{line}_o"]).abs().max()) for line in PNL_LINES}
-        rows = int(((joined[[f"{l}_p" for l in PNL_LINES]].to_numpy()
-                     != joined[[f"{l}_o" for l in PNL_LINES]].to_numpy()).any(axis=1)).sum())
+        rows = int(((joined[[f"{line}_p" for line in PNL_LINES]].to_numpy()
+                     != joined[[f"{line}_o" for line in PNL_LINES]].to_numpy()).any(axis=1)).sum())
         out[name] = {"max_diff_cents": max(diffs.values()), "by_line_cents": diffs,
                      "matching_lines": [line for line, d in diffs.items() if d == 0],
                      "rows_compared": len(joined), "rows_differing": rows}
@@ -439,8 +437,8 @@ def render(f: dict, console) -> None:
                   f"imports {r['imports_seconds']:.1f}s")
         note = "published" if r["published"] else f"[red]held[/]: {r['held_reason']}"
         t.add_row(f"[bold]{run_name}[/]", "[bold]total[/]", f"[bold]{r['wall_seconds']:.1f}[/]",
-                  f"[bold]{r['peak_rss_mb']:,.0f}[/]", f"{note}; {r['files_landed']} files, {r['rows_landed']:,} rows landed",
-                  end_section=True)
+                  f"[bold]{r['peak_rss_mb']:,.0f}[/]",
+                  f"{note}; {r['files_landed']} files, {r['rows_landed']:,} rows landed", end_section=True)
     for kind, label in (("lower_bound", "lower bound: one DuckDB query"), ("pandas", "pandas notebook")):
         r = f[kind]
         t.add_row(label, "P&L from raw files", f"{r['wall_seconds']:.1f}", f"{r['peak_rss_mb']:,.0f}",
@@ -517,10 +515,8 @@ def compare(root: Path, sizes: list[int], console) -> dict:
     return result
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # the measured child process (`make bench` / `cwh bench` start the runs)
     if len(sys.argv) > 2 and sys.argv[1] == "_child":
         print(json.dumps(_child(sys.argv[2], *sys.argv[3:]), default=str))
-    else:  # python -m orchestration.bench.runner [lines]: same as `cwh bench --lines`
-        from orchestration.cli import app
-
-        app(["bench", *(["--lines", sys.argv[1]] if len(sys.argv) > 1 else [])])
+    else:
+        sys.exit("run the benchmark with `make bench` or `cwh bench --lines N`")

@@ -34,7 +34,7 @@ def run(
     from datetime import UTC, datetime
 
     from connectors.home import published_database
-    from orchestration.defs.launch import nightly_run
+    from orchestration.launch import nightly_run
     from orchestration.pipeline.run_lock import RunLocked
 
     home = _home()

@@ -23,7 +23,7 @@ LOGICAL_DATE_TAG = "cwh/logical_date"
 PUBLISH_KEY = dg.AssetKey(["publish", "published_warehouse"])
 NIGHTLY_JOB = "nightly"
 
-# runs started by `cwh run` (orchestration/defs/launch.py) hand their report over by run id: the
+# runs started by `cwh run` (orchestration/launch.py) hand their report over by run id: the
 # caller reads the same object when the run ends (progress printer, benchmark timer included)
 LAUNCHED: dict[str, night.RunReport] = {}
 

@@ -2,7 +2,7 @@
 
 Each step is a plain function over the run's state (`RunReport`); the Dagster job
 (orchestration/defs/) executes them as its assets, checks and resource, and `cwh run` executes that
-same job in-process (orchestration/defs/launch.py), so a night run from the terminal and one run by
+same job in-process (orchestration/launch.py), so a night run from the terminal and one run by
 the schedule are the same run, recorded in the same Dagster instance. Nothing here imports Dagster.
 Nothing writes the published database unless every blocking check passed; whatever fails, the run
 ends held: recorded, alerted, and said in one paragraph.

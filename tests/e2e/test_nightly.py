@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from orchestration.demo import generate
 from connectors.home import Home
 from orchestration.cli import app
-from orchestration.defs.launch import nightly_run
+from orchestration.launch import nightly_run
 from connectors.home import published_database
 
 NOV_1, OCT_1 = date(2026, 11, 1), date(2026, 10, 1)

@@ -30,7 +30,7 @@ from connectors.lake import Home, land_all
 from orchestration.cli import app
 from orchestration.pipeline.dbt import failures, run_dbt
 from connectors.home import build_database
-from orchestration.defs.launch import nightly_run
+from orchestration.launch import nightly_run
 from connectors.home import published_database
 
 NOV_1 = date(2026, 11, 1)

@@ -23,7 +23,7 @@ from orchestration.demo.generator import generate
 from connectors.lake import Home, file_sha256
 from orchestration.cli import app
 from connectors.home import build_database
-from orchestration.defs.launch import nightly_run
+from orchestration.launch import nightly_run
 
 NOV_1 = date(2026, 11, 1)
 runner = CliRunner()

@@ -31,7 +31,7 @@ from orchestration.demo import generate
 from connectors.lake import Home, file_sha256, land_file
 from orchestration.pipeline import run as nightly
 from orchestration.cli import app
-from orchestration.defs.launch import nightly_run
+from orchestration.launch import nightly_run
 from orchestration.pipeline.publish import publish_history
 from connectors.home import published_database
 

@@ -18,11 +18,10 @@ import dagster as dg
 import pytest
 from playwright.sync_api import sync_playwright
 
-from orchestration.demo import generate
-from orchestration.defs.feeds import feed_asset_key, feed_assets
-from orchestration.defs.gates import LOGICAL_DATE_TAG, gate_checks
 from orchestration.definitions import defs
-from orchestration.defs.resources import WarehouseHome
+from orchestration.defs.feeds import feed_asset_key, feed_gates, raw_feeds
+from orchestration.defs.resources import LOGICAL_DATE_TAG, NightRun
+from orchestration.demo import generate
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -46,11 +45,11 @@ def record_a_landing(dagster_home: Path, cwh_home: Path) -> dict[str, bool]:
     gate fails (the other channels have no sales) while its other gates pass. → {check: passed}"""
     generate(cwh_home, days=20, orders_per_day=10)
     key = feed_asset_key(LANDED_FEED)
-    assets = [a for a in feed_assets if key in a.keys]
-    checks = [c for c in gate_checks if any(k.asset_key == key for k in c.check_keys)]
-    result = dg.materialize([*assets, *checks], instance=dg.DagsterInstance.from_config(str(dagster_home)),
-                            tags={LOGICAL_DATE_TAG: "2026-11-01"}, partition_key="2026-10-31",
-                            resources={"warehouse": WarehouseHome(root=str(cwh_home))}, raise_on_error=False)
+    selection = dg.AssetSelection.assets(key) | dg.AssetSelection.checks_for_assets(key)
+    result = dg.materialize([raw_feeds, feed_gates], selection=selection,
+                            instance=dg.DagsterInstance.from_config(str(dagster_home)),
+                            tags={LOGICAL_DATE_TAG: "2026-11-01"},
+                            resources={"night_run": NightRun(root=str(cwh_home))}, raise_on_error=False)
     outcomes = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert outcomes["channel_coverage"] is False and outcomes["freshness"] is True, outcomes
     return outcomes

@@ -14,7 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from orchestration.demo import generate
 from connectors.home import Home
-from orchestration.defs.launch import nightly_run
+from orchestration.launch import nightly_run
 from orchestration.outputs.digest import render_digest
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"

@@ -12,6 +12,7 @@ from datetime import date
 import dagster as dg
 
 from connectors.home import Home
+from orchestration.definitions import defs
 from orchestration.defs.resources import LAUNCHED, LOGICAL_DATE_TAG, NIGHTLY_JOB
 from orchestration.pipeline import run as night
 from orchestration.pipeline.run_lock import run_lock
@@ -52,8 +53,6 @@ def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, si
     """Close the day before `logical_date` (incrementally, from `since`, or every date with
     `full_refresh`) by running the nightly job. Waits up to `lock_wait_seconds` for a running night
     of the same home (else raises `RunLocked` naming it) before anything starts."""
-    from orchestration.definitions import defs
-
     run_id = run_id or str(uuid.uuid4())
     report = night.RunReport(run_id, logical_date, since=since, full_refresh=full_refresh,
                              progress=progress or night._no_progress, stage_timer=stage)
