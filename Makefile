@@ -78,9 +78,9 @@ test-spark: install $(SPARK_STAMP)
 	$(PY) -m pytest -m spark -q tests/spark
 
 # the Dagster UI on the home's persistent instance (run history, schedules, sensors), the one `cwh run`
-# records into (orchestration/defs/launch.py writes its dagster.yaml: run retries on, pooled event log)
+# records into (orchestration/defs/instance.py writes its dagster.yaml: run retries on, pooled event log)
 dagster: install
-	$(PY) -c 'from connectors.home import Home; from orchestration.defs.launch import home_instance; home_instance(Home.from_env())'
+	$(PY) -c 'from connectors.home import Home; from orchestration.defs.instance import home_instance; home_instance(Home.from_env())'
 	DAGSTER_HOME=$(CWH_HOME)/dagster $(VENV)/bin/dagster dev -w workspace.yaml
 
 # both from pyproject.toml, the one dependency list; uv keeps every existing pin unless the ranges force

@@ -9,40 +9,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 
-import dagster as dg
-
 from connectors.home import Home
 from orchestration.definitions import defs
+from orchestration.defs.instance import home_instance
 from orchestration.defs.resources import LAUNCHED, LOGICAL_DATE_TAG, NIGHTLY_JOB
 from orchestration.pipeline import run as night
 from orchestration.pipeline.run_lock import run_lock
-
-INSTANCE_SETTINGS = """\
-# the home's Dagster instance: run history, schedules, sensors (written by cwh; `make dagster` opens it)
-run_retries:
-  enabled: true   # the nightly schedule's dagster/max_retries tag takes effect
-telemetry:
-  enabled: false
-event_log_storage:  # Dagster's SQLite event log, one engine per file (orchestration/defs/storage.py)
-  module: orchestration.defs.storage
-  class: PooledSqliteEventLogStorage
-  config:
-    base_dir: {folder}/history
-"""
-
-
-def instance_dir(home: Home):
-    return home.root / "dagster"
-
-
-def home_instance(home: Home) -> dg.DagsterInstance:
-    """The persistent instance under the home (created on first use)."""
-    folder = instance_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = folder / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text(INSTANCE_SETTINGS.format(folder=folder))
-    return dg.DagsterInstance.from_config(str(folder))
 
 
 def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, since: date | None = None,
