@@ -12,9 +12,8 @@ from pathlib import Path
 import yaml
 
 from connectors.contracts import LINEAGE_FIELDS, SIMPLE_TYPES, Contract, load_contracts
-from connectors.home import Home
+from connectors.home import DBT_DIR, Home
 
-from connectors.home import DBT_DIR
 STAGING_DIR = DBT_DIR / "models" / "staging"
 HEADER = "# Generated from data_contracts/ by `python -m orchestration.pipeline.dbt_sources`: do not edit by hand.\n"
 
@@ -40,8 +39,8 @@ _CONTRACT_TYPES = {arrow_type: name for name, arrow_type in SIMPLE_TYPES.items()
 
 
 def _lineage_columns() -> list[dict]:
-    return [{"name": f.name, "data_type": sql_type(_CONTRACT_TYPES[f.type]), "description": _LINEAGE_DESCRIPTIONS[f.name]}
-            for f in LINEAGE_FIELDS]
+    return [{"name": f.name, "data_type": sql_type(_CONTRACT_TYPES[f.type]),
+             "description": _LINEAGE_DESCRIPTIONS[f.name]} for f in LINEAGE_FIELDS]
 
 
 def _table(contract: Contract) -> dict:

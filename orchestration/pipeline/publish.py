@@ -38,9 +38,8 @@ from pathlib import Path
 
 import duckdb
 
-from connectors.home import Home
+from connectors.home import Home, build_database, publish_records_dir, published_database
 from orchestration.pipeline.ops.alerts import CheckLike, check_to_dict, summarize
-from connectors.home import build_database, publish_records_dir, published_database
 
 INTERNAL_SCHEMAS = {"information_schema", "pg_catalog"}
 INTERNAL_SCHEMA = re.compile(r"(^|_)dbt_test__audit$|^__")

@@ -21,9 +21,8 @@ from pathlib import Path
 import duckdb
 
 from connectors.contracts import load_contracts
+from connectors.home import build_database, published_database
 from connectors.lake import Home, ledger_records
-from connectors.home import build_database
-from connectors.home import published_database
 
 TABLE = "restatements"
 # the money lines of the P&L (ratios and shares are derived from them and are not restated rows)
@@ -76,8 +75,9 @@ def _ts(value) -> datetime | None:
 
 
 def _pnl(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, date], dict[str, Decimal]]:
-    rows = con.execute(f"select channel, month, {', '.join(LINES)} from {database}.marts.channel_pnl_monthly").fetchall()
-    return {(channel, month): dict(zip(LINES, values)) for channel, month, *values in rows}
+    rows = con.execute(f"select channel, month, {', '.join(LINES)} "
+                       f"from {database}.marts.channel_pnl_monthly").fetchall()
+    return {(channel, month): dict(zip(LINES, values, strict=True)) for channel, month, *values in rows}
 
 
 def _late_files(home: Home, since: datetime) -> list[dict]:
@@ -215,7 +215,7 @@ def record_restatements(home: Home, run_id: str, logical_date: date) -> list[dic
                             f"({', '.join('?' * len(COLUMNS))})", new)
         con.execute("USE memory")
         con.execute("DETACH build")
-    return [dict(zip(COLUMNS, row)) for row in new]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in new]
 
 
 def _sql(path) -> str:

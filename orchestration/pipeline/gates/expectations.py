@@ -97,12 +97,14 @@ def suite_specs(contract: Contract) -> list[dict]:
     for rule in contract.expectations:
         unknown = set(rule) - RULE_KEYS
         if unknown:
-            raise ValueError(f"{contract.feed}: expectation on {rule.get('column')!r} has unknown keys {sorted(unknown)}")
+            raise ValueError(f"{contract.feed}: expectation on {rule.get('column')!r} "
+                             f"has unknown keys {sorted(unknown)}")
         column = rule["column"]
         extra = {"mostly": float(rule["mostly"])} if "mostly" in rule else {}
         if "min" in rule or "max" in rule:
             specs.append({"class": "ExpectColumnValuesToBeBetween",
-                          "kwargs": {"column": column, "min_value": rule.get("min"), "max_value": rule.get("max"), **extra}})
+                          "kwargs": {"column": column, "min_value": rule.get("min"), "max_value": rule.get("max"),
+                                     **extra}})
         if "accepted_values" in rule:
             specs.append({"class": "ExpectColumnValuesToBeInSet",
                           "kwargs": {"column": column, "value_set": list(rule["accepted_values"]), **extra}})
@@ -168,7 +170,8 @@ def validate_file(contract: Contract, path: Path) -> dict:
                         break
         failures.append({
             "expectation": cfg.type, "column": cfg.kwargs.get("column"),
-            "kwargs": {k: [_jsonable(x) for x in v] if isinstance(v, list) else _jsonable(v) for k, v in kwargs.items()},
+            "kwargs": {k: [_jsonable(x) for x in v] if isinstance(v, list) else _jsonable(v)
+                       for k, v in kwargs.items()},
             "unexpected_count": info.get("unexpected_count"), "element_count": info.get("element_count"),
             "unexpected_percent": (round(info["unexpected_percent"], 3)
                                    if info.get("unexpected_percent") is not None else None),
@@ -236,8 +239,9 @@ def superseded(contract: Contract, path: Path, failure: dict, newer: list[Path])
     newer_sql = "[" + ", ".join(_quote(p) for p in newer) + "]"
     with connect() as con:
         left = con.execute(
-            f"SELECT count(*) FROM (SELECT {key} FROM read_parquet({_quote(path)}, file_row_number = true) {where}) AS f "
-            f"ANTI JOIN (SELECT DISTINCT {key} FROM read_parquet({newer_sql}, union_by_name = true)) AS n USING ({key})",
+            f"SELECT count(*) FROM (SELECT {key} FROM read_parquet({_quote(path)}, file_row_number = true) {where}) "
+            f"AS f ANTI JOIN (SELECT DISTINCT {key} FROM read_parquet({newer_sql}, union_by_name = true)) AS n "
+            f"USING ({key})",
             params).fetchone()[0]
     return left == 0
 
@@ -290,7 +294,8 @@ def run_expectations(home: Home, contract: Contract) -> CheckOutcome:
         return outcome(contract, "expectations", "ok",
                        f"{contract.feed}: {checked} landed file(s), {rows} rows, pass all {len(specs)} expectations "
                        f"of the contract suite{note}.", **meta)
-    listed = "; ".join(_describe(f) for f in failures[:3]) + (f"; +{len(failures) - 3} more" if len(failures) > 3 else "")
+    more = f"; +{len(failures) - 3} more" if len(failures) > 3 else ""
+    listed = "; ".join(_describe(f) for f in failures[:3]) + more
     detail = (f"{contract.feed}: {len(failures)} failed expectation(s) in {len(failing_files)} of {checked} "
               f"file(s): {listed}.")
     action = (f"Fix the values at the source and re-export {', '.join(failing_files[:3])} (then land it: cwh ingest "
@@ -302,7 +307,7 @@ def run_expectations(home: Home, contract: Contract) -> CheckOutcome:
 def _describe(failure: dict) -> str:
     what = failure["expectation"].removeprefix("expect_column_values_to_").removeprefix("expect_")
     args = ", ".join(f"{k}={v}" for k, v in failure["kwargs"].items() if v is not None)
-    count = (f"{failure['unexpected_count']} of {failure['element_count']} rows" if failure["unexpected_count"] is not None
-             else failure.get("error") or "failed")
+    count = (f"{failure['unexpected_count']} of {failure['element_count']} rows"
+             if failure["unexpected_count"] is not None else failure.get("error") or "failed")
     sample = f", e.g. {failure['sample'][:3]}" if failure["sample"] else ""
     return f"{failure['file']} {failure['column']} {what}({args}): {count}{sample}"

@@ -24,8 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.home import Home
-from connectors.home import alerts_dir, check_results_dir
+from connectors.home import Home, alerts_dir, check_results_dir
 
 log = logging.getLogger(__name__)
 

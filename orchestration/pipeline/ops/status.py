@@ -33,9 +33,8 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from connectors.contracts import load_contracts
-from connectors.home import Home
+from connectors.home import Home, check_results_dir
 from orchestration.pipeline.ops.alerts import CHECK_RESULTS_SCHEMA
-from connectors.home import check_results_dir
 
 FAILURE_WINDOW_DAYS = 30
 STATUS_SCHEMA = {
