@@ -7,9 +7,9 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from connectors.vendors.amazon import settlement_balance
 from connectors.engine import FileRejected, parse_batches, sniff
 from connectors.registry import feed_spec, parse
+from connectors.vendors.amazon import settlement_balance
 
 D = Decimal
 
@@ -338,7 +338,7 @@ def test_legacy_settlement_is_unpivoted_into_one_row_per_amount(tmp_path):
     assert parsed.quarantine.height == 0 and parsed.non_data_rows == 1
     frame = parsed.frame
     got = list(zip(frame["line_id"], frame["transaction_type"], frame["amount_type"],
-                   frame["amount_description"], frame["amount"]))
+                   frame["amount_description"], frame["amount"], strict=True))
     assert got == [
         ("3.1", "Order", "ItemPrice", "Principal", D("40.00")),
         ("3.2", "Order", "ItemFees", "Commission", D("-6.00")),
@@ -460,7 +460,7 @@ def test_legacy_quantity_row_is_carried_to_its_components_and_never_quarantined(
     assert 3 not in frame["_line"].to_list() and 8 not in frame["_line"].to_list()  # used, not landed
     assert 11 not in frame["_line"].to_list()
     got = list(zip(frame["_line"], frame["transaction_type"], frame["sku"], frame["amount_description"],
-                   frame["amount"], frame["quantity_purchased"]))
+                   frame["amount"], frame["quantity_purchased"], strict=True))
     assert got == [
         (4, "Order", "TEE-M", "Principal", D("27.99"), 1),
         (5, "Order", "TEE-M", "Shipping", D("4.99"), 1),

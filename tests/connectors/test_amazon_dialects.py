@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors.vendors.amazon import settlement_balance
 from connectors.registry import parse
+from connectors.vendors.amazon import settlement_balance
 
 D = Decimal
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "amazon"
@@ -91,7 +91,7 @@ def test_european_legacy_settlement_with_quantity_rows_and_decimal_commas():
     assert parsed.quarantine.height == 0, parsed.quarantine.to_dicts()  # the quantity rows are data
     frame = parsed.frame
     got = list(zip(frame["_line"], frame["sku"], frame["amount_description"], frame["amount"],
-                   frame["quantity_purchased"]))
+                   frame["quantity_purchased"], strict=True))
     assert got == [
         (4, "TASSE-12", "Principal", D("53.44"), 2),
         (5, "TASSE-12", "Shipping", D("4.99"), 2),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.vendors.ad_platforms import CORE_COLUMNS
 from connectors.engine import FileRejected
 from connectors.registry import feed_spec, parse
+from connectors.vendors.ad_platforms import CORE_COLUMNS
 
 AD_FEEDS = ("google_ads", "meta_ads", "pinterest_ads", "amazon_ads")
 
@@ -42,8 +42,9 @@ def test_ad_feeds_share_the_canonical_core_columns():
         assert "platform-reported" in contract.column("conversions").description
     # the grain plus the row's breakdown: the key names one row of the vendor file
     assert feed_spec("google_ads").contract.primary_key == ("date", "campaign_name", "breakdown")
-    assert feed_spec("meta_ads").contract.primary_key == ("date", "campaign_name", "ad_group_name", "ad_name", "breakdown")
-    assert feed_spec("pinterest_ads").contract.primary_key == ("date", "campaign_name", "ad_group_name", "ad_name", "breakdown")
+    ad_grain = ("date", "campaign_name", "ad_group_name", "ad_name", "breakdown")
+    assert feed_spec("meta_ads").contract.primary_key == ad_grain
+    assert feed_spec("pinterest_ads").contract.primary_key == ad_grain
     # console downloads have no campaign id; names are unique within an advertiser profile
     assert feed_spec("amazon_ads").contract.primary_key == ("date", "campaign_name", "breakdown")
 
@@ -187,7 +188,7 @@ META = """
 Day,Campaign name,Ad set name,Ad name,Amount spent (EUR),Impressions,Reach,Link clicks,Purchases,Purchases conversion value,Reporting starts,Reporting ends
 2024-02-01,Web | Prospecting,Broad 25-54,Throw carousel,12.34,"1,000",800,10,2,145.50,2024-02-01,2024-02-29
 2024-02-01,Web | Prospecting,Broad 25-54,Candle reel,0.99,50,45,0,,,2024-02-01,2024-02-29
-"""
+"""  # noqa: E501  (a vendor export's lines are kept whole, as the vendor writes them)
 
 
 def test_meta_manager_export_reads_currency_from_spend_header(tmp_path):
@@ -240,7 +241,8 @@ v2",2024-02-05,Brand,All,10,Average,z
 
 
 def test_meta_bad_value_is_quarantined_naming_the_column(tmp_path):
-    text = META.rstrip("\n") + "\n2024-02-02,Web | Prospecting,Broad 25-54,Throw carousel,abc,5,5,0,0,0,2024-02-01,2024-02-29\n"
+    text = (META.rstrip("\n")
+            + "\n2024-02-02,Web | Prospecting,Broad 25-54,Throw carousel,abc,5,5,0,0,0,2024-02-01,2024-02-29\n")
     parsed = parse("meta_ads", write(tmp_path, "meta.csv", text))
     (bad,) = parsed.quarantine.to_dicts()
     assert bad["line"] == 4
@@ -283,7 +285,7 @@ PINTEREST = """
 Date,Campaign name,Ad group name,Spend in account currency,Impressions,Reach,Outbound clicks,Saves,Engagements,Total conversions (Checkout),Total order value (Checkout)
 2024-03-01,Web | Home decor,Cozy living rooms,17.50,"4,000",3000,20,16,48,1,80.125
 2024-03-01,Web | Home decor,Tablescapes,$2.25,300,250,1,0,3,0,0
-"""
+"""  # noqa: E501  (a vendor export's lines are kept whole, as the vendor writes them)
 
 
 def test_pinterest_export_with_currency_option(tmp_path):
@@ -330,8 +332,8 @@ A",Camp,2024-03-03,ten,1
 
 def test_pinterest_missing_spend_is_rejected(tmp_path):
     with pytest.raises(FileRejected, match="'Spend in account currency'"):
-        parse("pinterest_ads", write(tmp_path, "pin.csv", "Date,Campaign name,Ad group name,Impressions\n2024-03-01,C,G,1\n"),
-              {"currency": "USD"})
+        no_spend = "Date,Campaign name,Ad group name,Impressions\n2024-03-01,C,G,1\n"
+        parse("pinterest_ads", write(tmp_path, "pin.csv", no_spend), {"currency": "USD"})
 
 
 # --------------------------------------------------------------------------------------------

@@ -82,7 +82,8 @@ def test_amazon_console_report_in_dollars_with_a_currency_column():
     assert parsed.layout.extra_headers == []
     assert parsed.quarantine.height == 0
     assert column(parsed, "date") == [date(2019, 12, 1), date(2019, 12, 1), date(2019, 12, 2)]
-    assert column(parsed, "campaign_name") == ["SP | US | Brand exact", "SP | US | Category auto", "SP | US | Brand exact"]
+    assert column(parsed, "campaign_name") == ["SP | US | Brand exact", "SP | US | Category auto",
+                                               "SP | US | Brand exact"]
     assert column(parsed, "spend") == [Decimal("3.34"), Decimal("51.97"), Decimal("4.10")]
     assert column(parsed, "conversion_value") == [Decimal("200.00"), Decimal("75.63"), Decimal("0.00")]
     assert column(parsed, "conversions") == [2.0, 3.0, 0.0]
@@ -136,7 +137,8 @@ def test_meta_breakdown_by_age_and_gender_keeps_every_row_with_its_breakdown():
     assert column(parsed, "breakdown") == ["Age=25-34; Gender=female", "Age=25-34; Gender=male",
                                            "Age=35-44; Gender=female", "Age=35-44; Gender=unknown",
                                            "Age=25-34; Gender=female"]
-    first_day = [s for s, d in zip(column(parsed, "spend"), column(parsed, "date"), strict=True) if d == date(2024, 5, 1)]
+    first_day = [s for s, d in zip(column(parsed, "spend"), column(parsed, "date"), strict=True)
+                 if d == date(2024, 5, 1)]
     assert sum(first_day) == Decimal("26.00")  # 12.34 + 5.66 + 7.01 + 0.99
 
 
@@ -207,7 +209,8 @@ def test_amazon_business_report_sessions_with_bom_and_us_dates():
 
 @pytest.mark.parametrize("feed, name, message", [
     ("sessions", "sessions/ga4_sessions_by_channel_group.csv", "cwh ingest sessions FILE --option channel=amazon_us"),
-    ("amazon_ads", "marketing/amazon_ads_console_sp_dollar_no_currency.csv", "cwh ingest amazon_ads FILE --currency USD"),
+    ("amazon_ads", "marketing/amazon_ads_console_sp_dollar_no_currency.csv",
+     "cwh ingest amazon_ads FILE --currency USD"),
 ])
 def test_the_command_a_rejection_prints_works_as_printed(home, feed, name, message):
     from typer.testing import CliRunner
@@ -233,13 +236,14 @@ def test_the_command_a_rejection_prints_works_as_printed(home, feed, name, messa
 def test_staging_sums_breakdowns_and_a_re_export_replaces_the_older_rows(home, tmp_path):
     import duckdb
 
+    from connectors.home import build_database
     from connectors.lake import land_file
     from orchestration.pipeline.dbt import failures, run_dbt
-    from connectors.home import build_database
 
     land = lambda feed, path, **options: land_file(home, feed, path, options)  # noqa: E731
     assert land("meta_ads", fixture("marketing/meta_ads_age_gender.csv")).status == "loaded"
-    assert land("sessions", fixture("sessions/ga4_sessions_by_channel_group.csv"), channel="shopify_web").status == "loaded"
+    sessions = fixture("sessions/ga4_sessions_by_channel_group.csv")
+    assert land("sessions", sessions, channel="shopify_web").status == "loaded"
     # a later re-export of 2024-05-02 without the breakdown (one row) replaces that day's rows
     re_export = tmp_path / "meta_may2.csv"
     re_export.write_text("Day,Campaign name,Ad set name,Ad name,Amount spent (USD),Impressions\n"

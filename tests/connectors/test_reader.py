@@ -163,7 +163,7 @@ def test_multi_line_fields_keep_true_line_numbers_with_crlf(tmp_path):
     path = write_csv(tmp_path / "orders.csv", order_rows(), crlf=True, bom=True, trailing_blank=2)
     parsed = parse("shopify_orders", path)
     lines = dict(zip(parsed.frame["order_name"] + "/" + parsed.frame["line_number"].cast(str),
-                     parsed.frame["_line"]))
+                     parsed.frame["_line"], strict=True))
     assert lines == {"#1002/1": 2, "#1002/2": 4, "#1001/1": 5}
 
 
@@ -246,7 +246,8 @@ def test_a_repeated_key_within_a_file_is_quarantined_naming_the_first_line(tmp_p
     path = tmp_path / "cogs.csv"
     path.write_text(COGS_HEADER + "SKU-1,2.00,USD,2026-01-01\nSKU-2,3.00,USD,2026-01-01\nSKU-1,2.50,USD,2026-01-01\n")
     parsed = parse("cogs", path)
-    assert parsed.frame.select("sku", "unit_cost").rows() == [("SKU-1", Decimal("2.0000")), ("SKU-2", Decimal("3.0000"))]
+    assert parsed.frame.select("sku", "unit_cost").rows() == [("SKU-1", Decimal("2.0000")),
+                                                               ("SKU-2", Decimal("3.0000"))]
     [bad] = parsed.quarantine.to_dicts()
     assert bad["line"] == 4 and "repeats the key (sku, effective_from) of line 2" in bad["reason"]
     _balanced(parsed)

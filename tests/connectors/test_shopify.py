@@ -8,8 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from connectors.engine import FileRejected, parse_batches, sniff
-from connectors.engine import pii_hash
+from connectors.engine import FileRejected, parse_batches, pii_hash, sniff
 from connectors.registry import feed_spec, parse
 
 ORDER_HEADER = [
@@ -29,7 +28,7 @@ def order_rows():
         "yes", "USD", "1,090.00", "5.00", "87.20", "1,182.20", "SPRING10", "10.00", "Ground",
         "2026-05-04 10:22:33 -0400", "2", 'Linen shirt, "blue" / M', "545.00", "600.00", "SKU-1", "true", "true",
         "fulfilled", "Ann Smith", "1 Main St", "Ann Smith", "+1 555 0100", "US", "leave at\ndoor", "", "card",
-        "0.00", "Acme", "0.00", "5001", "web", "0.00", "+1 555 0100"]))
+        "0.00", "Acme", "0.00", "5001", "web", "0.00", "+1 555 0100"], strict=True))
     second = {h: "" for h in ORDER_HEADER} | {
         "Name": "#1002", "Lineitem quantity": "1", "Lineitem name": "Hat", "Lineitem price": "10.00",
         "Lineitem sku": "SKU-2", "Lineitem requires shipping": "true", "Lineitem taxable": "true",
@@ -147,7 +146,8 @@ def test_payments_have_stable_content_keys_and_identical_rows_stay_distinct(tmp_
     keys = first["transaction_key"].to_list()
     assert len(set(keys)) == 3 and keys[2] == keys[1] + "#2"
     charge = first.row(0, named=True)
-    assert (charge["amount"], charge["fee"], charge["net"]) == (Decimal("1182.20"), Decimal("34.58"), Decimal("1147.62"))
+    assert (charge["amount"], charge["fee"], charge["net"]) == (Decimal("1182.20"), Decimal("34.58"),
+                                                                Decimal("1147.62"))
     assert first["amount"][1] == Decimal("-10.80")
     assert str(first["payout_date"][0]) == "2026-05-06"
 
