@@ -12,6 +12,7 @@ import hashlib
 from collections import defaultdict
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,8 @@ def _rows(path: Path, delimiter: str = ",", skip: int = 0) -> list[list[str]]:
 
 def _dicts(path: Path, delimiter: str = ",", skip: int = 0) -> list[dict]:
     rows = _rows(path, delimiter, skip)
-    return [dict(zip(rows[0], r)) for r in rows[1:] if r and r[0] and not r[0].startswith("Total:")]
+    # not strict: exports end with footnote rows of one field (ShipBob's "* Storage is billed …")
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:] if r and r[0] and not r[0].startswith("Total:")]
 
 
 def _truth(home: Path, name: str) -> list[dict]:
@@ -170,7 +172,8 @@ def test_settlement_summary_equals_components(clean):
     old_layout = 0
     for path in files:
         rows = _rows(path, "\t")
-        header, summary, comps = rows[0], dict(zip(rows[0], rows[1])), [dict(zip(rows[0], r)) for r in rows[2:]]
+        header = rows[0]
+        summary, comps = dict(zip(header, rows[1], strict=True)), [dict(zip(header, r, strict=True)) for r in rows[2:]]
         old_layout += header == LEGACY_OLD
         amount_cols = [c for c in ("amount", "price-amount", "item-related-fee-amount", "promotion-amount",
                                    "other-amount", "shipment-fee-amount", "order-fee-amount",
@@ -237,27 +240,40 @@ def _fx(home: Path) -> dict:
 
 def _spend_from_files(home: Path) -> dict:
     """Marketing spend per (channel, day) recomputed from the ad files (blank costs skipped)."""
-    fx, out = _fx(home), defaultdict(Decimal)
-    landing = home / "landing"
+    landing, out = home / "landing", defaultdict(Decimal)
+    for key, amount in chain(_google_spend(landing), _meta_spend(landing), _pinterest_spend(landing),
+                             _amazon_ads_spend(landing, _fx(home))):
+        out[key] += amount
+    return {k: v for k, v in out.items() if v}
+
+
+def _google_spend(landing: Path):
     for p in (landing / "google_ads").glob("*.csv"):
         ui = _text(p).startswith("Campaign report")
         for r in _dicts(p, skip=2 if ui else 0):
-            if ui:
-                if r["Cost"]:
-                    out[(campaign_channel("google_ads", r["Campaign"]), r["Day"])] += \
-                        Decimal(r["Cost"].replace(",", ""))
-            else:
-                out[(campaign_channel("google_ads", r["campaign.name"]), r["segments.date"])] += \
-                    Decimal(r["metrics.cost_micros"]) / 1000000
+            if not ui:
+                yield ((campaign_channel("google_ads", r["campaign.name"]), r["segments.date"]),
+                       Decimal(r["metrics.cost_micros"]) / 1000000)
+            elif r["Cost"]:
+                yield (campaign_channel("google_ads", r["Campaign"]), r["Day"]), Decimal(r["Cost"].replace(",", ""))
+
+
+def _meta_spend(landing: Path):
     for p in (landing / "meta_ads").glob("*.csv"):
         for r in _dicts(p):
             # 8-decimal floating-point spend (messy) is the cents the P&L books
-            out[(campaign_channel("meta_ads", r["Campaign name"]), r["Day"])] += \
-                Decimal(r["Amount spent (USD)"]).quantize(CENT, ROUND_HALF_UP)
+            yield ((campaign_channel("meta_ads", r["Campaign name"]), r["Day"]),
+                   Decimal(r["Amount spent (USD)"]).quantize(CENT, ROUND_HALF_UP))
+
+
+def _pinterest_spend(landing: Path):
     for p in (landing / "pinterest_ads").glob("*.csv"):
         for r in _dicts(p):
-            out[(campaign_channel("pinterest_ads", r["Campaign name"]), r["Date"])] += \
-                Decimal(r["Spend in account currency"])
+            yield ((campaign_channel("pinterest_ads", r["Campaign name"]), r["Date"]),
+                   Decimal(r["Spend in account currency"]))
+
+
+def _amazon_ads_spend(landing: Path, fx: dict):
     for p in (landing / "amazon_ads").glob("*.csv"):
         for r in _dicts(p):
             if "Spend" in r:  # the Ads console download (messy): `Oct 2, 2026`, `$1,234.50`, Currency
@@ -267,8 +283,7 @@ def _spend_from_files(home: Path) -> dict:
             cost = Decimal(r["cost"])
             if r["campaignBudgetCurrencyCode"] != "USD":
                 cost = (cost * fx[(r["date"], r["campaignBudgetCurrencyCode"])]).quantize(CENT, ROUND_HALF_UP)
-            out[(campaign_channel("amazon_ads", r["campaignName"]), r["date"])] += cost
-    return {k: v for k, v in out.items() if v}
+            yield (campaign_channel("amazon_ads", r["campaignName"]), r["date"]), cost
 
 
 @pytest.mark.parametrize("mode", ["clean", "messy"])
@@ -373,7 +388,7 @@ def test_messy_excludes_defective_events(clean, messy):
 
 def _tsv(path: Path) -> list[dict]:
     rows = _rows(path, "\t")
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
 
 
 def test_messy_amazon_files_speak_the_real_dialects(messy):
@@ -388,7 +403,7 @@ def test_messy_amazon_files_speak_the_real_dialects(messy):
     assert raw.startswith(b'"amazon-order-id","merchant-order-id"') and b"\r\n" in raw
     text = raw.decode("cp1252")
     assert "\u2122 \u2013 " in text and all(line.startswith('"') for line in text.splitlines())
-    orders = [dict(zip(r[0], x)) for r in [_rows_of(text)] for x in r[1:]]
+    orders = [dict(zip(r[0], x, strict=True)) for r in [_rows_of(text)] for x in r[1:]]
     seen: dict[tuple, list] = defaultdict(list)
     for r in orders:
         seen[(r["amazon-order-id"], r["sku"])].append(r)
@@ -418,12 +433,16 @@ def test_messy_amazon_files_speak_the_real_dialects(messy):
         assert quantity_rows and items and all(not c["quantity-purchased"] for c in items)
         uses_commas = "," in summary["total-amount"]
         comma_files += uses_commas
-        def number(v: str) -> Decimal:
-            return Decimal(v.replace(".", "").replace(",", ".") if uses_commas else v)
-        total = sum(number(c[a]) for c in amounts for a in legacy_amounts if c.get(a))
-        assert total == number(summary["total-amount"]) == Decimal(truth[summary["settlement-id"]]["total_amount"])
+        total = sum(_amount(c[a], uses_commas) for c in amounts for a in legacy_amounts if c.get(a))
+        assert total == _amount(summary["total-amount"], uses_commas) == Decimal(
+            truth[summary["settlement-id"]]["total_amount"])
         assert len(amounts) == int(truth[summary["settlement-id"]]["components"])
     assert comma_files == 1
+
+
+def _amount(text: str, decimal_comma: bool) -> Decimal:
+    """A settlement amount: `1.234,56` in a file that writes decimal commas, `1234.56` otherwise."""
+    return Decimal(text.replace(".", "").replace(",", ".") if decimal_comma else text)
 
 
 def _rows_of(text: str) -> list[list[str]]:
