@@ -13,7 +13,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/se
 
 help:
 	@echo "make demo   - set up, generate demo data, run the nightly job, print a summary"
-	@echo "make test   - set up and run the test suite"
+	@echo "make test   - set up, lint (make lint) and run the test suite"
 	@echo "make test-spark - build the demo on Apache Spark too and check every mart equals the DuckDB build"
 	@echo "make lint   - ruff on the Python code, sqlfluff on the dbt models"
 	@echo "make lock   - re-pin requirements.lock from pyproject.toml (dependencies + the dev extra)"
@@ -52,7 +52,8 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: install $(CHROMIUM)
+# lint first: a ruff or sqlfluff finding fails `make test` before the suite runs
+test: install $(CHROMIUM) lint
 	$(PY) -m pytest -n 2 -q
 
 # one mutation at a time in a scratch copy (never this checkout); exits non-zero if one survives.
