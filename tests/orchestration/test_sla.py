@@ -392,3 +392,11 @@ def test_schema_drift_fails_on_a_waiting_file_without_a_required_column(lake):
     assert "remove the rejected file" in result.suggested_action
     bad.unlink()  # removed from landing: the rejection no longer holds the publish
     assert schema_drift(lake, get_contract("meta_ads")).status == "ok"
+
+
+def test_settlement_freshness_before_the_first_settlement_says_what_to_download(demo_home):
+    """A night older than every landed settlement (the demo's first settlement closes mid-September) is
+    judged, not crashed: the action names the period to download."""
+    result = freshness(demo_home, get_contract("amazon_settlements"), date(2026, 9, 2))
+    assert result.status != "ok"
+    assert "closed up to 2026-09-01" in result.suggested_action and "Seller Central" in result.suggested_action

@@ -221,7 +221,8 @@ def _freshness_action(contract: Contract, logical_date: date, newest, late_event
         return (f"Export the {contract.title} for {month:%Y-%m} (and any later closed month) and land it "
                 f"({_ingest(contract)}).")
     if contract.feed == "amazon_settlements":
-        return (f"Download the settlement report(s) Amazon closed after {newest_day.isoformat()} from Seller "
+        closed = f"closed after {newest_day.isoformat()}" if newest_day else f"closed up to {last.isoformat()}"
+        return (f"Download the settlement report(s) Amazon {closed} from Seller "
                 f"Central (Reports › Payments › All statements) and land them ({_ingest(contract)}).")
     start = newest_day + timedelta(days=1) if newest_day else last
     return f"Export the {contract.title} of {_span(min(start, last), last)} and land it ({_ingest(contract)})."
