@@ -173,6 +173,10 @@ def test_wholesale_receivables_and_ageing_equal_the_truth(built):
 
 
 # ---- restatements: a late refund into a closed month -----------------------------------------------------
+# the nights' run ids, named here so a restatement can be checked to name them (Dagster run ids are UUIDs)
+FINANCE_RUNS = [f"f1ace000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3)]
+
+
 @pytest.fixture(scope="module")
 def restated(demo_root, tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("recon_nightly") / "home")
@@ -182,13 +186,13 @@ def restated(demo_root, tmp_path_factory):
     late_file = home.landing("shopify_payments") / late[0]["file"]
     held_back = home.root.parent / late_file.name
     shutil.move(late_file, held_back)
-    first = nightly_run(home, NOV_1, run_id="finance-1")
+    first = nightly_run(home, NOV_1, run_id=FINANCE_RUNS[0])
     assert first.published, [c.detail for c in first.blocking_failures]
     with duckdb.connect(str(published_database(home)), read_only=True) as con:
         before = dict(con.execute("select channel || ':' || month, returns from marts.channel_pnl_monthly").fetchall())
         first_restatements = con.execute("select count(*) from main.restatements").fetchone()[0]
     shutil.move(held_back, late_file)  # the late export arrives after September was published
-    second = nightly_run(home, NOV_1, run_id="finance-2")
+    second = nightly_run(home, NOV_1, run_id=FINANCE_RUNS[1])
     assert second.published, [c.detail for c in second.blocking_failures]
     return home, late[0], before, first_restatements
 
@@ -207,7 +211,7 @@ def test_a_late_refund_into_a_closed_month_is_a_restatement_with_its_reason(rest
     moved = {r[4]: r for r in rows}
     assert {(r[2], r[3]) for r in rows} == {(late["channel"], month)}, "only that channel-month moves"
     row = moved["returns"]
-    assert row[0] == "finance-2" and row[1] == NOV_1 and row[8] == "finance-1"
+    assert row[0] == FINANCE_RUNS[1] and row[1] == NOV_1 and row[8] == FINANCE_RUNS[0]
     assert row[7] == returns and row[6] - row[5] == returns
     assert row[5] == before[f"{late['channel']}:{month}"]
     # what the refund moves: returns up, net sales down, shipping refunded, every margin down by the total
@@ -219,7 +223,7 @@ def test_a_late_refund_into_a_closed_month_is_a_restatement_with_its_reason(rest
     assert {line: r[7] for line, r in moved.items()} == expected
     reason = row[9]
     assert reason.startswith("late-arriving data: 1 refund(s) with event dates in 2026-09")
-    assert late["file"] in reason and "finance-1" in reason
+    assert late["file"] in reason and FINANCE_RUNS[0] in reason
     # the month's published figures changed by exactly that
     after = dict(query(published_database(home), "select channel || ':' || month, returns "
                                                  "from marts.channel_pnl_monthly"))
@@ -231,10 +235,10 @@ def test_a_late_refund_into_a_closed_month_is_a_restatement_with_its_reason(rest
 def test_restatement_history_is_carried_by_the_next_publish(restated):
     home, *_ = restated
     count = len(query(published_database(home), "select * from main.restatements"))
-    third = nightly_run(home, NOV_1, run_id="finance-3")
+    third = nightly_run(home, NOV_1, run_id=FINANCE_RUNS[2])
     assert third.published
     rows = query(published_database(home), "select run_id from main.restatements")
-    assert len(rows) == count and {r[0] for r in rows} == {"finance-2"}  # nothing new moved, history kept
+    assert len(rows) == count and {r[0] for r in rows} == {FINANCE_RUNS[1]}  # nothing new moved, history kept
 
 
 # ---- exports from the published snapshot -------------------------------------------------------------------
