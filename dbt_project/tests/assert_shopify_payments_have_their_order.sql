@@ -2,7 +2,7 @@
 -- is in quarantine): their fee and refund are held back with the order (docs/metrics.md, "Shopify
 -- Payments transactions without their order") and reach the P&L when the order lands. Listed as a
 -- warning so they stay visible; an unexpected number of them points at a missing orders export.
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_shopify__payment_transactions'}}}) }}
 
 select p.transaction_key, p.transaction_date, p.transaction_type, p.order_name, p.amount, p.fee
 from {{ ref('stg_shopify__payment_transactions') }} as p

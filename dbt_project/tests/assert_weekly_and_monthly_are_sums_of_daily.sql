@@ -38,3 +38,6 @@ compared as (
 )
 
 select * from compared where not lines_equal or not ratio_recomputed
+
+-- reads several models: Dagster shows it as a check of the one it verifies
+{{ config(meta={'dagster': {'ref': {'name': 'channel_pnl_monthly'}}}) }}

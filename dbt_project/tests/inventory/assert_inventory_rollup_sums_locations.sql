@@ -20,3 +20,6 @@ where c.sku is null or l.sku is null
     or c.on_hand <> l.on_hand
     or coalesce(c.stock_value, 0) <> coalesce(l.stock_value, 0)
     or c.dead_stock_value <> l.dead_stock_value
+
+-- reads several models: Dagster shows it as a check of the one it verifies
+{{ config(meta={'dagster': {'ref': {'name': 'inventory_health_rollup_daily'}}}) }}

@@ -6,3 +6,6 @@ union all
 select 'refund', refund_line_id, sku
 from {{ ref('fct_refunds') }}
 where sku is not null and sku not in (select sku from {{ ref('dim_product') }})
+
+-- reads several models: Dagster shows it as a check of the one it verifies
+{{ config(meta={'dagster': {'ref': {'name': 'dim_product'}}}) }}
