@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.list:
         for m in mutants:
-            print(f"{m.name}: {m.file}: {m.original.strip()!r} -> {m.replacement.strip()!r}\n    tests: {' '.join(m.tests)}")
+            print(f"{m.name}: {m.file}: {m.original.strip()!r} -> {m.replacement.strip()!r}\n"
+                  f"    tests: {' '.join(m.tests)}")
         return 0
 
     scratch = Path(tempfile.mkdtemp(prefix="cwh-mutants-"))

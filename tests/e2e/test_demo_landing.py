@@ -8,10 +8,10 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
-from connectors.vendors.amazon import settlement_balance
-from orchestration.demo import generate
 from connectors.lake import Home, land_all, land_file, ledger_records
 from connectors.registry import FEEDS
+from connectors.vendors.amazon import settlement_balance
+from orchestration.demo import generate
 
 
 def read_truth(home: Home, name: str) -> list[dict]:
@@ -100,7 +100,8 @@ def test_each_messy_defect_is_caught_and_the_good_rows_still_load(messy):
         elif kind in ("bom_crlf", "trailing_blank"):
             assert result.status == "loaded"
         else:
-            hits = quarantine.filter((pl.col("source_file") == defect["file"]) & (pl.col("line") == int(defect["line"])))
+            at_defect = (pl.col("source_file") == defect["file"]) & (pl.col("line") == int(defect["line"]))
+            hits = quarantine.filter(at_defect)
             assert hits.height == 1, defect
             assert defect["expected_reason_keyword"] in hits["reason"][0], (defect, hits["reason"][0])
     # nothing lost: per file, loaded + quarantined = the rows the generator wrote

@@ -26,11 +26,11 @@ import pytest
 import yaml
 
 from connectors.contracts import load_contracts
-from orchestration.demo import generate
+from connectors.home import build_database
 from connectors.lake import Home, land_all
+from orchestration.demo import generate
 from orchestration.pipeline import incremental
 from orchestration.pipeline.dbt import failures, run_dbt
-from connectors.home import build_database
 
 LAST_DAY = date(2026, 10, 31)
 FIRST_INCREMENTAL_DAY = LAST_DAY - timedelta(days=11)
@@ -361,7 +361,8 @@ def test_late_data_inside_the_window_needs_no_widening(windowed):
     spend_after = _count(home, f"select sum(spend) from marts.fct_marketing_spend "
                                f"where platform = 'google_ads' and spend_date = date '{spend_edge}'")
     with duckdb.connect() as con:
-        (revised,) = con.execute(f"select sum(spend) from '{home.raw('google_ads')}/inside-revision.parquet'").fetchone()
+        revision = home.raw("google_ads") / "inside-revision.parquet"
+        (revised,) = con.execute(f"select sum(spend) from '{revision}'").fetchone()
     # the re-export replaced the day: the fact holds what it says, a quarter more than before
     assert spend_before > 0 and float(spend_after) == pytest.approx(float(revised), abs=0.01)
     assert float(spend_after) == pytest.approx(float(spend_before) * 1.25, rel=1e-4)
@@ -381,7 +382,7 @@ def test_late_data_one_day_before_the_window_widens_the_plan_which_says_why(wind
     assert window.reasons == [f"shopify_payments: files landed since the last build carry events from {outside}"]
     # the window alone ends a day later: without the plan the refunds are missed
     _night_alone(home, "run", "--select", "+tag:daily")
-    refunds = f"select count(*) from marts.fct_refunds where refund_line_id like '%outside-refund-%'"
+    refunds = "select count(*) from marts.fct_refunds where refund_line_id like '%outside-refund-%'"
     assert _count(home, refunds) == 0
     build(home, "build", min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(),
           landed_after=window.landed_after.isoformat())

@@ -24,12 +24,12 @@ import pytest
 import yaml
 
 from connectors.contracts import get_contract
+from connectors.home import build_database
+from connectors.lake import Home, land_all
 from orchestration.demo import generate
 from orchestration.demo.catalog import SKUS
 from orchestration.demo.inventory_truth import LOCATIONS, MIRROR, SERVES, SNAPSHOT_TIME
-from connectors.lake import Home, land_all
 from orchestration.pipeline.dbt import DBT_DIR, failures, run_dbt
-from connectors.home import build_database
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.feed import feed_check_names, feed_outcomes
 from orchestration.pipeline.ops.alerts import alerts_from
@@ -73,7 +73,7 @@ def query(home: Home, sql: str, params=None) -> list[dict]:
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         cur = con.execute(sql, params or [])
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 def lead_times() -> dict[str, int]:
@@ -212,7 +212,8 @@ def test_last_day_stock_value_velocity_and_receipts_equal_the_truth(home):
         assert (row["units_sold_28d"], row["history_days"], row["units_sold_90d"]) == (
             int(t["units_28d"]), int(t["history_days"]), int(t["units_90d"])), key
         if int(t["units_28d"]):
-            assert row["days_on_hand"] == pytest.approx(int(t["on_hand"]) * int(t["history_days"]) / int(t["units_28d"]))
+            assert row["days_on_hand"] == pytest.approx(
+                int(t["on_hand"]) * int(t["history_days"]) / int(t["units_28d"]))
         assert received[key] == int(t["units_received"]), key
 
 
@@ -413,7 +414,8 @@ def expected_allocation(rows: list[dict], velocity: dict, open_units: dict, avai
         prio, reserve = priority[ch]
         cpu = contribution[ch]
         if reserve and open_units.get(ch):
-            claims.append(((1, prio, (-cpu if cpu is not None else Decimal(10 ** 9)), ch), ch, Fraction(open_units[ch])))
+            claims.append(((1, prio, (-cpu if cpu is not None else Decimal(10 ** 9)), ch), ch,
+                           Fraction(open_units[ch])))
         if velocity[ch]:
             claims.append(((2, prio, (-cpu if cpu is not None else Decimal(10 ** 9)), ch), ch, velocity[ch] * lead))
     exact = {r["channel"]: Fraction(0) for r in rows}
@@ -488,7 +490,8 @@ DEFAULT_PRIORITY = {"wholesale": (1, True), "shopify_web": (1, False), "shopify_
 def test_the_tight_supply_sku_gets_an_allocation_that_follows_the_configured_priority(home):
     exp = expected(home, "tight_supply")
     with (DBT_DIR / "seeds" / "allocation_priority.csv").open(newline="") as handle:
-        seeded = {r["channel"]: (int(r["priority"]), r["reserve_open_orders"] == "true") for r in csv.DictReader(handle)}
+        seeded = {r["channel"]: (int(r["priority"]), r["reserve_open_orders"] == "true")
+                  for r in csv.DictReader(handle)}
     assert seeded == DEFAULT_PRIORITY  # the documented default: wholesale commitments first, then contribution
     health = query(home, "select * from marts.inventory_health_daily where location = ? and sku = ? and date = ?",
                    [exp["location"], exp["sku"], END])[0]
@@ -571,10 +574,12 @@ def test_every_inventory_mart_is_documented_with_tests_at_its_grain(home):
         assert set(node["columns"]) == set(built), mart
         assert all(c["description"].strip() for c in node["columns"].values()), mart
         mine = [t for t in tests if f"model.channel_contribution.{mart}" in t["depends_on"]["nodes"]]
-        grains = [t for t in mine if t.get("test_metadata") and t["test_metadata"]["name"] == "unique_combination_of_columns"
+        grains = [t for t in mine if t.get("test_metadata")
+                  and t["test_metadata"]["name"] == "unique_combination_of_columns"
                   and t["test_metadata"]["kwargs"]["combination_of_columns"] == GRAIN[mart]]
         assert grains, mart
-        not_null = {t["column_name"] for t in mine if t.get("test_metadata") and t["test_metadata"]["name"] == "not_null"}
+        not_null = {t["column_name"] for t in mine
+                    if t.get("test_metadata") and t["test_metadata"]["name"] == "not_null"}
         assert set(GRAIN[mart]) <= not_null, (mart, set(GRAIN[mart]) - not_null)
 
 

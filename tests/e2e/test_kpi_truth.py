@@ -19,12 +19,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from connectors.home import build_database
+from connectors.lake import Home, land_all
 from orchestration.demo import generate
 from orchestration.demo.kpi_truth import COLUMNS as KPI_TRUTH_COLUMNS
 from orchestration.demo.kpi_truth import MARGIN_FLOOR_PCT, PROMISED_HANDLING_HOURS
-from connectors.lake import Home, land_all
 from orchestration.pipeline.dbt import DBT_DIR, failures, run_dbt
-from connectors.home import build_database
 
 KPIS = ("orders", "units", "sessions", "new_customers")
 NO_IDENTITY = {"amazon_us", "amazon_ca"}  # Amazon orders carry no buyer identity: no new-customer count
@@ -69,7 +69,7 @@ def as_int(value: str) -> int | None:
 
 def test_daily_kpis_equal_the_truth_for_every_channel_and_day(built):
     daily, _, channels, truth = built
-    actual = {(ch, d): dict(zip(KPIS, values)) for ch, d, *values in daily}
+    actual = {(ch, d): dict(zip(KPIS, values, strict=True)) for ch, d, *values in daily}
     expected = {(r["channel"], date.fromisoformat(r["date"])): {k: as_int(r[k]) for k in KPIS} for r in truth}
     assert len(actual) == len(daily), "channel_kpis_daily has duplicate channel × day rows"
     assert {ch for ch, _ in expected} <= channels
@@ -150,7 +150,7 @@ def compare(home: Path, truth_file: str, mart: str, key: str) -> tuple[list, dic
     with duckdb.connect(str(build_database(Home(home))), read_only=True) as con:
         cur = con.execute(f"select channel, {key}, {', '.join(cols)} from marts.{mart}")
         rows = cur.fetchall()
-    actual = {(ch, k.isoformat()): dict(zip(cols, vals)) for ch, k, *vals in rows}
+    actual = {(ch, k.isoformat()): dict(zip(cols, vals, strict=True)) for ch, k, *vals in rows}
     assert len(actual) == len(rows)
     assert set(actual) == set(truth), (sorted(set(actual) ^ set(truth))[:10])
     mismatches = [(ch, k, c, truth[(ch, k)][c], actual[(ch, k)][c]) for ch, k in sorted(truth) for c in cols

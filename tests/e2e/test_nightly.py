@@ -16,11 +16,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.demo import generate
-from connectors.home import Home
+from connectors.home import Home, published_database
 from orchestration.cli import app
+from orchestration.demo import generate
 from orchestration.launch import nightly_run
-from connectors.home import published_database
 
 NOV_1, OCT_1 = date(2026, 11, 1), date(2026, 10, 1)
 

@@ -17,10 +17,10 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from orchestration.demo import generate
-from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import failures, run_dbt
 from connectors.home import build_database
+from connectors.lake import Home, land_all
+from orchestration.demo import generate
+from orchestration.pipeline.dbt import failures, run_dbt
 
 LINES = ["gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
          "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",
@@ -83,7 +83,7 @@ def warehouse(home: Home, mart: str, period_column: str) -> Table:
     for channel, period, *values in rows:
         assert all(isinstance(v, Decimal) for v in values), "money must come back as decimals"
         assert (channel, period) not in table, f"duplicate {mart} row {channel} {period}"
-        table[(channel, period)] = dict(zip(LINES, values))
+        table[(channel, period)] = dict(zip(LINES, values, strict=True))
     return table
 
 

@@ -21,10 +21,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import pytest
 
-from orchestration.demo import generate
-from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import failures, run_dbt
 from connectors.home import build_database
+from connectors.lake import Home, land_all
+from orchestration.demo import generate
+from orchestration.pipeline.dbt import failures, run_dbt
 
 CLEAN = {"shopify_pos", "wholesale"}
 SEEDED_CHANNELS = {"amazon_ca", "amazon_us", "shopify_web"}
@@ -46,7 +46,7 @@ def query(home: Home, sql: str, params=None) -> list[dict]:
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         cur = con.execute(sql, params or [])
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def truth(home: Home, name: str) -> list[dict]:
@@ -61,7 +61,8 @@ def close(a, b, tol=1e-6) -> bool:
 
 
 def test_flags_equal_the_generators_truth(built):
-    expected = {(r["grain"], r["period_start"], r["channel"], r["flag"]): r for r in truth(built, "readback_expected.csv")}
+    expected = {(r["grain"], r["period_start"], r["channel"], r["flag"]): r
+                for r in truth(built, "readback_expected.csv")}
     found = {(r["grain"], r["period_start"].isoformat(), r["channel"], r["flag"]): r
              for r in query(built, "select * from marts.channel_flags")}
     assert set(found) == set(expected)
@@ -70,7 +71,8 @@ def test_flags_equal_the_generators_truth(built):
         assert row["subject"] == t["subject"], key
         assert row["metric"] == t["metric"], key
         assert close(row["metric_value"], t["metric_value"], 1e-4), (key, row["metric_value"], t["metric_value"])
-        assert close(row["reference_value"], t["reference_value"], 1e-4), (key, row["reference_value"], t["reference_value"])
+        assert close(row["reference_value"], t["reference_value"], 1e-4), (
+            key, row["reference_value"], t["reference_value"])
         assert row["affected_count"] == int(t["affected_count"]), key
         assert row["evidence"] and row["owner"]
 
@@ -157,7 +159,8 @@ def test_anomalies_found_with_the_generators_numbers(built):
         built, "select * from marts.channel_anomalies_daily where channel = 'shopify_web' and date = ?", [day])}
     assert found["orders"]["is_anomaly"] and found["orders"]["direction"] == "spike"
     assert found["orders"]["value"] == float(kpis[("shopify_web", day.isoformat())]["orders"])
-    same_weekday = [float(kpis[("shopify_web", (day - timedelta(days=7 * k)).isoformat())]["orders"]) for k in range(1, 9)]
+    same_weekday = [float(kpis[("shopify_web", (day - timedelta(days=7 * k)).isoformat())]["orders"])
+                    for k in range(1, 9)]
     assert found["orders"]["baseline_median"] == sorted(same_weekday)[3] / 2 + sorted(same_weekday)[4] / 2
     assert found["revenue"]["is_anomaly"] and found["orders"]["z_score"] > 4.5
     first_scored = date(2026, 7, 4) + timedelta(days=7 * 6)
@@ -202,7 +205,8 @@ def test_revenue_gap_drivers_sum_to_the_gap_and_match_the_truth(built):
                    and month + timedelta(days=i) <= END]
         cents = int(Decimal(t["net_revenue_target"]) * 100)
         share = int((Decimal(cents) / days).quantize(Decimal(1), ROUND_HALF_UP))
-        revenue_target = sum((Decimal(cents - share * (days - 1)) if d.day == days else Decimal(share)) for d in covered) / 100
+        revenue_target = sum((Decimal(cents - share * (days - 1)) if d.day == days else Decimal(share))
+                             for d in covered) / 100
         assert r["revenue_target"] == revenue_target
         actual = pnl[(channel, month)]["net_revenue"]
         assert r["net_revenue"] == actual
@@ -255,7 +259,8 @@ def expected_readback(home: Home, grain: str) -> dict[tuple[str, date], dict]:
     for r in truth(home, "kpis_extra_daily.csv"):
         k = kpis[(r["channel"], period_of(grain, date.fromisoformat(r["date"])))]
         k["orders"] += int(r["orders"])
-        k["value"] += Decimal(r["order_gross_sales"]) - Decimal(r["order_discounts"]) + Decimal(r["order_shipping_income"])
+        k["value"] += (Decimal(r["order_gross_sales"]) - Decimal(r["order_discounts"])
+                       + Decimal(r["order_shipping_income"]))
         if r["sessions"]:
             k["sessions"] = (k["sessions"] or 0) + int(r["sessions"])
     out = {}

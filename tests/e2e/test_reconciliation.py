@@ -24,14 +24,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.demo import generate
-from orchestration.demo.writers import META
+from connectors.home import build_database, published_database
 from connectors.lake import Home, land_all
 from orchestration.cli import app
-from orchestration.pipeline.dbt import failures, run_dbt
-from connectors.home import build_database
+from orchestration.demo import generate
+from orchestration.demo.writers import META
 from orchestration.launch import nightly_run
-from connectors.home import published_database
+from orchestration.pipeline.dbt import failures, run_dbt
 
 NOV_1 = date(2026, 11, 1)
 INJECTION = '=HYPERLINK("http://x","y")'
@@ -84,7 +83,7 @@ def test_every_payout_equals_the_truth_to_the_cent(built):
     for key, want in truth.items():
         got = warehouse[key]
         assert got[3] == want["currency"]
-        for name, value in zip(MONEY, got[4:11]):
+        for name, value in zip(MONEY, got[4:11], strict=True):
             assert isinstance(value, Decimal)
             if value != Decimal(want[name]):
                 problems.append(f"{key} {name}: truth {want[name]} warehouse {value}")
@@ -162,7 +161,7 @@ def test_wholesale_receivables_and_ageing_equal_the_truth(built):
                ageing_bucket, as_of_date, paid_date
         from marts.wholesale_receivables""")
     assert {r[0] for r in rows} == set(truth)
-    for number, amount, credited, open_amount, open_rc, days, bucket, as_of, paid in rows:
+    for number, amount, credited, open_amount, open_rc, days, bucket, as_of, _paid in rows:
         want = truth[number]
         assert (amount, credited, open_amount, open_rc) == tuple(
             Decimal(want[k]) for k in ("invoice_amount", "credited_amount", "open_amount", "open_amount_rc")), number

@@ -19,10 +19,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from orchestration.demo.generator import generate
+from connectors.home import build_database
 from connectors.lake import Home, file_sha256
 from orchestration.cli import app
-from connectors.home import build_database
+from orchestration.demo.generator import generate
 from orchestration.launch import nightly_run
 
 NOV_1 = date(2026, 11, 1)

@@ -14,10 +14,10 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
-from orchestration.demo import generate
 from connectors.engine import sniff
 from connectors.lake import Home, land_all
 from connectors.registry import FEEDS, feed_spec
+from orchestration.demo import generate
 
 LINEAGE = ["_source_file", "_source_sha256", "_loaded_at"]
 

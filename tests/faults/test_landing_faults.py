@@ -23,8 +23,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from orchestration.demo import generate
 from connectors.lake import Home, land_all, land_file
+from orchestration.demo import generate
 
 REPO = Path(__file__).resolve().parents[2]
 FEED = "shopify_orders"
@@ -148,7 +148,8 @@ def _emails(export: Path) -> set[str]:
         return {row["Email"].strip().lower() for row in csv.DictReader(handle) if row["Email"].strip()}
 
 
-def test_without_a_key_each_home_gets_its_own_secret_and_no_plain_hash_is_written(export, tmp_path, monkeypatch, capsys):
+def test_without_a_key_each_home_gets_its_own_secret_and_no_plain_hash_is_written(
+        export, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CWH_HASH_KEY", "")
     monkeypatch.delenv("CWH_HASH_KEY")
     emails = _emails(export)

@@ -27,13 +27,13 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.contracts import load_contracts
-from orchestration.demo import generate
-from connectors.lake import Home, file_sha256, land_file
-from orchestration.pipeline import run as nightly
-from orchestration.cli import app
-from orchestration.launch import nightly_run
-from orchestration.pipeline.publish import publish_history
 from connectors.home import published_database
+from connectors.lake import Home, file_sha256, land_file
+from orchestration.cli import app
+from orchestration.demo import generate
+from orchestration.launch import nightly_run
+from orchestration.pipeline import run as nightly
+from orchestration.pipeline.publish import publish_history
 
 REPO = Path(__file__).resolve().parents[2]
 OCT_1, NOV_1 = date(2026, 10, 1), date(2026, 11, 1)

@@ -46,5 +46,6 @@ def test_bench_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
         saved["incremental"]["wall_seconds"] / saved["full"]["wall_seconds"], 3)
     assert saved["ratios"]["full_over_lower_bound"] == round(
         saved["full"]["wall_seconds"] / saved["lower_bound"]["wall_seconds"], 2)
-    assert saved["ratios"]["pandas_over_full"] == round(saved["pandas"]["wall_seconds"] / saved["full"]["wall_seconds"], 2)
+    assert saved["ratios"]["pandas_over_full"] == round(
+        saved["pandas"]["wall_seconds"] / saved["full"]["wall_seconds"], 2)
     assert figures["order_lines"] > 0

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from connectors.lake import land_all, landing_files, ledger_records, rejections
 from connectors.unland import removal_records
-from orchestration.pipeline import incremental
 from orchestration.cli import app
+from orchestration.pipeline import incremental
 from tests.orchestration.test_cli_facts import FIXTURES
 
 runner = CliRunner()

@@ -5,9 +5,9 @@ import json
 import dagster as dg
 
 from connectors.contracts import LINEAGE_FIELDS, load_contracts
+from orchestration.definitions import defs
 from orchestration.defs.dbt import DBT_PROJECT
 from orchestration.pipeline.dbt_sources import render
-from orchestration.definitions import defs
 
 
 def test_committed_dbt_sources_are_what_the_contracts_generate():

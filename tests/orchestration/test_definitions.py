@@ -92,7 +92,6 @@ def test_the_landing_sensor_asks_one_run_per_new_file(home, tmp_path):
     from connectors.lake import land_file
     from orchestration.definitions import land_feeds
     from orchestration.defs.automation import landing_sensor
-
     from tests.connectors.test_shopify import order_rows, write_csv
 
     sensor = landing_sensor(land_feeds)
@@ -101,12 +100,13 @@ def test_the_landing_sensor_asks_one_run_per_new_file(home, tmp_path):
     rows = order_rows()
     rows[0]["Name"] = "#2002"
     second = write_csv(home.landing("shopify_orders") / "b.csv", rows)
+    resources = {"warehouse": WarehouseHome(root=str(home.root))}
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"warehouse": WarehouseHome(root=str(home.root))})
+        context = dg.build_sensor_context(instance=instance, resources=resources)
         requests = list(sensor(context))
         assert len(requests) == 2 and len({r.run_key for r in requests}) == 2
         assert all(r.run_key.startswith("shopify_orders:") for r in requests)
         assert {r.tags["cwh/file"] for r in requests} == {first.name, second.name}
         land_file(home, "shopify_orders", first)  # once landed, a file asks for no more runs
-        context = dg.build_sensor_context(instance=instance, resources={"warehouse": WarehouseHome(root=str(home.root))})
+        context = dg.build_sensor_context(instance=instance, resources=resources)
         assert [r.tags["cwh/file"] for r in sensor(context)] == [second.name]

@@ -10,10 +10,10 @@ import json
 import pytest
 
 from connectors.contracts import get_contract
+from connectors.lake import land_file
 from connectors.registry import FEEDS
 from orchestration.pipeline.gates.expectations import run_expectations, suite_fingerprint, suite_specs
-from connectors.lake import land_file
-from tests.orchestration.test_sla import demo_home, lake, read_rows, reland, write_rows  # noqa: F401  (fixtures)
+from tests.orchestration.test_sla import read_rows, reland, write_rows
 
 
 def test_the_suite_is_generated_from_the_contract():

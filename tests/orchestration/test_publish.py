@@ -13,10 +13,9 @@ from datetime import date
 import duckdb
 import pytest
 
+from connectors.home import build_database, published_database
 from orchestration.pipeline import publish as pub
-from connectors.home import build_database
 from orchestration.pipeline.publish import PublishError, held, publish, publish_history
-from connectors.home import published_database
 
 
 @dataclass
@@ -44,7 +43,8 @@ def make_build(home, scale: int = 1, rows: int = 100) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA main_dbt_test__audit")
         con.execute("CREATE TABLE marts.fct_contribution (id INTEGER PRIMARY KEY, channel VARCHAR NOT NULL, x BIGINT)")
-        con.execute(f"INSERT INTO marts.fct_contribution SELECT i, 'ch' || (i % 3), i * {scale} FROM range({rows}) t(i)")
+        con.execute("INSERT INTO marts.fct_contribution "
+                    f"SELECT i, 'ch' || (i % 3), i * {scale} FROM range({rows}) t(i)")
         con.execute("CREATE TABLE marts.dim_channel AS SELECT 'ch' || i AS channel FROM range(3) t(i)")
         con.execute(f"CREATE TABLE staging.stg_orders AS SELECT i AS order_id FROM range({rows * 2}) t(i)")
         con.execute("CREATE VIEW staging.stg_big_orders AS SELECT * FROM staging.stg_orders WHERE order_id >= 150")

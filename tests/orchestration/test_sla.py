@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors.contracts import get_contract
-from orchestration.demo import generate
-from connectors.lake import Home, land_all, land_file, ledger_records
+from connectors.lake import Home, land_file, ledger_records
 from connectors.registry import FEEDS
 from orchestration.pipeline.gates.feed import feed_gates
 from orchestration.pipeline.gates.outcome import held
@@ -31,44 +30,9 @@ from orchestration.pipeline.gates.sla import (
     schema_drift,
     volume,
 )
+from tests.orchestration.demo_lake import END, LOGICAL
 
-LOGICAL = date(2026, 11, 1)  # the nightly run of Nov 1 covers data through Oct 31
-END = date(2026, 10, 31)
-
-
-# ---- fixtures and helpers (test_expectations.py uses them too) --------------------------------------
-
-_DEMO: dict[str, Home] = {}
-LANDED_AT = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-
-
-class _LandingClock(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return cls.fromtimestamp(LANDED_AT.timestamp(), tz)
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory) -> Home:
-    """The clean demo lake: 60 days through 2026-10-31, generated and landed once per test process
-    (shared with test_expectations.py; tests that break something work on a copy: `lake`)."""
-    if "home" not in _DEMO:
-        home = Home(tmp_path_factory.mktemp("sla_demo") / "home")
-        generate(home.root, days=60, orders_per_day=30, end=END)
-        with pytest.MonkeyPatch.context() as patch:  # landed by the nightly run of Nov 1, whatever today is
-            patch.setattr("connectors.lake.datetime", _LandingClock)
-            results = land_all(home)
-        assert {r.status for r in results} == {"loaded"}
-        _DEMO["home"] = home
-    return _DEMO["home"]
-
-
-@pytest.fixture
-def lake(demo_home, tmp_path) -> Home:
-    """A private copy of the demo lake a test may break."""
-    root = tmp_path / "home"
-    shutil.copytree(demo_home.root, root)
-    return Home(root)
+# ---- helpers (test_expectations.py uses them too; the demo lake fixtures are in conftest.py) ---------
 
 
 def ledger_of(home: Home, feed: str, file: str) -> dict:
@@ -146,7 +110,8 @@ def by_check(outcomes, feed, check):
 
 def test_every_gate_passes_on_the_clean_demo_lake(demo_home):
     outcomes = feed_gates(demo_home, LOGICAL)
-    assert {(o.feed, o.check) for o in outcomes} == {(f, c) for f in FEEDS for c in CHECKS} | {("channels", "completeness")}
+    expected_checks = {(f, c) for f in FEEDS for c in CHECKS} | {("channels", "completeness")}
+    assert {(o.feed, o.check) for o in outcomes} == expected_checks
     bad = [(o.feed, o.check, o.status, o.detail) for o in outcomes if o.status != "ok"]
     assert bad == []
     assert held(outcomes) == []
@@ -239,7 +204,8 @@ def test_freshness_fails_when_nothing_landed(lake):
     result = freshness(lake, get_contract("pinterest_ads"), LOGICAL)
     assert result.status == "fail" and "nothing landed" in result.detail
     lake.raw("pinterest_ads").mkdir()
-    pq.write_table(get_contract("pinterest_ads").arrow_schema().empty_table(), lake.raw("pinterest_ads") / "_empty.parquet")
+    empty = get_contract("pinterest_ads").arrow_schema().empty_table()
+    pq.write_table(empty, lake.raw("pinterest_ads") / "_empty.parquet")
     assert freshness(lake, get_contract("pinterest_ads"), LOGICAL).status == "fail"
 
 

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 
 from connectors.contracts import get_contract
 from orchestration.pipeline.gates.sla import volume
-from tests.orchestration.test_sla import END, LOGICAL, demo_home, lake  # noqa: F401 (fixtures)
+from tests.orchestration.demo_lake import END, LOGICAL
 
 
-def test_volume_counts_the_grain_of_a_breakdown_export(lake):  # noqa: F811
+def test_volume_counts_the_grain_of_a_breakdown_export(lake):
     contract = get_contract("google_ads")
     before = volume(lake, contract, LOGICAL)
     raw = lake.raw("google_ads")

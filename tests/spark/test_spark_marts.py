@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 import duckdb
 import pytest
 
-from orchestration.demo import generate
-from connectors.lake import Home, land_all
-from orchestration.pipeline.dbt import failures, run_dbt
 from connectors.home import build_database
+from connectors.lake import Home, land_all
+from orchestration.demo import generate
+from orchestration.pipeline.dbt import failures, run_dbt
 from orchestration.pipeline.dbt_sources import DBT_DIR
 
 pytestmark = pytest.mark.spark
@@ -99,6 +99,7 @@ def test_spark_mart_equals_duckdb_mart(mart, duckdb_marts, spark_marts):
     assert spark_columns == duck_columns
     assert len(spark_rows) == len(duck_rows)
     differences = []
-    for duck_row, spark_row in zip(sorted(duck_rows, key=_sort_key), sorted(spark_rows, key=_sort_key)):
-        differences += [(column, d, s) for column, d, s in zip(duck_columns, duck_row, spark_row) if not _same(d, s)]
+    for duck_row, spark_row in zip(sorted(duck_rows, key=_sort_key), sorted(spark_rows, key=_sort_key), strict=True):
+        differences += [(column, d, s) for column, d, s in zip(duck_columns, duck_row, spark_row, strict=True)
+                        if not _same(d, s)]
     assert not differences, f"{mart}: {len(differences)} values differ, e.g. (column, duckdb, spark) {differences[:10]}"

@@ -65,7 +65,8 @@ def dagster_server(tmp_path_factory):
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "CWH_HOME": str(cwh_home)}
     log = (dagster_home / "dagster_dev.log").open("w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml",
+         "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -73,9 +74,10 @@ def dagster_server(tmp_path_factory):
         try:
             urllib.request.urlopen(f"{url}/server_info", timeout=2)
             break
-        except OSError:
+        except OSError as err:
             if process.poll() is not None:
-                raise RuntimeError(f"dagster dev exited: {(dagster_home / 'dagster_dev.log').read_text()[-2000:]}")
+                log_tail = (dagster_home / "dagster_dev.log").read_text()[-2000:]
+                raise RuntimeError(f"dagster dev exited: {log_tail}") from err
             time.sleep(1)
     else:
         os.killpg(process.pid, signal.SIGKILL)
@@ -198,8 +200,8 @@ def test_asset_graph_shows_a_feed_its_dbt_models_and_their_checks(dagster_url, b
 def test_asset_graph_shows_the_publish_asset_after_the_marts(dagster_url, browser):
     publish = GRAPH.get(dg.AssetKey(["publish", "published_warehouse"]))
     marts = {k.path[-1] for k in publish.parent_keys}
-    text, names = open_page(browser, f"{dagster_url}/assets/publish/published_warehouse?view=lineage&lineageScope=upstream",
-                            "lineage_publish.png", ["published_warehouse"], nodes=len(marts) + 1)
+    lineage = f"{dagster_url}/assets/publish/published_warehouse?view=lineage&lineageScope=upstream"
+    text, names = open_page(browser, lineage, "lineage_publish.png", ["published_warehouse"], nodes=len(marts) + 1)
     assert marts == {k.path[-1] for k in GRAPH.get_all_asset_keys() if k.path[0] == "marts"}
     # one node per mart (long names shortened on the node) and the publish asset, nothing else
     assert len(names) == len(marts) + 1, names

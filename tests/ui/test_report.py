@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from orchestration.demo import generate
 from connectors.home import Home
+from orchestration.demo import generate
 from orchestration.launch import nightly_run
 from orchestration.outputs.digest import render_digest
 
