@@ -32,3 +32,6 @@ select
 from {{ ref('int_settlement_lines') }}
 where category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping', 'tax')
   and transaction_type not in ('Order', 'Refund')
+
+-- reads several models: Dagster shows it as a check of the one it verifies
+{{ config(meta={'dagster': {'ref': {'name': 'int_settlement_lines'}}}) }}

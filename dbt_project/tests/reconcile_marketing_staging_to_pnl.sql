@@ -54,3 +54,6 @@ full outer join pnl as p on p.channel = f.channel and p.date = f.date
 where coalesce(f.spend_rc, 0) <> coalesce(p.spend_rc, 0)
 ) as mismatches
 where {{ built_dates('date') }}
+
+-- reads several models: Dagster shows it as a check of the one it verifies
+{{ config(meta={'dagster': {'ref': {'name': 'channel_pnl_daily'}}}) }}

@@ -126,3 +126,6 @@ where coalesce(s.gross_sales, 0) <> coalesce(i.gross_sales, 0)
    -- a P&L day with sales but no staged rate or cost is caught by the facts' FX tests
 ) as mismatches
 where {{ built_dates('date') }}
+
+-- reads several models: Dagster shows it as a check of the one it verifies
+{{ config(meta={'dagster': {'ref': {'name': 'channel_pnl_daily'}}}) }}

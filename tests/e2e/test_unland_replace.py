@@ -2,9 +2,9 @@
 `cwh ingest --replace`, and the next nightly run builds the same marts as a home that never had the
 mistake; a file taken out with `cwh unland` leaves no row in staging or the marts after the next run.
 
-Both homes are copies of one small demo (20 days); runs are driven as `cwh run --date` does
-(`nightly_run`). The marts compared are the build database's, which publish copies when the audit
-passes (a 20-day demo may hold the publish for a sparse feed's freshness, the same in both homes).
+Both homes are copies of one small demo (40 days, the smallest whose every gate passes: a night held
+by a blocking gate does not build, and a 20-day demo's sparse Amazon returns fail their freshness);
+runs are driven as `cwh run --date` does (`nightly_run`). The marts compared are the build database's.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ LANDING_CLOCK = {"inventory_sync_latency_daily": {"loaded_at", "sync_latency_hou
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "home"
-    generate(root, days=20, orders_per_day=10)
+    generate(root, days=40, orders_per_day=10)
     return root
 
 
@@ -90,7 +90,7 @@ def test_replace_a_wrong_currency_then_unland_a_file(demo_root, tmp_path, monkey
     truth = marts(clean)
 
     home = copy_home(demo_root, tmp_path / "home", monkeypatch)
-    (pinterest,) = home.landing("pinterest_ads").glob("*.csv")
+    pinterest = sorted(home.landing("pinterest_ads").glob("*.csv"))[0]  # one monthly export of several
     export = tmp_path / pinterest.name  # the user's download, landed by hand with the wrong currency
     shutil.move(pinterest, export)
     cli(home, monkeypatch, "ingest", "pinterest_ads", str(export), "--currency", "CAD")
@@ -106,30 +106,31 @@ def test_replace_a_wrong_currency_then_unland_a_file(demo_root, tmp_path, monkey
     for table in truth:
         assert fixed[table] == truth[table], table
 
-    # the Amazon Ads CA export is taken out: its campaigns leave staging and the marts, nothing else moves
-    export_ca = next(home.landing("amazon_ads").glob("*CA*.csv"))
+    # one Amazon Ads CA export (a month) is taken out: its campaign days leave staging and the marts,
+    # nothing else moves (the other month's export of the same campaigns stays)
+    export_ca = sorted(home.landing("amazon_ads").glob("*CA*.csv"))[-1]
     sha = file_sha256(export_ca)
     with export_ca.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
-    campaigns = {row["campaignId"] for row in rows}
+    days = {(row["campaignId"], date.fromisoformat(row["date"])) for row in rows}
     file_spend = sum(Decimal(row["cost"]) for row in rows)
-    spend = "select campaign_id, spend from marts.fct_marketing_spend where platform = 'amazon_ads'"
+    spend = "select campaign_id, spend_date, spend from marts.fct_marketing_spend where platform = 'amazon_ads'"
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
-        before = [(c, s) for c, s in con.execute(spend).fetchall() if c in campaigns]
-    assert before and sum(s for _, s in before) == file_spend  # the truth: the vendor file's own cost
+        before = [s for c, d, s in con.execute(spend).fetchall() if (c, d) in days]
+    assert before and sum(before) == file_spend  # the truth: the vendor file's own cost
 
     cli(home, monkeypatch, "unland", "amazon_ads", export_ca.name, "--reason", "wrong marketplace")
     run_night(home, monkeypatch)
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         staged = con.execute("select count(*) from staging.stg_amazon_ads__campaign_daily "
                              "where _source_sha256 = ?", [sha]).fetchone()[0]
-        after = [c for c, _ in con.execute(spend).fetchall() if c in campaigns]
+        after = [(c, d) for c, d, _ in con.execute(spend).fetchall() if (c, d) in days]
     assert staged == 0 and after == []
     unlanded = marts(home)["fct_marketing_spend"]
-    index = [c for c in truth_columns(clean, "fct_marketing_spend")]
-    campaign, platform = index.index("campaign_id"), index.index("platform")
+    index = list(truth_columns(clean, "fct_marketing_spend"))
+    campaign, platform, day = index.index("campaign_id"), index.index("platform"), index.index("spend_date")
     assert unlanded == [r for r in truth["fct_marketing_spend"]
-                        if not (r[platform] == "amazon_ads" and r[campaign] in campaigns)]
+                        if not (r[platform] == "amazon_ads" and (r[campaign], r[day]) in days)]
 
 
 def truth_columns(home: Home, table: str) -> list[str]:
