@@ -27,7 +27,7 @@ def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, si
     of the same home (else raises `RunLocked` naming it) before anything starts."""
     run_id = run_id or str(uuid.uuid4())
     report = night.RunReport(run_id, logical_date, since=since, full_refresh=full_refresh,
-                             progress=progress or night._no_progress, stage_timer=stage)
+                             progress=progress or night.no_progress, stage_timer=stage)
     config = {"logical_date": logical_date.isoformat(), "since": since.isoformat() if since else "",
               "full_refresh": full_refresh, "lock_held": True, "root": str(home.root)}
     with run_lock(home, run_id, wait_seconds=lock_wait_seconds,

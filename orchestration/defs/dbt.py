@@ -23,6 +23,7 @@ from dbt_common.events.functions import msg_to_dict
 from connectors.home import DBT_DIR
 from orchestration.defs.resources import NightRun
 from orchestration.pipeline import run as night
+from orchestration.pipeline.gates.dbt_results import WAREHOUSE
 
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 RESULT_EVENTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
@@ -112,6 +113,6 @@ def warehouse_models(context: dg.AssetExecutionContext, night_run: NightRun):
                              and dg.AssetCheckKey(event.asset_key, event.check_name) in checks):
             yield event
     if not result.success:  # the outcomes say which node and why; the publish decision holds the run
-        failed = [c for c in night_run.report.checks if c.feed == "warehouse" and c.status == "fail"]
+        failed = [c for c in night_run.report.checks if c.feed == WAREHOUSE and c.status == "fail"]
         raise dg.Failure(description="; ".join(c.detail for c in failed)[:2000] or "dbt build failed",
                          metadata={"failed_nodes": len(failed)})

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 STEPS = ("ingest", "checks", "dbt_build", "publish")
 
 
-def _no_progress(_message: str) -> None:
+def no_progress(_message: str) -> None:
     return None
 
 
@@ -68,7 +68,7 @@ class RunReport:
     build_window: incremental.BuildWindow | None = None
     snapshot: dict | None = None  # the ledger files this run builds (taken once landing is over)
     finished: bool = False  # the publish decision is taken (published or held)
-    progress: Callable[[str], None] = _no_progress
+    progress: Callable[[str], None] = no_progress
     stages: dict[str, dict] = field(default_factory=dict)  # seconds per step (the benchmark reads them)
     stage_timer: Callable[[str], AbstractContextManager] | None = None  # the benchmark's own timer
 
