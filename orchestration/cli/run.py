@@ -13,13 +13,14 @@ import typer
 from rich.table import Table
 
 from orchestration.cli.app import _home, app, console
+from orchestration.cli.options import date_option
 
 
 @app.command()
 def run(
-    run_date: Annotated[str | None, typer.Option(
+    run_date: Annotated[date | None, date_option(
         "--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
-    since: Annotated[str | None, typer.Option(
+    since: Annotated[date | None, date_option(
         "--since",
         help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
     full_refresh: Annotated[bool, typer.Option(
@@ -38,10 +39,10 @@ def run(
     from orchestration.pipeline.run_lock import RunLocked
 
     home = _home()
-    logical = date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()
+    logical = run_date or datetime.now(UTC).date()
     try:
         with console.status("nightly run…") as status:
-            report = nightly_run(home, logical, since=date.fromisoformat(since) if since else None,
+            report = nightly_run(home, logical, since=since,
                                  full_refresh=full_refresh, progress=lambda msg: status.update(f"nightly run: {msg}…"),
                                  lock_wait_seconds=wait, command="cwh " + " ".join(sys.argv[1:]))
     except RunLocked as err:
@@ -81,14 +82,23 @@ def run(
 
 @app.command()
 def status(
-    as_of: Annotated[str | None, typer.Option(
-        "--date", help="Judge lags as of this date (default today, UTC).")] = None,
+    as_of: Annotated[date | None, date_option(
+        "--date", help="Judge lags as of this date (default: the logical date of the last run; "
+                       "today, UTC, before any run).")] = None,
 ) -> None:
     """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
     how often it failed in the last 30 days."""
     from datetime import UTC, datetime
 
-    from orchestration.pipeline.ops.status import feed_sla_status, render_status
+    from orchestration.pipeline.ops.status import feed_sla_status, last_run, render_status
 
-    day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
-    console.print(render_status(feed_sla_status(_home(), as_of=day)))
+    home = _home()
+    latest = last_run(home)
+    if as_of:
+        day, which = as_of, "as given"
+    elif latest:
+        day, which = latest[0], f"the logical date of the last run, {latest[1]}; --date for another day"
+    else:
+        day, which = datetime.now(UTC).date(), "today (UTC): no run recorded yet"
+    console.print(render_status(feed_sla_status(home, as_of=day)))
+    console.print(f"judged as of {day} ({which})", highlight=False)

@@ -107,6 +107,17 @@ def check_history(home: Home) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
+def last_run(home: Home) -> tuple[date, str] | None:
+    """(logical date, run id) of the run that checked the feeds last, or None before any run: what
+    `cwh status` judges against by default (right after a run for an earlier date, e.g. the demo's
+    night, today's date would call every feed late)."""
+    history = check_history(home).filter(pl.col("logical_date").is_not_null())
+    if history.is_empty():
+        return None
+    latest = history.sort("checked_at", "logical_date").row(-1, named=True)
+    return latest["logical_date"], latest["run_id"]
+
+
 def _run_states(history: pl.DataFrame) -> pl.DataFrame:
     """One row per (feed, run): the run's state for the feed and whether it had any 'fail'."""
     return (
