@@ -12,13 +12,14 @@ import typer
 from rich.table import Table
 
 from orchestration.cli.app import _home, app, console
+from orchestration.cli.options import date_option, month_option, require_data
 
 PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
 
 
 @app.command()
 def build(
-    run_date: Annotated[str | None, typer.Option(
+    run_date: Annotated[date | None, date_option(
         "--date", help="Build the event dates up to the day before this date (YYYY-MM-DD), as cwh run "
                        "--date does; default today (UTC).")] = None,
 ) -> None:
@@ -33,7 +34,7 @@ def build(
     from orchestration.pipeline.run_lock import RunLocked, run_lock
 
     home = _home()
-    last_day = (date.fromisoformat(run_date) if run_date else datetime.now(UTC).date()) - timedelta(days=1)
+    last_day = (run_date or datetime.now(UTC).date()) - timedelta(days=1)
     try:
         with run_lock(home, f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}", command="cwh " + " ".join(sys.argv[1:])), \
                 console.status("dbt build: staging → intermediate → marts, with tests…"):
@@ -94,7 +95,8 @@ def _last_full_month(last_day: date | None) -> date | None:
 
 @app.command()
 def pnl(
-    month: Annotated[str | None, typer.Option(help="Month to show (YYYY-MM); default: the last full month.")] = None,
+    month: Annotated[date | None, month_option(
+        "--month", help="Month to show (YYYY-MM); default: the last full month.")] = None,
 ) -> None:
     """Print the channel P&L of one month from the published warehouse (the build database when
     nothing is published yet)."""
@@ -107,7 +109,8 @@ def pnl(
     if not database.exists():
         console.print("no warehouse yet: run `cwh run` (or `cwh build`) first")
         raise typer.Exit(1)
-    _print_pnl(database, month)
+    require_data(database, month)
+    _print_pnl(database, f"{month:%Y-%m}" if month else None)
 
 
 def _print_pnl(database, month: str | None) -> None:
