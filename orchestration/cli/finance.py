@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from orchestration.cli.app import _home, app, console
+from orchestration.cli.options import month_option, require_data
 
 
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or xlsx.")] = "xlsx",
-    month: Annotated[str | None, typer.Option(help="Only this month (YYYY-MM); default: every month.")] = None,
+    month: Annotated[date | None, month_option(
+        "--month", help="Only this month (YYYY-MM); default: every month.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write to; default: $CWH_HOME/outputs/exports.")] = None,
 ) -> None:
     """Export the reconciled channel P&L, payout reconciliation, receivables, restatements and
     campaign spend of the PUBLISHED snapshot (text cells neutralised against formula injection)."""
+    from connectors.home import published_database
     from orchestration.outputs.exports import ExportError
     from orchestration.outputs.exports import export as run_export
 
+    home = _home()
+    if published_database(home).exists():  # else export says nothing is published
+        require_data(published_database(home), month)  # not files of headers only
     try:
-        paths = run_export(_home(), format.lower(), month=month, out=out)
+        paths = run_export(home, format.lower(), month=f"{month:%Y-%m}" if month else None, out=out)
     except ExportError as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(1) from err

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from orchestration.cli.app import _home, app, console
+from orchestration.cli.options import date_option, month_option, require_data
 
 
 def _published():
@@ -27,8 +28,8 @@ def _published():
 def report(
     out: Annotated[Path | None, typer.Option(
         "--out", help="HTML file to write (default: $CWH_HOME/outputs/readback_latest.html).")] = None,
-    month: Annotated[str | None, typer.Option(
-        help="Month to read back (YYYY-MM); default: the last complete month.")] = None,
+    month: Annotated[date | None, month_option(
+        "--month", help="Month to read back (YYYY-MM); default: the last complete month.")] = None,
 ) -> None:
     """Write the channel readback: a self-contained HTML file (works offline) with the flags and next
     actions, the contribution waterfall, revenue vs operating-cost shares, trends with anomalies,
@@ -36,15 +37,16 @@ def report(
     from orchestration.outputs.report import write_report
 
     home, database = _published()
+    require_data(database, month)  # not a page of blank charts
     target = out or home.root / "outputs" / "readback_latest.html"
-    path = write_report(database, target, month=date.fromisoformat(f"{month}-01") if month else None)
+    path = write_report(database, target, month=month)
     console.print(f"readback: {path}")
 
 
 @app.command()
 def digest(
-    week: Annotated[str | None, typer.Option(
-        help="Any day of the week to digest (YYYY-MM-DD); default: the last complete week.")] = None,
+    week: Annotated[date | None, date_option(
+        "--week", help="Any day of the week to digest (YYYY-MM-DD); default: the last complete week.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Markdown file to write (default: $CWH_HOME/outputs/digest_<week>.md).")] = None,
 ) -> None:
@@ -52,6 +54,6 @@ def digest(
     from orchestration.outputs.digest import write_digest
 
     home, database = _published()
-    path = write_digest(database, home.root / "outputs", date.fromisoformat(week) if week else None, out)
+    path = write_digest(database, home.root / "outputs", week, out)
     console.print(path.read_text())
     console.print(f"digest: {path}")
