@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from orchestration.cli.app import _home, app, console
+from orchestration.cli.options import date_option
 
 # folders `cwh demo --reset` may clear: everything generated, never the user's config
 RESETTABLE = ("landing", "lake", "demo", "warehouse", "outputs")
@@ -23,7 +24,7 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of history to generate.")] = 120,
     orders_per_day: Annotated[int, typer.Option(help="Orders per day across all channels.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
-    end: Annotated[str, typer.Option(help="Last day of the generated history (YYYY-MM-DD).")] = "2026-10-31",
+    end: Annotated[date, date_option("--end", help="Last day of the generated history (YYYY-MM-DD).")] = "2026-10-31",
     messy: Annotated[bool, typer.Option(
         help="Add realistic defects (bad dates, blank amounts, a duplicated file…).")] = False,
     reset: Annotated[bool, typer.Option(
@@ -38,7 +39,7 @@ def demo(
             shutil.rmtree(home.root / name, ignore_errors=True)
     with console.status("generating demo data…") as status:
         summary = generate(home.root, days=days, orders_per_day=orders_per_day, seed=seed,
-                           end=date.fromisoformat(end), messy=messy,
+                           end=end, messy=messy,
                            progress=lambda msg: status.update(f"generating demo data… {msg}"))
     table = Table("feed", "files", "rows", title=f"Demo data in {home.root / 'landing'}")
     for feed, info in summary.items():

@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from orchestration.cli.app import _home, app, console
+from orchestration.cli.options import feed_argument
 
 
 def _parse_options(pairs: list[str]) -> dict[str, str]:
@@ -49,7 +50,7 @@ def _with_fact_flags(command):
 @app.command()
 @_with_fact_flags
 def ingest(
-    feed: Annotated[str | None, typer.Argument(help="Feed to land (see `cwh feeds`).")] = None,
+    feed: Annotated[str | None, feed_argument(help="Feed to land (see `cwh feeds`).")] = None,
     files: Annotated[list[Path] | None, typer.Argument(
         help="Vendor files; default: every file in landing/<feed>/.")] = None,
     all_feeds: Annotated[bool, typer.Option(
@@ -75,12 +76,10 @@ def ingest(
     if all_feeds:
         jobs = [(name, path) for name in FEEDS for path in landing_files(home, name)]
     else:
-        if feed not in FEEDS:
-            raise typer.BadParameter(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")
         targets = files or landing_files(home, feed)
         for path in targets:
             if not path.is_file():
-                raise typer.BadParameter(f"{path} is not a file")
+                raise typer.BadParameter(f"{path}: {'not a file' if path.exists() else 'no such file'}")
         jobs = [(feed, path) for path in targets]
     if not jobs:
         console.print("nothing to land: landing/ has no files" + (f" for {feed}" if feed else ""))
@@ -203,7 +202,7 @@ def _drift_note(result) -> str:
 
 @app.command()
 def unland(
-    feed: Annotated[str, typer.Argument(help="Feed the files were landed in (see `cwh feeds`).")],
+    feed: Annotated[str, feed_argument(help="Feed the files were landed in (see `cwh feeds`).")],
     files: Annotated[list[str], typer.Argument(
         help="Landed files: a path (matched by content), a file name, or a file id.")],
     reason: Annotated[str, typer.Option(
@@ -212,12 +211,9 @@ def unland(
     """Take landed files out of the lake (a wrong file, a file of another feed): their Parquet, quarantine,
     ledger record and landing copy move to lake/removed/<feed>/, the ledger records the removal, and the
     next `cwh run` removes their rows from staging and the marts (docs/incremental.md)."""
-    from connectors.registry import FEEDS
     from connectors.unland import UnlandError, find_landed
     from connectors.unland import unland as unland_file
 
-    if feed not in FEEDS:
-        raise typer.BadParameter(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")
     home = _home()
     try:
         for name in files:  # every file found before any moves
@@ -238,7 +234,7 @@ def unland(
 
 @app.command()
 def feeds(
-    feed: Annotated[str | None, typer.Argument(help="Show one feed's contract in full.")] = None,
+    feed: Annotated[str | None, feed_argument(help="Show one feed's contract in full.")] = None,
 ) -> None:
     """List the feeds, their contracts and what is landed."""
     from connectors.lake import ledger_records, rejections
@@ -320,7 +316,7 @@ def _show_landed_files(home, feed: str, limit: int = 30) -> None:
 
 @app.command()
 def quarantine(
-    feed: Annotated[str | None, typer.Argument(help="Only this feed.")] = None,
+    feed: Annotated[str | None, feed_argument(help="Only this feed.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
 ) -> None:
     """Show quarantined rows: file, line, reason and the raw values."""
