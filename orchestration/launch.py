@@ -36,8 +36,9 @@ def nightly_run(home: Home, logical_date: date, *, run_id: str | None = None, si
         try:
             result = defs.resolve_job_def(NIGHTLY_JOB).execute_in_process(
                 run_config={"resources": {"night_run": {"config": config}},
-                            # the CLI prints the night's own summary; every log line stays in the instance
-                            "loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                            # the CLI prints the night's own summary (a held night's failures once, no
+                            # Dagster stack trace); every log line stays in the instance
+                            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 instance=home_instance(home), run_id=run_id, raise_on_error=False,
                 tags={LOGICAL_DATE_TAG: logical_date.isoformat(), "cwh/launched_by": "cwh run"})
         finally:

@@ -20,6 +20,8 @@ console = Console() if sys.stdout.isatty() else Console(width=200)
 # orchestration/defs/, not for a terminal user of cwh
 warnings.filterwarnings("ignore", module=r"dagster(_dbt)?\.")
 warnings.filterwarnings("ignore", message=r".*(is currently in beta|is currently in preview)")
+# PySpark's notice about pandas versions, printed when dbt's adapters load during a night
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\.")
 
 
 def _home():

@@ -60,9 +60,12 @@ def run(
                       + "".join(f"; {reason}" for reason in window.reasons))
     counts = {s: sum(c.status == s for c in report.checks) for s in ("ok", "warn", "fail")}
     console.print(f"checks: {counts['ok']} ok, {counts['warn']} warnings, {counts['fail']} failed")
-    if report.alerts:
+    # a held run's blocking failures are listed once, below, with the held line
+    held_for = set() if report.published else {(c.feed, c.check) for c in report.blocking_failures}
+    alerts = [alert for alert in report.alerts if (alert["feed"], alert["check"]) not in held_for]
+    if alerts:
         table = Table("status", "feed", "check", "owner", "detail", "suggested action", title="Alerts")
-        for alert in report.alerts:
+        for alert in alerts:
             style = "red" if alert["status"] == "fail" else "yellow"
             table.add_row(f"[{style}]{alert['status']}[/]", alert["feed"], alert["check"],
                           f"{alert['owner']} <{alert['owner_contact']}>", alert["detail"], alert["suggested_action"])
