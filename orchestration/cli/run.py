@@ -86,7 +86,7 @@ def run(
 @app.command()
 def status(
     as_of: Annotated[date | None, date_option(
-        "--date", help="Judge lags as of this date (default: the logical date of the last run; "
+        "--date", help="Judge lags as of this date (default: the logical date of the latest run; "
                        "today, UTC, before any run).")] = None,
 ) -> None:
     """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
@@ -100,7 +100,7 @@ def status(
     if as_of:
         day, which = as_of, "as given"
     elif latest:
-        day, which = latest[0], f"the logical date of the last run, {latest[1]}; --date for another day"
+        day, which = latest[0], f"the logical date of the latest run, {latest[1]}; --date for another day"
     else:
         day, which = datetime.now(UTC).date(), "today (UTC): no run recorded yet"
     console.print(render_status(feed_sla_status(home, as_of=day)))

@@ -108,13 +108,14 @@ def check_history(home: Home) -> pl.DataFrame:
 
 
 def last_run(home: Home) -> tuple[date, str] | None:
-    """(logical date, run id) of the run that checked the feeds last, or None before any run: what
-    `cwh status` judges against by default (right after a run for an earlier date, e.g. the demo's
-    night, today's date would call every feed late)."""
+    """(logical date, run id) of the latest night that checked the feeds (the newest logical date; a
+    backfill of an earlier date run afterwards does not move it back), or None before any run: what
+    `cwh status` judges against by default (today's date, right after the demo's night of
+    2026-11-01, would call every feed late)."""
     history = check_history(home).filter(pl.col("logical_date").is_not_null())
     if history.is_empty():
         return None
-    latest = history.sort("checked_at", "logical_date").row(-1, named=True)
+    latest = history.sort("logical_date", "checked_at").row(-1, named=True)
     return latest["logical_date"], latest["run_id"]
 
 
