@@ -308,9 +308,12 @@ def test_exports_write_typed_tables_and_neutralise_formulas(restated, tmp_path):
     rows, xml = sheet_cells(xlsx, "channel_pnl_reconciled")
     header = [v for _, v in rows[0]]
     assert 'state="frozen"' in xml and 'ySplit="1"' in xml and "<autoFilter" in xml
-    ni, ci = header.index("net_revenue"), header.index("channel")
-    assert [(r[ci][1], Decimal(r[ni][1]).quantize(Decimal("0.01"))) for r in rows[1:]] == \
+    ni, ci = header.index("Net revenue (USD)"), header.index("Channel")  # headers people read
+    *data, total = rows[1:]
+    assert [(r[ci][1], Decimal(r[ni][1]).quantize(Decimal("0.01"))) for r in data] == \
         [(c, n) for c, _, n, _, _ in pnl]
+    assert total[0] == ("s", "Total")
+    assert Decimal(total[ni][1]).quantize(Decimal("0.01")) == sum(n for _, _, n, _, _ in pnl)
     assert all(r[ni][0] == "n" for r in rows[1:]), "money must be numeric cells"
     with zipfile.ZipFile(xlsx) as z:
         everything = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml"))
