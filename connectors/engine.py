@@ -323,8 +323,8 @@ def _guess_feed(lines: list[str], others: OtherFeeds) -> tuple[str | None, Vendo
 
 
 def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_ROWS,
-                        scratch_dir: Path | None = None,
-                        account: FileAccount | None = None) -> Iterator[pl.DataFrame]:
+                        scratch_dir: Path | None = None, account: FileAccount | None = None,
+                        progress: reader.Progress | None = None) -> Iterator[pl.DataFrame]:
     """The file's needed columns as text, renamed to canonical names, plus `_line`.
 
     `connectors.reader` splits the file into records (true line numbers), DuckDB's CSV reader reads
@@ -339,12 +339,14 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
         tally = reader.Tally()
-        records = reader.split_records(reader.physical_lines(path, encoding), layout.header_line,
-                                       dialect.delimiter, dialect.quote, tally)
+        lines = reader.physical_lines(path, encoding)
+        if progress is not None:
+            lines = reader.counted_lines(lines, path.stat().st_size, progress)
+        records = reader.split_records(lines, layout.header_line, dialect.delimiter, dialect.quote, tally)
         try:
             strict = reader.read_records(records, width=layout.width, select=layout.positions,
                                          delimiter=dialect.delimiter, quote=dialect.quote,
-                                         scratch=Path(tmp), batch_rows=batch_rows)
+                                         scratch=Path(tmp), batch_rows=batch_rows, progress=progress)
         except reader.Unreadable as err:
             raise FileRejected(f"{path.name}: {err}") from err
         except duckdb.Error as err:
@@ -575,7 +577,8 @@ def _repeated_keys(good: pl.DataFrame, contract: Contract, layout: FileLayout,
 
 
 def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows: int = BATCH_ROWS,
-                  scratch_dir: Path | None = None, account: FileAccount | None = None) -> Iterator[ParsedBatch]:
+                  scratch_dir: Path | None = None, account: FileAccount | None = None,
+                  progress: reader.Progress | None = None) -> Iterator[ParsedBatch]:
     """Typed batches of the file; at the end, every record is accounted for in `account` (landed,
     quarantined, non-data or merged into other rows by the connector) or the file is refused."""
     fmt = layout.format
@@ -583,7 +586,7 @@ def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows
     state: dict = {"path": path, "layout": layout, "merged_lines": set()}
     schema = contract.arrow_schema(with_lineage=False)
     first = True
-    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account):
+    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account, progress):
         if first:
             first = False
             refused, refused_non_data = _refused_rows(account.refused, contract, layout)

@@ -40,6 +40,7 @@ from connectors.landing_safety import (
     sweep_orphans,
     write_json_atomically,
 )
+from connectors.reader import Progress
 from connectors.registry import FEEDS, feed_spec, other_feeds
 from connectors.secrets import ensure_hash_key
 
@@ -105,10 +106,12 @@ def _commit_record(ledger_path: Path, record: dict) -> None:
     write_json_atomically(ledger_path, record)
 
 
-def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str] | None = None) -> LandingResult:
+def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str] | None = None,
+              progress: Progress | None = None) -> LandingResult:
     """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op.
     All or nothing (connectors/landing_safety.py): Parquet, quarantine and archive copy are in place
-    and flushed before the ledger record, written last, commits them."""
+    and flushed before the ledger record, written last, commits them. `progress` hears how far a
+    big file is (connectors.reader.Progress)."""
     ensure_hash_key(home.root)  # never hash personal data without a key
     path = Path(path)
     spec = feed_spec(feed)
@@ -124,7 +127,7 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
         merged = {**home.feed_options(feed), **(options or {})}
         try:
             merged = check_facts(merged, "from --<fact> or config/feed_options.yml")  # no wrong fact lands
-            result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started)
+            result = _write_lake(home, spec.contract, list(spec.formats), path, sha, merged, started, progress)
         except (FileRejected, FactError) as err:
             write_json_atomically(home.rejected(feed) / f"{file_id}.json", {
                 "feed": feed, "file": path.name, "sha256": sha, "reason": str(err),
@@ -144,7 +147,7 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
 
 
 def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
-                options: Mapping[str, str], loaded_at: datetime) -> LandingResult:
+                options: Mapping[str, str], loaded_at: datetime, progress: Progress | None = None) -> LandingResult:
     layout = sniff(path, contract, formats, options, other_feeds(contract.feed))
     file_id = sha[:16]
     raw_path = home.raw(contract.feed) / f"{file_id}.parquet"
@@ -160,7 +163,8 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
         with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
                 pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer:
             account = FileAccount()
-            for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp", account=account):
+            for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp", account=account,
+                                       progress=progress):
                 non_data += batch.non_data_rows
                 good = batch.good
                 if good.num_rows:
@@ -186,6 +190,9 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                     ).select(QUARANTINE_SCHEMA.names)
                     q_writer.write_table(q.to_arrow().cast(QUARANTINE_SCHEMA))
                     quarantined += batch.quarantine.height
+                if progress is not None:
+                    checked = loaded + quarantined + non_data
+                    progress("checking", checked, min(checked / account.records, 1.0) if account.records else 1.0)
     except BaseException:
         raw_tmp.unlink(missing_ok=True)
         q_tmp.unlink(missing_ok=True)

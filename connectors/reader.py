@@ -22,7 +22,9 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -38,6 +40,11 @@ BINARY_SIGNATURES = {
     b"%PDF": "a PDF document: download the report as CSV or TSV instead",
 }
 DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+# How far the landing of a big file is, for a person watching: (stage, rows so far, fraction of the
+# stage done). Stages: "reading" (the file split into records: lines read, share of its bytes),
+# "parsing" (DuckDB's strict read of the records), "checking" (rows typed against the contract).
+Progress = Callable[[str, int, float], None]
+PROGRESS_EVERY_LINES = 1 << 16
 
 # Windows-1252 leaves five bytes undefined; they decode as their Latin-1 code points
 _CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
@@ -156,6 +163,18 @@ def physical_lines(path: Path, encoding: Encoding) -> Iterator[bytes]:
             if number == 0:
                 line = line.lstrip("\ufeff")
             yield line.encode("utf-8", "surrogatepass")
+
+
+def counted_lines(lines: Iterator[bytes], size: int, progress: Progress) -> Iterator[bytes]:
+    """`lines` passed through, reporting lines read and the share of the file's `size` bytes they
+    make up (UTF-8 bytes: a transcoded file's share is close, not exact)."""
+    read = count = 0
+    for count, line in enumerate(lines, start=1):
+        read += len(line)
+        if count % PROGRESS_EVERY_LINES == 0:
+            progress("reading", count, min(read / size, 1.0) if size else 1.0)
+        yield line
+    progress("reading", count, 1.0)
 
 
 def _cr_only(path: Path) -> bool:
@@ -313,7 +332,7 @@ def _reason(error_type: str, message: str, width: int) -> str:
 
 
 def read_records(records: Iterator[Record], *, width: int, select: dict[str, int], delimiter: str,
-                 quote: str, scratch: Path, batch_rows: int) -> StrictRead:
+                 quote: str, scratch: Path, batch_rows: int, progress: Progress | None = None) -> StrictRead:
     """Write the records (each prefixed with its line number) and read them back strictly.
 
     `select`: output column → field index. Returns the good rows as an all-text Parquet file with
@@ -349,8 +368,9 @@ def read_records(records: Iterator[Record], *, width: int, select: dict[str, int
                                  "temp_directory": str(scratch)})
     try:
         query = f"SELECT {projection} FROM read_csv({_sql_str(str(text_path))}, {', '.join(options)})"
-        con.execute(f"COPY ({query}) TO {_sql_str(str(parquet))} "
-                    f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})")
+        with _reporting(con, progress, written):
+            con.execute(f"COPY ({query}) TO {_sql_str(str(parquet))} "
+                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})")
         rows = con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(parquet))})").fetchone()[0]
         rejected = _rejects(con, width, delimiter, quote)
     finally:
@@ -360,6 +380,34 @@ def read_records(records: Iterator[Record], *, width: int, select: dict[str, int
         raise Unreadable(f"the CSV reader read {rows} rows and refused {len(rejected)} of the {written} records "
                          "counted in the file; export the file again (or report it to us with the file)")
     return StrictRead(parquet, rows, rejected, refused)
+
+
+@contextmanager
+def _reporting(con: duckdb.DuckDBPyConnection, progress: Progress | None, records: int,
+               every_seconds: float = 0.5):
+    """While DuckDB reads: its own progress (`query_progress`) passed on, polled from a thread; its
+    terminal bar never printed (it would break the caller's display)."""
+    con.execute("SET enable_progress_bar_print = false")
+    if progress is None:
+        yield
+        return
+    con.execute("SET enable_progress_bar = true")  # what query_progress reads
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(every_seconds):
+            percent = con.query_progress()
+            if percent >= 0:
+                progress("parsing", records, percent / 100)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        poller.join()
+    progress("parsing", records, 1.0)
 
 
 def _refuse_before_reading(record: Record, width: int, delimiter: str) -> str | None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from connectors.lake import Home, LandingResult, file_sha256, land_file, ledger_records
 from connectors.landing_safety import fsync_path, landing_in_progress, write_json_atomically
+from connectors.reader import Progress
 from connectors.registry import FEEDS
 
 MIN_ID_PREFIX = 6  # the shortest file id prefix accepted (ids are the sha256's first 16 hex digits)
@@ -126,17 +127,18 @@ def _restore(home: Home, feed: str, removal: dict) -> None:
     (home.root / removal["archive"]).rmdir()
 
 
-def replace_file(home: Home, feed: str, path: Path, options: Mapping[str, str] | None = None) -> LandingResult:
+def replace_file(home: Home, feed: str, path: Path, options: Mapping[str, str] | None = None,
+                 progress: Progress | None = None) -> LandingResult:
     """Land `path` again although it is landed (e.g. with corrected facts): the first landing is
     superseded, and stays if the new one is rejected. A file not landed yet simply lands."""
     try:
         find_landed(home, feed, path)
     except UnlandError:
-        return land_file(home, feed, path, options)
+        return land_file(home, feed, path, options, progress)
     given = ", ".join(f"{k}={v}" for k, v in sorted((options or {}).items())) or "no options"
     removal = unland(home, feed, path, f"replaced: landed again with {given}", action="replace",
                      keep_landing_copy=True)
-    result = land_file(home, feed, path, options)
+    result = land_file(home, feed, path, options, progress)
     if result.status == "rejected":
         _restore(home, feed, removal)
         result.reason = f"{result.reason} (the earlier landing stays)"

@@ -88,13 +88,18 @@ def ingest(
     rejected, to_do = 0, []
     sweep_orphans(home, list(FEEDS))  # what a crashed landing left behind
     guard = _between_runs(home, "cwh ingest --replace") if replace else contextlib.nullcontext()
-    with guard, console.status("landing…") as status:
+    results = []
+    with guard, _landing_display() as display:
         for index, (name, path) in enumerate(jobs, start=1):
-            status.update(f"landing {index}/{len(jobs)}: {name} {path.name}")
+            label = f"{index}/{len(jobs)} {name} {path.name}"
+            task = display.add_task(label, total=1.0)
             try:
-                result = (replace_file if replace else land_file)(home, name, path, options if not all_feeds else None)
+                result = (replace_file if replace else land_file)(home, name, path, options if not all_feeds else None,
+                                                                  progress=_file_progress(display, task, label))
             except Exception as err:  # noqa: BLE001 — recorded, alerted, explained; nothing half-landed
                 _ingest_failed(home, table, name, path, err)
+            display.remove_task(task)
+            results.append(result)
             rejected += result.status == "rejected"
             note = _runnable(result.reason, name, path, named=bool(files)) if result.status != "loaded" \
                 else _drift_note(result)
@@ -107,9 +112,43 @@ def ingest(
     console.print(table)
     for line in to_do:
         console.print(line, soft_wrap=True, markup=False, highlight=False)
+    console.print(_landing_summary(results), highlight=False)
     if rejected:
         console.print(f"[red]{rejected} file(s) rejected[/]: fix or re-export them and land them again.")
         raise typer.Exit(1)
+
+
+# share of a file's landing time each stage takes (a 130 MB Shopify export: 45 % splitting it into
+# records, 25 % DuckDB's strict read, 30 % typing rows against the contract): one bar that only grows
+STAGES = {"reading": (0.0, 0.45, "lines"), "parsing": (0.45, 0.25, "rows"), "checking": (0.7, 0.3, "rows")}
+
+
+@contextlib.contextmanager
+def _landing_display():
+    """While files land: per file, the stage, the rows so far and a percentage (gone once it lands:
+    the table says how it went)."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as display:
+        yield display
+
+
+def _file_progress(display, task, label: str):
+    """connectors.reader.Progress for one file's line of the display."""
+    def report(stage: str, rows: int, fraction: float) -> None:
+        start, share, unit = STAGES.get(stage, (0.0, 1.0, "rows"))
+        display.update(task, description=f"{label}: {stage} {rows:,} {unit}", completed=start + share * fraction)
+    return report
+
+
+def _landing_summary(results) -> str:
+    """The whole ingest in one line: files, rows landed, quarantined, rejected."""
+    count = {status: sum(r.status == status for r in results) for status in ("loaded", "duplicate", "rejected")}
+    rows = sum(r.rows_loaded for r in results)
+    quarantined = sum(r.rows_quarantined for r in results)
+    return (f"{len(results)} file(s): {count['loaded']} landed ({rows:,} rows, {quarantined:,} quarantined), "
+            f"{count['duplicate']} already landed, {count['rejected']} rejected")
 
 
 def _ingest_failed(home, table: Table, feed: str, path: Path, err: Exception) -> None:

@@ -1,0 +1,55 @@
+"""Long work shows progress a person can read: the landing of a file reports its stages with rows
+and a fraction (cwh ingest draws them as one bar per file), and an ingest ends with a one-line
+summary of every file."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from connectors import reader
+from connectors.lake import land_file
+from orchestration.cli import app
+from tests.connectors.test_shopify import order_rows, write_csv
+
+runner = CliRunner()
+ORDERS = 3000
+
+
+def _orders_file(path, count: int = ORDERS):
+    """`count` one-line orders (a note spanning two lines on each: lines != records)."""
+    first = order_rows()[0]
+    return write_csv(path, [first | {"Name": f"#{10_000 + n}", "Id": str(50_000 + n)} for n in range(count)])
+
+
+def test_landing_reports_each_stage_with_rows_and_a_fraction(home, tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "PROGRESS_EVERY_LINES", 500)
+    path = _orders_file(tmp_path / "orders.csv")
+    lines = path.read_bytes().count(b"\n")
+    events = []
+    result = land_file(home, "shopify_orders", path, progress=lambda *event: events.append(event))
+    assert result.status == "loaded" and result.rows_loaded == ORDERS
+
+    stages = [stage for stage, _rows, _fraction in events]
+    assert sorted(set(stages), key=stages.index) == ["reading", "parsing", "checking"]
+    assert stages == sorted(stages, key=["reading", "parsing", "checking"].index)  # never back to a stage
+    assert all(0.0 <= fraction <= 1.0 for _stage, _rows, fraction in events)
+    reading = [(rows, fraction) for stage, rows, fraction in events if stage == "reading"]
+    assert [rows for rows, _ in reading[:-1]] == list(range(500, lines + 1, 500))
+    assert reading[-1] == (lines, 1.0)
+    fractions = [fraction for _, fraction in reading]
+    assert fractions == sorted(fractions) and 0.4 < fractions[len(fractions) // 2] < 0.6  # the share of bytes
+    assert [e for e in events if e[0] == "parsing"][-1] == ("parsing", ORDERS, 1.0)
+    assert events[-1] == ("checking", ORDERS, 1.0)
+
+
+def test_ingest_ends_with_a_one_line_summary(home, tmp_path):
+    landing = home.root / "landing" / "shopify_orders"
+    landing.mkdir(parents=True)
+    _orders_file(landing / "orders_a.csv", 40)
+    (landing / "payments.csv").write_text("Transaction Date,Type\n2026-01-01,charge\n")
+    result = runner.invoke(app, ["ingest", "--all"])
+    assert result.exit_code == 1  # a rejected file
+    assert "2 file(s): 1 landed (40 rows, 0 quarantined), 0 already landed, 1 rejected" in result.output
+    again = runner.invoke(app, ["ingest", "shopify_orders", str(landing / "orders_a.csv")])
+    assert again.exit_code == 0
+    assert "1 file(s): 0 landed (0 rows, 0 quarantined), 1 already landed, 0 rejected" in again.output
