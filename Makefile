@@ -36,7 +36,15 @@ $(STAMP): pyproject.toml requirements.lock
 $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 	cd dbt_project && CWH_HOME=$(CWH_HOME) ../$(VENV)/bin/dbt parse --quiet --profiles-dir . --target-path target
 
-install: $(STAMP) $(MANIFEST)
+# the newest DuckDB 1.x Python client, in its own folder (it cannot share the venv with DuckDB 2): the
+# test that every DuckDB 1.x from 1.2 on opens the published file runs it (tests/e2e/test_published_file.py)
+DUCKDB1 := $(VENV)/duckdb1
+$(DUCKDB1)/.installed: $(STAMP) requirements-duckdb1.lock
+	rm -rf $(DUCKDB1)
+	$(UV) pip install --quiet --python $(PY) --target $(DUCKDB1) -r requirements-duckdb1.lock
+	touch $@
+
+install: $(STAMP) $(MANIFEST) $(DUCKDB1)/.installed
 
 # the demo history ends 2026-10-31; the nightly run of 2026-11-01 lands, gates, builds and publishes it
 DEMO_DATE := 2026-11-01
