@@ -13,7 +13,8 @@ from orchestration.cli.app import _home, app, console
 
 @app.command()
 def bench(
-    lines: Annotated[list[int] | None, typer.Option(help="Order lines to generate (repeat for several sizes).")] = None,
+    lines: Annotated[list[int] | None, typer.Option(
+        help="Order lines to generate (repeat for several sizes).", min=1)] = None,
     out: Annotated[Path | None, typer.Option(
         help="Folder for data sets and results (default: $CWH_HOME/bench).")] = None,
     explain: Annotated[bool, typer.Option(help="Also save the lower bound's DuckDB EXPLAIN ANALYZE.")] = False,

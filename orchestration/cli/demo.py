@@ -21,8 +21,8 @@ RESETTABLE = ("landing", "lake", "demo", "warehouse", "outputs")
 
 @app.command()
 def demo(
-    days: Annotated[int, typer.Option(help="Days of history to generate.")] = 120,
-    orders_per_day: Annotated[int, typer.Option(help="Orders per day across all channels.")] = 60,
+    days: Annotated[int, typer.Option(help="Days of history to generate.", min=1)] = 120,
+    orders_per_day: Annotated[int, typer.Option(help="Orders per day across all channels.", min=1)] = 60,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
     end: Annotated[date, date_option("--end", help="Last day of the generated history (YYYY-MM-DD).")] = "2026-10-31",
     messy: Annotated[bool, typer.Option(

@@ -356,7 +356,7 @@ def _show_landed_files(home, feed: str, limit: int = 30) -> None:
 @app.command()
 def quarantine(
     feed: Annotated[str | None, feed_argument(help="Only this feed.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    limit: Annotated[int, typer.Option(help="Rows to show.", min=1)] = 20,
 ) -> None:
     """Show quarantined rows: file, line, reason and the raw values."""
     import duckdb

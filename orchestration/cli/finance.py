@@ -12,9 +12,18 @@ from orchestration.cli.app import _home, app, console
 from orchestration.cli.options import month_option, require_data
 
 
+def _export_format(value: str) -> str:
+    from orchestration.outputs.exports import FORMATS
+
+    if value.lower() in FORMATS:
+        return value.lower()
+    raise typer.BadParameter(f"{value!r} is not an export format: one of {', '.join(FORMATS)}, e.g. xlsx")
+
+
 @app.command()
 def export(
-    format: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or xlsx.")] = "xlsx",
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="csv, parquet or xlsx.", parser=_export_format)] = "xlsx",
     month: Annotated[date | None, month_option(
         "--month", help="Only this month (YYYY-MM); default: every month.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write to; default: $CWH_HOME/outputs/exports.")] = None,

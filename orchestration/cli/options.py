@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
@@ -85,14 +85,20 @@ def months_covered(database: Path) -> list[date]:
     return [row[0] for row in rows]
 
 
-def require_data(database: Path, month: date | None) -> None:
-    """Stop with exit code 1 and one line when the warehouse has no data for `month` (or none at
-    all): a report, an export or a P&L of nothing would be zeros and blank charts."""
+def require_data(database: Path, month: date | None, *, week: date | None = None) -> None:
+    """Stop with exit code 1 and one line when the warehouse has no data for `month` (or for the
+    week of the day `week`, or none at all): a report, an export, a digest or a P&L of nothing would
+    be zeros and blank charts."""
     months = months_covered(database)
     if not months:
         console.print(f"no data in the warehouse yet ({database}): land files and `cwh run` first")
         raise typer.Exit(1)
+    covers = f"the warehouse covers {months[0]:%Y-%m} … {months[-1]:%Y-%m}"
     if month is not None and month not in months:
-        console.print(f"no data for {month:%Y-%m}; the warehouse covers {months[0]:%Y-%m} … {months[-1]:%Y-%m}",
-                      highlight=False)
+        console.print(f"no data for {month:%Y-%m}; {covers}", highlight=False)
         raise typer.Exit(1)
+    if week is not None:
+        monday = week - timedelta(days=week.weekday())
+        if not {monday.replace(day=1), (monday + timedelta(days=6)).replace(day=1)} & set(months):
+            console.print(f"no data for the week of {monday}; {covers}", highlight=False)
+            raise typer.Exit(1)

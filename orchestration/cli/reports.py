@@ -54,6 +54,7 @@ def digest(
     from orchestration.outputs.digest import write_digest
 
     home, database = _published()
+    require_data(database, None, week=week)  # not a digest of nothing
     path = write_digest(database, home.root / "outputs", week, out)
     console.print(path.read_text())
     console.print(f"digest: {path}")

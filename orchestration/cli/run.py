@@ -27,7 +27,8 @@ def run(
         "--full-refresh",
         help="Rebuild every date, not only the new ones (after a retroactive COGS or FX change).")] = False,
     wait: Annotated[int, typer.Option(
-        "--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).")] = 0,
+        "--wait", help="Seconds to wait for a run already working on this home (default: refuse at once).",
+        min=0)] = 0,
 ) -> None:
     """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
     the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is

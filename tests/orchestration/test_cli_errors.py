@@ -209,6 +209,27 @@ def test_a_month_without_data_says_which_months_the_warehouse_covers(covered_hom
     assert options.months_covered(published_database(covered_home)) == [date(2026, m, 1) for m in (7, 8, 9, 10)]
 
 
+def test_a_week_without_data_says_so(covered_home):
+    result = runner.invoke(app, ["digest", "--week", "2025-01-08"])
+    _assert_handled(result, "digest")
+    assert result.exit_code == 1
+    assert "no data for the week of 2025-01-06; the warehouse covers 2026-07 … 2026-10" in result.output
+    assert not (covered_home.root / "outputs").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["export", "-f", "docx"], "'docx' is not an export format: one of csv, parquet, xlsx"),
+    (["quarantine", "--limit", "0"], "greater than or equal to 1"),
+    (["demo", "--days", "0"], "greater than or equal to 1"),
+    (["run", "--wait", "-1"], "greater than or equal to 0"),
+])
+def test_other_bad_values_are_refused_before_work_starts(home, args, message):
+    result = runner.invoke(app, args)
+    _assert_handled(result, args[0])
+    assert result.exit_code == 2 and message in _plain(result.output)
+    assert sorted(p.name for p in home.root.iterdir()) == []  # nothing written
+
+
 def _ok_checks(feeds):
     from tests.orchestration.test_alerts_status import Check
 
