@@ -51,10 +51,12 @@ class Home:
         return self.root / "config" / "feed_options.yml"
 
     def feed_options(self, feed: str) -> dict[str, str]:
+        """The facts of `feed` in config/feed_options.yml (its on/off switch `enabled` is not a fact:
+        connectors/feed_switches.py)."""
         if not self.feed_options_file.exists():
             return {}
         data = yaml.safe_load(self.feed_options_file.read_text()) or {}
-        return {k: str(v) for k, v in (data.get(feed) or {}).items()}
+        return {k: str(v) for k, v in (data.get(feed) or {}).items() if k != "enabled"}
 
 
 # where the pipeline writes, beside the Home's own folders (one place for every path under the home)
