@@ -69,18 +69,37 @@ def _full_build(home, last_day: date):
 
 
 @app.command()
-def docs() -> None:
-    """Generate the dbt documentation site (every mart and column described) under the home."""
-    from orchestration.pipeline.dbt import failures, run_dbt
+def docs(
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="Then serve it on http://127.0.0.1:PORT until Ctrl-C (to share on a machine).")] = False,
+    port: Annotated[int, typer.Option(help="Port of --serve.", min=1, max=65535)] = 8080,
+) -> None:
+    """Generate the dbt documentation (every model and column described, the lineage graph, what reads
+    the marts) as one HTML file that opens from disk: $CWH_HOME/outputs/docs/index.html."""
+    from orchestration.pipeline.docs_site import DocsError, generate, server
+    from orchestration.pipeline.run_lock import RunLocked
 
     home = _home()
-    with console.status("dbt docs generate…"):
-        result = run_dbt(home, "docs", "generate")
-    if not result.success:
-        console.print("[red]dbt docs generate failed[/]: " + "; ".join(failures(result)))
-        raise typer.Exit(1)
-    site = home.root / "dbt" / "target" / "index.html"
-    console.print(f"documentation: {site} (open it, or `dbt docs serve --project-dir dbt_project`)")
+    try:
+        with console.status("dbt docs generate --static…"):
+            page = generate(home)
+    except (RunLocked, DocsError) as err:
+        console.print(f"[red]no documentation[/]: {err}", soft_wrap=True)
+        raise typer.Exit(2 if isinstance(err, RunLocked) else 1) from None
+    console.print(f"documentation: {page} (open it in a browser; no server needed)", soft_wrap=True)
+    if not serve:
+        return
+    try:
+        httpd = server(page.parent, port)
+    except OSError as err:
+        console.print(f"[red]cannot serve on port {port}[/]: {err.strerror}; choose another with --port")
+        raise typer.Exit(1) from None
+    console.print(f"serving http://127.0.0.1:{port}/ — Ctrl-C to stop")
+    with httpd:
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            console.print("stopped")
 
 
 def _last_full_month(last_day: date | None) -> date | None:
@@ -133,4 +152,4 @@ def _print_pnl(database, month: str | None) -> None:
         table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "")
     table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "")
     console.print(table)
-    console.print(f"warehouse: {database}  (duckdb -readonly {database} → select * from marts.channel_pnl_monthly)")
+    console.print(f"warehouse: {database}  (`cwh sql` queries the published one: select * from channel_pnl_monthly)")
