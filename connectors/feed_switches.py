@@ -91,7 +91,7 @@ def set_enabled(home: Home, feed: str, enabled: bool) -> bool:
     if not enabled and (needing := needed_by(home, feed)):
         raise FeedSwitchError(
             f"{feed} is needed by {', '.join(needing)} (their P&L lines are wrong without it): "
-            f"disable {' and '.join(needing)} first, or keep {feed}")
+            f"disable {', '.join(needing)} first, or keep {feed}")
     if is_enabled(home, feed) == enabled:
         return False
     path = home.feed_options_file

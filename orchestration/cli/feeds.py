@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from typer.core import TyperCommand
 
 from orchestration.cli.app import _home, app, console
 from orchestration.cli.options import feed_argument
@@ -72,9 +73,10 @@ def ingest(
     if all_feeds == bool(feed):
         raise typer.BadParameter("name one feed (with files or not), or pass --all")
     options = _facts_given(feed, option or [], facts)
+    off = _disabled_feeds(home, feed)
     jobs: list[tuple[str, Path]] = []
     if all_feeds:
-        jobs = [(name, path) for name in FEEDS for path in landing_files(home, name)]
+        jobs = [(name, path) for name in FEEDS if name not in off for path in landing_files(home, name)]
     else:
         targets = files or landing_files(home, feed)
         for path in targets:
@@ -183,6 +185,19 @@ def _between_runs(home, command: str):
         yield
 
 
+def _disabled_feeds(home, feed: str | None) -> list[str]:
+    """The feeds switched off (connectors/feed_switches.py); a disabled feed named is refused."""
+    from connectors.feed_switches import disabled_feeds, disabled_note
+
+    off = disabled_feeds(home)
+    if feed in off:
+        console.print(f"[red]nothing landed[/]: {disabled_note(home, feed)}", soft_wrap=True)
+        raise typer.Exit(1)
+    if off:
+        console.print(f"disabled, not landed: {', '.join(off)} (`cwh feeds enable FEED` turns one on)")
+    return off
+
+
 def _facts_given(feed: str | None, pairs: list[str], flags: dict[str, str | None]) -> dict[str, str]:
     """The facts of the command line (`--option k=v` and `--<fact>` flags), checked: values that exist
     (connectors.facts), and facts the feed's layouts take."""
@@ -271,17 +286,38 @@ def unland(
                   "files' event dates: their rows leave staging and the marts")
 
 
-@app.command()
+class _FeedsCommand(TyperCommand):
+    """`cwh feeds enable FEED` and `cwh feeds disable FEED` are read as `cwh feeds FEED --enable`
+    (`--disable`), so the feed name is checked like every other one."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] in ("enable", "disable"):
+            args = [*args[1:], f"--{args[0]}"]
+        return super().parse_args(ctx, args)
+
+
+@app.command(cls=_FeedsCommand)
 def feeds(
     feed: Annotated[str | None, feed_argument(help="Show one feed's contract in full.")] = None,
+    enable: Annotated[bool, typer.Option(
+        "--enable", help="Switch the feed on (`cwh feeds enable FEED` too).")] = False,
+    disable: Annotated[bool, typer.Option(
+        "--disable", help="Switch the feed off: no gates, its files are not landed, its models read no rows "
+        "(`cwh feeds disable FEED` too; kept in config/feed_options.yml).")] = False,
 ) -> None:
-    """List the feeds, their contracts and what is landed."""
+    """List the feeds, their contracts and what is landed; `cwh feeds enable|disable FEED` switches one."""
+    from connectors.feed_switches import disabled_feeds, disabled_note
     from connectors.lake import ledger_records, rejections
     from connectors.registry import FEEDS
 
     home = _home()
+    if enable or disable:
+        _switch(home, feed, enable, disable)
+        return
     if feed:
         _show_contract(feed)
+        if feed in disabled_feeds(home):
+            console.print(f"[yellow]{disabled_note(home, feed)}[/]", soft_wrap=True)
         _show_landed_files(home, feed)
         return
     stats: dict[str, dict] = defaultdict(lambda: {"files": 0, "rows": 0, "quarantined": 0, "last": "", "newest": ""})
@@ -295,11 +331,13 @@ def feeds(
     rejected = defaultdict(int)
     for record in rejections(home):
         rejected[record["feed"]] += 1
-    table = Table("feed", "source", "owner", "cadence", "SLA h", "files", "rows", "quarantined",
+    off = disabled_feeds(home)
+    table = Table("feed", "on", "source", "owner", "cadence", "SLA h", "files", "rows", "quarantined",
                   "rejected", "newest event", title=f"Feeds (home: {home.root})")
     for name, spec in FEEDS.items():
         contract, s = spec.contract, stats[name]
-        table.add_row(name, contract.source_system, contract.owner["team"], contract.cadence,
+        table.add_row(name, "[dim]off[/]" if name in off else "yes", contract.source_system,
+                      contract.owner["team"], contract.cadence,
                       str(contract.freshness_sla_hours), str(s["files"]), f"{s['rows']:,}",
                       f"{s['quarantined']:,}", str(rejected[name] or ""), s["newest"])
     console.print(table)
@@ -307,8 +345,35 @@ def feeds(
     total_q = sum(s["quarantined"] for s in stats.values())
     console.print(f"{total_rows:,} rows landed, {total_q:,} quarantined "
                   f"(`cwh quarantine` shows them with their reasons)")
+    if off:
+        console.print(f"disabled ({home.feed_options_file}): {', '.join(off)}: no gates, not landed, their "
+                      "models read no rows; `cwh feeds enable FEED` turns one on", soft_wrap=True)
     console.print(f"raw lake:   {home.root / 'lake' / 'raw'}\nquarantine: {home.root / 'lake' / 'quarantine'}\n"
                   f"ledger:     {home.root / 'lake' / 'ledger'}\nlanding:    {home.root / 'landing'}")
+
+
+def _switch(home, feed: str | None, enable: bool, disable: bool) -> None:
+    """Switch one feed on or off in config/feed_options.yml and say what changes at the next run."""
+    from connectors.feed_switches import NEEDED_BY, FeedSwitchError, disabled_feeds, needed_by, set_enabled
+
+    if enable == disable or not feed:
+        raise typer.BadParameter("name one feed and one switch: `cwh feeds enable FEED` or `cwh feeds disable FEED`")
+    try:
+        changed = set_enabled(home, feed, enable)
+    except FeedSwitchError as err:
+        console.print(f"[red]not changed[/]: {err}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    state = "enabled" if enable else "disabled"
+    if not changed:
+        console.print(f"{feed} is already {state} ({home.feed_options_file})")
+    elif enable:
+        console.print(f"{feed} enabled ({home.feed_options_file}): the next `cwh run` lands its files and gates it")
+    else:
+        console.print(f"{feed} disabled ({home.feed_options_file}): from the next `cwh run` it has no gates, its "
+                      "files stay in landing/ and its models read no rows (zeros in the marts)", soft_wrap=True)
+    for needed in (f for f in NEEDED_BY if f in disabled_feeds(home) and needed_by(home, f)):
+        console.print(f"[yellow]{needed} is disabled but {', '.join(needed_by(home, needed))} need it[/]: "
+                      f"`cwh feeds enable {needed}`, or the run is held", soft_wrap=True)
 
 
 def _show_contract(feed: str) -> None:

@@ -42,12 +42,15 @@ class BuildWindow:
 
 
 def take_snapshot(home: Home) -> dict[str, frozenset[str]]:
-    """Per feed, the sha256 of every landed file: the files whose ledger record is committed now."""
+    """Per feed, the sha256 of every landed file: the files whose ledger record is committed now.
+    A disabled feed (connectors/feed_switches.py) holds none: its models read no rows."""
+    from connectors.feed_switches import disabled_feeds
     from connectors.lake import ledger_records
 
     files: dict[str, set[str]] = {feed: set() for feed in load_contracts()}
+    off = set(disabled_feeds(home))
     for record in ledger_records(home):
-        if record.get("status", "loaded") == "loaded":
+        if record.get("status", "loaded") == "loaded" and record["feed"] not in off:
             files.setdefault(record["feed"], set()).add(record["sha256"])
     return {feed: frozenset(shas) for feed, shas in files.items()}
 
@@ -199,7 +202,23 @@ def plan(home: Home, first_day: date, last_day: date,
             window.first_day = first
             window.reasons.append(f"{feed}: files landed since the last build carry events from {first}")
     plan_removals(home, window)
+    if snapshot is not None:
+        plan_dropped_files(home, window, built)
     return window
+
+
+def plan_dropped_files(home: Home, window: BuildWindow, built: dict[str, frozenset[str]]) -> None:
+    """Files the last build held that the snapshot leaves out though still in the lake (their feed
+    was switched off): staging of the feed is rebuilt whole, the event models re-process their dates."""
+    dropped = {feed: shas - window.snapshot.get(feed, frozenset()) for feed, shas in built.items()}
+    dropped = {feed: shas for feed, shas in dropped.items() if shas}
+    for feed in sorted(set(dropped) - window.rebuild_feeds):
+        window.rebuild_feeds.add(feed)
+        window.reasons.append(f"{feed}: files the last build held are left out (feed disabled); its staging is rebuilt")
+    for feed, first in earliest_new_events(home, None, dropped).items():
+        if first < window.first_day:
+            window.first_day = first
+            window.reasons.append(f"{feed}: the files left out held events from {first}")
 
 
 def _event_day(value) -> date | None:

@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from connectors.contracts import load_contracts
+from connectors.feed_switches import enabled_feeds
 from connectors.home import Home, build_database, published_database
 from connectors.lake import LandingResult, land_file, landing_files
 from connectors.landing_safety import sweep_orphans
@@ -105,11 +106,17 @@ def start(home: Home, report: RunReport) -> None:
 
 def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[LandingResult]:
     """Land every file waiting in landing/<feed>/ (already landed ones are no-ops), then take the
-    run's snapshot: the files whose ledger record is committed now are what this run builds."""
+    run's snapshot: the files whose ledger record is committed now are what this run builds. A
+    disabled feed's files stay in landing/ (said once per feed: `cwh feeds enable` lands them)."""
     feeds = feeds or list(FEEDS)
     report.progress("landing new files")
     with report.stage("ingest"):
         sweep_orphans(home, feeds)  # what crashed landings left (never part of a snapshot)
+        for feed in sorted(set(feeds) - set(enabled_feeds(home, feeds))):
+            if waiting := len(landing_files(home, feed)):
+                report.progress(f"{feed} is disabled: its {waiting} file(s) in landing/{feed}/ are not landed "
+                                f"(`cwh feeds enable {feed}` to use them)")
+        feeds = enabled_feeds(home, feeds)
         results = [land_file(home, feed, path) for feed in feeds for path in landing_files(home, feed)]
         report.landed += results
         report.snapshot = incremental.take_snapshot(home)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from connectors.contracts import get_contract, load_contracts
+from connectors.feed_switches import disabled_note, enabled_feeds, is_enabled, needed_by
 from connectors.home import Home
 from orchestration.pipeline.gates.expectations import run_expectations
 from orchestration.pipeline.gates.landing import quarantined_rows, rejected_files_waiting, unbalanced_settlements
@@ -65,9 +66,34 @@ def feed_check_names(feed: str) -> tuple[str, ...]:
     return FEED_CHECKS + EXTRA_CHECKS.get(feed, ())
 
 
+def disabled_outcomes(home: Home, feed: str, logical_date: date) -> list[CheckOutcome]:
+    """The checks of a feed switched off in config/feed_options.yml: each says so and passes, but
+    completeness fails (blocking) while an enabled feed needs it (connectors.feed_switches.NEEDED_BY).
+    Channel coverage, a check across the enabled sales feeds, still runs on shopify_orders."""
+    contract = load_contracts()[feed]
+    owner = dict(owner=contract.owner["team"], owner_contact=contract.owner["contact"])
+    note, needing = disabled_note(home, feed), needed_by(home, feed)
+    outcomes = []
+    for check in feed_check_names(feed):
+        if check == "channel_coverage":
+            outcomes.append(replace(channel_coverage(home, logical_date), feed=feed, check=check))
+        elif check == "completeness" and needing:
+            outcomes.append(CheckOutcome(
+                feed, check, "fail", True,
+                f"{feed} is disabled but {', '.join(needing)} need it: without it their P&L lines are wrong",
+                f"`cwh feeds enable {feed}` and land its files, or disable {' and '.join(needing)}",
+                metadata={"disabled": True, "needed_by": needing}, **owner))
+        else:
+            outcomes.append(CheckOutcome(feed, check, "ok", False, f"disabled: {note}", "",
+                                         metadata={"disabled": True}, **owner))
+    return outcomes
+
+
 def feed_outcomes(home: Home, feed: str, logical_date: date) -> list[CheckOutcome]:
     """Every check of one feed (channel coverage, a check across the sales feeds, rides on
-    shopify_orders), named as `feed_check_names(feed)`."""
+    shopify_orders), named as `feed_check_names(feed)`; a disabled feed's say so (`disabled_outcomes`)."""
+    if not is_enabled(home, feed):
+        return disabled_outcomes(home, feed, logical_date)
     contract = load_contracts()[feed]
     outcomes = landing_checks(home, [feed]) + [
         freshness(home, contract, logical_date), completeness(home, contract, logical_date),
@@ -85,11 +111,11 @@ def all_feed_outcomes(home: Home, logical_date: date) -> list[CheckOutcome]:
 
 def feed_gates(home: Home, logical_date: date, feeds: list[str] | None = None,
                channels_csv: Path | str | None = None, expectations: bool = True) -> list[CheckOutcome]:
-    """The SLA gates and the expectations suite of every feed (registered feeds when `feeds` is None),
-    then channel coverage (feed 'channels') when a sales feed is among them; no landing checks."""
+    """The SLA gates and the expectations suite of every enabled feed (registered feeds when `feeds`
+    is None), then channel coverage (feed 'channels') when a sales feed is among them; no landing checks."""
     from connectors.registry import FEEDS  # imports every vendor module: only when called
 
-    names = list(feeds) if feeds else list(FEEDS)
+    names = enabled_feeds(home, list(feeds) if feeds else list(FEEDS))  # a disabled feed has no gates
     results: list[CheckOutcome] = []
     for feed in names:
         contract = get_contract(feed)

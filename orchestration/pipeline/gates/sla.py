@@ -23,6 +23,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from connectors.contracts import Contract, get_contract
+from connectors.feed_switches import disabled_feeds
 from connectors.home import SEEDS_DIR
 from connectors.lake import Home, landing_files, ledger_records, rejections
 from connectors.seeds import marketplace_channels, shopify_source_channels
@@ -401,7 +402,8 @@ def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | 
     days, rows, unmapped = _sales_by_channel(home, contracts, first, last, sources, default_source, markets)
     carried_by = {"wholesale": "wholesale_invoices", **{c: "amazon_orders" for c in markets.values()},
                   **{c: "shopify_orders" for c in [*sources.values(), default_source]}}
-    per_channel, checked, dormant, missing = _channel_status(config, days, rows, carried_by)
+    off = set(disabled_feeds(home))  # a channel whose sales feed the brand switched off is not required
+    per_channel, checked, dormant, missing = _channel_status(config, days, rows, carried_by, off)
     feeds_asked = [f for f in (per_channel[c]["feed"] for c in missing or checked) if f in contracts]
     owners = sorted({contracts[f].owner["team"] for f in feeds_asked})
     contacts = sorted({contracts[f].owner["contact"] for f in feeds_asked})
@@ -409,7 +411,11 @@ def channel_coverage(home: Home, logical_date: date, channels_csv: Path | str | 
     meta = dict(logical_date=logical_date.isoformat(), window=window, channels_csv=str(channels_csv),
                 channels=per_channel, checked=checked, dormant=dormant, missing=missing,
                 unmapped_sales_rows=unmapped)
+    without_feed = [c for c, info in per_channel.items() if info.get("feed_disabled")]
+    meta["sales_feed_disabled"] = without_feed
     dormant_note = f"; dormant (not required): {', '.join(dormant)}" if dormant else ""
+    if without_feed:
+        dormant_note += f"; sales feed disabled (not required): {', '.join(without_feed)}"
     if not missing:
         sales_days = [(c, per_channel[c]["days_with_sales"]) for c in checked]
         detail = (f"channels: every active channel has sales in {window} "
@@ -465,8 +471,10 @@ def _sales_by_channel(home: Home, contracts: dict[str, Contract], first: date, l
 
 
 def _channel_status(config: list[dict], days: dict[str, set[date]], rows: dict[str, int],
-                    carried_by: dict[str, str]) -> tuple[dict[str, dict], list[str], list[str], list[str]]:
-    """Per configured channel (unallocated left out): its sales and feed; which are checked, dormant, missing."""
+                    carried_by: dict[str, str], disabled: set[str] = frozenset(),
+                    ) -> tuple[dict[str, dict], list[str], list[str], list[str]]:
+    """Per configured channel (unallocated left out): its sales and feed; which are checked, dormant,
+    missing. A channel whose sales feed is `disabled` is neither checked nor missing."""
     checked, dormant, missing = [], [], []
     per_channel = {}
     for row in config:
@@ -477,6 +485,9 @@ def _channel_status(config: list[dict], days: dict[str, set[date]], rows: dict[s
                 "feed": carried_by.get(channel), "business_owner": row.get("owner", ""),
                 "dormant": _truthy(row.get("is_dormant"))}
         per_channel[channel] = info
+        if info["feed"] in disabled:
+            info["feed_disabled"] = True
+            continue
         if info["dormant"]:
             dormant.append(channel)
             continue

@@ -8,6 +8,7 @@ States, per feed:
 * failing — the latest run that checked the feed had a blocking 'fail' for it;
 * late    — not failing, but overdue: nothing has landed at all, or the lag is beyond the SLA, or
             the latest run had a 'warn' (or a non-blocking 'fail') for it;
+* disabled — switched off in config/feed_options.yml (connectors/feed_switches.py), not failing;
 * ok      — otherwise.
 
 Lag is measured at the as-of date 00:00 UTC the way the freshness check (orchestration.pipeline.gates.sla) does:
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from connectors.contracts import load_contracts
+from connectors.feed_switches import disabled_feeds
 from connectors.home import Home, check_results_dir
 from orchestration.pipeline.ops.alerts import CHECK_RESULTS_SCHEMA
 
@@ -174,7 +176,7 @@ def feed_sla_status(home: Home, *, as_of: date) -> pl.DataFrame:
     for run in runs.iter_rows(named=True):
         runs_by_feed.setdefault(run["feed"], []).append(run)
 
-    rows = []
+    rows, off = [], set(disabled_feeds(home))
     for feed, contract in contracts.items():
         last_event, last_load = marks[feed]
         sla = contract.freshness_sla_hours
@@ -190,6 +192,8 @@ def feed_sla_status(home: Home, *, as_of: date) -> pl.DataFrame:
         if latest and latest["run_state"] == "failing":
             state, since = "failing", _streak_start(feed_runs, "failing")
             reason = "blocking fail: " + ", ".join(latest["issues"])
+        elif feed in off:  # switched off by the brand: never late (connectors/feed_switches.py)
+            state, since, reason = "disabled", None, f"disabled in {home.feed_options_file.name}"
         elif overdue or (latest and latest["run_state"] == "late"):
             state, candidates, reasons = "late", [], []
             if fresh_until is None:
@@ -234,7 +238,7 @@ def write_feed_sla_status(home: Home, frame: pl.DataFrame) -> Path:
     return path
 
 
-_STYLE = {"ok": "green", "late": "yellow", "failing": "bold red"}
+_STYLE = {"ok": "green", "late": "yellow", "failing": "bold red", "disabled": "dim"}
 
 
 def _when(value: datetime | None) -> str:
@@ -248,7 +252,7 @@ def render_status(frame: pl.DataFrame) -> Table:
                           ("lag h", "right"), ("SLA h", "right"), ("fails 30d", "right"),
                           ("owner", "left"), ("why", "left")):
         table.add_column(name, justify=justify)
-    order = {"failing": 0, "late": 1, "ok": 2}
+    order = {"failing": 0, "late": 1, "ok": 2, "disabled": 3}
     for row in sorted(frame.iter_rows(named=True), key=lambda r: (order.get(r["state"], 3), r["feed"])):
         style = _STYLE.get(row["state"], "")
         owner = row["owner"] or "-"
