@@ -41,6 +41,9 @@ def run(
 
     home = _home()
     logical = run_date or datetime.now(UTC).date()
+    if since and since >= logical:
+        raise typer.BadParameter(f"--since {since} is not before the logical date {logical}: a backfill re-processes "
+                                 "the event days from --since to the day before --date")
     try:
         with console.status("nightly run…") as status:
             report = nightly_run(home, logical, since=since,

@@ -222,12 +222,46 @@ def test_a_week_without_data_says_so(covered_home):
     (["quarantine", "--limit", "0"], "greater than or equal to 1"),
     (["demo", "--days", "0"], "greater than or equal to 1"),
     (["run", "--wait", "-1"], "greater than or equal to 0"),
+    (["run", "--date", "2026-11-01", "--since", "2026-12-01"], "--since 2026-12-01 is not before the logical date"),
 ])
 def test_other_bad_values_are_refused_before_work_starts(home, args, message):
     result = runner.invoke(app, args)
     _assert_handled(result, args[0])
     assert result.exit_code == 2 and message in _plain(result.output)
     assert sorted(p.name for p in home.root.iterdir()) == []  # nothing written
+
+
+def test_an_unexpected_error_is_a_few_lines_and_its_traceback_a_file(home, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr("orchestration.pipeline.ops.status.feed_sla_status", broken)
+    result = runner.invoke(app, ["status"])
+    _assert_handled(result, "status")
+    assert result.exit_code == 1
+    message = _plain(result.output)
+    assert "cwh status failed: ValueError: boom" in message and "please report it" in message
+    saved = list((home.root / "ops" / "errors").glob("cwh-error-*.txt"))
+    assert len(saved) == 1 and str(saved[0]) in message
+    assert "Traceback" in saved[0].read_text() and "boom" in saved[0].read_text()
+
+
+def test_a_file_system_error_names_the_path(home, monkeypatch):
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device", "/mnt/full/readback.html")
+
+    monkeypatch.setattr("orchestration.pipeline.ops.status.feed_sla_status", disk_full)
+    result = runner.invoke(app, ["status"])
+    _assert_handled(result, "status")
+    assert result.exit_code == 1
+    assert "cwh status: No space left on device (/mnt/full/readback.html)" in _plain(result.output)
+
+
+def test_cwh_debug_shows_the_exception_to_a_developer(home, monkeypatch):
+    monkeypatch.setenv("CWH_DEBUG", "1")
+    monkeypatch.setattr("orchestration.pipeline.ops.status.feed_sla_status",
+                        lambda *_a, **_k: (_ for _ in ()).throw(ValueError("boom")))
+    assert isinstance(runner.invoke(app, ["status"]).exception, ValueError)
 
 
 def _ok_checks(feeds):
