@@ -1089,6 +1089,12 @@ class _Sim:
                         "components"])
             for st in self.settle.values():
                 w.writerows(st.summaries)
+        with open(tdir / "settlement_components.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["settlement_id", "posted_month", "transaction_type", "amount_type", "amount_description",
+                        "amount"])
+            for st in self.settle.values():
+                w.writerows(sorted([*key, f"{amount:.2f}"] for key, amount in st.components.items()))
         self.recon.write(tdir)
         self.invt.write(tdir)
         self.rbt.write(tdir)
@@ -1132,6 +1138,8 @@ nowhere). Messy mode: {messy}.
   lower(trim(email)) / wholesale customer_account; empty for Amazon, which has no identity).
 - `settlements.csv` — every written Amazon settlement: id, marketplace, layout (v2|legacy), period
   [start, end), currency, total_amount (= sum of its component rows), number of component rows.
+- `settlement_components.csv` — every written settlement's component rows summed per month of their
+  posted date × transaction type × amount type × description (the month parts of the finance journal).
 - `files.csv` — every landing file with its count of real data rows (no header, title/date-range
   lines, Total rows, settlement summary row or blank lines).
 - `defects.csv` (messy mode only) — each planted defect: feed, file, 1-based physical line (0 for

@@ -255,6 +255,9 @@ class SettlementStream:
         self.periods, self.base_id = periods, base_id
         self.spool: dict[int, list] = {}  # period -> [tempfile, writer, total, count]
         self.summaries: list[tuple] = []
+        # truth of the month-end split: (settlement id, posted month, transaction type, amount type,
+        # description) -> Σ amount, as the lines are written
+        self.components: dict[tuple[str, str, str, str, str], Decimal] = {}
 
     def header(self, k: int) -> list[str]:
         if self.layout == "v2":
@@ -275,6 +278,8 @@ class SettlementStream:
         sp[2] += amount
         sp[3] += 1
         sid = self.settlement_id(k)
+        part = (sid, f"{posted:%Y-%m}", ttype, amount_type, desc)
+        self.components[part] = self.components.get(part, Decimal(0)) + amount
         fee_row = amount_type in ("other-transaction", "FBA Inventory Reimbursement")
         mkt = "" if amount_type == "other-transaction" else self.marketplace
         fid = "" if fee_row else "AFN"
