@@ -8,6 +8,7 @@ figures, which plotly writes); None prints as an empty cell. Markdown templates 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -21,6 +22,20 @@ def money(value) -> str:
 
 def pct(value) -> str:
     return "" if value is None else f"{float(value) * 100:.1f}%"
+
+
+# a number of 4+ integer digits that is not part of a date (2026-10-14) or a code (FH-2000)
+_BIG_NUMBER = re.compile(r"(?<![\d.\-])\d{4,}(?=(?:\.\d+)?(?![\d\-]))")
+# a count the flags' evidence writes as money ("orders spike on 2026-10-14: 84.00 vs a usual 22.00")
+_COUNT_EVIDENCE = re.compile(r"\b((?:orders|units|sessions) \w+ on \S+: )(\d+)\.00( vs a usual \d+)(?:\.00\b)?")
+
+
+def evidence(text) -> str:
+    """A flag's evidence as a person reads it: thousands separated (10,656.33), counts without cents."""
+    if text is None:
+        return ""
+    text = _COUNT_EVIDENCE.sub(r"\1\2\3", str(text))
+    return _BIG_NUMBER.sub(lambda m: f"{int(m.group(0)):,}", text)
 
 
 def plain(value) -> str:
@@ -62,7 +77,7 @@ def _environment(markdown: bool = False) -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html"], default_for_string=False, default=False),
         finalize=_blank_none, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
         trim_blocks=markdown, lstrip_blocks=markdown)
-    environment.globals.update(money=money, pct=pct, plain=plain)
+    environment.globals.update(money=money, pct=pct, plain=plain, evidence=evidence)
     return environment
 
 

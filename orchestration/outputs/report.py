@@ -15,6 +15,16 @@ Sections of the report (the month shown is the last complete month, or `month=`)
 - the revenue gap to target and its drivers (orders = traffic + conversion, value per order);
 - reconciliation status (marts.channel_pnl_reconciled) and inventory (marts.inventory_kpis_monthly)
   when the published snapshot has them; feed SLA status (ops.feed_sla_status).
+
+Reading aids: the reporting currency is named in the header and on every money axis; each channel
+keeps one colour in every chart and in the ranking of contribution after opex (charts.py: the
+order of seeds/channels.csv, `unallocated` grey); chart data is rounded to the cent.
+
+Size: plotly.js (4.8 MB minified, in the plotly package) is most of the page. It is embedded once,
+gzip-compressed and base64-encoded (1.9 MB), and unpacked by the browser's own DecompressionStream
+before the figures (plain JSON beside their <div>) are drawn: the page went from 4.9 MB to about
+2 MB and still needs no network. Browsers without DecompressionStream (before Chrome 80, Firefox
+113, Safari 16.4) show the tables and a note instead of the charts.
 """
 
 from __future__ import annotations
@@ -26,14 +36,17 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.outputs.charts import channel_colours, embedded_plotly_js, figure_json, round_money
 from orchestration.outputs.digest import write_digest
 from orchestration.outputs.formatting import columns, has_table, render, rows
 from orchestration.outputs.inventory_report import inventory_data
+from orchestration.outputs.snapshot import read_snapshot
 
 PNL_STEPS = [  # (label, column, sign): the waterfall from gross sales to contribution after opex
     ("Gross sales", "gross_sales", 1), ("Discounts", "discounts", -1), ("Returns", "returns", -1),
     ("Shipping income", "shipping_income", 1), ("COGS", "cogs", -1), ("Fulfillment", "fulfillment_costs", -1),
     ("Payment fees", "payment_fees", -1), ("Marketplace fees", "marketplace_fees", -1),
+    ("Reimbursements", "reimbursements", 1),  # drawn when the snapshot's P&L has the line
     ("Marketing", "marketing_spend", -1), ("Operating costs", "operating_costs", -1),
 ]
 FLAG_LABELS = {
@@ -43,11 +56,11 @@ FLAG_LABELS = {
 }
 
 
-def _figure(fig, first: bool, div_id: str) -> str:
-    fig.update_layout(font=dict(family="system-ui, sans-serif", size=12), margin=dict(l=50, r=20, t=40, b=40),
-                      template="plotly_white")
-    return fig.to_html(full_html=False, include_plotlyjs=bool(first), include_mathjax=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+def _figure(fig) -> str:
+    """The figure as JSON for the page's loader (templates/readback.html), data rounded to the cent."""
+    fig.update_layout(font=dict(family="system-ui, sans-serif", size=12), margin=dict(l=60, r=20, t=50, b=50),
+                      template="plotly_white", separators=".,")
+    return figure_json(fig)
 
 
 def report_month(con) -> date | None:
@@ -60,16 +73,31 @@ def report_month(con) -> date | None:
 def render_report(database: Path, *, month: date | None = None) -> str:
     """The readback of the published snapshot `database` as one HTML document."""
     data = _read(database, month)
-    month, readback = data["month"], data["readback"]
-    charts = {  # plotly.js is inlined with the first chart only
-        "waterfall": _figure(_waterfall(data["pnl"], month), True, "waterfall"),
-        "shares": _figure(_shares(readback), False, "shares"),
-        "trends": _figure(_trends(data["daily"], data["anomalies"]), False, "trends"),
-        "monthly": _figure(_monthly(data["monthly"]), False, "monthly"),
+    month, readback, snapshot = data["month"], data["readback"], data["snapshot"]
+    currency = snapshot.reporting_currency
+    colours = channel_colours([r["channel"] for r in data["pnl"]] + [r["channel"] for r in data["monthly"]])
+    charts = {
+        "waterfall": _figure(_waterfall(data["pnl"], month, currency, data["names"])),
+        "shares": _figure(_shares(data["pnl"], data["names"], colours)),
+        "trends": _figure(_trends(data["daily"], data["anomalies"], colours, currency, data["names"])),
+        "monthly": _figure(_monthly(data["monthly"], colours, currency, data["names"])),
     }
-    return render("readback.html", month=month, run=data["log"][0] if data["log"] else {}, readback=readback,
-                  flags=data["flags"], charts=charts, recon=data["recon"], inventory=data["inventory"],
-                  sla=data["sla"], flag_labels=FLAG_LABELS)
+    return render("readback.html", month=month, snapshot=snapshot, readback=readback, flags=data["flags"],
+                  charts=charts, plotly_js=embedded_plotly_js(), recon=data["recon"], inventory=data["inventory"],
+                  sla=data["sla"], flag_labels=FLAG_LABELS, colours=colours,
+                  ranking=contribution_ranking(data["pnl"], data["names"]))
+
+
+def contribution_ranking(pnl: list[dict], names: dict[str, str]) -> dict:
+    """Channels by contribution after opex, best first (`unallocated` among them), and their total."""
+    ranked = sorted(pnl, key=lambda r: (-float(r["contribution_after_opex"]), r["channel"]))
+    rows_ = [{"rank": i, "channel": r["channel"], "name": names.get(r["channel"], r["channel"]),
+              "net_revenue": r["net_revenue"], "cm3": r["cm3"], "contribution_after_opex": r["contribution_after_opex"],
+              "cm3_pct": r["cm3_pct"], "contribution_share": r["contribution_share"]}
+             for i, r in enumerate(ranked, start=1)]
+    total = {key: sum(r[key] for r in pnl) for key in ("net_revenue", "cm3", "contribution_after_opex")}
+    total["cm3_pct"] = float(total["cm3"]) / float(total["net_revenue"]) if total["net_revenue"] else None
+    return {"rows": rows_, "total": total}
 
 
 def _read(database: Path, month: date | None) -> dict:
@@ -80,8 +108,10 @@ def _read(database: Path, month: date | None) -> dict:
             raise ValueError("the published snapshot has no readback rows")
         return {
             "month": month,
-            "log": rows(con, "select run_id, logical_date, published_at from main.publish_log "
-                             "order by published_at desc limit 1") if has_table(con, "main", "publish_log") else [],
+            "snapshot": read_snapshot(con),
+            "names": {r["channel"]: r["channel_name"] for r in rows(con, "select channel, channel_name from "
+                                                                         "marts.dim_channel")}
+            if has_table(con, "marts", "dim_channel") else {},
             "readback": rows(con, "select * from marts.channel_readback_monthly where month = ? "
                                   "order by net_revenue desc", [month]),
             "flags": rows(con, "select * from marts.channel_flags where grain = 'month' and period_start = ? "
@@ -113,25 +143,30 @@ def _reconciliation(con, month: date) -> list[dict] | None:
                 [month] if where else [])
 
 
-def _waterfall(pnl: list[dict], month: date):
+def _waterfall(pnl: list[dict], month: date, currency: str, names: dict[str, str]):
     """Gross sales → contribution after opex, all channels, or one channel from the dropdown."""
     import plotly.graph_objects as go
 
+    steps = [step for step in PNL_STEPS if not pnl or step[1] in pnl[0]]
     fig = go.Figure()
     totals = defaultdict(float)
     for r in pnl:
-        for _, col, _ in PNL_STEPS:
+        for _, col, _ in steps:
             totals[col] += float(r[col])
-    series = [("all channels", totals)] + [(r["channel"], {c: float(r[c]) for _, c, _ in PNL_STEPS}) for r in pnl]
+    series = [("all channels", totals)] + [(names.get(r["channel"], r["channel"]),
+                                            {c: float(r[c]) for _, c, _ in steps}) for r in pnl]
     for i, (name, values) in enumerate(series):
-        x = [label for label, _, _ in PNL_STEPS] + ["Contribution after opex"]
-        y = [sign * values[col] for _, col, sign in PNL_STEPS] + [0]
-        fig.add_trace(go.Waterfall(name=name, x=x, y=y, measure=["absolute"] + ["relative"] * (len(PNL_STEPS) - 1)
+        x = [label for label, _, _ in steps] + ["Contribution after opex"]
+        y = [round_money(sign * values[col]) for _, col, sign in steps] + [0]
+        fig.add_trace(go.Waterfall(name=name, x=x, y=y, measure=["absolute"] + ["relative"] * (len(steps) - 1)
                                    + ["total"], visible=(i == 0), connector=dict(line=dict(color="#9fb3c8")),
                                    decreasing=dict(marker=dict(color="#e12d39")),
                                    increasing=dict(marker=dict(color="#3ebd93")),
-                                   totals=dict(marker=dict(color="#2680c2"))))
-    fig.update_layout(title=f"Contribution waterfall, {month:%B %Y}", height=420, showlegend=False,
+                                   totals=dict(marker=dict(color="#2680c2")),
+                                   hovertemplate=f"%{{x}}: %{{y:,.2f}} {currency}<extra>{name}</extra>"))
+    fig.update_layout(title=f"Contribution waterfall, {month:%B %Y} ({currency})", height=440, showlegend=False,
+                      yaxis=dict(title=dict(text=currency), tickformat=",.0f"),
+                      xaxis=dict(title=dict(text="P&L line")),
                       updatemenus=[dict(buttons=[dict(label=name, method="update",
                                                       args=[{"visible": [j == i for j in range(len(series))]}])
                                                  for i, (name, _) in enumerate(series)],
@@ -139,47 +174,63 @@ def _waterfall(pnl: list[dict], month: date):
     return fig
 
 
-def _shares(readback: list[dict]):
-    """Each channel's share of revenue against its share of operating costs (and of contribution)."""
+def _shares(pnl: list[dict], names: dict[str, str], colours: dict[str, str]):
+    """Each channel's share of revenue, of operating costs and of contribution: one colour per channel."""
     import plotly.graph_objects as go
 
+    measures = (("revenue_share", "Revenue"), ("operating_cost_share", "Operating costs"),
+                ("contribution_share", "Contribution after opex"))
     fig = go.Figure()
-    names = [r["channel"] for r in readback]
-    for key, label, color in (("revenue_share", "revenue share", "#2680c2"),
-                              ("operating_cost_share", "operating-cost share", "#e12d39"),
-                              ("contribution_share", "contribution share", "#3ebd93")):
-        fig.add_trace(go.Bar(name=label, x=names, y=[float(r[key] or 0) for r in readback], marker_color=color))
-    fig.update_layout(title="Share of revenue vs share of operating cost", barmode="group", height=380,
-                      yaxis=dict(tickformat=".0%"))
+    for r in sorted(pnl, key=lambda r: list(colours).index(r["channel"])):
+        fig.add_trace(go.Bar(name=names.get(r["channel"], r["channel"]), legendgroup=r["channel"],
+                             x=[label for _, label in measures],
+                             y=[round(float(r[key] or 0), 4) for key, _ in measures],
+                             marker_color=colours[r["channel"]], hovertemplate="%{x}: %{y:.1%}"))
+    fig.update_layout(title="Each channel's share of revenue, operating costs and contribution", barmode="group",
+                      height=400, yaxis=dict(title=dict(text="share of the company total"), tickformat=".0%"),
+                      xaxis=dict(title=dict(text="measure")))
     return fig
 
 
-def _trends(daily: list[dict], anomalies: list[dict]):
+def _by_channel(rows_: list[dict], colours: dict[str, str]) -> dict[str, list[dict]]:
+    """Rows grouped by channel, the channels in their colour order (the seed's)."""
+    grouped = defaultdict(list)
+    for r in rows_:
+        grouped[r["channel"]].append(r)
+    return {ch: grouped[ch] for ch in sorted(grouped, key=list(colours).index)}
+
+
+def _trends(daily: list[dict], anomalies: list[dict], colours: dict[str, str], currency: str,
+            names: dict[str, str]):
     """Daily order revenue and marketing spend per channel, the anomalies marked."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("Daily order revenue (anomalies marked)", "Daily marketing spend"))
-    by_channel = defaultdict(list)
-    for r in daily:
-        by_channel[r["channel"]].append(r)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
+                        subplot_titles=(f"Daily order revenue ({currency}; anomalies marked)",
+                                        f"Daily marketing spend ({currency})"))
     values = {(r["channel"], r["date"]): r for r in daily}
-    for ch, series in by_channel.items():
-        fig.add_trace(go.Scatter(x=[r["date"] for r in series], y=[r["revenue"] for r in series], mode="lines",
-                                 name=ch, legendgroup=ch), row=1, col=1)
-        fig.add_trace(go.Scatter(x=[r["date"] for r in series], y=[r["marketing_spend"] for r in series],
-                                 mode="lines", name=ch, legendgroup=ch, showlegend=False), row=2, col=1)
+    for ch, series in _by_channel(daily, colours).items():
+        line, name = dict(color=colours[ch], width=1.6), names.get(ch, ch)
+        hover = f"%{{x|%a %d %b}}: %{{y:,.2f}} {currency}"
+        fig.add_trace(go.Scatter(x=[r["date"] for r in series], y=[round_money(r["revenue"]) for r in series],
+                                 mode="lines", name=name, legendgroup=ch, line=line, hovertemplate=hover),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=[r["date"] for r in series], y=[round_money(r["marketing_spend"]) for r in series],
+                                 mode="lines", name=name, legendgroup=ch, showlegend=False, line=line,
+                                 hovertemplate=hover), row=2, col=1)
     for row_no, metrics in ((1, ("revenue", "orders", "aov", "conversion_rate")), (2, ("marketing_spend",))):
         marks = [a for a in anomalies if a["metric"] in metrics]
         if marks:
             key = "revenue" if row_no == 1 else "marketing_spend"
             fig.add_trace(go.Scatter(
-                x=[a["date"] for a in marks], y=[values[(a["channel"], a["date"])][key] for a in marks],
+                x=[a["date"] for a in marks], y=[round_money(values[(a["channel"], a["date"])][key]) for a in marks],
                 mode="markers", name="anomaly", legendgroup="anomaly", showlegend=row_no == 1,
-                marker=dict(symbol="x", size=12, color="#e12d39", line=dict(width=2)),
+                marker=dict(symbol="x", size=12, color="#1f2933", line=dict(width=2)),
                 text=[_anomaly_label(a) for a in marks], hoverinfo="text+x"), row=row_no, col=1)
-    fig.update_layout(height=560, title="Trends")
+    fig.update_layout(height=580, title="Trends")
+    fig.update_yaxes(title_text=currency, tickformat=",.0f")
+    fig.update_xaxes(title_text="day", row=2, col=1)
     return fig
 
 
@@ -190,21 +241,23 @@ def _anomaly_label(a: dict) -> str:
             f" (z {a['z_score']:+.1f})")
 
 
-def _monthly(monthly: list[dict]):
-    """Monthly net revenue and contribution after opex per channel."""
+def _monthly(monthly: list[dict], colours: dict[str, str], currency: str, names: dict[str, str]):
+    """Monthly net revenue (solid) and contribution after opex (dotted) per channel, in its colour."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    months_by_channel = defaultdict(list)
-    for r in monthly:
-        months_by_channel[r["channel"]].append(r)
-    for ch, series in months_by_channel.items():
-        fig.add_trace(go.Scatter(x=[r["month"] for r in series], y=[float(r["net_revenue"]) for r in series],
-                                 mode="lines+markers", name=f"{ch} net revenue"))
-        fig.add_trace(go.Scatter(x=[r["month"] for r in series],
-                                 y=[float(r["contribution_after_opex"]) for r in series],
-                                 mode="lines+markers", name=f"{ch} contribution", line=dict(dash="dot")))
-    fig.update_layout(title="Monthly net revenue and contribution after opex", height=420)
+    for ch, series in _by_channel(monthly, colours).items():
+        months, name = [r["month"] for r in series], names.get(ch, ch)
+        hover = f"%{{x|%b %Y}}: %{{y:,.2f}} {currency}"
+        fig.add_trace(go.Scatter(x=months, y=[round_money(r["net_revenue"]) for r in series], mode="lines+markers",
+                                 name=f"{name}: net revenue", legendgroup=ch, line=dict(color=colours[ch]),
+                                 hovertemplate=hover))
+        fig.add_trace(go.Scatter(x=months, y=[round_money(r["contribution_after_opex"]) for r in series],
+                                 mode="lines+markers", name=f"{name}: contribution", legendgroup=ch,
+                                 line=dict(color=colours[ch], dash="dot"), hovertemplate=hover))
+    fig.update_layout(title=f"Monthly net revenue (solid) and contribution after opex (dotted), {currency}",
+                      height=440, yaxis=dict(title=dict(text=currency), tickformat=",.0f"),
+                      xaxis=dict(title=dict(text="month"), tickformat="%b %Y", dtick="M1"))
     return fig
 
 

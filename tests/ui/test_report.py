@@ -1,12 +1,18 @@
 """The readback report written by a publish renders offline in headless Chromium: no console
 errors, every chart drawn with data, the flags table with next actions, no request leaves the file.
-A screenshot is saved in tests/ui/screenshots/report.png."""
+It reads well: the reporting currency named on the page and the money axes, one colour per channel
+in every panel, the ranking of contribution after opex (the `unallocated` channel and a total row,
+equal to the demo generator's truth), evidence numbers formatted, and a file well under the 4.9 MB
+it was when plotly.js went in uncompressed. A screenshot is saved in tests/ui/screenshots/report.png."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,6 +22,7 @@ from connectors.home import Home
 from orchestration.demo import generate
 from orchestration.launch import nightly_run
 from orchestration.outputs.digest import render_digest
+from orchestration.outputs.snapshot import reporting_currency
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -90,3 +97,85 @@ def test_report_renders_offline_in_chromium(published):
     assert not errors, errors
     assert not blocked, blocked
     assert (SCREENSHOTS / "report.png").stat().st_size > 10_000
+
+
+def october_truth(home: Home) -> dict[str, tuple[Decimal, Decimal]]:
+    """{channel: (net revenue, contribution after opex)} of October 2026 from the generator's truth."""
+    sums = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    with (home.root / "demo" / "truth" / "pnl_daily.csv").open(newline="") as handle:
+        for r in csv.DictReader(handle):
+            if r["date"].startswith("2026-10"):
+                sums[r["channel"]][0] += Decimal(r["net_revenue"])
+                sums[r["channel"]][1] += Decimal(r["contribution_after_opex"])
+    return {channel: (net, contribution) for channel, (net, contribution) in sums.items()}
+
+
+def amount(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+def test_report_reads_well_in_chromium(published):
+    path = published.root / "outputs" / "readback_latest.html"
+    assert path.stat().st_size < 2_500_000  # 4.9 MB with plotly.js inlined uncompressed
+    currency = reporting_currency()
+    truth = october_truth(published)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4", timeout=30000)
+            assert page.locator("#currency").inner_text() == currency == "USD"
+            axes = page.evaluate("""() => ({
+                waterfall: document.getElementById('waterfall').layout.yaxis.title.text,
+                trends: [document.getElementById('trends').layout.yaxis.title.text,
+                         document.getElementById('trends').layout.yaxis2.title.text],
+                monthly: [document.getElementById('monthly').layout.yaxis.title.text,
+                          document.getElementById('monthly').layout.xaxis.title.text]})""")
+            assert axes == {"waterfall": currency, "trends": [currency, currency], "monthly": [currency, "month"]}
+            assert page.locator("#waterfall .ytitle").text_content() == currency  # drawn, not only configured
+
+            # the ranking: every channel of October's P&L, best first, then the total row
+            ranking = page.locator("#contribution-ranking")
+            assert f"contribution after opex ({currency})" in ranking.locator("thead").inner_text()
+            rows = ranking.locator("tbody tr")
+            channels = [rows.nth(i).get_attribute("data-channel") for i in range(rows.count())]
+            assert channels == sorted(truth, key=lambda ch: -truth[ch][1]) and "unallocated" in channels
+            cells = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()] for i in range(rows.count())]
+            assert [(amount(c[2]), amount(c[4])) for c in cells] == [truth[ch] for ch in channels]
+            total = [c.strip() for c in ranking.locator("tfoot td").all_inner_texts()]
+            assert total[1] == "Total"
+            assert amount(total[4]) == sum(c for _, c in truth.values())
+            assert amount(total[2]) == sum(n for n, _ in truth.values())
+            assert re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d\d", total[4])  # thousands separated, to the cent
+
+            # one colour per channel, the same in the ranking, the shares, the trends and the monthly panel
+            colours = page.evaluate("""() => {
+                const seen = {};
+                const add = (panel, channel, colour) => { (seen[channel] = seen[channel] || {})[panel] = colour; };
+                for (const row of document.querySelectorAll('#contribution-ranking tbody tr'))
+                    add('ranking', row.dataset.channel, getComputedStyle(row.querySelector('.swatch')).backgroundColor);
+                const toRgb = c => { const d = document.createElement('i'); d.style.color = c;
+                    document.body.appendChild(d); const rgb = getComputedStyle(d).color; d.remove(); return rgb; };
+                for (const t of document.getElementById('shares').data)
+                    add('shares', t.legendgroup, toRgb(t.marker.color));
+                for (const t of document.getElementById('trends').data)
+                    if (t.name !== 'anomaly') add('trends', t.legendgroup, toRgb(t.line.color));
+                for (const t of document.getElementById('monthly').data)
+                    add('monthly', t.legendgroup, toRgb(t.line.color));
+                return seen;}""")
+            assert set(colours) == set(truth)
+            for channel, panels in colours.items():
+                assert len(set(panels.values())) == 1, (channel, panels)
+                expected_panels = {"ranking", "shares"} | ({"trends", "monthly"} if channel != "unallocated" else set())
+                assert expected_panels <= set(panels), (channel, panels)
+            assert len({next(iter(panels.values())) for panels in colours.values()}) == len(colours)
+
+            # evidence numbers as a person reads them
+            evidence = page.locator("#flags").inner_text()
+            thousands = r"\d{1,3},\d{3}\.\d\d"
+            assert re.search(rf"revenue spike on 2026-10-14: {thousands} vs a usual {thousands}", evidence)
+            assert re.search(r"orders spike on 2026-10-14: \d+ vs a usual \d+(\.\d+)? ", evidence)
+            page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
+        finally:
+            browser.close()
