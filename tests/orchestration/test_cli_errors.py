@@ -34,7 +34,7 @@ BAD_VALUES = {  # parser → values a person types by mistake, and what the mess
 CHECKED_NAME = re.compile(r"(^|_)(date|day|month|week|since|until|end|as_of|feed)s?($|_)")
 # commands that do real work on a well-formed empty call (generate, build, benchmark): their bad
 # arguments are checked here, their work by their own tests
-WORKERS = {"demo", "build", "bench", "docs"}
+WORKERS = {"demo", "build", "bench"}
 
 
 def _commands() -> dict[str, object]:
@@ -148,7 +148,8 @@ def test_every_command_on_an_empty_home_answers_without_a_traceback(home, name):
     assert result.output.strip(), f"cwh {name} said nothing"
 
 
-@pytest.mark.parametrize("args", [["pnl"], ["report"], ["digest"], ["export", "-f", "csv"]])
+@pytest.mark.parametrize("args", [["pnl"], ["report"], ["digest"], ["export", "-f", "csv"], ["docs"],
+                                  ["sql", "-c", "select 1"]])
 def test_a_command_that_reads_the_warehouse_says_to_run_first_on_an_empty_home(home, args):
     result = runner.invoke(app, args)
     _assert_handled(result, args[0])
