@@ -147,6 +147,8 @@ def test_cli_messages_name_commands_that_parse(home):
         # FILE, FEED and f-string placeholders ({feed}, {needed}: a feed name at run time) as real values
         words = [{"FILE": "x.csv", "FEED": "sessions"}.get(w, "sessions" if re.fullmatch(r"\{\w+\}", w) else w)
                  for w in shlex.split(command)]
+        words = words[:next((i for i, w in enumerate(words) if w in ("<", ">", "|")), len(words))]  # the shell's
+        words = [w.split("|")[0] for w in words]  # enable|disable: either
         sub = click_app.commands[words[1]]
         sub.make_context(words[1], words[2:], resilient_parsing=False)  # raises on an unknown flag
 
