@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from orchestration.outputs.digest import render_digest
-from orchestration.outputs.formatting import _environment, money
+from orchestration.outputs.formatting import _environment, evidence, money
 from orchestration.outputs.inventory_report import inventory_section
 
 
@@ -25,6 +25,18 @@ def test_a_table_escapes_every_value_and_leaves_none_blank():
         '<table id="t"><thead><tr><th>sku name</th><th>stock value</th><th>note</th></tr></thead><tbody>'
         '<tr><td>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</td><td class="num">1,234.50</td><td></td></tr>'
         '<tr><td>Tom &amp; Jerry&#39;s</td><td class="num"></td><td>ok</td></tr></tbody></table>')
+
+
+def test_evidence_numbers_read_as_a_person_writes_them():
+    assert evidence("orders spike on 2026-10-14: 84.00 vs a usual 22.00 (z +8.9); revenue spike on 2026-10-14: "
+                    "10656.33 vs a usual 2682.04 (z +5.4)") == (
+        "orders spike on 2026-10-14: 84 vs a usual 22 (z +8.9); revenue spike on 2026-10-14: "
+        "10,656.33 vs a usual 2,682.04 (z +5.4)")
+    assert evidence("units drop on 2026-10-02: 7.00 vs a usual 22.50") == "units drop on 2026-10-02: 7 vs a usual 22.50"
+    # dates, date ranges, codes and small numbers stay as they are
+    assert evidence("FH-2000 on promotion 2026-09-18..2026-09-30 (10.0% off) at 1234567.5") == (
+        "FH-2000 on promotion 2026-09-18..2026-09-30 (10.0% off) at 1,234,567.5")
+    assert evidence(None) == ""
 
 
 def test_a_table_without_rows_is_a_note():

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -83,7 +84,7 @@ def test_report_renders_offline_in_chromium(published):
                 id => [id, (document.getElementById(id).data || []).length]))""")
             assert all(n > 0 for n in traces.values()), traces
             points = page.evaluate("document.getElementById('waterfall').data[0].y.length")
-            assert points == 11
+            assert points == 11 + pnl_has_reimbursements(published)  # the lines, then the total
             anomalies = page.evaluate("""() => document.getElementById('trends').data
                 .filter(t => t.name === 'anomaly').reduce((n, t) => n + t.x.length, 0)""")
             assert anomalies >= 2  # the flash-sale day and the push day of October
@@ -97,6 +98,12 @@ def test_report_renders_offline_in_chromium(published):
     assert not errors, errors
     assert not blocked, blocked
     assert (SCREENSHOTS / "report.png").stat().st_size > 10_000
+
+
+def pnl_has_reimbursements(home: Home) -> bool:
+    """The waterfall draws the reimbursements line when the published P&L has it (docs/metrics.md)."""
+    with duckdb.connect(str(home.root / "warehouse" / "published.duckdb"), read_only=True) as con:
+        return "reimbursements" in [r[0] for r in con.execute("describe marts.channel_pnl_monthly").fetchall()]
 
 
 def october_truth(home: Home) -> dict[str, tuple[Decimal, Decimal]]:
