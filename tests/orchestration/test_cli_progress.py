@@ -4,6 +4,11 @@ summary of every file."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+
 from typer.testing import CliRunner
 
 from connectors import reader
@@ -53,3 +58,22 @@ def test_ingest_ends_with_a_one_line_summary(home, tmp_path):
     again = runner.invoke(app, ["ingest", "shopify_orders", str(landing / "orders_a.csv")])
     assert again.exit_code == 0
     assert "1 file(s): 0 landed (0 rows, 0 quarantined), 1 already landed, 0 rejected" in again.output
+
+
+def test_a_held_night_prints_each_failure_once_and_no_traceback(home):
+    """The real entry point (Dagster's console logger writes to the terminal, not to CliRunner): a
+    night on an empty home is held on every feed's freshness; each failure is one line, once."""
+    result = subprocess.run([sys.executable, "-m", "orchestration.cli", "run", "--date", "2026-11-01"],
+                            env={**os.environ, "CWH_HOME": str(home.root)}, capture_output=True, text=True,
+                            timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    held = re.search(r"publish held: (\d+) blocking check\(s\) failed", output)
+    assert held, output
+    failures = re.findall(r"^  (\w+) / (\w+): ", output, flags=re.MULTILINE)
+    assert len(failures) == len(set(failures)) == int(held.group(1)) > 0
+    assert ("shopify_orders", "freshness") in failures
+    for feed, check in failures:  # not again in an alerts table, nor in a Dagster log line
+        assert len(re.findall(rf"\b{feed}\b[^\n]*\b{check}\b", output)) == 1, (feed, check, output)
+    for noise in ("Traceback", "Stack Trace", "DagsterAssetCheckFailedError", "STEP_FAILURE", "FutureWarning"):
+        assert noise not in output
