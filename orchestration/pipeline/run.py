@@ -98,6 +98,13 @@ def closing_day(logical_date: date) -> date:
     return logical_date - timedelta(days=1)
 
 
+def _landing_progress(report: RunReport, label: str):
+    """A file's landing told as the night's progress (connectors.reader.Progress): rows and a percentage."""
+    def tell(stage: str, rows: int, fraction: float) -> None:
+        report.progress(f"landing {label}: {stage} {rows:,} rows, {fraction:.0%}")
+    return tell
+
+
 # ---- the steps -----------------------------------------------------------------------------------
 def start(home: Home, report: RunReport) -> None:
     """Before anything: the home's hashing key (personal data is hashed when it lands)."""
@@ -117,7 +124,11 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
                 report.progress(f"{feed} is disabled: its {waiting} file(s) in landing/{feed}/ are not landed "
                                 f"(`cwh feeds enable {feed}` to use them)")
         feeds = enabled_feeds(home, feeds)
-        results = [land_file(home, feed, path) for feed in feeds for path in landing_files(home, feed)]
+        waiting = [(feed, path) for feed in feeds for path in landing_files(home, feed)]
+        results = []
+        for index, (feed, path) in enumerate(waiting, start=1):
+            label = f"{index}/{len(waiting)} {feed} {path.name}"
+            results.append(land_file(home, feed, path, progress=_landing_progress(report, label)))
         report.landed += results
         report.snapshot = incremental.take_snapshot(home)
     return results

@@ -77,3 +77,17 @@ def test_a_held_night_prints_each_failure_once_and_no_traceback(home):
         assert len(re.findall(rf"\b{feed}\b[^\n]*\b{check}\b", output)) == 1, (feed, check, output)
     for noise in ("Traceback", "Stack Trace", "DagsterAssetCheckFailedError", "STEP_FAILURE", "FutureWarning"):
         assert noise not in output
+
+
+def test_the_nights_landing_tells_each_files_rows_and_percentage(home):
+    from datetime import date
+
+    from orchestration.pipeline.run import RunReport, land
+
+    landing = home.root / "landing" / "shopify_orders"
+    landing.mkdir(parents=True)
+    _orders_file(landing / "orders_a.csv", 40)
+    told = []
+    land(home, RunReport("night-1", date(2026, 11, 1), progress=told.append))
+    assert "landing 1/1 shopify_orders orders_a.csv: checking 40 rows, 100%" in told
+    assert any(message.startswith("landing 1/1 shopify_orders orders_a.csv: reading ") for message in told)
