@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -50,6 +52,10 @@ class Home:
     def feed_options_file(self) -> Path:
         return self.root / "config" / "feed_options.yml"
 
+    @property
+    def settings_file(self) -> Path:
+        return self.root / "config" / "settings.yml"
+
     def feed_options(self, feed: str) -> dict[str, str]:
         """The facts of `feed` in config/feed_options.yml (its on/off switch `enabled` is not a fact:
         connectors/feed_switches.py)."""
@@ -57,6 +63,42 @@ class Home:
             return {}
         data = yaml.safe_load(self.feed_options_file.read_text()) or {}
         return {k: str(v) for k, v in (data.get(feed) or {}).items() if k != "enabled"}
+
+
+TIMEZONE_ENV = "CWH_TIMEZONE"
+DEFAULT_TIMEZONE = "UTC"
+
+
+class TimezoneError(ValueError):
+    """The configured business time zone is not an IANA name."""
+
+
+def business_timezone(home: Home) -> str:
+    """The business's time zone (an IANA name, docs/metrics.md "Reporting day"): the local day of every
+    event in the marts, the logical date of a night and the hour of the nightly schedule. One setting:
+    CWH_TIMEZONE, else `timezone:` in $CWH_HOME/config/settings.yml, else UTC."""
+    name, source = os.environ.get(TIMEZONE_ENV, "").strip(), TIMEZONE_ENV
+    if not name and home.settings_file.exists():
+        settings = yaml.safe_load(home.settings_file.read_text()) or {}
+        name, source = str(settings.get("timezone") or "").strip(), str(home.settings_file)
+    return check_timezone(name, source) if name else DEFAULT_TIMEZONE
+
+
+def business_today(home: Home) -> date:
+    """Today on the business's clock: the default logical date of a night."""
+    return datetime.now(ZoneInfo(business_timezone(home))).date()
+
+
+def check_timezone(name: str, source: str = "") -> str:
+    """`name` if it is an IANA time zone, else TimezoneError saying what to write instead."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimezoneError(
+            f"time zone {name!r}{f' (from {source})' if source else ''} is not an IANA time zone name: "
+            "write one like America/New_York, Europe/Berlin or UTC (the list: "
+            "python -c 'import zoneinfo; print(sorted(zoneinfo.available_timezones()))')") from None
+    return name
 
 
 # where the pipeline writes, beside the Home's own folders (one place for every path under the home)

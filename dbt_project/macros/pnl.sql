@@ -1,9 +1,10 @@
 {# Helpers of the channel P&L models (docs/metrics.md). Kept to standard SQL so the marts can move
    to another engine by overriding these few macros. #}
 
-{# The reporting day of an instant: its UTC date (docs/metrics.md "Reporting day"). #}
-{% macro utc_date(timestamp_column) -%}
-    cast({{ utc_clock(timestamp_column) }} as date)
+{# The reporting day of an instant: its date on the business's clock (docs/metrics.md "Reporting day").
+   Days a file states (ad platforms' Day, invoice dates, snapshot dates) are taken as they are. #}
+{% macro local_date(instant) -%}
+    cast({{ local_clock(instant) }} as date)
 {%- endmacro %}
 
 

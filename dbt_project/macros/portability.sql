@@ -45,6 +45,33 @@
 {%- endmacro %}
 
 
+{# The business's time zone, an IANA name (docs/metrics.md "Reporting day"): resolved once in Python
+   (connectors.home.business_timezone: CWH_TIMEZONE, else config/settings.yml, else UTC) and handed
+   over as CWH_BUSINESS_TIMEZONE by pipeline/dbt.prepare. An environment variable, not a --var: it is
+   the same every night for a home, so dbt's partial parse survives. #}
+{% macro business_timezone() -%}
+    {%- set name = env_var('CWH_BUSINESS_TIMEZONE', 'UTC') -%}
+    {%- if not modules.re.match('^[A-Za-z0-9_+/-]+$', name) -%}
+        {{ exceptions.raise_compiler_error("CWH_BUSINESS_TIMEZONE " ~ name ~ " is not an IANA time zone name") }}
+    {%- endif -%}
+    {{ return(name) }}
+{%- endmacro %}
+
+{# An instant's wall-clock time in the business's time zone, whatever the session's time zone. #}
+{% macro local_clock(instant) -%}
+    {{ return(adapter.dispatch('local_clock')(instant)) }}
+{%- endmacro %}
+
+{% macro default__local_clock(instant) -%}
+    timezone('{{ business_timezone() }}', {{ instant }})
+{%- endmacro %}
+
+{# Spark: the UTC clock (above), then that clock read in the business's zone. #}
+{% macro spark__local_clock(instant) -%}
+    from_utc_timestamp({{ spark__utc_clock(instant) }}, '{{ business_timezone() }}')
+{%- endmacro %}
+
+
 {# The Spark name of a type written the DuckDB way in the YAML files (contracts of the marts, the
    generated sources): `varchar` is `string`, an instant is `timestamp`; the others are the same. #}
 {% macro spark_type(type) -%}

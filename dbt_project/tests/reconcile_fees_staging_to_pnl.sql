@@ -10,10 +10,10 @@ with shopify_orders as (
 ),
 
 staged as (
-    select 'shopify_payments' as source, {{ utc_date('p.transaction_date') }} as date, sum(p.fee) as amount
+    select 'shopify_payments' as source, {{ local_date('p.transaction_date') }} as date, sum(p.fee) as amount
     from {{ ref('stg_shopify__payment_transactions') }} as p
     inner join shopify_orders as o on o.order_id = p.order_name
-    group by {{ utc_date('p.transaction_date') }}
+    group by {{ local_date('p.transaction_date') }}
     union all
     select 'amazon_settlement', posted_date, -sum(amount)
     from {{ ref('int_settlement_lines') }}

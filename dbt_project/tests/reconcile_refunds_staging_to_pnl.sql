@@ -17,11 +17,11 @@ with shopify_orders as (
 ),
 
 staged as (
-    select 'shopify' as source, {{ utc_date('p.transaction_date') }} as date, sum(abs(p.amount)) as money
+    select 'shopify' as source, {{ local_date('p.transaction_date') }} as date, sum(abs(p.amount)) as money
     from {{ ref('stg_shopify__payment_transactions') }} as p
     inner join shopify_orders as o on o.order_id = p.order_name
     where p.transaction_type = 'refund'
-    group by {{ utc_date('p.transaction_date') }}
+    group by {{ local_date('p.transaction_date') }}
     union all
     select 'amazon_settlement', posted_date, -sum(amount)
     from {{ ref('int_settlement_lines') }}

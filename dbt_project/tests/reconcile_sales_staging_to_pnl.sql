@@ -13,7 +13,7 @@ with rates as (
 shopify as (
     select
         coalesce(src.channel, dflt.channel) as channel,
-        {{ utc_date('o.created_at') }} as date,
+        {{ local_date('o.created_at') }} as date,
         o.lineitem_price * o.lineitem_quantity as gross,
         o.currency
     from {{ ref('stg_shopify__order_lines') }} as o
@@ -23,7 +23,7 @@ shopify as (
 ),
 
 amazon_report as (
-    select m.channel, {{ utc_date('a.purchase_date') }} as date, coalesce(a.item_price, 0) as gross, a.currency
+    select m.channel, {{ local_date('a.purchase_date') }} as date, coalesce(a.item_price, 0) as gross, a.currency
     from {{ ref('stg_amazon__order_items') }} as a
     left join {{ ref('amazon_marketplaces') }} as m on m.marketplace_name = a.sales_channel
     where a.order_status <> 'Cancelled'

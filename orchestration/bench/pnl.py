@@ -48,7 +48,8 @@ def _whens(mapping: dict[str, str]) -> str:
     return " ".join(f"when '{k}' then '{v}'" for k, v in mapping.items())
 
 
-def duckdb_sql(landing: Path, pinterest_currency: str = "USD") -> str:
+def duckdb_sql(landing: Path, pinterest_currency: str = "USD", zone: str = "UTC") -> str:
+    """The lower bound's query; an instant's day is its local day in the business's time `zone`."""
     c = lambda pattern, **o: _csv(landing, pattern, **o)  # noqa: E731
     tsv = dict(delim="'\\t'", quote="''", all_varchar="true")
     categories = ", ".join(f"('{a}', '{b}', '{cat}')" for (a, b), cat in settlement_categories().items())
@@ -109,7 +110,7 @@ so_raw as (
 ),
 so_orders as (
     select order_name,
-           cast(timezone('UTC', {shop_ts.format('max(created)')}) as date) as order_date,
+           cast(timezone('{zone}', {shop_ts.format('max(created)')}) as date) as order_date,
            max(cancelled) is not null as cancelled,
            {source_case} as channel,
            max(subtotal) as subtotal, coalesce(max(shipping), 0) as shipping, coalesce(max(taxes), 0) as taxes,
@@ -125,7 +126,7 @@ so_cogs as (
 ),
 pay as (
     select "Type" as ttype, "Order" as order_name, "Amount" as amount, "Fee" as fee,
-           cast(timezone('UTC', {shop_ts.format('"Transaction Date"')}) as date) as d
+           cast(timezone('{zone}', {shop_ts.format('"Transaction Date"')}) as date) as d
     from {c('shopify_payments/*.csv', types=SHOPIFY_PAYMENT_TYPES)}
 ),
 shopify_refunds as (
@@ -148,7 +149,7 @@ shopify_fees as (
 -- ---- Amazon ----
 az as (
     select "amazon-order-id" as oid, sku, "order-status" = 'Cancelled' as cancelled,
-           cast(timezone('UTC', "purchase-date"::timestamptz) as date) as d,
+           cast(timezone('{zone}', "purchase-date"::timestamptz) as date) as d,
            {marketplace_case.format('"sales-channel"')} as channel,
            currency as cur, "quantity"::bigint as qty, "item-price"::decimal(18, 2) as gross,
            coalesce("item-promotion-discount"::decimal(18, 2), 0) as disc,
@@ -208,8 +209,8 @@ amazon_refunds as (
 ),
 fba_restock as (
     select coalesce(o.channel, 'unallocated') as channel,
-           cast(timezone('UTC', r."return-date"::timestamptz) as date) as d,
-           coalesce(ol.d, cast(timezone('UTC', r."return-date"::timestamptz) as date)) as cost_d,
+           cast(timezone('{zone}', r."return-date"::timestamptz) as date) as d,
+           coalesce(ol.d, cast(timezone('{zone}', r."return-date"::timestamptz) as date)) as cost_d,
            r.sku, r.quantity::bigint as qty
     from {c('amazon_returns/*.txt', **tsv)} as r
     left join amazon_lines as ol on ol.oid = r."order-id" and ol.sku = r.sku
@@ -319,13 +320,20 @@ order by month, channel
 """
 
 
+def _zone(landing: Path) -> str:
+    """The business time zone of the home whose landing folder this is (its days are local days)."""
+    from connectors.home import Home, business_timezone
+
+    return business_timezone(Home(landing.parent))
+
+
 def duckdb_pnl(landing: Path):
     """The monthly channel P&L by one DuckDB query over the raw files → pandas DataFrame."""
     import duckdb
 
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        return con.execute(duckdb_sql(landing)).df()
+        return con.execute(duckdb_sql(landing, zone=_zone(landing))).df()
 
 
 def explain_analyze(landing: Path, out: Path) -> None:
@@ -334,7 +342,7 @@ def explain_analyze(landing: Path, out: Path) -> None:
 
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        rows = con.execute("explain analyze " + duckdb_sql(landing)).fetchall()
+        rows = con.execute("explain analyze " + duckdb_sql(landing, zone=_zone(landing))).fetchall()
     out.write_text("\n".join(r[-1] for r in rows))
 
 
@@ -357,10 +365,11 @@ def _cents(series):
     return pd.Series(np.rint(values * 100).astype("int64"), index=series.index)
 
 
-def _utc_date(series, fmt: str | None = None):
+def _local_date(series, zone: str, fmt: str | None = None):
+    """Instants (text with an offset) as their local day in `zone`."""
     import pandas as pd
 
-    return pd.to_datetime(series, format=fmt, utc=True).dt.tz_localize(None).dt.normalize()
+    return pd.to_datetime(series, format=fmt, utc=True).dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
 
 
 def _round_half_away(numerator, denominator):
@@ -373,9 +382,12 @@ def _round_half_away(numerator, denominator):
 
 def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     """The monthly channel P&L with pandas: each fact in int64 cents, converted on its own row at
-    its date's rate (rounded half away from zero), summed by channel and month."""
+    its date's rate (rounded half away from zero), summed by channel and month; an instant's day is
+    its local day in the home's business time zone."""
     import numpy as np
     import pandas as pd
+
+    zone = _zone(landing)
 
     # FX as integer micro-units (six decimals in the files)
     fx = _read(landing, "fx_rates/*.csv", ["date", "currency", "rate_to_usd"], dtype={"currency": "string"},
@@ -424,7 +436,7 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     so["gross"] = so["Lineitem quantity"] * _cents(so["Lineitem price"])
     first = so[so["Created at"].notna()].set_index("Name")
     orders = pd.DataFrame({
-        "d": _utc_date(first["Created at"], "%Y-%m-%d %H:%M:%S %z"),
+        "d": _local_date(first["Created at"], zone, "%Y-%m-%d %H:%M:%S %z"),
         "cancelled": first["Cancelled at"].notna(),
         "channel": first["Source"].map(sources).fillna(default_source),
         "subtotal": _cents(first["Subtotal"]), "shipping": _cents(first["Shipping"]),
@@ -442,7 +454,7 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     # ---- Shopify payments: refunds (returns on the refund date) and fees ----
     pay = _read(landing, "shopify_payments/*.csv", ["Transaction Date", "Type", "Order", "Amount", "Fee"],
                 dtype={"Type": "string", "Order": "string", "Transaction Date": "string"})
-    pay["d"] = _utc_date(pay["Transaction Date"], "%Y-%m-%d %H:%M:%S %z")
+    pay["d"] = _local_date(pay["Transaction Date"], zone, "%Y-%m-%d %H:%M:%S %z")
     pay["amount"], pay["fee"] = _cents(pay["Amount"]), _cents(pay["Fee"])
     pay = pay.join(orders[["channel", "cancelled", "subtotal", "shipping", "taxes", "total"]], on="Order", how="inner")
     ref = pay[pay["Type"].eq("refund") & ~pay["cancelled"]]
@@ -464,7 +476,8 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                 "item-price", "item-promotion-discount", "shipping-price", "ship-promotion-discount"], **tsv)
     az = pd.DataFrame({
         "oid": az["amazon-order-id"], "sku": az["sku"], "cancelled": az["order-status"].eq("Cancelled"),
-        "d": _utc_date(az["purchase-date"]), "channel": az["sales-channel"].map(marketplaces), "cur": az["currency"],
+        "d": _local_date(az["purchase-date"], zone), "channel": az["sales-channel"].map(marketplaces),
+        "cur": az["currency"],
         "qty": pd.to_numeric(az["quantity"]).astype("int64"), "gross": _cents(az["item-price"]),
         "disc": _cents(az["item-promotion-discount"]),
         "ship": _cents(az["shipping-price"]) - _cents(az["ship-promotion-discount"])})
@@ -538,7 +551,7 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     ret = _read(landing, "amazon_returns/*.txt",
                 ["return-date", "order-id", "sku", "quantity", "detailed-disposition"], **tsv)
     ret = ret[ret["detailed-disposition"].eq("SELLABLE")]
-    ret = pd.DataFrame({"oid": ret["order-id"], "sku": ret["sku"], "d": _utc_date(ret["return-date"]),
+    ret = pd.DataFrame({"oid": ret["order-id"], "sku": ret["sku"], "d": _local_date(ret["return-date"], zone),
                         "qty": -pd.to_numeric(ret["quantity"]).astype("int64")})
     ret = ret.merge(amazon_lines[["oid", "sku", "d"]].rename(columns={"d": "order_d"}), on=["oid", "sku"], how="left")
     ret["channel"] = ret["oid"].map(amazon_lines.groupby("oid")["channel"].min()).fillna("unallocated")

@@ -19,7 +19,7 @@ from orchestration.cli.options import date_option
 @app.command()
 def run(
     run_date: Annotated[date | None, date_option(
-        "--date", help="Logical date of the run (YYYY-MM-DD); default today (UTC).")] = None,
+        "--date", help="Logical date of the run (YYYY-MM-DD), a day of the business time zone; default today.")] = None,
     since: Annotated[date | None, date_option(
         "--since",
         help="Backfill: re-process event dates from this day (YYYY-MM-DD) to the day before --date.")] = None,
@@ -33,14 +33,12 @@ def run(
     """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
     the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is
     incremental: the day before --date, plus each feed's late-arriving days (docs/incremental.md)."""
-    from datetime import UTC, datetime
-
-    from connectors.home import published_database
+    from connectors.home import business_today, published_database
     from orchestration.launch import nightly_run
     from orchestration.pipeline.run_lock import RunLocked
 
     home = _home()
-    logical = run_date or datetime.now(UTC).date()
+    logical = run_date or business_today(home)
     if since and since >= logical:
         raise typer.BadParameter(f"--since {since} is not before the logical date {logical}: a backfill re-processes "
                                  "the event days from --since to the day before --date")
@@ -95,8 +93,7 @@ def status(
 ) -> None:
     """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
     how often it failed in the last 30 days."""
-    from datetime import UTC, datetime
-
+    from connectors.home import business_today
     from orchestration.pipeline.ops.status import feed_sla_status, last_run, render_status
 
     home = _home()
@@ -106,6 +103,6 @@ def status(
     elif latest:
         day, which = latest[0], f"the logical date of the latest run, {latest[1]}; --date for another day"
     else:
-        day, which = datetime.now(UTC).date(), "today (UTC): no run recorded yet"
+        day, which = business_today(home), "today: no run recorded yet"
     console.print(render_status(feed_sla_status(home, as_of=day)))
     console.print(f"judged as of {day} ({which})", highlight=False)

@@ -1,12 +1,11 @@
 """When the night runs and who hears about it: the 02:00 schedule, the landing sensor, the alert on
 a failed run, and the hook that turns a step's exception into a held, alerted run."""
 
-import os
-from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from connectors.home import publish_records_dir
+from connectors.home import Home, business_timezone, business_today, publish_records_dir
 from orchestration.defs.feeds import feed_asset_key
 from orchestration.defs.resources import LOGICAL_DATE_TAG, WarehouseHome
 
@@ -16,7 +15,9 @@ STEP_OF_OP = {"land_feeds_step": "ingest", "feed_gates": "checks", "warehouse_mo
 
 
 def schedule_timezone() -> str:
-    return os.environ.get("CWH_TIMEZONE", "UTC")
+    """The business's time zone (connectors.home.business_timezone): the schedule's hour and the
+    local day that is a night's logical date are in it, like every event date in the marts."""
+    return business_timezone(Home.from_env())
 
 
 def nightly_schedule(job) -> dg.ScheduleDefinition:
@@ -24,9 +25,10 @@ def nightly_schedule(job) -> dg.ScheduleDefinition:
 
     @dg.schedule(job=job, cron_schedule="0 2 * * *", execution_timezone=timezone,
                  default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description=f"Every night at 02:00 {timezone} (set CWH_TIMEZONE): land, gate, build, publish.")
+                 description=f"Every night at 02:00 {timezone} (the business time zone, CWH_TIMEZONE or "
+                             "config/settings.yml): land, gate, build, publish.")
     def nightly(context: dg.ScheduleEvaluationContext):
-        day = context.scheduled_execution_time.date()
+        day = context.scheduled_execution_time.astimezone(ZoneInfo(timezone)).date()  # a local day
         return dg.RunRequest(run_key=day.isoformat(),
                              tags={LOGICAL_DATE_TAG: day.isoformat(), "dagster/max_retries": "2"})
 
@@ -65,7 +67,7 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, warehouse: Warehou
         return  # the night recorded its decision and alerted
     post_webhook([{"feed": "-", "check": f"run {run.job_name}", "status": "fail", "owner": "Data engineering",
                    "owner_contact": "data-eng@example.com",
-                   "logical_date": run.tags.get(LOGICAL_DATE_TAG, datetime.now(UTC).date().isoformat()),
+                   "logical_date": run.tags.get(LOGICAL_DATE_TAG, business_today(home).isoformat()),
                    "detail": f"run {run.run_id} failed: {context.failure_event.message or ''}"[:500],
                    "suggested_action": "Open the run in the Dagster UI; `cwh status` lists the feeds' state"}])
 

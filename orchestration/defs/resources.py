@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from connectors.home import Home
+from connectors.home import Home, business_today
 from orchestration.pipeline import run as night
 from orchestration.pipeline.run_lock import run_lock
 
@@ -43,9 +43,9 @@ def _day(text: str) -> date | None:
 
 class NightRun(WarehouseHome):
     """One night: its logical date (config, else the schedule's `cwh/logical_date` tag, else today
-    UTC), an optional backfill start (`since`, an event date) and `full_refresh`. A run of the nightly
-    job takes the home's run lock for its whole length and, whatever happened, ends with the publish
-    decision (published, held by a check, or held by a failure)."""
+    on the business's clock), an optional backfill start (`since`, an event date) and `full_refresh`.
+    A run of the nightly job takes the home's run lock for its whole length and, whatever happened,
+    ends with the publish decision (published, held by a check, or held by a failure)."""
 
     logical_date: str = ""
     since: str = ""
@@ -69,7 +69,7 @@ class NightRun(WarehouseHome):
 
     def _logical_date(self, tags: dict[str, str]) -> date:
         return (_day(self.logical_date) or _day(tags.get(LOGICAL_DATE_TAG, ""))
-                or datetime.now(UTC).date())
+                or business_today(self.home()))
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[NightRun]:

@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from connectors.home import Home
+from connectors.home import Home, business_timezone
 from orchestration.pipeline.dbt_sources import DBT_DIR, ensure_feed_files
 
 
@@ -50,9 +50,11 @@ def window_args(first_day: date, last_day: date, landed_after: datetime | None =
 
 
 def prepare(home: Home) -> None:
-    """Point dbt at this home: CWH_HOME (sources and profile read it), the warehouse folder, and an
-    empty schema file for every feed with nothing landed yet."""
+    """Point dbt at this home: CWH_HOME (sources and profile read it), its business time zone
+    (CWH_BUSINESS_TIMEZONE, macro business_timezone), the warehouse folder, and an empty schema file
+    for every feed with nothing landed yet."""
     os.environ["CWH_HOME"] = str(home.root)
+    os.environ["CWH_BUSINESS_TIMEZONE"] = business_timezone(home)
     (home.root / "warehouse").mkdir(parents=True, exist_ok=True)
     ensure_feed_files(home)
 

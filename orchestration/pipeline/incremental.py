@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow.parquet as pq
 
 from connectors.contracts import load_contracts
-from connectors.home import Home
+from connectors.home import Home, business_timezone
 from orchestration.pipeline.dbt_sources import DBT_DIR
 
 
@@ -155,6 +156,7 @@ def earliest_new_events(home: Home, since: datetime | None = None,
     in `new_files` (feed -> sha256), else those landed after `since`."""
     contracts = load_contracts()
     found = {}
+    zone = business_timezone(home)  # an instant's event date is its local day, as in the models (local_date)
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")
         for feed in sorted(event_model_feeds()):
@@ -162,18 +164,18 @@ def earliest_new_events(home: Home, since: datetime | None = None,
             if new_files is not None:
                 files = [str(p) for p in (folder / f"{sha[:16]}.parquet" for sha in sorted(new_files.get(feed, ())))
                          if p.exists()]
-                where, parameters = "true", []
+                where, parameters = "true", {}
             else:
                 files = [str(p) for p in sorted(folder.glob("*.parquet")) if _landed_after(p, since)] \
                     if folder.exists() else []
-                where, parameters = "_loaded_at > ?", [since]
+                where, parameters = "_loaded_at > $since", {"since": since}
             if not files:
                 continue
             column = contracts[feed].event_time_column
             timestamp = contracts[feed].column(column).type == "timestamp"
-            expression = f"cast(timezone('UTC', {column}) as date)" if timestamp else f"cast({column} as date)"
-            (first,) = con.execute(f"select min({expression}) from read_parquet(?, union_by_name = true) "
-                                   f"where {where}", [files, *parameters]).fetchone()
+            expression = f"cast(timezone($zone, {column}) as date)" if timestamp else f"cast({column} as date)"
+            (first,) = con.execute(f"select min({expression}) from read_parquet($files, union_by_name = true) "
+                                   f"where {where}", {"files": files, "zone": zone, **parameters}).fetchone()
             if first is not None:
                 found[feed] = first
     return found
@@ -221,9 +223,16 @@ def plan_dropped_files(home: Home, window: BuildWindow, built: dict[str, frozens
             window.reasons.append(f"{feed}: the files left out held events from {first}")
 
 
-def _event_day(value) -> date | None:
-    """A ledger event time ('2026-07-31', '2026-07-31 16:26:32+00:00': UTC) as its UTC day."""
-    return date.fromisoformat(str(value)[:10]) if value else None
+def _event_day(value, zone: str) -> date | None:
+    """A ledger event time as its event date: a day ('2026-07-31') as it is, an instant
+    ('2026-07-31 16:26:32+00:00') as its local day in the business's time zone `zone`."""
+    if not value:
+        return None
+    text = str(value)
+    if len(text) <= 10:
+        return date.fromisoformat(text)
+    instant = datetime.fromisoformat(text)
+    return (instant if instant.tzinfo else instant.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone)).date()
 
 
 def plan_removals(home: Home, window: BuildWindow) -> None:
@@ -235,6 +244,7 @@ def plan_removals(home: Home, window: BuildWindow) -> None:
     from connectors.unland import removal_records
 
     landed = {(r["feed"], r["file_id"]): r for r in ledger_records(home)}
+    zone = business_timezone(home)
     for removal in removal_records(home):
         if datetime.fromisoformat(removal["removed_at"]) <= window.landed_after:
             continue
@@ -243,7 +253,7 @@ def plan_removals(home: Home, window: BuildWindow) -> None:
             window.rebuild_feeds.add(feed)
             window.reasons.append(f"{feed}: a file was removed since the last build; its staging is rebuilt")
         replacement = landed.get((feed, removal["file_id"]), {})
-        days = [_event_day(r.get("min_event_time")) for r in (removal["landed"], replacement)]
+        days = [_event_day(r.get("min_event_time"), zone) for r in (removal["landed"], replacement)]
         first = min((d for d in days if d is not None), default=None)
         if feed in event_model_feeds() and first is not None and first < window.first_day:
             window.first_day = first

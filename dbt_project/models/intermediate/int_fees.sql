@@ -23,7 +23,7 @@ shopify_payments as (
         'shopify_payments:' || p.transaction_key as fee_line_id,
         'shopify_payments' as source,
         o.channel,
-        {{ utc_date('p.transaction_date') }} as fee_date,
+        {{ local_date('p.transaction_date') }} as fee_date,
         p.order_name as order_id,
         'payment_fees' as pnl_line,
         p.transaction_type as fee_type,
@@ -32,7 +32,7 @@ shopify_payments as (
     from {{ ref('stg_shopify__payment_transactions') }} as p
     inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
     where p.fee is not null and p.fee <> 0
-      and {{ in_event_window(utc_date('p.transaction_date')) }}
+      and {{ in_event_window(local_date('p.transaction_date')) }}
 ),
 
 amazon_settlement as (

@@ -24,8 +24,8 @@ shopify as (
         max(p.currency) as currency,
         max(p.payout_date) as payout_date,
         max(p.payout_status) as payout_status,
-        min({{ utc_date('p.transaction_date') }}) as period_start,
-        max({{ utc_date('p.transaction_date') }}) as period_end,
+        min({{ local_date('p.transaction_date') }}) as period_start,
+        max({{ local_date('p.transaction_date') }}) as period_end,
         count(*) as transactions,
         sum(p.net) as reported
     from {{ ref('stg_shopify__payment_transactions') }} as p

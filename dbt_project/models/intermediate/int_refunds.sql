@@ -38,7 +38,7 @@ shopify_totals as (
     from {{ ref('stg_shopify__order_lines') }}
     where order_name in (
         select pt.order_name from {{ ref('stg_shopify__payment_transactions') }} as pt
-        where pt.transaction_type = 'refund' and {{ in_event_window(utc_date('pt.transaction_date')) }}
+        where pt.transaction_type = 'refund' and {{ in_event_window(local_date('pt.transaction_date')) }}
     )
     group by order_name
 ),
@@ -61,7 +61,7 @@ shopify_refund_amounts as (
     inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
     inner join shopify_totals as t on t.order_name = p.order_name
     where p.transaction_type = 'refund'
-      and {{ in_event_window(utc_date('p.transaction_date')) }}
+      and {{ in_event_window(local_date('p.transaction_date')) }}
       -- a cancelled order was never a sale: its refund is not a return
       and o.is_cancelled = 0
 ),
@@ -74,7 +74,7 @@ shopify_refunds as (
         order_name as order_id,
         cast(null as {{ dbt.type_string() }}) as sku,
         cast(null as {{ dbt.type_string() }}) as order_line_id,
-        {{ utc_date('transaction_date') }} as refund_date,
+        {{ local_date('transaction_date') }} as refund_date,
         transaction_date as refunded_at,
         cast(null as {{ type_instant() }}) as return_received_at,
         order_date,
@@ -177,7 +177,7 @@ fba_restocks as (
         f.order_id,
         f.sku,
         ol.order_line_id,
-        {{ utc_date('f.return_date') }} as refund_date,
+        {{ local_date('f.return_date') }} as refund_date,
         f.return_date as refunded_at,
         f.return_date as return_received_at,
         ol.order_date,
@@ -196,7 +196,7 @@ fba_restocks as (
         group by order_id
     ) as o on o.order_id = f.order_id
     where f.detailed_disposition = 'SELLABLE'
-      and {{ in_event_window(utc_date('f.return_date')) }}
+      and {{ in_event_window(local_date('f.return_date')) }}
 ),
 
 -- ---- Wholesale ----------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ with fact_dates as (
     select min(order_date) as first_date, max(order_date) as last_date
     from {{ ref('int_order_lines') }}
     union all
-    select min({{ utc_date('shipped_at') }}), max({{ utc_date('shipped_at') }})
+    select min({{ local_date('shipped_at') }}), max({{ local_date('shipped_at') }})
     from {{ ref('int_order_lines') }}
     union all
     select min(refund_date), max(refund_date) from {{ ref('fct_refunds') }}
     union all
-    select min({{ utc_date('return_received_at') }}), max({{ utc_date('return_received_at') }})
+    select min({{ local_date('return_received_at') }}), max({{ local_date('return_received_at') }})
     from {{ ref('fct_refunds') }}
     union all
     select min(spend_date), max(spend_date) from {{ ref('fct_marketing_spend') }}
