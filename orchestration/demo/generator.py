@@ -1,6 +1,8 @@
 """Event simulation for the demo brand, written as vendor files, with its own ground truth.
 
-The simulation walks the window day by day (UTC). Every event (order line, payment, refund,
+The simulation walks the window day by day: days of the shop's time zone (America/New_York by
+default, written into the home's config/settings.yml), so every event's truth day is its local day.
+Every event (order line, payment, refund,
 settlement component, ad row, 3PL charge …) is written to its vendor file when it happens and, at
 the same moment, booked into the truth P&L (channel × day) following docs/metrics.md. The truth is
 computed from the events, never by reading the files back. Files are streamed: the only
@@ -16,7 +18,7 @@ import shutil
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -110,7 +112,7 @@ class _ShopOrder:
 
 class _Sim:
     def __init__(self, home: Path, days: int, orders_per_day: int, seed: int, end: date,
-                 messy: bool, progress: Callable[[str], None] | None):
+                 messy: bool, progress: Callable[[str], None] | None, timezone: str = "America/New_York"):
         if days < 1 or orders_per_day < 1:
             raise ValueError("days and orders_per_day must be >= 1")
         self.home, self.days, self.opd, self.end, self.messy = home, days, orders_per_day, end, messy
@@ -122,7 +124,8 @@ class _Sim:
         self.scale = Decimal(orders_per_day) / Decimal(60)
         self.landing = home / "landing"
         self.reg = W.Registry()
-        self.clock = W.LocalClock(ZoneInfo("America/New_York"))
+        self.timezone, self.tz = timezone, ZoneInfo(timezone)  # the business time zone: truth days are its days
+        self.clock = W.LocalClock(self.tz)
         self.months: list[str] = []
         d = self.start.replace(day=1)
         while d <= end:
@@ -184,6 +187,15 @@ class _Sim:
             return ch[1]
         return SKUS[i].cost
 
+    def instant(self, d: date, secs: int) -> int:
+        """Epoch seconds of second-of-day `secs` on the local day `d` (the shop's clock)."""
+        h, rem = divmod(secs, 3600)
+        return int(datetime.combine(d, time(h, rem // 60, rem % 60), self.tz).timestamp())
+
+    def local_day(self, ts: int) -> date:
+        """The local day of an instant (epoch seconds)."""
+        return date.fromisoformat(self.clock.fmt(ts)[1])
+
     def count(self, expected: float) -> int:
         n = int(expected)
         return n + (1 if self.rng.random() < expected - n else 0)
@@ -196,6 +208,7 @@ class _Sim:
         self._write_operating_costs()
         self._write_channel_targets()
         self._write_feed_options()
+        self._write_settings()
 
     def _write_fx_rates(self, rng: random.Random) -> None:
         feed = W.MonthlyFeed(self.reg, self.landing, "fx_rates")
@@ -268,6 +281,13 @@ class _Sim:
             with open(cfg, "a") as f:
                 f.write(note + line)
 
+    def _write_settings(self) -> None:
+        """The business time zone of the demo shop, where cwh reads it (connectors.home.business_timezone)."""
+        cfg = self.home / "config" / "settings.yml"
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text("# The business time zone: every event's reporting day is its local day here\n"
+                       f"# (written by the demo data generator).\ntimezone: {self.timezone}\n")
+
     # ---- main ------------------------------------------------------------------------------------
     def clear_previous(self) -> None:
         """Remove files an earlier demo run wrote (other months, the planted duplicate)."""
@@ -311,9 +331,9 @@ class _Sim:
         folder = L / "amazon_settlements"
         # each channel's marketplace as the sim writes it (seeds/amazon_marketplaces.csv maps it back)
         self.settle = {"amazon_us": W.SettlementStream(reg, folder, "Amazon.com", "USD", "v2",
-                                                       self.periods, 12873456011),
+                                                       self.periods, 12873456011, tz=self.tz),
                        "amazon_ca": W.SettlementStream(reg, folder, "Amazon.ca", "CAD", "legacy",
-                                                       self.periods, 12873457522)}
+                                                       self.periods, 12873457522, tz=self.tz)}
         self.g_tot: dict[str, dict[str, list]] = {}
         self._init_inventory()
         self.invt = InventoryTruth(self)
@@ -338,7 +358,7 @@ class _Sim:
         wf = (0.95, 0.97, 1.0, 1.0, 1.05, 1.12, 1.08)[d.weekday()]
         weekend = d.weekday() >= 5
         self.ordinal = d.toordinal()
-        day_ts = (self.ordinal - EPOCH_ORD) * 86400
+        day_ts = self.instant(d, 0)  # local midnight
         self.sold = [[0] * len(SKUS) for _ in range(3)]  # 3PL, FBA US, FBA CA units today
         # Shopify (web + POS share one order-number sequence, in time order)
         n_web = self.count(opd * 0.55 * wf) * self.rbt.order_multiplier("shopify_web", d)
@@ -347,7 +367,7 @@ class _Sim:
         events += [(14 * 3600 + rng.randrange(10 * 3600), 1) for _ in range(n_pos)]
         events.sort()
         for secs, pos in events:
-            self._shop_order(d, day_ts + secs, bool(pos))
+            self._shop_order(d, self.instant(d, secs), bool(pos))  # local clock: late orders change UTC day
         for rts, name, amount, late in sorted(self.pend_refund.pop(d, ())):
             created, local_day = self.clock.fmt(rts)
             self._pay_row(created, local_day, "refund", name, -amount, D0, False, late=late)
@@ -425,7 +445,7 @@ class _Sim:
         bad = self._take_bad_date(d, pos, len(lines), cancelled, refund)
         ful_ts = ts if pos else ts + rng.randrange(2 * 3600, 40 * 3600)
         ful_ts = self.kt.handling_time(ch, seq, ts, ful_ts)  # some exactly at the promise, some 1 s past
-        ful_date = date.fromordinal(EPOCH_ORD + ful_ts // 86400)
+        ful_date = self.local_day(ful_ts)
         units = sum(ln[1] for ln in lines)
         # 3PL charge drawn for every web order, so messy and clean runs consume the same randomness
         # ShipBob bills charges as positive amounts; `transaction_fee` names the fee type
@@ -484,7 +504,7 @@ class _Sim:
         if rng.random() >= 0.08:
             return None
         rts = ts + rng.randint(1, 40) * 86400 + rng.randrange(6 * 3600)
-        r_date = date.fromordinal(EPOCH_ORD + rts // 86400)
+        r_date = self.local_day(rts)
         if r_date > self.end:
             return None
         if rng.random() < 0.5:
@@ -676,7 +696,7 @@ class _Sim:
         taxrate = C.AMZ_TAX[ch]
         promo_ok = us or d >= self.start + timedelta(days=14)
         city = (C.AMZ_US_CITIES if us else C.AMZ_CA_CITIES)[self.amz_seq % (6 if us else 5)]
-        purchase = W.iso_ts(d, secs)
+        purchase = W.iso_ts(d, secs, self.tz)
         level = "Expedited" if rng.random() < 0.1 else "Standard"
         post_secs = max(8 * 3600, secs + 3600) if posted == d else 8 * 3600 + rng.randrange(15 * 3600)
         post_secs = min(post_secs, 86399)
@@ -701,7 +721,7 @@ class _Sim:
                 continue  # out of stock / listing suppressed: drawn like a sale, the demand is lost
             if not missing:
                 line = self.f_amz.get(month_of(d)).row([
-                    "" if bad else oid, "", purchase, W.iso_ts(d, min(secs + 7200, 86399)),
+                    "" if bad else oid, "", purchase, W.iso_ts(d, min(secs + 7200, 86399), self.tz),
                     "Cancelled" if cancelled else "Shipped", "Amazon", "Amazon.com" if us else "Amazon.ca",
                     "", level, s.name, s.sku, s.asin, "Cancelled" if cancelled else "Shipped", str(qty), cur,
                     str(ip), str(tax), str(ship), "0.00", "0.00", "0.00", str(promo), str(sp), city[0],
@@ -785,7 +805,7 @@ class _Sim:
             disp = "SELLABLE" if x < 55 else "CUSTOMER_DAMAGED" if x < 75 else "DEFECTIVE" if x < 90 \
                 else "CARRIER_DAMAGED"
             reason = C.RETURN_REASONS[rng.randrange(len(C.RETURN_REASONS))]
-            sink.row([W.iso_ts(rd, secs), oid, s.sku, s.asin, s.fnsku, s.name, "1",
+            sink.row([W.iso_ts(rd, secs, self.tz), oid, s.sku, s.asin, s.fnsku, s.name, "1",
                       ("PHX7", "ONT8", "MDW2")[self.lpn_seq % 3] if us else "YYZ4", disp, reason,
                       "Unit returned to inventory", f"LPN{8800000000 + self.lpn_seq}",
                       "" if rng.random() < 0.7 else "Colour not as pictured"])
@@ -1110,7 +1130,8 @@ class _Sim:
                 w.writerow(["feed", "file", "line", "kind", "expected_reason_keyword"])
                 w.writerows(sorted(self.defects))
         (tdir / "README.md").write_text(
-            TRUTH_README.format(start=self.start, end=self.end, settled=self.settled_until, messy=self.messy)
+            TRUTH_README.format(start=self.start, end=self.end, settled=self.settled_until, messy=self.messy,
+                                timezone=self.timezone)
             + RECON_README + INVENTORY_README + READBACK_README + KPI_README)
         summary: dict = {}
         for feed, _name, rows in files:
@@ -1126,7 +1147,8 @@ class _Sim:
 TRUTH_README = """# Demo ground truth
 
 Computed by `orchestration/demo/generator.py` from the simulated events (never by reading the
-landing files back), following `docs/metrics.md`. Window: {start} .. {end} (UTC days); Amazon
+landing files back), following `docs/metrics.md`. Window: {start} .. {end}. Every day here is a
+local day of {timezone}, the demo's business time zone (config/settings.yml). Amazon
 settled through {settled} (exclusive; later Amazon fees/refunds are not settled yet and appear
 nowhere). Messy mode: {messy}.
 
@@ -1157,8 +1179,9 @@ nowhere). Messy mode: {messy}.
 
 def generate(home: Path, *, days: int = 120, orders_per_day: int = 60, seed: int = 7,
              end: date = date(2026, 10, 31), messy: bool = False,
-             progress: Callable[[str], None] | None = None) -> dict:
+             progress: Callable[[str], None] | None = None, timezone: str = "America/New_York") -> dict:
     """Write the demo brand's vendor files to `home/landing/<feed>/` and the truth to
-    `home/demo/truth/`. Same arguments → byte-identical files. Returns {feed: {files, rows}}
-    plus "truth_dir"."""
-    return _Sim(Path(home), days, orders_per_day, seed, end, messy, progress).run()
+    `home/demo/truth/`, the shop in business time zone `timezone` (written to the home's
+    config/settings.yml; its truth days are local days). Same arguments → byte-identical files.
+    Returns {feed: {files, rows}} plus "truth_dir"."""
+    return _Sim(Path(home), days, orders_per_day, seed, end, messy, progress, timezone).run()

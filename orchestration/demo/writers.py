@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import shutil
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
@@ -123,9 +123,13 @@ FEEDS = {
 
 
 # ---- value formatting --------------------------------------------------------------------------
-def iso_ts(d: date, secs: int) -> str:
-    """`2026-05-04T14:22:33+00:00` for UTC second-of-day `secs` on day `d`."""
+def iso_ts(d: date, secs: int, tz: tzinfo | None = None) -> str:
+    """`2026-05-04T14:22:33+00:00`: the instant of second-of-day `secs` on day `d` on the clock of `tz`
+    (UTC when None), written in UTC as Amazon does."""
     h, rem = divmod(secs, 3600)
+    if tz is not None:
+        local = datetime.combine(d, time(h, rem // 60, rem % 60), tz)
+        return local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     return f"{d.isoformat()}T{h:02d}:{rem // 60:02d}:{rem % 60:02d}+00:00"
 
 
@@ -249,8 +253,8 @@ class SettlementStream:
     """Amazon settlements of one marketplace: one spooled temp file per 14-day period."""
 
     def __init__(self, registry: Registry, folder: Path, marketplace: str, currency: str,
-                 layout: str, periods: list[tuple[date, date]], base_id: int):
-        self.registry, self.folder = registry, folder
+                 layout: str, periods: list[tuple[date, date]], base_id: int, tz: tzinfo | None = None):
+        self.registry, self.folder, self.tz = registry, folder, tz  # tz: the clock of the posted days
         self.marketplace, self.currency, self.layout = marketplace, currency, layout
         self.periods, self.base_id = periods, base_id
         self.spool: dict[int, list] = {}  # period -> [tempfile, writer, total, count]
@@ -286,7 +290,7 @@ class SettlementStream:
         amt = str(amount)
         if self.layout == "v2":
             sp[1].writerow([sid, "", "", "", "", "", ttype, order_id, "", adjustment_id, shipment_id,
-                            mkt, amount_type, desc, amt, fid, posted.isoformat(), iso_ts(posted, secs),
+                            mkt, amount_type, desc, amt, fid, posted.isoformat(), iso_ts(posted, secs, self.tz),
                             item_code, "", adj_item_id, sku, qty, promo_id])
             return
         r = [sid, "", "", "", "", "", ttype, order_id, "", adjustment_id, shipment_id, mkt, "", "", "",
