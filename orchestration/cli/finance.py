@@ -27,6 +27,9 @@ def export(
     month: Annotated[date | None, month_option(
         "--month", help="Only this month (YYYY-MM); default: every month.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write to; default: $CWH_HOME/outputs/exports.")] = None,
+    journal: Annotated[bool, typer.Option(
+        "--journal", help="Instead: the month-end journal (one per payout/settlement and month, lines by "
+        "account) as CSV and XLSX.")] = False,
 ) -> None:
     """Export the reconciled channel P&L, payout reconciliation, receivables, restatements and
     campaign spend of the PUBLISHED snapshot (text cells neutralised against formula injection)."""
@@ -35,10 +38,30 @@ def export(
     from orchestration.outputs.exports import export as run_export
 
     home = _home()
+    if journal and format == "parquet":
+        console.print("[red]--journal writes CSV and XLSX[/]: drop --format parquet")
+        raise typer.Exit(2)
     if published_database(home).exists():  # else export says nothing is published
         require_data(published_database(home), month)  # not files of headers only
+    if journal:
+        _export_journal(home, month, out)
+        return
     try:
         paths = run_export(home, format.lower(), month=f"{month:%Y-%m}" if month else None, out=out)
+    except ExportError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(1) from err
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+def _export_journal(home, month: date | None, out: Path | None) -> None:
+    """`cwh export --journal`: marts.finance_journal as CSV and XLSX (docs/metrics.md "Finance journal")."""
+    from orchestration.outputs.exports import ExportError
+    from orchestration.outputs.journal import export_journal
+
+    try:
+        paths = export_journal(home, month=month, out=out)
     except ExportError as err:
         console.print(f"[red]{err}[/]")
         raise typer.Exit(1) from err
