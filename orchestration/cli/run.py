@@ -75,7 +75,7 @@ def run(
     if report.published:
         result = report.publish
         console.print(f"[green]published[/] {result.tables} tables, {result.rows:,} rows in {result.seconds:.1f}s → "
-                      f"{result.path}\nanalysts: duckdb -readonly {result.path}")
+                      f"{result.path}\nanalysts: cwh sql (or any DuckDB 1.2+: duckdb -readonly {result.path})")
         return
     console.print(f"[red]publish held[/]: {report.held_reason}. The published database is unchanged "
                   f"({published_database(home)}); `cwh status` shows every feed's state.")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -124,3 +126,84 @@ def test_cwh_sql_cannot_change_the_published_file(published):
         rows = con.execute("select count(*) from marts.channel_pnl_monthly").fetchone()[0]
     count = cwh(published, "sql", "-c", "select count(*) as n from marts.channel_pnl_monthly")
     assert count.output.splitlines() == ["n", str(rows)] and rows > 0
+
+
+def test_cwh_export_marts_writes_every_mart_as_parquet(published, tmp_path):
+    import pyarrow.parquet as pq
+
+    result = cwh(published, "export", "--marts", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(published_database(published)), read_only=True) as con:
+        marts = {name for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+    assert {p.stem for p in (tmp_path / "marts").glob("*.parquet")} == marts
+    table = pq.read_table(tmp_path / "marts" / "channel_pnl_monthly.parquet")
+    metadata = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
+    assert {"run_id": "e2e-published-file", "logical_date": "2026-11-01",
+            "source": "marts.channel_pnl_monthly"}.items() <= metadata.items()
+    assert str(table.schema.field("net_revenue").type) == "decimal128(18, 2)"
+    rows = [(r["month"].strftime("%Y-%m"), r["channel"], *(str(r[line]) for line in LINES)) for r in table.to_pylist()]
+    assert_equals_truth(published, rows)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+OUTPUT_MODULES = re.compile(r"\bmarts\.([a-z_]+)")
+
+
+@pytest.fixture(scope="module")
+def docs_page(published):
+    result = cwh(published, "docs")
+    assert result.exit_code == 0, result.output
+    page = published.root / "outputs" / "docs" / "index.html"
+    assert str(page) in " ".join(result.output.split())
+    return page
+
+
+def test_cwh_docs_page_holds_the_manifest_and_catalog(docs_page):
+    text = docs_page.read_text()
+    for inside in ("schemas.getdbt.com/dbt/manifest/", "schemas.getdbt.com/dbt/catalog/",  # both embedded
+                   '"exposure.channel_contribution.finance_exports"', "Channel contribution warehouse",
+                   '"model.channel_contribution.channel_pnl_monthly"'):
+        assert inside in text, inside
+
+
+def test_cwh_docs_page_opens_from_disk_with_no_request(docs_page):
+    """From file://, in Chromium with every request but the page itself refused: the overview shows,
+    and a mart's page lists its columns with their types (from the catalog)."""
+    from playwright.sync_api import sync_playwright
+
+    requests, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.route("**/*", lambda route: (requests.append(route.request.url), route.continue_()
+                                              if route.request.url == docs_page.as_uri() else route.abort()))
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(docs_page.as_uri(), wait_until="load")
+            page.get_by_text("Where to start").wait_for(timeout=30000)
+            page.goto(docs_page.as_uri() + "#!/model/model.channel_contribution.channel_pnl_monthly")
+            page.get_by_text("contribution_after_opex").first.wait_for(timeout=30000)
+            body = page.inner_text("body")
+            assert "DECIMAL(18,2)" in body.upper()  # the column's type: from the catalog
+        finally:
+            browser.close()
+    folder = docs_page.parent.as_uri() + "/"
+    assert requests[0] == docs_page.as_uri() and not errors, (requests, errors)
+    # nothing leaves the machine (dbt's usage tracker is off: dbt_project.yml flags) and neither
+    # manifest.json nor catalog.json is fetched; dbt's page also asks for a favicon it never had
+    assert all(url.startswith(folder) and "favicon" in url for url in requests[1:]), requests
+
+
+def test_every_mart_an_output_reads_is_in_its_exposure(published, docs_page):
+    manifest = json.loads((published.root / "dbt" / "target" / "manifest.json").read_text())
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {"channel_readback_report", "weekly_digest", "finance_exports"}
+    for name, exposure in exposures.items():
+        listed = {node.rsplit(".", 1)[1] for node in exposure["depends_on"]["nodes"]}
+        read = {mart for path in exposure["meta"]["code"]
+                for mart in OUTPUT_MODULES.findall((PROJECT_DIR / path).read_text())}
+        assert read and read <= listed, f"{name}: reads {sorted(read - listed)} not in its depends_on"
+        assert exposure["owner"]["email"] and exposure["description"]
