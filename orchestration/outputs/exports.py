@@ -34,6 +34,7 @@ are (typed data for programs, not spreadsheets).
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -183,6 +184,8 @@ def _text(value, kind: str = "text") -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if kind in ("money", "number") and isinstance(value, (Decimal, float)):
         return str(Decimal(str(value)).quantize(CENT, ROUND_HALF_UP))
     if kind == "ratio" and isinstance(value, float):
