@@ -42,6 +42,13 @@
 {%- endmacro %}
 
 
+{# The accrued part of the fee lines (docs/metrics.md "Accrued fees"): included in marketplace_fees and
+   fulfillment_costs, carried apart so a reader sees how much of the period is estimated. #}
+{% macro pnl_accrued_lines() -%}
+    {{ return(['accrued_marketplace_fees', 'accrued_fulfillment_costs']) }}
+{%- endmacro %}
+
+
 {# Every P&L money column, in P&L order. #}
 {% macro pnl_lines() -%}
     {{ return(['gross_sales', 'discounts', 'returns', 'net_sales', 'shipping_income', 'net_revenue',
@@ -52,13 +59,15 @@
 
 {# CTEs (continue a `with`) then the final select: from a relation `base` holding channel, the period column and the stored lines summed at that
    grain: every P&L column, the margins as a share of net revenue, and each channel's share of the
-   company total at the same period (null when the denominator is 0). #}
+   company total at the same period (null when the denominator is 0); then the accrued lines and
+   the period_status `base` carries (with_period_status). #}
 {% macro pnl_from_lines(base, period_column) -%}
 pnl_lines as (
     select
         channel,
         {{ period_column }},
-        {%- for line in pnl_base_lines() %}
+        period_status,
+        {%- for line in pnl_base_lines() + pnl_accrued_lines() %}
         cast({{ line }} as decimal(18, 2)) as {{ line }},
         {%- endfor %}
         cast(gross_sales - discounts - returns as decimal(18, 2)) as net_sales,
@@ -98,6 +107,31 @@ select
     {{ safe_ratio('cm3', 'net_revenue') }} as cm3_pct,
     {{ safe_ratio('net_revenue', 'total_net_revenue') }} as revenue_share,
     {{ safe_ratio('contribution_after_opex', 'total_contribution_after_opex') }} as contribution_share,
-    {{ safe_ratio('operating_costs', 'total_operating_costs') }} as operating_cost_share
+    {{ safe_ratio('operating_costs', 'total_operating_costs') }} as operating_cost_share,
+    {%- for line in pnl_accrued_lines() %}
+    {{ line }},
+    {%- endfor %}
+    period_status
 from pnl_totals
+{%- endmacro %}
+
+
+{# CTE body: the rows of `relation` (channel, period, the accrued lines summed at that grain) with their
+   period_status (docs/metrics.md "Period status"): `open` while the period's last day is after the
+   build's as-of day, `closed` once its channel's payouts cover that day (or the channel has none to
+   wait for) and no accrual is left in it, `provisional` in between. #}
+{% macro with_period_status(relation, period_end) -%}
+    select
+        b.*,
+        case
+            when {{ period_end }} > cv.as_of_date then 'open'
+            when cv.awaits_payouts and (cv.covered_through is null or {{ period_end }} > cv.covered_through)
+                then 'provisional'
+            {%- for line in pnl_accrued_lines() %}
+            when b.{{ line }} <> 0 then 'provisional'
+            {%- endfor %}
+            else 'closed'
+        end as period_status
+    from {{ relation }} as b
+    left join {{ ref('int_period_coverage') }} as cv on cv.channel = b.channel
 {%- endmacro %}

@@ -32,8 +32,13 @@ booked as (
 ),
 
 intermediate as (
+    -- the actual fee lines and the accrued fees of unsettled Amazon items (fct_fees holds both)
     select channel, fee_date as date, pnl_line, sum(amount_rc) as amount_rc
-    from {{ ref('int_fees') }}
+    from (
+        select channel, fee_date, pnl_line, amount_rc from {{ ref('int_fees') }}
+        union all
+        select channel, fee_date, pnl_line, amount_rc from {{ ref('int_fee_accruals') }}
+    ) as fees
     group by channel, fee_date, pnl_line
 ),
 

@@ -1,7 +1,8 @@
 -- The monthly channel P&L with, per channel and month, whether finance can sign it off: the
 -- reconciliation status of the payouts covering the month (every payout whose period overlaps it)
 -- and their unexplained amount; wholesale by its receivables (the month's invoices collected or
--- open). Rules: docs/metrics.md "Reconciliation".
+-- open). A month is `reconciled` only when it is also closed (period_status, docs/metrics.md
+-- "Period status"). Rules: docs/metrics.md "Reconciliation".
 
 with pnl as (
     select * from {{ ref('channel_pnl_monthly') }}
@@ -37,7 +38,11 @@ receivable_months as (
 select
     p.*,
     case when coalesce(pm.payouts, 0) > 0
-             then case when pm.payouts_reconciled = pm.payouts then 'reconciled' else 'not_reconciled' end
+             then case when pm.payouts_reconciled < pm.payouts then 'not_reconciled'
+                       -- the payouts so far reconcile, but the month is not closed yet (payouts do
+                       -- not cover it, or accrued fees are still in it): not signed off
+                       when p.period_status <> 'closed' then 'awaiting_payouts'
+                       else 'reconciled' end
          when coalesce(rm.invoices, 0) > 0
              then case when rm.open_invoices = 0 then 'receivables_collected' else 'receivables_open' end
          else 'no_payouts' end as reconciliation_status,

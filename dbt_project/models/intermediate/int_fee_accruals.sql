@@ -1,0 +1,130 @@
+-- Accrued Amazon fees (docs/metrics.md "Accrued fees"): for every Amazon order item sold (All Orders
+-- report, not cancelled) that no settlement has brought yet, the marketplace fees and the fulfilment
+-- fees it is expected to pay, one row per item and P&L line, booked on the order date:
+--   marketplace_fees   principal × (Σ marketplace fees ÷ Σ principal)
+--   fulfillment_costs  units × (Σ fulfilment fees ÷ Σ units)
+-- of the same SKU and channel's settled Order items posted in the 90 days through the channel's
+-- settlement coverage end (int_period_coverage); a SKU without settled items there takes the
+-- channel's rate over all its SKUs (rate_basis `marketplace`); a channel without any settled item
+-- accrues nothing. In whole cents, rounded half away from zero. An item's accrual disappears the
+-- build its settlement lands: the settlement's actual fee lines replace it (fct_fees).
+
+with coverage as (
+    select channel, max(period_end) as covered_through
+    from {{ ref('int_payouts') }}
+    where source = 'amazon_settlement'
+    group by channel
+),
+
+settled_items as (
+    select
+        channel,
+        currency,
+        order_id,
+        sku,
+        min(posted_date) as posted_date,
+        -- units and principal once per item: only its Principal lines carry them
+        sum(case when category = 'sales_principal' then quantity_purchased else 0 end) as units,
+        sum(case when category = 'sales_principal' then {{ to_cents('amount') }} else 0 end) as principal_cents,
+        sum(case when category = 'marketplace_fees' then -{{ to_cents('amount') }} else 0 end) as marketplace_cents,
+        sum(case when category = 'fulfillment_costs' then -{{ to_cents('amount') }} else 0 end) as fulfillment_cents
+    from {{ ref('int_settlement_lines') }}
+    where transaction_type = 'Order' and order_id is not null
+    group by channel, currency, order_id, sku
+),
+
+recent as (
+    select s.*
+    from settled_items as s
+    inner join coverage as c on c.channel = s.channel
+    where s.posted_date > cast({{ dbt.dateadd('day', -90, 'c.covered_through') }} as date)
+),
+
+sku_rates as (
+    select
+        channel, currency, sku,
+        sum(principal_cents) as principal_cents, sum(marketplace_cents) as marketplace_cents,
+        sum(units) as units, sum(fulfillment_cents) as fulfillment_cents
+    from recent
+    group by channel, currency, sku
+),
+
+channel_rates as (
+    select
+        channel, currency,
+        sum(principal_cents) as principal_cents, sum(marketplace_cents) as marketplace_cents,
+        sum(units) as units, sum(fulfillment_cents) as fulfillment_cents
+    from recent
+    group by channel, currency
+),
+
+unsettled as (
+    select o.*
+    from {{ ref('int_order_lines') }} as o
+    where o.source = 'amazon_orders_report'
+      and not o.is_cancelled
+      and not exists (
+          select 1 from settled_items as s
+          where s.order_id = o.order_id and s.sku = o.sku
+      )
+),
+
+rated as (
+    select
+        u.order_line_id,
+        u.channel,
+        u.order_id,
+        u.sku,
+        u.order_date,
+        u.currency,
+        u.units,
+        {{ to_cents('u.gross_sales') }} as principal_cents,
+        case when sr.principal_cents > 0 and sr.units > 0 then 'sku' else 'marketplace' end as rate_basis,
+        case when sr.principal_cents > 0 and sr.units > 0 then sr.principal_cents else cr.principal_cents end
+            as rate_principal_cents,
+        case when sr.principal_cents > 0 and sr.units > 0 then sr.marketplace_cents else cr.marketplace_cents end
+            as rate_marketplace_cents,
+        case when sr.principal_cents > 0 and sr.units > 0 then sr.units else cr.units end as rate_units,
+        case when sr.principal_cents > 0 and sr.units > 0 then sr.fulfillment_cents else cr.fulfillment_cents end
+            as rate_fulfillment_cents
+    from unsettled as u
+    left join sku_rates as sr on sr.channel = u.channel and sr.currency = u.currency and sr.sku = u.sku
+    left join channel_rates as cr on cr.channel = u.channel and cr.currency = u.currency
+),
+
+accruals as (
+    select
+        order_line_id, channel, order_id, sku, order_date, currency, rate_basis,
+        'marketplace_fees' as pnl_line,
+        {{ div_round_half_away('principal_cents * rate_marketplace_cents', 'rate_principal_cents') }} as amount_cents
+    from rated
+    where rate_principal_cents > 0 and rate_units > 0
+    union all
+    select
+        order_line_id, channel, order_id, sku, order_date, currency, rate_basis,
+        'fulfillment_costs' as pnl_line,
+        {{ div_round_half_away('units * rate_fulfillment_cents', 'rate_units') }} as amount_cents
+    from rated
+    where rate_principal_cents > 0 and rate_units > 0
+)
+
+select
+    'accrual:' || a.order_line_id || ':' || a.pnl_line as fee_line_id,
+    'amazon_accrual' as source,
+    a.channel,
+    a.order_date as fee_date,
+    a.order_id,
+    a.sku,
+    a.pnl_line,
+    'accrued (' || a.rate_basis || ' rate)' as fee_type,
+    a.rate_basis,
+    a.currency,
+    a.amount,
+    {{ fx_rate('a.currency', 'fx.rate') }} as fx_rate,
+    {{ to_reporting('a.amount', fx_rate('a.currency', 'fx.rate')) }} as amount_rc
+from (
+    -- exact: whole cents times a decimal 0.01
+    select *, cast(cast(amount_cents as decimal(18, 0)) * 0.01 as decimal(18, 2)) as amount from accruals
+) as a
+left join {{ ref('int_fx_rates') }} as fx
+    on fx.currency = a.currency and fx.rate_date = a.order_date
