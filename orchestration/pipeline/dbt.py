@@ -68,7 +68,9 @@ def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb
     from dbt.cli.main import dbtRunner
 
     prepare(home)
-    flags = ["--quiet"] if quiet else []
+    # quiet: nothing on the terminal, not even dbt's error lines (the caller reports failures once, from
+    # the results); everything stays in the log file under the home
+    flags = ["--log-level", "none", "--log-level-file", "debug"] if quiet else []
     try:
         return dbtRunner(callbacks=callbacks or []).invoke([*flags, *dbt_args(home, command, target)])
     finally:
