@@ -142,14 +142,24 @@ def _print_pnl(database, month: str | None) -> None:
         else:
             chosen = date.fromisoformat(f"{month}-01")
         rows = con.execute(
-            f"select channel, {', '.join(PNL_COLUMNS)}, cm3_pct from marts.channel_pnl_monthly "
+            f"select channel, {', '.join(PNL_COLUMNS)}, cm3_pct, period_status, "
+            "accrued_marketplace_fees + accrued_fulfillment_costs from marts.channel_pnl_monthly "
             "where month = ? order by net_revenue desc", [chosen]).fetchall()
-    table = Table("channel", *(c.replace("_", " ") for c in PNL_COLUMNS), "cm3 %",
+    table = Table("channel", *(c.replace("_", " ") for c in PNL_COLUMNS), "cm3 %", "status", "accrued fees",
                   title=f"Channel P&L, {chosen:%B %Y} (reporting currency)" if chosen else "Channel P&L")
     totals = [0] * len(PNL_COLUMNS)
-    for channel, *amounts, cm3_pct in rows:
+    accrued_total = 0
+    for channel, *amounts, cm3_pct, status, accrued in rows:
         totals = [t + (a or 0) for t, a in zip(totals, amounts, strict=True)]
-        table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "")
-    table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "")
+        accrued_total += accrued or 0
+        table.add_row(channel, *(f"{a:,.2f}" for a in amounts), f"{cm3_pct:.1%}" if cm3_pct is not None else "",
+                      status if status == "closed" else f"[yellow]{status}[/]", f"{accrued:,.2f}" if accrued else "")
+    table.add_row("[bold]total[/]", *(f"[bold]{t:,.2f}[/]" for t in totals), "", "",
+                  f"[bold]{accrued_total:,.2f}[/]" if accrued_total else "")
     console.print(table)
+    not_final = sorted({status for _, *_, status, _ in rows} - {"closed"})
+    if not_final:
+        console.print(f"[yellow]not final[/]: {', '.join(not_final)} rows — open: the month is not over; "
+                      "provisional: payouts or settlements do not cover it yet, its accrued fees "
+                      f"({accrued_total:,.2f}) are estimates that the settlements will replace")
     console.print(f"warehouse: {database}  (`cwh sql` queries the published one: select * from channel_pnl_monthly)")

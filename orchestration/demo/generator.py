@@ -27,6 +27,8 @@ from connectors.seeds import campaign_channel  # the truth books ad spend by the
 
 from . import catalog as C
 from . import writers as W
+from .accrual_truth import README as ACCRUAL_README
+from .accrual_truth import AccrualTruth
 from .catalog import SKUS, q2
 from .dialects_amazon import write_messy_dialects as write_amazon_dialects
 from .dialects_marketing import write_messy_dialects as write_marketing_dialects
@@ -338,12 +340,14 @@ class _Sim:
         self._init_inventory()
         self.invt = InventoryTruth(self)
         self.rbt = ReadbackTruth(self)  # seeded readback situations (readback_truth.py)
+        self.accruals = AccrualTruth(self, MKT, FUL)  # fees accrued for unsettled items (accrual_truth.py)
         for i in range(self.days):
             d = self.start + timedelta(days=i)
             if i == 0 or d.day == 1:
                 self.progress(f"demo data: simulating {month_of(d)}")
             self._day(d, i)
         self._google_totals()
+        self.accruals.book()
         reg.close()
         for s in self.settle.values():
             s.finalize()
@@ -755,10 +759,12 @@ class _Sim:
                 if r_date <= self.end:
                     self.pend_amz_refund.setdefault(r_date, []).append(
                         (ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id, comm, d))
-            if not settled:
-                continue
-            self.recon.amazon_settled_sale(ch, k, ip - promo + ship - sp + tax)
             fba = s.fba_fee * qty
+            if not settled:
+                self.accruals.unsettled(ch, oid, s.sku, d, posted, cur, qty, ip, comm, fba)
+                continue
+            self.accruals.settled(ch, s.sku, posted, qty, ip, comm, fba)
+            self.recon.amazon_settled_sale(ch, k, ip - promo + ship - sp + tax)
             ship_id = f"D{self.amz_seq:07d}"
             comp = dict(order_id=oid, shipment_id=ship_id, item_code=item_code, sku=s.sku, qty=str(qty))
             for amount_type, desc, amount, extra in _amz_sale_components(ip, ship, tax, promo, promo_id, sp,
@@ -1119,6 +1125,7 @@ class _Sim:
         self.invt.write(tdir)
         self.rbt.write(tdir)
         self.kt.write(tdir)
+        self.accruals.write(tdir)
         files = self.reg.files()
         with open(tdir / "files.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -1132,7 +1139,7 @@ class _Sim:
         (tdir / "README.md").write_text(
             TRUTH_README.format(start=self.start, end=self.end, settled=self.settled_until, messy=self.messy,
                                 timezone=self.timezone)
-            + RECON_README + INVENTORY_README + READBACK_README + KPI_README)
+            + RECON_README + INVENTORY_README + READBACK_README + KPI_README + ACCRUAL_README)
         summary: dict = {}
         for feed, _name, rows in files:
             s = summary.setdefault(feed, {"files": 0, "rows": 0})
@@ -1149,8 +1156,8 @@ TRUTH_README = """# Demo ground truth
 Computed by `orchestration/demo/generator.py` from the simulated events (never by reading the
 landing files back), following `docs/metrics.md`. Window: {start} .. {end}. Every day here is a
 local day of {timezone}, the demo's business time zone (config/settings.yml). Amazon
-settled through {settled} (exclusive; later Amazon fees/refunds are not settled yet and appear
-nowhere). Messy mode: {messy}.
+settled through {settled} (exclusive; later Amazon refunds are not settled yet and appear
+nowhere; the fees of later-settling items are accrued on their order day: `fees_unsettled.csv`). Messy mode: {messy}.
 
 - `pnl_daily.csv` — channel × day P&L in USD (2 decimals): every channel incl. `unallocated`, every
   day with a non-zero line. Operating costs are spread over every day of each month in the

@@ -85,7 +85,15 @@ def render_report(database: Path, *, month: date | None = None) -> str:
     return render("readback.html", month=month, snapshot=snapshot, readback=readback, flags=data["flags"],
                   charts=charts, plotly_js=embedded_plotly_js(), recon=data["recon"], inventory=data["inventory"],
                   sla=data["sla"], flag_labels=FLAG_LABELS, colours=colours,
-                  ranking=contribution_ranking(data["pnl"], data["names"]))
+                  ranking=contribution_ranking(data["pnl"], data["names"]), status=period_status(data["pnl"]))
+
+
+def period_status(pnl: list[dict]) -> dict:
+    """The month's channels that are not final (open or provisional) and its accrued fees, the
+    estimated part of the fee lines (docs/metrics.md "Accrued fees")."""
+    not_final = {r["channel"]: r["period_status"] for r in pnl if r.get("period_status", "closed") != "closed"}
+    accrued = sum((r.get("accrued_marketplace_fees") or 0) + (r.get("accrued_fulfillment_costs") or 0) for r in pnl)
+    return {"not_final": not_final, "accrued_fees": accrued}
 
 
 def contribution_ranking(pnl: list[dict], names: dict[str, str]) -> dict:
@@ -136,8 +144,9 @@ def _reconciliation(con, month: date) -> list[dict] | None:
     if not has_table(con, "marts", "channel_pnl_reconciled"):
         return None
     present = columns(con, "marts", "channel_pnl_reconciled")
-    wanted = [c for c in ("channel", "month", "reconciliation_status", "payouts", "unexplained_rc",
-                          "net_revenue", "contribution_after_opex") if c in present]
+    wanted = [c for c in ("channel", "month", "period_status", "reconciliation_status", "payouts", "unexplained_rc",
+                          "net_revenue", "accrued_marketplace_fees", "accrued_fulfillment_costs",
+                          "contribution_after_opex") if c in present]
     where = "where month = ?" if "month" in present else ""
     return rows(con, f"select {', '.join(wanted) or '*'} from marts.channel_pnl_reconciled {where} order by 1",
                 [month] if where else [])

@@ -6,7 +6,9 @@ one currently published, for every month that was already closed at that previou
 changed becomes a row of table `main.restatements` in the build database — previously published
 value, restated value, delta and why — so the publish carries it. The reason names the
 late-arriving data: the files landed after the previous publish (ledger `loaded_at`) holding events
-dated in that month, with what they hold (e.g. `1 refund(s)`). History is kept: the published
+dated in that month, with what they hold (e.g. `1 refund(s)`); when the month's accrued fees fell,
+it starts with "accrued fees replaced by settlement actuals" (the accrued lines are restated rows
+too: docs/metrics.md "Accrued fees"). History is kept: the published
 file's earlier restatement rows are carried over, as `publish_log` is.
 """
 
@@ -25,10 +27,14 @@ from connectors.home import build_database, published_database
 from connectors.lake import Home, ledger_records
 
 TABLE = "restatements"
+# the estimated part of the fee lines (docs/metrics.md "Accrued fees"): when a settlement replaces
+# accruals by actuals, these fall and the fee lines move; both are restated rows, with that reason
+ACCRUED_LINES = ("accrued_marketplace_fees", "accrued_fulfillment_costs")
+ACCRUAL_REASON = "accrued fees replaced by settlement actuals"
 # the money lines of the P&L (ratios and shares are derived from them and are not restated rows)
 LINES = ("gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
          "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",
-         "operating_costs", "contribution_after_opex")
+         "operating_costs", "contribution_after_opex", *ACCRUED_LINES)
 DDL = f"""
 CREATE TABLE IF NOT EXISTS main.{TABLE} (
     run_id VARCHAR NOT NULL,            -- the run whose publish restates the month
@@ -78,6 +84,12 @@ def _pnl(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, date]
     rows = con.execute(f"select channel, month, {', '.join(LINES)} "
                        f"from {database}.marts.channel_pnl_monthly").fetchall()
     return {(channel, month): dict(zip(LINES, values, strict=True)) for channel, month, *values in rows}
+
+
+def _accrual_replaced(old: dict, new: dict) -> bool:
+    """The month's accrued fees went down: a settlement brought the actuals of accrued items."""
+    zero = Decimal("0.00")
+    return any((new.get(line) or zero) < (old.get(line) or zero) for line in ACCRUED_LINES)
 
 
 def _late_files(home: Home, since: datetime) -> list[dict]:
@@ -183,7 +195,10 @@ def restatement_rows(home: Home, con: duckdb.DuckDBPyConnection, run_id: str, lo
             if was == now_value:
                 continue
             if (channel, month) not in reasons:
-                reasons[(channel, month)] = _reason(home, late, channel, month, previous_run, previous_at)
+                reason = _reason(home, late, channel, month, previous_run, previous_at)
+                if _accrual_replaced(old, new):
+                    reason = f"{ACCRUAL_REASON}; {reason}"
+                reasons[(channel, month)] = reason
             rows.append((run_id, logical_date, now, channel, month, line, was, now_value, now_value - was,
                          previous_run, previous_at, reasons[(channel, month)]))
     return rows
@@ -222,4 +237,4 @@ def _sql(path) -> str:
     return str(path).replace("'", "''")
 
 
-__all__ = ["record_restatements", "restatement_rows", "LINES", "TABLE"]
+__all__ = ["record_restatements", "restatement_rows", "ACCRUED_LINES", "LINES", "TABLE"]
