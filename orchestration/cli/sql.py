@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from orchestration.cli.app import _home, app, console
 
@@ -80,13 +81,16 @@ def _run(con, script: str, output: str) -> bool:
         return True
     try:
         result = con.execute(script)
-        names = [d[0] for d in result.description] if result.description else []
-        rows = result.fetchall() if names else []
+        if not result.description:
+            return True
+        names = [d[0] for d in result.description]
+        if output in ("csv", "tsv"):
+            _write_delimited(names, result, "," if output == "csv" else "\t")
+        else:
+            _print_table(names, result.fetchall())
     except duckdb.Error as err:
         console.print(f"[red]{_explain(err)}[/]", soft_wrap=True, highlight=False)
         return False
-    if names:
-        _print(names, rows, output)
     return True
 
 
@@ -97,19 +101,22 @@ def _explain(err: Exception) -> str:
     return text
 
 
-def _print(names: list[str], rows: list[tuple], output: str) -> None:
-    if output in ("csv", "tsv"):
-        writer = csv.writer(sys.stdout, delimiter="," if output == "csv" else "\t", lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([_plain(v) for v in row] for row in rows)
-        sys.stdout.flush()
-        return
+def _write_delimited(names: list[str], result, delimiter: str) -> None:
+    """Every row, streamed (a fact table does not have to fit in memory)."""
+    writer = csv.writer(sys.stdout, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(names)
+    while batch := result.fetchmany(10_000):
+        writer.writerows([_plain(v) for v in row] for row in batch)
+    sys.stdout.flush()
+
+
+def _print_table(names: list[str], rows: list[tuple]) -> None:
     table = Table(*names, header_style="bold")
     for index, column in enumerate(table.columns):
         if rows and all(isinstance(row[index], int | float | Decimal) or row[index] is None for row in rows):
             column.justify = "right"
-    for row in rows[:TABLE_ROWS]:
-        table.add_row(*("[dim]NULL[/]" if v is None else _plain(v) for v in row))
+    for row in rows[:TABLE_ROWS]:  # Text: a value is never read as rich markup
+        table.add_row(*(Text("NULL", style="dim") if v is None else Text(_plain(v)) for v in row))
     console.print(table, highlight=False)
     shown = f"{TABLE_ROWS:,} of {len(rows):,} rows shown (--csv writes them all)" if len(rows) > TABLE_ROWS \
         else f"{len(rows):,} row{'s' if len(rows) != 1 else ''}"

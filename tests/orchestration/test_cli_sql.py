@@ -71,6 +71,8 @@ def test_the_table_format_right_aligns_numbers_and_counts_rows(published):
     lines = result.output.splitlines()
     row = next(line for line in lines if "amazon_us" in line)
     assert row.rstrip().endswith("1200.50 │") and "NULL" in result.output and lines[-1] == "3 rows"
+    markup = runner.invoke(app, ["sql", "--format", "table", "-c", "select '[red]x[/red]' as text"])
+    assert "[red]x[/red]" in markup.output  # a value is printed as it is, never read as rich markup
 
 
 @pytest.mark.parametrize("statement", ["delete from marts.channel_pnl_monthly", "create table t (a int)",
