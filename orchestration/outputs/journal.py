@@ -62,6 +62,10 @@ def read_journal(database: Path, month: date | None) -> dict[str, tuple[list[str
             result = con.execute(sql, params)
             out[name] = ([d[0] for d in result.description], [str(d[1]) for d in result.description],
                          result.fetchall())
+        if month and not out["Journals"][2]:
+            first, last = con.execute(f"select min(month), max(month) from marts.{JOURNAL}").fetchone()
+            covers = f"the journal covers {first:%Y-%m} … {last:%Y-%m}" if first else "the journal is empty"
+            raise X.ExportError(f"no journal for {month:%Y-%m}; {covers}")
     return out
 
 
