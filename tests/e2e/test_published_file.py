@@ -200,7 +200,7 @@ def test_cwh_docs_page_opens_from_disk_with_no_request(docs_page):
 def test_every_mart_an_output_reads_is_in_its_exposure(published, docs_page):
     manifest = json.loads((published.root / "dbt" / "target" / "manifest.json").read_text())
     exposures = {e["name"]: e for e in manifest["exposures"].values()}
-    assert set(exposures) == {"channel_readback_report", "weekly_digest", "finance_exports"}
+    assert set(exposures) == {"channel_readback_report", "weekly_digest", "finance_exports", "finance_journal_export"}
     for name, exposure in exposures.items():
         listed = {node.rsplit(".", 1)[1] for node in exposure["depends_on"]["nodes"]}
         read = {mart for path in exposure["meta"]["code"]
