@@ -141,7 +141,9 @@ def test_channel_months_say_which_numbers_finance_can_sign_off(built):
             if (channel, month) == ("shopify_web", octo):
                 continue
             status, payouts, reconciled, unexplained, *_ = rows[(channel, month)]
-            assert (status, unexplained) == ("reconciled", 0) and payouts == reconciled > 0, (channel, month)
+            # Amazon's settlements cover October only to the 27th: not closed, so not signed off yet
+            signed = "awaiting_payouts" if month == octo and channel.startswith("amazon") else "reconciled"
+            assert (status, unexplained) == (signed, 0) and payouts == reconciled > 0, (channel, month)
     assert rows[("unallocated", sep)][0] == "no_payouts"
     # wholesale: the month's invoices against payments received
     receivables = truth_rows(built.root, "receivables.csv")
