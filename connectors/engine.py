@@ -441,7 +441,10 @@ _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "boolean": "ye
                "date": "a date", "timestamp": "a date-time"}
 
 
-def _parse_column(column: Column, text: pl.Series) -> pl.Series:
+def _parse_column(column: Column, text: pl.Series, zone: str | None = None) -> pl.Series:
+    """`zone`: the feed's `timezone` fact, the zone of its date-times written without an offset."""
+    if column.type == "timestamp" and zone:
+        return values.parse_local_timestamps(text, zone)
     if column.type.startswith("decimal"):
         precision, scale = column.decimal_spec
         return values.parse_series("decimal", text, precision, scale)
@@ -489,7 +492,7 @@ def to_canonical(frame: pl.DataFrame, contract: Contract, layout: FileLayout) ->
             frame = _hash_column(frame, col.name)
     typed, reasons = {}, []
     for col in contract.columns:
-        typed[col.name] = _parse_column(col, frame[col.name])
+        typed[col.name] = _parse_column(col, frame[col.name], layout.options.get("timezone"))
         if typed[col.name].null_count() > frame[col.name].null_count() or not col.nullable:
             reasons.append(_reasons(col, f"column '{layout.mapping.get(col.name, col.name)}'",
                                     frame[col.name], typed[col.name]))

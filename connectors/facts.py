@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from connectors.home import SEEDS_DIR as SEEDS
+from connectors.home import TimezoneError, check_timezone
 from connectors.iso4217 import ACTIVE_CURRENCIES
 
 EARLIEST_DAY = date(2000, 1, 1)  # the engine's default lower bound of plausible event dates
@@ -91,6 +92,17 @@ def check_location(value: str) -> str:
     return name
 
 
+# facts any feed may take: how to read the file's values, not a column it lacks
+READING_FACTS = frozenset({"timezone"})
+
+
+def check_timezone_fact(value: str) -> str:
+    try:
+        return check_timezone(value.strip())
+    except TimezoneError as err:
+        raise FactError(str(err)) from None
+
+
 FACTS: dict[str, Fact] = {fact.name: fact for fact in (
     Fact("currency", "Currency of a file without a currency column (ISO 4217, e.g. USD): ad platform exports.",
          check_currency),
@@ -99,6 +111,8 @@ FACTS: dict[str, Fact] = {fact.name: fact for fact in (
     Fact("date", "Day of a file without a date column (YYYY-MM-DD): inventory snapshots.", check_day),
     Fact("location", "Stock location of a file without a location column (seeds/inventory_locations.csv, "
          "e.g. \"Amazon FBA US\"): inventory snapshots.", check_location),
+    Fact("timezone", "Time zone of the file's date-times written without an offset (an IANA name, e.g. "
+         "America/Los_Angeles); without it they are read as UTC.", check_timezone_fact),
 )}
 
 

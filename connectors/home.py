@@ -93,7 +93,7 @@ def check_timezone(name: str, source: str = "") -> str:
     """`name` if it is an IANA time zone, else TimezoneError saying what to write instead."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, e.g. "Pacific"
         raise TimezoneError(
             f"time zone {name!r}{f' (from {source})' if source else ''} is not an IANA time zone name: "
             "write one like America/New_York, Europe/Berlin or UTC (the list: "

@@ -163,6 +163,23 @@ def _fast(kind: str, text: pl.Series, scale: int | None) -> pl.Series:
         pl.when(pl.col("ok")).then(pl.col("t"))).to_series()
 
 
+# a date-time text that states its zone: an offset (+05:00, -0500), Z, or a zone abbreviation (UTC, PST)
+_STATES_ZONE = r"(\d\s*[+-]\d{2}:?\d{2}|\dZ|\d\s*[A-Z]{1,4})$"
+
+
+def parse_local_timestamps(text: pl.Series, zone: str) -> pl.Series:
+    """Instants in UTC from date-times of which those without an offset are local times of `zone` (the
+    feed's `timezone` fact); texts with an offset are instants as they say. A local time that does not
+    exist (the hour skipped when daylight saving starts) is null; one that happens twice, the first."""
+    parsed = parse_series("timestamp", text)
+    naive = text.is_not_null() & ~text.str.contains(_STATES_ZONE)
+    local = (parsed.dt.replace_time_zone(None)
+             .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+             .dt.convert_time_zone("UTC"))
+    return pl.DataFrame({"naive": naive, "local": local, "parsed": parsed}).select(
+        pl.when(pl.col("naive")).then(pl.col("local")).otherwise(pl.col("parsed")).alias(text.name)).to_series()
+
+
 def parse_series(kind: str, text: pl.Series, precision: int | None = None, scale: int | None = None) -> pl.Series:
     """`text` (already trimmed, empty → null) parsed to the contract type; null where unreadable."""
     dtype = pl.Decimal(precision, scale) if kind == "decimal" else None

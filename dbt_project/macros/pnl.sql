@@ -8,6 +8,16 @@
 {%- endmacro %}
 
 
+{# The event date of a column of order lines that holds instants and days alike: a day a file states
+   (invoice and ship dates, settlement posted dates: sources in `stated_day_sources`), held as that
+   day's UTC midnight, stays that day; an instant's date is its local day. #}
+{% macro order_event_date(instant, source_column='source',
+                          stated_day_sources=('amazon_settlement', 'wholesale')) -%}
+    case when {{ source_column }} in ('{{ stated_day_sources | join("', '") }}')
+        then cast({{ utc_clock(instant) }} as date) else {{ local_date(instant) }} end
+{%- endmacro %}
+
+
 {# An amount as whole cents (an exact integer). #}
 {% macro to_cents(amount) -%}
     cast(round(cast({{ amount }} as decimal(38, 4)) * 100, 0) as bigint)

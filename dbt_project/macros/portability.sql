@@ -50,7 +50,13 @@
    over as CWH_BUSINESS_TIMEZONE by pipeline/dbt.prepare. An environment variable, not a --var: it is
    the same every night for a home, so dbt's partial parse survives. #}
 {% macro business_timezone() -%}
-    {%- set name = env_var('CWH_BUSINESS_TIMEZONE', 'UTC') -%}
+    {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+        {#- unit tests: fixtures are written on UTC days whatever the home's zone; a unit test of the
+            conversion sets CWH_UNIT_TEST_TIMEZONE in its overrides.env_vars -#}
+        {%- set name = env_var('CWH_UNIT_TEST_TIMEZONE', 'UTC') -%}
+    {%- else -%}
+        {%- set name = env_var('CWH_BUSINESS_TIMEZONE', 'UTC') -%}
+    {%- endif -%}
     {%- if not modules.re.match('^[A-Za-z0-9_+/-]+$', name) -%}
         {{ exceptions.raise_compiler_error("CWH_BUSINESS_TIMEZONE " ~ name ~ " is not an IANA time zone name") }}
     {%- endif -%}

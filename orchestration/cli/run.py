@@ -93,7 +93,7 @@ def status(
 ) -> None:
     """Per feed: owner, last event, last load, lag, SLA, state (ok / late / failing), since when, and
     how often it failed in the last 30 days."""
-    from connectors.home import business_today
+    from connectors.home import business_timezone, business_today
     from orchestration.pipeline.ops.status import feed_sla_status, last_run, render_status
 
     home = _home()
@@ -103,6 +103,6 @@ def status(
     elif latest:
         day, which = latest[0], f"the logical date of the latest run, {latest[1]}; --date for another day"
     else:
-        day, which = business_today(home), "today: no run recorded yet"
+        day, which = business_today(home), f"today ({business_timezone(home)}): no run recorded yet"
     console.print(render_status(feed_sla_status(home, as_of=day)))
     console.print(f"judged as of {day} ({which})", highlight=False)

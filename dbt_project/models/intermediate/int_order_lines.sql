@@ -189,7 +189,7 @@ unified as (
 ),
 
 dated as (
-    select *, {{ local_date('ordered_at') }} as order_date
+    select *, {{ order_event_date('ordered_at') }} as order_date
     from unified
 )
 

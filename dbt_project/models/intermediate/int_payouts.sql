@@ -4,7 +4,7 @@
 -- file reports. Rules: docs/metrics.md "Reconciliation".
 --   shopify_payments   reported = Σ Net (Amount − Fee) of the payout's transactions, `payout`
 --                      transfer rows excluded (they are the transfer itself); period = the first and
---                      last UTC date of those transactions
+--                      last local day of those transactions (docs/metrics.md "Reporting day")
 --   amazon_settlement  reported = the summary row's total-amount (Σ of the channel's lines when one
 --                      settlement holds lines of several channels); period = [settlement start date,
 --                      settlement end date), deposit date = payout date

@@ -60,7 +60,7 @@ open_orders as (
     from window_lines as o
     cross join as_of as a
     where o.order_date > cast({{ dbt.dateadd('day', -28, 'a.as_of_date') }} as date)
-        and (o.shipped_at is null or {{ local_date('o.shipped_at') }} > a.as_of_date)
+        and (o.shipped_at is null or {{ order_event_date('o.shipped_at', 'o.source') }} > a.as_of_date)
     group by o.channel, o.sku
 ),
 

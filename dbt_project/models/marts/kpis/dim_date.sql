@@ -7,7 +7,7 @@ with fact_dates as (
     select min(order_date) as first_date, max(order_date) as last_date
     from {{ ref('int_order_lines') }}
     union all
-    select min({{ local_date('shipped_at') }}), max({{ local_date('shipped_at') }})
+    select min({{ order_event_date('shipped_at') }}), max({{ order_event_date('shipped_at') }})
     from {{ ref('int_order_lines') }}
     union all
     select min(refund_date), max(refund_date) from {{ ref('fct_refunds') }}
