@@ -133,6 +133,27 @@ def test_a_settlement_across_a_month_end_splits_as_its_components_were_posted(bu
         assert parts[(sid, second)][2].strftime("%Y-%m") == second
 
 
+def test_shopify_journals_book_the_orders_and_refunds_the_generator_made(built):
+    """Over the window, the Shopify journals' sales, promotions, shipping and refunds are the P&L truth's
+    gross sales, discounts, shipping income (net of shipping refunded) and returns of the Shopify channels:
+    each charge split in its order's proportions, each refund into refunds and tax."""
+    want: dict[str, Decimal] = defaultdict(Decimal)
+    for row in truth(built.root, "pnl_daily.csv"):
+        if row["channel"] in ("shopify_web", "shopify_pos"):
+            for line in ("gross_sales", "discounts", "shipping_income", "returns"):
+                want[line] += Decimal(row[line])
+    got: dict[str, Decimal] = defaultdict(Decimal)
+    for row in journal_rows(built):
+        if row["source"] == "shopify_payments":
+            got[row["account"]] += row["amount"]
+    assert want["gross_sales"] > 10000
+    assert got["sales"] == want["gross_sales"]
+    assert got["promotions"] == -want["discounts"]
+    # refunds hold the shipping refunded, which the P&L nets into shipping income
+    assert got["shipping_income"] + got["refunds"] == want["shipping_income"] - want["returns"]
+    assert got["tax_collected"] > 0 and got["other"] == 0
+
+
 @pytest.fixture(scope="module")
 def published(built) -> Home:
     result = publish(built, run_id="journal-test", logical_date=built_end(built), watermarks={}, checks=[])
