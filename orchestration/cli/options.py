@@ -77,11 +77,15 @@ def feed_argument(help: str) -> typer.models.ArgumentInfo:  # noqa: A002
 
 
 def months_covered(database: Path) -> list[date]:
-    """The months the channel P&L of `database` holds rows for, oldest first."""
+    """The months the channel P&L of `database` holds rows for, oldest first (none when the file has
+    no P&L: a build that never got as far)."""
     import duckdb
 
     with duckdb.connect(str(database), read_only=True) as con:
-        rows = con.execute("select distinct month from marts.channel_pnl_monthly order by month").fetchall()
+        try:
+            rows = con.execute("select distinct month from marts.channel_pnl_monthly order by month").fetchall()
+        except duckdb.CatalogException:
+            return []
     return [row[0] for row in rows]
 
 

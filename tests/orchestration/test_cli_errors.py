@@ -210,6 +210,16 @@ def test_a_month_without_data_says_which_months_the_warehouse_covers(covered_hom
     assert options.months_covered(published_database(covered_home)) == [date(2026, m, 1) for m in (7, 8, 9, 10)]
 
 
+def test_a_warehouse_without_a_pnl_says_there_is_no_data_yet(home):
+    path = published_database(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(path)).close()  # a file with no marts at all
+    for command in (["pnl"], ["report"], ["digest"], ["export", "-f", "csv"]):
+        result = runner.invoke(app, command)
+        _assert_handled(result, command[0])
+        assert result.exit_code == 1 and "no data in the warehouse yet" in result.output, result.output
+
+
 def test_a_week_without_data_says_so(covered_home):
     result = runner.invoke(app, ["digest", "--week", "2025-01-08"])
     _assert_handled(result, "digest")
