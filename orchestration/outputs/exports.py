@@ -74,7 +74,8 @@ class ExportTable:
 TABLES = (
     ExportTable("channel_pnl_reconciled", "select * from marts.channel_pnl_reconciled", "month = $month",
                 "month, channel", "Channel P&L per month with its payout reconciliation status",
-                PNL_LINES + ("payouts", "payouts_reconciled", "unexplained_rc", "invoices")),
+                PNL_LINES + ("accrued_marketplace_fees", "accrued_fulfillment_costs", "payouts", "payouts_reconciled",
+                             "unexplained_rc", "invoices")),
     ExportTable("payout_reconciliation", "select * from marts.payout_reconciliation",
                 "period_start <= last_day($month) and period_end >= $month",
                 "source, channel, period_start, payout_id", "Every payout and settlement: expected vs reported",
