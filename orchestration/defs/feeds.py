@@ -8,6 +8,7 @@ such as channel coverage reads several feeds, so every feed has landed before an
 import dagster as dg
 
 from connectors.contracts import Contract
+from connectors.feed_switches import disabled_feeds
 from connectors.lake import LandingResult
 from connectors.registry import FEEDS, FeedSpec
 from orchestration.defs.resources import NightRun
@@ -89,9 +90,10 @@ def raw_feeds(context: dg.AssetExecutionContext, night_run: NightRun):
         log = context.log.error if result.status == "rejected" else context.log.info
         rows = f"{result.rows_loaded} rows, {result.rows_quarantined} quarantined" if result.status == "loaded" else ""
         log(f"{result.feed}/{result.file}: {result.status} {result.reason or ''}{rows}")
+    off = set(disabled_feeds(night_run.run_home))  # nothing landed: their files wait in landing/
     for feed in feeds:
-        yield dg.MaterializeResult(asset_key=feed_asset_key(feed),
-                                   metadata=_landing_metadata([r for r in results if r.feed == feed]))
+        yield dg.MaterializeResult(asset_key=feed_asset_key(feed), metadata={
+            **_landing_metadata([r for r in results if r.feed == feed]), "disabled": feed in off})
 
 
 def _numbers(metadata: dict) -> dict:

@@ -174,8 +174,9 @@ def earliest_new_events(home: Home, since: datetime | None = None,
             column = contracts[feed].event_time_column
             timestamp = contracts[feed].column(column).type == "timestamp"
             expression = f"cast(timezone($zone, {column}) as date)" if timestamp else f"cast({column} as date)"
+            parameters = {"files": files, **parameters, **({"zone": zone} if timestamp else {})}  # no unused one
             (first,) = con.execute(f"select min({expression}) from read_parquet($files, union_by_name = true) "
-                                   f"where {where}", {"files": files, "zone": zone, **parameters}).fetchone()
+                                   f"where {where}", parameters).fetchone()
             if first is not None:
                 found[feed] = first
     return found
