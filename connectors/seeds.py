@@ -8,6 +8,7 @@ reads it from here instead of keeping a copy. Light to import: csv and the seeds
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from functools import cache
 
 from connectors.home import SEEDS_DIR
@@ -38,6 +39,12 @@ def settlement_categories() -> dict[tuple[str, str], str]:
     """(amount type, amount description) of an Amazon settlement line -> its category
     (seeds/settlement_line_categories.csv)."""
     return {(r["amount_type"], r["amount_description"]): r["category"] for r in seed_rows("settlement_line_categories")}
+
+
+def refund_restock_shares() -> dict[str, Decimal]:
+    """channel -> share of refunded merchandise assumed restocked where refunds carry no restock flag
+    (seeds/channels.csv refund_restock_share; empty = 0)."""
+    return {r["channel"]: Decimal(r.get("refund_restock_share") or "0") for r in seed_rows("channels")}
 
 
 @cache

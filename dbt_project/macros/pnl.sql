@@ -48,7 +48,7 @@
 {# The P&L lines that are stored (the derived lines and ratios are computed from them). #}
 {% macro pnl_base_lines() -%}
     {{ return(['gross_sales', 'discounts', 'returns', 'shipping_income', 'cogs', 'fulfillment_costs',
-               'payment_fees', 'marketplace_fees', 'marketing_spend', 'operating_costs']) }}
+               'payment_fees', 'marketplace_fees', 'reimbursements', 'marketing_spend', 'operating_costs']) }}
 {%- endmacro %}
 
 
@@ -62,7 +62,7 @@
 {# Every P&L money column, in P&L order. #}
 {% macro pnl_lines() -%}
     {{ return(['gross_sales', 'discounts', 'returns', 'net_sales', 'shipping_income', 'net_revenue',
-               'cogs', 'cm1', 'fulfillment_costs', 'payment_fees', 'marketplace_fees', 'cm2',
+               'cogs', 'cm1', 'fulfillment_costs', 'payment_fees', 'marketplace_fees', 'reimbursements', 'cm2',
                'marketing_spend', 'cm3', 'operating_costs', 'contribution_after_opex']) }}
 {%- endmacro %}
 
@@ -89,11 +89,12 @@ pnl_margins as (
     select
         *,
         cast(net_revenue - cogs as decimal(18, 2)) as cm1,
-        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees as decimal(18, 2)) as cm2,
-        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend
-             as decimal(18, 2)) as cm3,
-        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend
-             - operating_costs as decimal(18, 2)) as contribution_after_opex
+        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees + reimbursements
+             as decimal(18, 2)) as cm2,
+        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees + reimbursements
+             - marketing_spend as decimal(18, 2)) as cm3,
+        cast(net_revenue - cogs - fulfillment_costs - payment_fees - marketplace_fees + reimbursements
+             - marketing_spend - operating_costs as decimal(18, 2)) as contribution_after_opex
     from pnl_lines
 ),
 

@@ -1,23 +1,24 @@
 -- Fees in = fees out: per source and day in the original currency, the staged fees (Shopify
--- Payments `Fee` of transactions whose order is known, −Σ settlement lines classified as fees,
--- Σ 3PL amounts) = Σ int_fees.amount; then per channel, day and P&L line in the reporting
--- currency: Σ int_fees = Σ fct_fees = channel_pnl_daily.
+-- Payments `Fee` of every transaction, known order or not, and −amount of processor charges outside
+-- it; −Σ settlement lines classified as fees or reimbursements; Σ 3PL amounts) = Σ int_fees.amount;
+-- then per channel, day and P&L line in the reporting currency: Σ int_fees = Σ fct_fees =
+-- channel_pnl_daily (reimbursements: a credit in the facts, a positive P&L line).
 -- (Up to the build's max_date: events after it are left to a later build.)
 select * from (
 
-with shopify_orders as (
-    select distinct order_id from {{ ref('int_order_lines') }} where source = 'shopify'
-),
-
-staged as (
-    select 'shopify_payments' as source, {{ local_date('p.transaction_date') }} as date, sum(p.fee) as amount
+with staged as (
+    select
+        'shopify_payments' as source,
+        {{ local_date('p.transaction_date') }} as date,
+        sum(coalesce(p.fee, 0)
+            - case when p.transaction_type not in ('charge', 'refund', 'reserve', 'payout', 'transfer')
+                   then coalesce(p.amount, 0) else 0 end) as amount
     from {{ ref('stg_shopify__payment_transactions') }} as p
-    inner join shopify_orders as o on o.order_id = p.order_name
     group by {{ local_date('p.transaction_date') }}
     union all
     select 'amazon_settlement', posted_date, -sum(amount)
     from {{ ref('int_settlement_lines') }}
-    where category in ('marketplace_fees', 'fulfillment_costs')
+    where category in ('marketplace_fees', 'fulfillment_costs', 'reimbursements')
     group by posted_date
     union all
     select 'threepl', charge_date, sum(amount)
@@ -54,6 +55,8 @@ pnl as (
     select channel, date, 'payment_fees', payment_fees from {{ ref('channel_pnl_daily') }}
     union all
     select channel, date, 'marketplace_fees', marketplace_fees from {{ ref('channel_pnl_daily') }}
+    union all
+    select channel, date, 'reimbursements', -reimbursements from {{ ref('channel_pnl_daily') }}
 )
 
 select 'money in ' || coalesce(s.source, b.source) as check_name, cast(null as {{ dbt.type_string() }}) as channel,

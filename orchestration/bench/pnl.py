@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.seeds import campaign_rules, marketplace_channels, settlement_categories, shopify_source_channels
+from connectors.seeds import (
+    campaign_rules,
+    marketplace_channels,
+    refund_restock_shares,
+    settlement_categories,
+    shopify_source_channels,
+)
 
 # legacy settlement wide columns that carry P&L amounts: (amount column, description column, type)
 LEGACY_AMOUNTS = [("price-amount", "price-type", "ItemPrice"),
@@ -28,7 +34,9 @@ LEGACY_AMOUNTS = [("price-amount", "price-type", "ItemPrice"),
                   ("promotion-amount", "promotion-type", "Promotion"),
                   ("other-amount", "transaction-type", "other-transaction")]
 BASE_LINES = ("gross_sales", "discounts", "returns", "shipping_income", "cogs", "fulfillment_costs",
-              "payment_fees", "marketplace_fees", "marketing_spend", "operating_costs")
+              "payment_fees", "marketplace_fees", "reimbursements", "marketing_spend", "operating_costs")
+# Shopify Payments types that are not processor charges: every other type's amount is a payment fee
+NOT_PROCESSOR_CHARGES = ("charge", "refund", "reserve", "payout", "transfer")
 # DuckDB read_csv column types of the Shopify exports (amounts exact, timestamps parsed in the query)
 SHOPIFY_ORDER_TYPES = ("{'Subtotal': 'DECIMAL(18,2)', 'Shipping': 'DECIMAL(18,2)', 'Taxes': 'DECIMAL(18,2)', "
                        "'Total': 'DECIMAL(18,2)', 'Discount Amount': 'DECIMAL(18,2)', "
@@ -56,6 +64,8 @@ def duckdb_sql(landing: Path, pinterest_currency: str = "USD", zone: str = "UTC"
     sources, default_source = shopify_source_channels()
     source_case = f"case max(src) {_whens(sources)} else '{default_source}' end"
     marketplace_case = "case {} " + _whens(marketplace_channels()) + " end"
+    restock_share = "case o.channel " + " ".join(
+        f"when '{ch}' then {share}" for ch, share in refund_restock_shares().items()) + " else 0 end"
     legacy = "\n        union all ".join(
         f"""select sid, tt, oid, adj, sku, qty, pd, mkt, '{t}' as atype, "{d}" as adesc, "{a}" as amt
         from st_comp where "{a}" is not null""" for a, d, t in LEGACY_AMOUNTS)
@@ -124,6 +134,12 @@ so_cogs as (
     where not o.cancelled
     group by all
 ),
+so_order_cogs as (
+    select r.order_name, sum(r.qty * k.unit_cost) as cogs
+    from so_raw as r join so_orders as o using (order_name)
+    join cogs as k on k.sku = r.sku and o.order_date >= k.eff_from and (k.eff_to is null or o.order_date < k.eff_to)
+    group by all
+),
 pay as (
     select "Type" as ttype, "Order" as order_name, "Amount" as amount, "Fee" as fee,
            cast(timezone('{zone}', {shop_ts.format('"Transaction Date"')}) as date) as d
@@ -137,14 +153,26 @@ shopify_refunds as (
                      + ((o.subtotal + o.taxes) * 100)::bigint)
                     / (2.0 * ((o.subtotal + o.taxes) * 100)::bigint)) end)::decimal(18, 0) * 0.01
            end as returns,
-           case when abs(p.amount) = o.total then o.shipping else 0 end as ship_refund
+           case when abs(p.amount) = o.total then o.shipping else 0 end as ship_refund,
+           {restock_share} as share, coalesce(k.cogs, 0) as order_cogs, o.subtotal
     from pay as p join so_orders as o using (order_name)
+    left join so_order_cogs as k using (order_name)
     where p.ttype = 'refund' and not o.cancelled
 ),
+-- the assumed restock of a Shopify refund: round(share × order COGS × returns ÷ Subtotal, 2)
+shopify_restocks as (
+    select channel, d, case when share = 0 or subtotal <= 0 or returns <= 0 then 0 else floor(
+               (2 * (share * 10000)::hugeint * (order_cogs * 100)::hugeint * (returns * 100)::hugeint
+                + 10000 * (subtotal * 100)::hugeint) / (2 * 10000 * (subtotal * 100)::hugeint)) * 0.01 end as credit
+    from shopify_refunds
+),
+-- every Fee, and every processor charge outside it; a transaction of an unknown order: unallocated
 shopify_fees as (
-    select o.channel, p.d, sum(p.fee) as fee
-    from pay as p join so_orders as o using (order_name)
-    where p.fee <> 0 group by all
+    select coalesce(o.channel, 'unallocated') as channel, p.d,
+           sum(coalesce(p.fee, 0) - case when p.ttype not in ('charge', 'refund', 'reserve', 'payout', 'transfer')
+                                         then coalesce(p.amount, 0) else 0 end) as fee
+    from pay as p left join so_orders as o using (order_name)
+    group by all
 ),
 -- ---- Amazon ----
 az as (
@@ -248,24 +276,26 @@ opex as (
 facts as (
     select channel, order_date as d, 'USD' as cur, gross as gross_sales, disc as discounts, 0 as returns,
            shipping as shipping_income, 0 as cogs, 0 as fulfillment_costs, 0 as payment_fees,
-           0 as marketplace_fees, 0 as marketing_spend, 0 as operating_costs
+           0 as marketplace_fees, 0 as reimbursements, 0 as marketing_spend, 0 as operating_costs
     from so_orders where not cancelled
-    union all select channel, d, 'USD', 0, 0, 0, 0, cogs, 0, 0, 0, 0, 0 from so_cogs
-    union all select channel, d, 'USD', 0, 0, returns, -ship_refund, 0, 0, 0, 0, 0, 0 from shopify_refunds
-    union all select channel, d, 'USD', 0, 0, 0, 0, 0, 0, fee, 0, 0, 0 from shopify_fees
-    union all select channel, d, cur, gross, disc, 0, ship, 0, 0, 0, 0, 0, 0 from amazon_lines where not cancelled
-    union all select channel, d, cur, 0, 0, returns, -ship_refund, 0, 0, 0, 0, 0, 0 from amazon_refunds
+    union all select channel, d, 'USD', 0, 0, 0, 0, cogs, 0, 0, 0, 0, 0, 0 from so_cogs
+    union all select channel, d, 'USD', 0, 0, returns, -ship_refund, 0, 0, 0, 0, 0, 0, 0 from shopify_refunds
+    union all select channel, d, 'USD', 0, 0, 0, 0, -credit, 0, 0, 0, 0, 0, 0 from shopify_restocks
+    union all select channel, d, 'USD', 0, 0, 0, 0, 0, 0, fee, 0, 0, 0, 0 from shopify_fees
+    union all select channel, d, cur, gross, disc, 0, ship, 0, 0, 0, 0, 0, 0, 0 from amazon_lines where not cancelled
+    union all select channel, d, cur, 0, 0, returns, -ship_refund, 0, 0, 0, 0, 0, 0, 0 from amazon_refunds
     union all
     select channel, pd, cur, 0, 0, 0, 0, 0,
            case when category = 'fulfillment_costs' then -amount else 0 end, 0,
-           case when category = 'marketplace_fees' then -amount else 0 end, 0, 0
-    from st where category in ('fulfillment_costs', 'marketplace_fees')
-    union all select 'wholesale', d, cur, units * price, disc, 0, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'invoice'
+           case when category = 'marketplace_fees' then -amount else 0 end,
+           case when category = 'reimbursements' then amount else 0 end, 0, 0
+    from st where category in ('fulfillment_costs', 'marketplace_fees', 'reimbursements')
+    union all select 'wholesale', d, cur, units * price, disc, 0, 0, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'invoice'
     union all
-    select 'wholesale', d, cur, 0, 0, units * price - disc, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'credit_note'
-    union all select channel, d, cur, 0, 0, 0, 0, 0, amount, 0, 0, 0, 0 from tpl
-    union all select {rule_case('platform', 'name')}, d, cur, 0, 0, 0, 0, 0, 0, 0, 0, spend, 0 from ads
-    union all select channel, d, cur, 0, 0, 0, 0, 0, 0, 0, 0, 0, amount from opex
+    select 'wholesale', d, cur, 0, 0, units * price - disc, 0, 0, 0, 0, 0, 0, 0, 0 from wh where doc = 'credit_note'
+    union all select channel, d, cur, 0, 0, 0, 0, 0, amount, 0, 0, 0, 0, 0 from tpl
+    union all select {rule_case('platform', 'name')}, d, cur, 0, 0, 0, 0, 0, 0, 0, 0, 0, spend, 0 from ads
+    union all select channel, d, cur, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, amount from opex
 ),
 -- COGS (sales at the order date's cost, restocks credited at the original order's cost), in the
 -- cost currency and converted at the cost date's rate
@@ -293,7 +323,7 @@ converted as (
     select c.channel, c.d, 0, 0, 0, 0,
         case when c.cur = 'USD' then cost
              else cast(round(cast(cost as decimal(38, 10)) * fx.rate, 2) as decimal(18, 2)) end,
-        0, 0, 0, 0, 0
+        0, 0, 0, 0, 0, 0
     from costed as c left join fx on fx.cur = c.cur and fx.d = c.cost_d
 ),
 monthly as (
@@ -305,15 +335,15 @@ select channel, month, gross_sales, discounts, returns,
        gross_sales - discounts - returns as net_sales, shipping_income,
        gross_sales - discounts - returns + shipping_income as net_revenue, cogs,
        gross_sales - discounts - returns + shipping_income - cogs as cm1,
-       fulfillment_costs, payment_fees, marketplace_fees,
+       fulfillment_costs, payment_fees, marketplace_fees, reimbursements,
        gross_sales - discounts - returns + shipping_income - cogs
-           - fulfillment_costs - payment_fees - marketplace_fees as cm2,
+           - fulfillment_costs - payment_fees - marketplace_fees + reimbursements as cm2,
        marketing_spend,
        gross_sales - discounts - returns + shipping_income - cogs
-           - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend as cm3,
+           - fulfillment_costs - payment_fees - marketplace_fees + reimbursements - marketing_spend as cm3,
        operating_costs,
        gross_sales - discounts - returns + shipping_income - cogs
-           - fulfillment_costs - payment_fees - marketplace_fees - marketing_spend - operating_costs
+           - fulfillment_costs - payment_fees - marketplace_fees + reimbursements - marketing_spend - operating_costs
            as contribution_after_opex
 from monthly
 order by month, channel
@@ -456,18 +486,33 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
                 dtype={"Type": "string", "Order": "string", "Transaction Date": "string"})
     pay["d"] = _local_date(pay["Transaction Date"], zone, "%Y-%m-%d %H:%M:%S %z")
     pay["amount"], pay["fee"] = _cents(pay["Amount"]), _cents(pay["Fee"])
-    pay = pay.join(orders[["channel", "cancelled", "subtotal", "shipping", "taxes", "total"]], on="Order", how="inner")
-    ref = pay[pay["Type"].eq("refund") & ~pay["cancelled"]]
+    # a transaction of an order the export does not have: its costs stay visible on `unallocated`
+    pay = pay.join(orders[["channel", "cancelled", "subtotal", "shipping", "taxes", "total"]], on="Order", how="left")
+    pay["channel"] = pay["channel"].fillna("unallocated")
+    processor = ~pay["Type"].isin(NOT_PROCESSOR_CHARGES)
+    pay["cost"] = pay["fee"].fillna(0).astype("int64") - np.where(processor, pay["amount"].fillna(0), 0).astype("int64")
+    fees = pay[pay["cost"].ne(0)]
+    facts.append(pd.DataFrame({"channel": fees["channel"], "d": fees["d"], "payment_fees": fees["cost"]}))
+    pay = pay[pay["total"].notna()].astype({c: "int64" for c in ("subtotal", "shipping", "taxes", "total")})
+    ref = pay[pay["Type"].eq("refund") & ~pay["cancelled"].astype(bool)]
     r_abs = ref["amount"].abs()
     full = r_abs.eq(ref["total"])
     base = (ref["subtotal"] + ref["taxes"]).to_numpy()
     partial_tax = np.where(base == 0, 0,
                            _round_half_away(r_abs.to_numpy() * ref["taxes"].to_numpy(), np.maximum(base, 1)))
-    facts.append(pd.DataFrame({"channel": ref["channel"], "d": ref["d"],
-                               "returns": np.where(full, ref["subtotal"], r_abs - partial_tax),
+    returns = np.where(full, ref["subtotal"], r_abs - partial_tax)
+    facts.append(pd.DataFrame({"channel": ref["channel"], "d": ref["d"], "returns": returns,
                                "shipping_income": -np.where(full, ref["shipping"], 0)}))
-    fees = pay[pay["fee"].ne(0)]
-    facts.append(pd.DataFrame({"channel": fees["channel"], "d": fees["d"], "payment_fees": fees["fee"]}))
+    # the assumed restock: round(share × order COGS × returns ÷ Subtotal, 2), in exact integers
+    order_cogs = cost_cents(lines[["channel", "d", "cost_d", "sku", "qty"]].assign(channel=lines["Name"]))
+    order_cogs = order_cogs.groupby("channel")["cogs"].sum()
+    share_bp = ref["channel"].map({c: int(v * 10000) for c, v in refund_restock_shares().items()}).fillna(0)
+    num = (share_bp.astype("int64").to_numpy() * ref["Order"].map(order_cogs).fillna(0).astype("int64").to_numpy()
+           * returns.astype("int64"))
+    den = 10000 * ref["subtotal"].to_numpy()
+    ok = (num > 0) & (den > 0)
+    credit = np.where(ok, _round_half_away(np.where(ok, num, 0), np.where(ok, den, 1)), 0)
+    facts.append(pd.DataFrame({"channel": ref["channel"], "d": ref["d"], "cogs": -credit}))
 
     # ---- Amazon: All Orders report, settlements (V2 and legacy), FBA returns ----
     tsv = dict(sep="\t", quoting=3, dtype="string", keep_default_na=False, na_values=[""])
@@ -541,12 +586,13 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
         channel=("channel", "max"), cur=("cur", "max"), returns=("returns", "sum"), shipping_income=("ship", "sum"))
     facts.append(convert(refunds.rename(columns={"pd": "d"})[["channel", "d", "cur", "returns", "shipping_income"]],
                          ["returns", "shipping_income"]))
-    fee_rows = st[st["category"].isin(["fulfillment_costs", "marketplace_fees"])]
+    fee_rows = st[st["category"].isin(["fulfillment_costs", "marketplace_fees", "reimbursements"])]
     facts.append(convert(pd.DataFrame({
         "channel": fee_rows["channel"], "d": fee_rows["pd"], "cur": fee_rows["cur"],
         "fulfillment_costs": -fee_rows["amount"].where(fee_rows["category"].eq("fulfillment_costs"), 0),
         "marketplace_fees": -fee_rows["amount"].where(fee_rows["category"].eq("marketplace_fees"), 0),
-    }).reset_index(drop=True), ["fulfillment_costs", "marketplace_fees"]))
+        "reimbursements": fee_rows["amount"].where(fee_rows["category"].eq("reimbursements"), 0),
+    }).reset_index(drop=True), ["fulfillment_costs", "marketplace_fees", "reimbursements"]))
 
     ret = _read(landing, "amazon_returns/*.txt",
                 ["return-date", "order-id", "sku", "quantity", "detailed-disposition"], **tsv)
@@ -645,11 +691,11 @@ def pandas_pnl(landing: Path, pinterest_currency: str = "USD"):
     m["net_sales"] = m["gross_sales"] - m["discounts"] - m["returns"]
     m["net_revenue"] = m["net_sales"] + m["shipping_income"]
     m["cm1"] = m["net_revenue"] - m["cogs"]
-    m["cm2"] = m["cm1"] - m["fulfillment_costs"] - m["payment_fees"] - m["marketplace_fees"]
+    m["cm2"] = m["cm1"] - m["fulfillment_costs"] - m["payment_fees"] - m["marketplace_fees"] + m["reimbursements"]
     m["cm3"] = m["cm2"] - m["marketing_spend"]
     m["contribution_after_opex"] = m["cm3"] - m["operating_costs"]
     columns = ["gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
-               "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",
-               "operating_costs", "contribution_after_opex"]
+               "fulfillment_costs", "payment_fees", "marketplace_fees", "reimbursements", "cm2", "marketing_spend",
+               "cm3", "operating_costs", "contribution_after_opex"]
     m[columns] = m[columns] / 100
     return m[["channel", "month", *columns]].sort_values(["month", "channel"], ignore_index=True)

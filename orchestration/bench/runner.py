@@ -52,7 +52,7 @@ SEED = 7
 LINES_PER_ORDER_DAY = 1.93
 STAGES = ("ingest", "checks", "dbt_build", "publish")
 PNL_LINES = ("gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue",
-             "cogs", "cm1", "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2",
+             "cogs", "cm1", "fulfillment_costs", "payment_fees", "marketplace_fees", "reimbursements", "cm2",
              "marketing_spend", "cm3", "operating_costs", "contribution_after_opex")
 GOALS = {  # ratio: (goal, "le" = at most / "ge" = at least), judged at the largest size measured
     "full_over_lower_bound": (3.0, "le"),

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from connectors.seeds import campaign_channel  # the truth books ad spend by the seed's rules
+from connectors.seeds import campaign_channel, refund_restock_shares  # the truth books ad spend by the seed's rules
 
 from . import catalog as C
 from . import writers as W
@@ -41,14 +41,14 @@ from .readback_truth import ReadbackTruth
 from .recon_truth import TRUTH_README as RECON_README
 from .recon_truth import ReconTruth
 
-GROSS, DISC, RET, SHIP, COGS, FUL, PAY, MKT, MKTG, OPEX = range(10)
+GROSS, DISC, RET, SHIP, COGS, FUL, PAY, MKT, MKTG, OPEX, REIMB = range(11)  # REIMB: reimbursements (a credit)
 D0 = Decimal("0.00")
 EPOCH_ORD = date(1970, 1, 1).toordinal()
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
 PNL_HEADER = ["channel", "date", "gross_sales", "discounts", "returns", "net_sales",
               "shipping_income", "net_revenue", "cogs", "cm1", "fulfillment_costs", "payment_fees",
-              "marketplace_fees", "cm2", "marketing_spend", "cm3", "operating_costs",
+              "marketplace_fees", "reimbursements", "cm2", "marketing_spend", "cm3", "operating_costs",
               "contribution_after_opex"]
 FEE_WEB_PCT, FEE_WEB_FIXED, FEE_POS_PCT = Decimal("0.029"), Decimal("0.30"), Decimal("0.027")
 
@@ -156,6 +156,7 @@ class _Sim:
         self._payouts: dict[str, tuple[str, str, str]] = {}
         self.shop_seq = self.amz_seq = self.inv_seq = self.cn_seq = 0
         self.tpl_seq = self.lpn_seq = self.adj_seq = 0
+        self.reimbursed: list[tuple] = []  # FBA units reimbursed: (channel, day, sku, units, unit cost, USD paid)
         # messy targets
         mid = self.start + timedelta(days=days // 2)
         self.bad_date_day = mid if messy else None
@@ -167,7 +168,7 @@ class _Sim:
     def add(self, ch: str, d: date, line: int, amount: Decimal) -> None:
         row = self.pnl.get((ch, d))
         if row is None:
-            row = self.pnl[(ch, d)] = [D0] * 10
+            row = self.pnl[(ch, d)] = [D0] * 11
         row[line] += amount
 
     def kpi_add(self, ch: str, d: date, orders: int, units: int, new: int) -> None:
@@ -424,6 +425,8 @@ class _Sim:
             self._book_shop_order(o, fee)
         if not o.cancelled:  # the messy bad-date order still has its charge in the payments file
             self._pay_row(o.created, o.local_day, "charge", o.name, o.total, fee, pos, known=not o.bad)
+        if o.bad and not o.cancelled:  # a payment row without its order: its fee stays visible, unallocated
+            self.add("unallocated", d, PAY, fee)
         self._write_shop_rows(o)
 
     def _draw_shop_order(self, d: date, ts: int, pos: bool) -> _ShopOrder:
@@ -565,6 +568,7 @@ class _Sim:
         else:
             r_ret, r_ship = amount - q2(amount * o.taxes / (o.subtotal + o.taxes)), D0
         self.add(o.ch, r_date, RET, r_ret)
+        self.add(o.ch, r_date, COGS, -self._assumed_restock(o, r_ret))
         self.kt.refund(o.ch, o.d, r_date, r_ret, None)  # Shopify refunds: amounts only, untimed
         if r_ship:
             self.add(o.ch, r_date, SHIP, -r_ship)
@@ -572,6 +576,16 @@ class _Sim:
         if late:  # seeded: this refund arrives in a late file, after its month was published
             self.recon.mark_late(o.name, o.ch, r_date, r_ret, r_ship)
         self.pend_refund.setdefault(r_date, []).append((rts, o.name, amount, late))
+
+    def _assumed_restock(self, o: _ShopOrder, returns: Decimal) -> Decimal:
+        """round(share × order COGS × returns ÷ subtotal, 2), half away from zero, exactly."""
+        cogs = sum((self.unit_cost(ln[0].idx, o.d) * ln[1] for ln in o.lines), D0)
+        # the export has no restock flag: the share configured in seeds/channels.csv (docs/metrics.md)
+        num = int(refund_restock_shares()[o.ch] * 10000) * int(cogs * 100) * int(returns * 100)
+        den = 10000 * int(o.subtotal * 100)
+        if num <= 0 or den <= 0:
+            return D0
+        return Decimal((2 * num + den) // (2 * den)) / 100
 
     def _write_shop_rows(self, o: _ShopOrder) -> None:
         """The export's rows: order columns on the first line only, one row per line item."""
@@ -837,7 +851,8 @@ class _Sim:
                     self.adj_seq += 1
                     st.add(k, "other-transaction", "FBA Inventory Reimbursement", kind, amt, d, 11 * 3600,
                            adjustment_id=f"{50000000000 + self.adj_seq}", sku=s.sku, qty="1")
-                    self.add(ch, d, FUL, -self.conv(amt, cur, d))
+                    self.add(ch, d, REIMB, self.conv(amt, cur, d))  # its own line, never netted into FUL
+                    self.reimbursed.append((ch, d, s.sku, 1, self.unit_cost(s.idx, d), self.conv(amt, cur, d)))
 
     # ---- wholesale -----------------------------------------------------------------------------
     def _invoice(self, d: date) -> None:
@@ -1090,13 +1105,13 @@ class _Sim:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(PNL_HEADER)
             for ch, d in sorted(self.pnl, key=lambda k: (order[k[0]], k[1])):
-                g, disc, ret, ship, cogs, ful, pay, mkt, mktg, opex = self.pnl[(ch, d)]
+                g, disc, ret, ship, cogs, ful, pay, mkt, mktg, opex, reimb = self.pnl[(ch, d)]
                 net_sales = g - disc - ret
                 net_rev = net_sales + ship
                 cm1 = net_rev - cogs
-                cm2 = cm1 - ful - pay - mkt
+                cm2 = cm1 - ful - pay - mkt + reimb
                 cm3 = cm2 - mktg
-                vals = [g, disc, ret, net_sales, ship, net_rev, cogs, cm1, ful, pay, mkt, cm2, mktg, cm3,
+                vals = [g, disc, ret, net_sales, ship, net_rev, cogs, cm1, ful, pay, mkt, reimb, cm2, mktg, cm3,
                         opex, cm3 - opex]
                 if any(vals):
                     w.writerow([ch, d.isoformat(), *map(money, vals)])
@@ -1115,6 +1130,11 @@ class _Sim:
                         "components"])
             for st in self.settle.values():
                 w.writerows(st.summaries)
+        with open(tdir / "inventory_write_offs.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["channel", "date", "sku", "units", "write_off_value", "reimbursement"])
+            for ch, d, sku, units, cost, paid in self.reimbursed:  # costs are USD: the value needs no rate
+                w.writerow([ch, d.isoformat(), sku, units, money(cost * units), money(paid)])
         with open(tdir / "settlement_components.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["settlement_id", "posted_month", "transaction_type", "amount_type", "amount_description",
@@ -1165,6 +1185,8 @@ nowhere; the fees of later-settling items are accrued on their order day: `fees_
 - `kpis_daily.csv` — orders and units (cancelled excluded), sessions (empty where the channel
   reports none), new_customers (first non-cancelled order across all channels by
   lower(trim(email)) / wholesale customer_account; empty for Amazon, which has no identity).
+- `inventory_write_offs.csv` — every FBA reimbursement (P&L line `reimbursements`): channel, posted
+  day, SKU, units lost, their cost written off from inventory value (USD), the amount reimbursed (USD).
 - `settlements.csv` — every written Amazon settlement: id, marketplace, layout (v2|legacy), period
   [start, end), currency, total_amount (= sum of its component rows), number of component rows.
 - `settlement_components.csv` — every written settlement's component rows summed per month of their

@@ -140,12 +140,12 @@ class KpiTruth:
             row = self.sim.pnl.get((channel, d))
             if row is None:
                 continue
-            g, disc, ret, ship, cogs, ful, pay, mkt, mktg, _opex = row
+            g, disc, ret, ship, cogs, ful, pay, mkt, mktg, _opex, reimb = row
             seen = True
             n = g - disc - ret + ship
             net += n
             spend += mktg
-            cm3 += n - cogs - ful - pay - mkt - mktg
+            cm3 += n - cogs - ful - pay - mkt + reimb - mktg
         return net, spend, cm3, seen
 
     def _daily_revenue_target(self, channel: str, d: date) -> Decimal | None:

@@ -191,7 +191,7 @@ class ReadbackTruth:
         return out
 
     def _pnl_period(self, channel: str, first: date, last: date) -> list[Decimal]:
-        sums = [D0] * 10
+        sums = [D0] * 11
         for (ch, d), row in self.sim.pnl.items():
             if ch == channel and first <= d <= last:
                 sums = [a + b for a, b in zip(sums, row, strict=True)]
@@ -199,11 +199,11 @@ class ReadbackTruth:
 
     @staticmethod
     def _lines_of(sums):
-        g, disc, ret, ship, cogs, ful, pay, mkt, mktg, opex = sums
+        g, disc, ret, ship, cogs, ful, pay, mkt, mktg, opex, reimb = sums
         net_rev = g - disc - ret + ship
-        cm2 = net_rev - cogs - ful - pay - mkt
+        cm2 = net_rev - cogs - ful - pay - mkt + reimb
         return dict(net_revenue=net_rev, cm2=cm2, marketing=mktg, opex=opex, cao=cm2 - mktg - opex,
-                    variable=ful + pay + mkt + mktg)
+                    variable=ful + pay + mkt - reimb + mktg)
 
     def flags(self) -> tuple[list[dict], list[dict]]:
         cfg, channels = self.cfg, _channels()

@@ -6,10 +6,10 @@ events, never by reading the landing files back, following docs/metrics.md "Reco
 
 It also plants the two reconciliation situations of the demo:
 
-- **chargeback fees the orders do not show**: on one day, Shopify Payments deducts a 15.00
-  chargeback fee (`adjustment` transaction, Amount −15.00, no order refund, no fee the facts know)
-  for ceil(orders_per_day / 10) earlier web orders. Their payout is short-paid by that amount:
-  `unexplained` = −15.00 × n, not reconciled.
+- **chargeback fees outside the Fee column**: on one day, Shopify Payments deducts a 15.00
+  chargeback fee (`adjustment` transaction, Amount −15.00, Fee 0, no order refund) for
+  ceil(orders_per_day / 10) earlier web orders. They are payment fees of shopify_web on that day
+  (P&L truth) and payment-fee facts of their payout (explained as `fees`): the payout reconciles.
 - **a late refund into a closed month**: the first web refund of an order placed and refunded in
   the second-to-last month M is written not to M's payments export but to its own file
   `payment_transactions_export_<M>_late.csv`, which arrives after M was first published (a test
@@ -29,6 +29,7 @@ from pathlib import Path
 from . import writers as W
 
 CHARGEBACK_FEE = Decimal("15.00")
+PAY_LINE = 6  # generator.PAY: the truth P&L line of payment fees
 TOLERANCE_PCT, TOLERANCE_MIN = Decimal("0.005"), Decimal("1.00")
 
 
@@ -69,29 +70,29 @@ class ReconTruth:
         if p is None:
             p = self.payouts[(payout_id, channel)] = [payout_date, Decimal(0), Decimal(0), Decimal(0), []]
         p[1] += amount - fee
-        if not known:
-            p[3] += amount - fee
-            p[4].append(f"{kind} of an order the facts do not have")
-            return
-        p[2] -= fee  # the fee of any transaction of a known order is a payment-fee fact
-        if kind in ("charge", "refund"):
+        p[2] -= fee  # the fee of any transaction is a payment-fee fact (`unallocated` without its order)
+        if kind not in ("charge", "refund"):  # a processor charge outside the Fee column: a payment fee
+            p[2] += amount
+        elif known:
             p[2] += amount
         else:
             p[3] += amount
-            p[4].append(f"{kind} {amount}")
+            p[4].append(f"{kind} of an order the facts do not have")
 
     def candidate(self, name: str) -> None:
         self.candidates.append(name)
         del self.candidates[:-50]
 
     def chargebacks(self, d: date, day_ts: int) -> None:
-        """On the chargeback day, Shopify deducts a chargeback fee per disputed earlier web order."""
+        """On the chargeback day, Shopify deducts a chargeback fee per disputed earlier web order: a
+        payment fee of the order's channel on that day (docs/metrics.md)."""
         if d != self.chargeback_day or not self.candidates:
             return
         n = max(1, -(-self.sim.opd // 10))
         for j, name in enumerate(self.candidates[-n:]):
             created, local_day = self.sim.clock.fmt(day_ts + 15 * 3600 + 600 * j)
             self.sim._pay_row(created, local_day, "adjustment", name, -CHARGEBACK_FEE, Decimal("0.00"), False)
+            self.sim.add("shopify_web", d, PAY_LINE, CHARGEBACK_FEE)
 
     # ---- the late refund -----------------------------------------------------------------------------
     def is_late(self, order_day: date, refund_day: date, refund_local_day: str) -> bool:
@@ -204,7 +205,9 @@ TRUTH_README = """
   remainder, reporting-currency values (Amazon at the rate of the period's last day) and
   is_reconciled (|unexplained| ≤ max(0.5% of |reported|, 1.00) in the reporting currency).
   Amazon expected = the facts dated in the settlement period: its variance is timing (orders of one
-  period settled in the next); the seeded Shopify chargeback fees are unexplained.
+  period settled in the next). The seeded Shopify chargeback fees (`adjustment` rows) are payment-fee
+  facts (expected); the fee of a transaction whose order the facts do not have is a payment fee on
+  `unallocated`, its charge or refund amount is unexplained.
 - `receivables.csv` — every wholesale invoice: amount (Σ units × price − discount), credit notes
   against it, open amount at the as-of date (the latest invoice/credit/paid date), days past due and
   ageing bucket (current, 1-30, 31-60, 61-90, 90+; `paid` when settled), open amount at the as-of rate.

@@ -33,7 +33,7 @@ ACCRUED_LINES = ("accrued_marketplace_fees", "accrued_fulfillment_costs")
 ACCRUAL_REASON = "accrued fees replaced by settlement actuals"
 # the money lines of the P&L (ratios and shares are derived from them and are not restated rows)
 LINES = ("gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue", "cogs", "cm1",
-         "fulfillment_costs", "payment_fees", "marketplace_fees", "cm2", "marketing_spend", "cm3",
+         "fulfillment_costs", "payment_fees", "marketplace_fees", "reimbursements", "cm2", "marketing_spend", "cm3",
          "operating_costs", "contribution_after_opex", *ACCRUED_LINES)
 DDL = f"""
 CREATE TABLE IF NOT EXISTS main.{TABLE} (
@@ -81,8 +81,12 @@ def _ts(value) -> datetime | None:
 
 
 def _pnl(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, date], dict[str, Decimal]]:
-    rows = con.execute(f"select channel, month, {', '.join(LINES)} "
-                       f"from {database}.marts.channel_pnl_monthly").fetchall()
+    # a snapshot published before a line existed (e.g. reimbursements) reads it as 0
+    present = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_catalog = ? and table_schema = 'marts' "
+        "and table_name = 'channel_pnl_monthly'", [database]).fetchall()}
+    selected = ", ".join(line if line in present else f"0.00 as {line}" for line in LINES)
+    rows = con.execute(f"select channel, month, {selected} from {database}.marts.channel_pnl_monthly").fetchall()
     return {(channel, month): dict(zip(LINES, values, strict=True)) for channel, month, *values in rows}
 
 

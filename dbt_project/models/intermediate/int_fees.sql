@@ -1,11 +1,14 @@
 -- One row per fee line, every source, with the P&L line it belongs to (docs/metrics.md "Fees").
 -- `amount` is a positive cost in the original currency (credits negative), whatever the vendor's
 -- sign; `amount_rc` is it converted at the fee date's rate.
---   shopify_payments   the `Fee` of every Shopify Payments transaction → payment_fees, on the
---                      transaction's UTC date, channel of its order (a transaction whose order is
---                      not in the orders export is held back with that order: docs/metrics.md)
---   amazon_settlement  settlement lines the seed classifies as marketplace_fees or
---                      fulfillment_costs, negated (Amazon signs fees negative), on the posted date
+--   shopify_payments   the `Fee` of every Shopify Payments transaction, and the amount of every
+--                      processor charge outside it (adjustment, dispute, chargeback…: anything but
+--                      charge, refund, reserve, payout, transfer) → payment_fees, on the
+--                      transaction's UTC date, channel of its order; `unallocated` when the order is
+--                      not in the orders export (docs/metrics.md)
+--   amazon_settlement  settlement lines the seed classifies as marketplace_fees, fulfillment_costs
+--                      or reimbursements, negated (Amazon signs fees negative, so a reimbursement
+--                      is a negative amount here), on the posted date
 --   threepl            3PL charges (positive) → fulfillment_costs, on the charge date; a charge whose
 --                      reference is a Shopify order name or wholesale invoice goes to that order's
 --                      channel, every other charge (storage, receiving…) to `unallocated`
@@ -18,21 +21,46 @@ with orders as (
     group by source, order_id
 ),
 
+shopify_transactions as (
+    select
+        p.*,
+        -- a transaction whose order is not in the orders export cannot take a channel: its costs
+        -- stay visible on `unallocated` (never held back or dropped)
+        coalesce(o.channel, 'unallocated') as channel
+    from {{ ref('stg_shopify__payment_transactions') }} as p
+    left join orders as o on o.source = 'shopify' and o.order_id = p.order_name
+    where {{ in_event_window(local_date('p.transaction_date')) }}
+),
+
 shopify_payments as (
     select
-        'shopify_payments:' || p.transaction_key as fee_line_id,
+        'shopify_payments:' || transaction_key as fee_line_id,
         'shopify_payments' as source,
-        o.channel,
-        {{ local_date('p.transaction_date') }} as fee_date,
-        p.order_name as order_id,
+        channel,
+        {{ local_date('transaction_date') }} as fee_date,
+        order_name as order_id,
         'payment_fees' as pnl_line,
-        p.transaction_type as fee_type,
-        p.currency,
-        p.fee as amount
-    from {{ ref('stg_shopify__payment_transactions') }} as p
-    inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
-    where p.fee is not null and p.fee <> 0
-      and {{ in_event_window(local_date('p.transaction_date')) }}
+        transaction_type as fee_type,
+        currency,
+        fee as amount
+    from shopify_transactions
+    where fee is not null and fee <> 0
+    union all
+    -- processor charges outside the Fee column (chargeback and dispute fees, adjustments): the
+    -- debited amount is the cost (a won dispute's credit gives it back)
+    select
+        'shopify_payments:' || transaction_key || ':amount' as fee_line_id,
+        'shopify_payments' as source,
+        channel,
+        {{ local_date('transaction_date') }} as fee_date,
+        order_name as order_id,
+        'payment_fees' as pnl_line,
+        transaction_type as fee_type,
+        currency,
+        -amount as amount
+    from shopify_transactions
+    where transaction_type not in ('charge', 'refund', 'reserve', 'payout', 'transfer')
+      and amount is not null and amount <> 0
 ),
 
 amazon_settlement as (
@@ -47,7 +75,7 @@ amazon_settlement as (
         currency,
         -amount as amount
     from {{ ref('int_settlement_lines') }}
-    where category in ('marketplace_fees', 'fulfillment_costs')
+    where category in ('marketplace_fees', 'fulfillment_costs', 'reimbursements')
       and {{ in_event_window('posted_date') }}
 ),
 

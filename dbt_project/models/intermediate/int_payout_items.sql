@@ -13,9 +13,11 @@
 -- not at all yet, is explained — its variance is paid in another payout than its home: `timing`
 -- (sales), `refunds`, `fees`, `reimbursements`. Reserve movements → `reserves`; charges and refunds
 -- of orders the facts know as cancelled (never a sale, never a return) → `refunds`; tax Amazon
--- withholds as marketplace facilitator (ItemWithheldTax) → `adjustments`. Everything else — paid
--- amounts no fact records (an `adjustment` or chargeback, a transaction of an order the facts do not
--- have), a fact paid at another amount — is `unexplained`.
+-- withholds as marketplace facilitator (ItemWithheldTax) → `adjustments`. A processor charge outside
+-- Shopify's Fee column (adjustment, chargeback, dispute) is a payment-fee fact, and so is the Fee of
+-- a transaction whose order the facts do not have (booked to `unallocated`). Everything else — paid
+-- amounts no fact records (the charge or refund amount of an order the facts do not have), a fact
+-- paid at another amount — is `unexplained`.
 
 with payouts as (
     select * from {{ ref('int_payouts') }}
@@ -56,6 +58,8 @@ shopify_paid as (
         payout_id,
         channel,
         case when transaction_type = 'reserve' then 'reserve'
+             -- a processor charge outside the Fee column is a payment fee (int_fees)
+             when transaction_type not in ('charge', 'refund', 'payout', 'transfer') then 'fee'
              when known_order is null then 'unmatched'
              when is_cancelled = 1 and transaction_type in ('charge', 'refund') then 'cancelled'
              when transaction_type = 'charge' then 'sale'
@@ -63,7 +67,8 @@ shopify_paid as (
              else 'unmatched' end as item_kind,
         case when transaction_type = 'charge' and known_order is not null and is_cancelled = 0 then order_name
              else transaction_key end as item_key,
-        case when known_order is null then transaction_type || ' of an order the facts do not have'
+        case when known_order is null and transaction_type in ('charge', 'refund')
+                 then transaction_type || ' of an order the facts do not have'
              else transaction_type end as detail,
         amount as paid
     from shopify_tx
@@ -72,11 +77,10 @@ shopify_paid as (
         'shopify_payments' as source,
         payout_id,
         channel,
-        case when known_order is null then 'unmatched' else 'fee' end as item_kind,
+        -- the Fee is a payment-fee fact even when the order is unknown (int_fees: `unallocated`)
+        'fee' as item_kind,
         transaction_key as item_key,
-        -- a transaction of an unknown order is one unexplained item: its amount net of its fee
-        case when known_order is null then transaction_type || ' of an order the facts do not have' else 'fee' end
-            as detail,
+        'fee' as detail,
         -fee as paid
     from shopify_tx
     where fee is not null and fee <> 0
@@ -123,12 +127,17 @@ shopify_facts as (
         'shopify_payments' as source,
         'fee' as item_kind,
         t.transaction_key as item_key,
-        -f.amount as fact,
+        -- a transaction's Fee and its processor charge (int_fees `…:amount`) are one item
+        -sum(f.amount) as fact,
         t.payout_id as home_payout_id,
         t.channel as home_channel
     from {{ ref('int_fees') }} as f
-    inner join shopify_tx as t on f.fee_line_id = 'shopify_payments:' || t.transaction_key
+    inner join shopify_tx as t
+        on f.fee_line_id in (
+            'shopify_payments:' || t.transaction_key, 'shopify_payments:' || t.transaction_key || ':amount'
+        )
     where f.source = 'shopify_payments'
+    group by t.transaction_key, t.payout_id, t.channel
 ),
 
 -- ---- Amazon settlements -------------------------------------------------------------------------------
@@ -145,8 +154,7 @@ amazon_lines as (
                   and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
                                    'tax')
                   then 'refund'
-             when category in ('marketplace_fees', 'fulfillment_costs')
-                  and amount_description in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement'
+             when category = 'reimbursements' then 'reimbursement'
              when category in ('marketplace_fees', 'fulfillment_costs') then 'fee'
              else 'unmatched' end as item_kind
     from {{ ref('int_settlement_lines') }}
@@ -199,8 +207,7 @@ amazon_fact_rows as (
     where source = 'amazon_settlement'
     union all
     select
-        case when fee_type in ('REVERSAL_REIMBURSEMENT', 'WAREHOUSE_DAMAGE') then 'reimbursement' else 'fee' end
-            as item_kind,
+        case when pnl_line = 'reimbursements' then 'reimbursement' else 'fee' end as item_kind,
         fee_line_id as item_key,
         channel,
         fee_date as fact_date,

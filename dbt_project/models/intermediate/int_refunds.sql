@@ -3,7 +3,10 @@
 -- reporting currency (at the refund date's rate), and the COGS credit of restocked units (at the
 -- unit cost effective on the ORIGINAL order date). Booked on the refund date. Rules: docs/metrics.md
 -- "Returns and refunds" and "COGS".
---   shopify            Shopify Payments `refund` transactions (full or partial split of |amount|)
+--   shopify            Shopify Payments `refund` transactions (full or partial split of |amount|);
+--                      no restock flag exists: the COGS credit is the channel's configured
+--                      refund_restock_share (seeds/channels.csv) of the refunded part of the
+--                      order's COGS
 --   amazon_settlement  settlement lines of transaction type Refund, one row per refund item
 --   wholesale          ERP credit-note lines
 --   fba_return         FBA customer returns with disposition SELLABLE: restock only (returns 0),
@@ -28,6 +31,13 @@ orders as (
 ),
 
 -- ---- Shopify ----------------------------------------------------------------------------------
+shopify_order_costs as (
+    select order_id, sum(coalesce(cogs_rc, 0)) as cogs_rc
+    from order_lines
+    where source = 'shopify'
+    group by order_id
+),
+
 shopify_totals as (
     select
         order_name,
@@ -55,15 +65,40 @@ shopify_refund_amounts as (
         coalesce(t.shipping, 0) as shipping,
         coalesce(t.taxes, 0) as taxes,
         o.channel,
-        o.order_date
+        o.order_date,
+        coalesce(oc.cogs_rc, 0) as order_cogs_rc,
+        coalesce(ch.refund_restock_share, 0) as restock_share
     from {{ ref('stg_shopify__payment_transactions') }} as p
     -- a refund of an order not (yet) in the orders export is held back with its order (docs/metrics.md)
     inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
     inner join shopify_totals as t on t.order_name = p.order_name
+    left join shopify_order_costs as oc on oc.order_id = p.order_name
+    left join {{ ref('channels') }} as ch on ch.channel = o.channel
     where p.transaction_type = 'refund'
       and {{ in_event_window(local_date('p.transaction_date')) }}
       -- a cancelled order was never a sale: its refund is not a return
       and o.is_cancelled = 0
+),
+
+shopify_refund_splits as (
+    select
+        *,
+        -- full refund (|R| = Total): Subtotal, Shipping and Taxes; partial: tax pro rata, rest merchandise
+        case when refund_amount = total then subtotal
+             else refund_amount - partial_tax end as returns,
+        case when refund_amount = total then shipping else 0 end as shipping_refund,
+        case when refund_amount = total then taxes else partial_tax end as tax_refund
+    from (
+        select
+            *,
+            -- round(|R| × Taxes ÷ (Subtotal + Taxes), 2), half away from zero, in exact cents
+            case when {{ to_cents('subtotal') }} + {{ to_cents('taxes') }} = 0 then cast(0 as decimal(18, 2))
+                 else cast({{ div_round_half_away(
+                        to_cents('refund_amount') ~ ' * ' ~ to_cents('taxes'),
+                        to_cents('subtotal') ~ ' + ' ~ to_cents('taxes')) }} as decimal(18, 0)) * 0.01
+            end as partial_tax
+        from shopify_refund_amounts
+    ) as split
 ),
 
 shopify_refunds as (
@@ -81,22 +116,19 @@ shopify_refunds as (
         cast(null as bigint) as units_returned,
         cast(0 as bigint) as restocked_units,
         currency,
-        -- full refund (|R| = Total): Subtotal, Shipping and Taxes; partial: tax pro rata, rest merchandise
-        case when refund_amount = total then subtotal
-             else refund_amount - partial_tax end as returns,
-        case when refund_amount = total then shipping else 0 end as shipping_refund,
-        case when refund_amount = total then taxes else partial_tax end as tax_refund
-    from (
-        select
-            *,
-            -- round(|R| × Taxes ÷ (Subtotal + Taxes), 2), half away from zero, in exact cents
-            case when {{ to_cents('subtotal') }} + {{ to_cents('taxes') }} = 0 then cast(0 as decimal(18, 2))
-                 else cast({{ div_round_half_away(
-                        to_cents('refund_amount') ~ ' * ' ~ to_cents('taxes'),
-                        to_cents('subtotal') ~ ' + ' ~ to_cents('taxes')) }} as decimal(18, 0)) * 0.01
-            end as partial_tax
-        from shopify_refund_amounts
-    ) as split
+        returns,
+        shipping_refund,
+        tax_refund,
+        -- the assumed restock: round(share × order COGS × returns ÷ Subtotal, 2), half away from zero,
+        -- in exact cents (share in basis points)
+        case when restock_share = 0 or {{ to_cents('subtotal') }} <= 0 or returns <= 0
+                 then cast(0 as decimal(18, 2))
+             else cast({{ div_round_half_away(
+                    'cast(round(restock_share * 10000, 0) as bigint) * ' ~ to_cents('order_cogs_rc')
+                    ~ ' * ' ~ to_cents('returns'),
+                    '10000 * ' ~ to_cents('subtotal')) }} as decimal(18, 0)) * 0.01
+        end as assumed_cogs_credit_rc
+    from shopify_refund_splits
 ),
 
 -- ---- Amazon -------------------------------------------------------------------------------------
@@ -157,7 +189,8 @@ amazon_refunds as (
         r.currency,
         r.returns,
         r.shipping_refund,
-        r.tax_refund
+        r.tax_refund,
+        cast(null as decimal(18, 2)) as assumed_cogs_credit_rc
     from amazon_refund_items as r
     left join amazon_order_lines as ol on ol.order_id = r.order_id and ol.sku = r.sku
     left join (
@@ -186,7 +219,8 @@ fba_restocks as (
         ol.currency,
         0 as returns,
         0 as shipping_refund,
-        0 as tax_refund
+        0 as tax_refund,
+        cast(null as decimal(18, 2)) as assumed_cogs_credit_rc
     from fba_returns as f
     left join amazon_order_lines as ol on ol.order_id = f.order_id and ol.sku = f.sku
     left join (
@@ -227,7 +261,8 @@ wholesale_credits as (
         w.currency,
         w.units * w.unit_price - coalesce(w.discount, 0) as returns,
         0 as shipping_refund,
-        coalesce(w.tax_amount, 0) as tax_refund
+        coalesce(w.tax_amount, 0) as tax_refund,
+        cast(null as decimal(18, 2)) as assumed_cogs_credit_rc
     from {{ ref('stg_erp__wholesale_invoice_lines') }} as w
     left join orders as o on o.source = 'wholesale' and o.order_id = w.original_document_number
     left join wholesale_invoice_lines as il
@@ -277,7 +312,8 @@ select
     case when e.restocked_units > 0 then c.unit_cost end as unit_cost,
     case when e.restocked_units > 0 then c.cost_currency end as cost_currency,
     case when e.restocked_units > 0 then {{ fx_rate('c.cost_currency', 'cost_fx.rate') }} end as cost_fx_rate,
-    case when e.restocked_units = 0 then cast(0 as decimal(18, 2))
+    case when e.assumed_cogs_credit_rc is not null then e.assumed_cogs_credit_rc
+         when e.restocked_units = 0 then cast(0 as decimal(18, 2))
          else {{ to_reporting('e.restocked_units * c.unit_cost', fx_rate('c.cost_currency', 'cost_fx.rate')) }}
     end as cogs_credit_rc
 from costed as e

@@ -2,7 +2,8 @@
 -- of its facts' converted rows booked that day:
 --   sales (order date): gross_sales, discounts, shipping_income, cogs of non-cancelled order lines
 --   refunds (refund date): returns, shipping refunds (− shipping_income), restock credits (− cogs)
---   fees (fee date): fulfillment_costs, payment_fees, marketplace_fees by pnl_line
+--   fees (fee date): fulfillment_costs, payment_fees, marketplace_fees by pnl_line; reimbursements
+--     (FBA compensation for lost stock, a credit in fct_fees) as a positive line
 --   marketing (spend date) and operating costs (spread per day)
 --   accrued_* (fee date): the accrued fees of unsettled Amazon items (fct_fees.is_accrued), already
 --     included in marketplace_fees / fulfillment_costs, carried apart too
@@ -14,7 +15,8 @@ with booked as (
         channel, order_date as date,
         gross_sales_rc as gross_sales, discounts_rc as discounts, 0 as returns,
         shipping_income_rc as shipping_income, cogs_rc as cogs,
-        0 as fulfillment_costs, 0 as payment_fees, 0 as marketplace_fees, 0 as marketing_spend, 0 as operating_costs,
+        0 as fulfillment_costs, 0 as payment_fees, 0 as marketplace_fees, 0 as reimbursements,
+        0 as marketing_spend, 0 as operating_costs,
         0 as accrued_marketplace_fees, 0 as accrued_fulfillment_costs
     from {{ ref('fct_order_lines') }}
     where not is_cancelled
@@ -23,7 +25,7 @@ with booked as (
         channel, refund_date,
         0, 0, returns_rc,
         -shipping_refund_rc, -cogs_credit_rc,
-        0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0,
         0, 0
     from {{ ref('fct_refunds') }}
     union all
@@ -33,6 +35,7 @@ with booked as (
         case when pnl_line = 'fulfillment_costs' then amount_rc else 0 end,
         case when pnl_line = 'payment_fees' then amount_rc else 0 end,
         case when pnl_line = 'marketplace_fees' then amount_rc else 0 end,
+        case when pnl_line = 'reimbursements' then -amount_rc else 0 end,
         0, 0,
         case when is_accrued and pnl_line = 'marketplace_fees' then amount_rc else 0 end,
         case when is_accrued and pnl_line = 'fulfillment_costs' then amount_rc else 0 end
@@ -40,13 +43,13 @@ with booked as (
     union all
     select
         channel, spend_date,
-        0, 0, 0, 0, 0, 0, 0, 0, spend_rc, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, spend_rc, 0,
         0, 0
     from {{ ref('fct_marketing_spend') }}
     union all
     select
         channel, cost_date,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, amount_rc,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, amount_rc,
         0, 0
     from {{ ref('int_operating_costs_daily') }}
 ),

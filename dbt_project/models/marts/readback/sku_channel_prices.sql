@@ -67,7 +67,8 @@ pnl as (
         '{{ grain }}' as grain,
         {{ column if grain == 'month' else 'week_start' }} as period_start,
         channel,
-        {{ safe_ratio('fulfillment_costs + payment_fees + marketplace_fees + marketing_spend', 'net_revenue') }}
+        {{ safe_ratio('fulfillment_costs + payment_fees + marketplace_fees - reimbursements + marketing_spend',
+                      'net_revenue') }}
             as variable_cost_rate
     from {{ ref('channel_pnl_monthly' if grain == 'month' else 'channel_pnl_weekly') }}
     {{ "union all" if not loop.last }}
