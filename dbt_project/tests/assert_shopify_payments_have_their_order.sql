@@ -1,7 +1,8 @@
--- Shopify Payments transactions whose order is not in the orders export (never landed, or its row
--- is in quarantine): their fee and refund are held back with the order (docs/metrics.md, "Shopify
--- Payments transactions without their order") and reach the P&L when the order lands. Listed as a
--- warning so they stay visible; an unexpected number of them points at a missing orders export.
+-- Shopify Payments charges and refunds whose order is not in the orders export (never landed, or its
+-- row is in quarantine): their fee is an `unallocated` payment fee (never held back or dropped), their
+-- amount is no sale or return until the order lands, and `unexplained` in the payout reconciliation
+-- (docs/metrics.md, "Shopify Payments transactions without their order"). Listed as a warning, which
+-- blocks nothing, so they stay visible; an unexpected number of them points at a missing orders export.
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_shopify__payment_transactions'}}}) }}
 
 select p.transaction_key, p.transaction_date, p.transaction_type, p.order_name, p.amount, p.fee
