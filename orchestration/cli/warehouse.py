@@ -37,8 +37,8 @@ def build(
     last_day = (run_date or datetime.now(UTC).date()) - timedelta(days=1)
     try:
         with run_lock(home, f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}", command="cwh " + " ".join(sys.argv[1:])), \
-                console.status("dbt build: staging → intermediate → marts, with tests…"):
-            result = _full_build(home, last_day)
+                console.status("dbt build: staging → intermediate → marts, with tests…") as status:
+            result = _full_build(home, last_day, progress=status.update)
     except RunLocked as err:  # one writer per build database
         console.print(f"[red]not started[/]: {err}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -52,17 +52,18 @@ def build(
     _print_pnl(build_database(home), month=None)
 
 
-def _full_build(home, last_day: date):
+def _full_build(home, last_day: date, progress=None):
     """A full refresh of every event date through `last_day` over the files landed now, with the vars
     the nightly build passes (min_date, max_date, file_snapshot: orchestration/pipeline/run.py), and
     recorded as a night's build is, so the next night builds only what is new since."""
     from orchestration.pipeline import incremental
-    from orchestration.pipeline.dbt import run_dbt, snapshot_args
+    from orchestration.pipeline.dbt import node_progress, run_dbt, snapshot_args
 
     snapshot = incremental.take_snapshot(home)
     window = incremental.BuildWindow(last_day, last_day, snapshot=snapshot, new_files=snapshot)
     incremental.write_build_files(home, window)
-    result = run_dbt(home, "build", *snapshot_args(), "--full-refresh")
+    result = run_dbt(home, "build", *snapshot_args(), "--full-refresh",
+                     callbacks=[node_progress(progress)] if progress else None)
     if result.success:
         incremental.record(home, window)
     return result

@@ -33,7 +33,7 @@ from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental
-from orchestration.pipeline.dbt import run_dbt, snapshot_args
+from orchestration.pipeline.dbt import node_progress, run_dbt, snapshot_args
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.feed import feed_outcomes
 from orchestration.pipeline.gates.outcome import CheckOutcome
@@ -157,7 +157,8 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
             report.progress(f"building from {window.first_day}: {reason}")
         incremental.write_build_files(home, window)
         result = run_dbt(home, "build", *snapshot_args(), "--exclude", "test_type:unit", *dbt_selection,
-                         *(["--full-refresh"] if report.full_refresh else []), callbacks=callbacks)
+                         *(["--full-refresh"] if report.full_refresh else []),
+                         callbacks=[*(callbacks or []), node_progress(report.progress)])
         report.checks += dbt_checks(result, home)
         if result.success:
             incremental.record(home, window)

@@ -91,3 +91,14 @@ def test_the_nights_landing_tells_each_files_rows_and_percentage(home):
     land(home, RunReport("night-1", date(2026, 11, 1), progress=told.append))
     assert "landing 1/1 shopify_orders orders_a.csv: checking 40 rows, 100%" in told
     assert any(message.startswith("landing 1/1 shopify_orders orders_a.csv: reading ") for message in told)
+
+
+def test_a_dbt_build_tells_each_node_as_it_starts(home):
+    """dbt prints nothing on the terminal; the night and cwh build show its start lines as progress."""
+    from orchestration.pipeline.dbt import node_progress, run_dbt
+
+    told = []
+    result = run_dbt(home, "seed", "--select", "channels", "amazon_marketplaces",
+                     callbacks=[node_progress(told.append)])
+    assert result.success, result.exception
+    assert len(told) == 2 and all(re.fullmatch(r"dbt [12]/2 \((50|100)%\): seed file \S+", t) for t in told), told
