@@ -77,6 +77,7 @@ def ingest(
     jobs: list[tuple[str, Path]] = []
     if all_feeds:
         jobs = [(name, path) for name in FEEDS if name not in off for path in landing_files(home, name)]
+        _stray_landing_folders(home)
     else:
         targets = files or landing_files(home, feed)
         for path in targets:
@@ -118,6 +119,20 @@ def ingest(
     if rejected:
         console.print(f"[red]{rejected} file(s) rejected[/]: fix or re-export them and land them again.")
         raise typer.Exit(1)
+
+
+def _stray_landing_folders(home) -> None:
+    """A folder of landing/ that is no feed's (landing/shopify/): its files would wait there forever."""
+    from connectors.registry import FEEDS
+    from orchestration.cli.options import suggest
+
+    landing = home.root / "landing"
+    for folder in sorted(landing.iterdir()) if landing.is_dir() else []:
+        files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+        if folder.name not in FEEDS and not folder.name.startswith((".", "_")) and files:
+            console.print(f"[yellow]landing/{folder.name}/ is no feed's folder[/]: its {len(files)} file(s) are not "
+                          f"landed; {suggest(folder.name, FEEDS)} (move them to landing/<feed>/)",
+                          soft_wrap=True, highlight=False)
 
 
 # share of a file's landing time each stage takes (a 130 MB Shopify export: 45 % splitting it into

@@ -177,6 +177,17 @@ def test_unknown_feeds_suggest_the_nearest_one(home):
     assert "did you mean amazon_settlements" in _plain(feeds.output)
 
 
+def test_files_in_a_folder_that_is_no_feeds_are_named_with_the_nearest_feed(home):
+    stray = home.root / "landing" / "shopify"
+    stray.mkdir(parents=True)
+    (stray / "orders_export_1.csv").write_text("Name\n#1001\n")
+    result = runner.invoke(app, ["ingest", "--all"])
+    _assert_handled(result, "ingest --all")
+    message = _plain(result.output)
+    assert "landing/shopify/ is no feed's folder: its 1 file(s) are not landed; did you mean shopify_orders" in message
+    assert "nothing to land" in message
+
+
 def test_the_real_entry_point_prints_no_traceback(home):
     """The installed `cwh` prints rich's pretty tracebacks on an uncaught exception: none here."""
     result = subprocess.run([sys.executable, "-m", "orchestration.cli", "status", "--date", "2026/11/01"],
