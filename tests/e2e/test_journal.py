@@ -107,6 +107,22 @@ def test_every_payout_journal_balances_to_what_the_generator_deposited(built):
         assert len({line["currency"] for line in lines}) == 1 and all(line["account_code"] for line in lines)
 
 
+def test_the_balance_check_fails_a_payout_whose_deposit_is_a_cent_off(built):
+    """The dbt test behind the Dagster check of the mart: a deposit one cent off is caught."""
+    payout = journal_rows(built)[0]["reference"]
+    shift = "update intermediate.int_payouts set reported = reported + {} where payout_id = ?"
+    with duckdb.connect(str(build_database(built))) as con:
+        con.execute(shift.format("0.01"), [payout])
+    try:
+        result = run_dbt(built, "test", "--select", "assert_journals_balance_to_deposits")
+        assert not result.success
+        assert any("assert_journals_balance_to_deposits" in line and "fail" in line for line in failures(result))
+    finally:
+        with duckdb.connect(str(build_database(built))) as con:
+            con.execute(shift.format("-0.01"), [payout])
+    assert run_dbt(built, "test", "--select", "assert_journals_balance_to_deposits").success
+
+
 def test_a_settlement_across_a_month_end_splits_as_its_components_were_posted(built):
     want: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     months: dict[str, set[str]] = defaultdict(set)
