@@ -27,6 +27,8 @@ def export(
     month: Annotated[date | None, month_option(
         "--month", help="Only this month (YYYY-MM); default: every month.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder to write to; default: $CWH_HOME/outputs/exports.")] = None,
+    marts: Annotated[bool, typer.Option(
+        "--marts", help="Instead: every mart as a Parquet file in <out>/marts/ (for BI tools and notebooks).")] = False,
     journal: Annotated[bool, typer.Option(
         "--journal", help="Instead: the month-end journal (one per payout/settlement and month, lines by "
         "account) as CSV and XLSX.")] = False,
@@ -38,9 +40,12 @@ def export(
     from orchestration.outputs.exports import export as run_export
 
     home = _home()
-    if journal and format == "parquet":
-        console.print("[red]--journal writes CSV and XLSX[/]: drop --format parquet")
+    if journal and (marts or format == "parquet"):
+        console.print("[red]--journal writes CSV and XLSX[/]: drop --marts and --format parquet")
         raise typer.Exit(2)
+    if marts:
+        _export_marts(home, format, month, out)
+        return
     if journal:  # says itself when the month has no journal
         _export_journal(home, month, out)
         return
@@ -53,6 +58,22 @@ def export(
         raise typer.Exit(1) from err
     for path in paths:
         console.print(f"wrote {path}")
+
+
+def _export_marts(home, fmt: str, month: date | None, out: Path | None) -> None:
+    """`cwh export --marts`: Parquet only, every month (a mart has no single month column)."""
+    from connectors.home import published_database
+    from orchestration.outputs.marts_export import write_marts_parquet
+
+    if fmt.lower() not in ("parquet", "xlsx") or month is not None:  # xlsx: the default, not asked for
+        console.print("[red]--marts writes every month of every mart as Parquet[/]: drop --month and --format")
+        raise typer.Exit(2)
+    database = published_database(home)
+    if not database.exists():
+        console.print(f"[red]nothing published yet ({database}): run `cwh run` first[/]")
+        raise typer.Exit(1)
+    paths = write_marts_parquet(database, (out or home.root / "outputs" / "exports") / "marts")
+    console.print(f"wrote {len(paths)} marts as Parquet to {paths[0].parent if paths else '(none)'}")
 
 
 def _export_journal(home, month: date | None, out: Path | None) -> None:
