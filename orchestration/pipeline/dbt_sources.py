@@ -4,6 +4,10 @@
 every source system: one table per feed, reading the feed's Parquet files in the lake, with the
 contract's description, column types and descriptions, and a freshness rule from its SLA.
 A test fails when the committed files differ from what the contracts generate.
+
+A feed switched off (connectors/feed_switches.py) keeps its source: the run's file snapshot
+(`incremental.take_snapshot`, macro `in_file_snapshot`) holds none of its files, so it reads no rows
+and every model keeps its columns.
 """
 
 from collections import defaultdict
