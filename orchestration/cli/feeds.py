@@ -208,7 +208,7 @@ def _disabled_feeds(home, feed: str | None) -> list[str]:
     if feed in off:
         console.print(f"[red]nothing landed[/]: {disabled_note(home, feed)}", soft_wrap=True)
         raise typer.Exit(1)
-    if off:
+    if off and feed is None:  # --all
         console.print(f"disabled, not landed: {', '.join(off)} (`cwh feeds enable FEED` turns one on)")
     return off
 
