@@ -568,13 +568,14 @@ class _Sim:
         else:
             r_ret, r_ship = amount - q2(amount * o.taxes / (o.subtotal + o.taxes)), D0
         self.add(o.ch, r_date, RET, r_ret)
-        self.add(o.ch, r_date, COGS, -self._assumed_restock(o, r_ret))
+        restock = self._assumed_restock(o, r_ret)
+        self.add(o.ch, r_date, COGS, -restock)
         self.kt.refund(o.ch, o.d, r_date, r_ret, None)  # Shopify refunds: amounts only, untimed
         if r_ship:
             self.add(o.ch, r_date, SHIP, -r_ship)
         late = self.recon.is_late(o.d, r_date, self.clock.fmt(rts)[1])
         if late:  # seeded: this refund arrives in a late file, after its month was published
-            self.recon.mark_late(o.name, o.ch, r_date, r_ret, r_ship)
+            self.recon.mark_late(o.name, o.ch, r_date, r_ret, r_ship, restock)
         self.pend_refund.setdefault(r_date, []).append((rts, o.name, amount, late))
 
     def _assumed_restock(self, o: _ShopOrder, returns: Decimal) -> Decimal:

@@ -102,10 +102,11 @@ class ReconTruth:
             return False
         return f"{order_day:%Y-%m}" == m and f"{refund_day:%Y-%m}" == m and refund_local_day[:7] == m
 
-    def mark_late(self, name: str, channel: str, refund_day: date, returns: Decimal, shipping: Decimal) -> None:
+    def mark_late(self, name: str, channel: str, refund_day: date, returns: Decimal, shipping: Decimal,
+                  restock: Decimal) -> None:
         self.late_name = name
         self.late_rows.append([name, channel, refund_day.isoformat(), f"{refund_day:%Y-%m}", str(returns),
-                               str(-shipping)])
+                               str(-shipping), str(-restock)])
 
     def late_file(self) -> W.Sink:
         if self.late_sink is None:
@@ -192,7 +193,8 @@ class ReconTruth:
                             as_of.isoformat()])
         with open(tdir / "late_data.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
-            w.writerow(["feed", "file", "order", "channel", "refund_date", "month", "returns", "shipping_income"])
+            w.writerow(["feed", "file", "order", "channel", "refund_date", "month", "returns", "shipping_income",
+                        "cogs"])
             for r in self.late_rows:
                 w.writerow(["shopify_payments", self.late_sink.path.name if self.late_sink else "", *r])
 
@@ -212,5 +214,6 @@ TRUTH_README = """
   against it, open amount at the as-of date (the latest invoice/credit/paid date), days past due and
   ageing bucket (current, 1-30, 31-60, 61-90, 90+; `paid` when settled), open amount at the as-of rate.
 - `late_data.csv` — the late refund: its file (landed after its month was first published), order,
-  channel, refund date, month, and what it moves in the P&L (returns, shipping_income).
+  channel, refund date, month, and what it moves in the P&L (returns, shipping_income, cogs: the
+  assumed restock credit, docs/metrics.md "COGS").
 """

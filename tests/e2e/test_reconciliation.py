@@ -215,10 +215,14 @@ def test_a_late_refund_into_a_closed_month_is_a_restatement_with_its_reason(rest
     assert row[0] == FINANCE_RUNS[1] and row[1] == NOV_1 and row[8] == FINANCE_RUNS[0]
     assert row[7] == returns and row[6] - row[5] == returns
     assert row[5] == before[f"{late['channel']}:{month}"]
-    # what the refund moves: returns up, net sales down, shipping refunded, every margin down by the total
+    # what the refund moves: returns up, net sales down, shipping refunded, COGS down by the assumed
+    # restock (seeds/channels.csv refund_restock_share), every margin down by the rest
     total = returns - shipping
-    expected = {"returns": returns, "net_sales": -returns, "net_revenue": -total, "cm1": -total, "cm2": -total,
-                "cm3": -total, "contribution_after_opex": -total}
+    cogs = Decimal(late["cogs"])
+    assert cogs < 0
+    margin = -total - cogs
+    expected = {"returns": returns, "net_sales": -returns, "net_revenue": -total, "cogs": cogs, "cm1": margin,
+                "cm2": margin, "cm3": margin, "contribution_after_opex": margin}
     if shipping:
         expected["shipping_income"] = shipping
     assert {line: r[7] for line, r in moved.items()} == expected
