@@ -80,3 +80,21 @@ def test_the_feed_zone_is_a_checked_fact():
     assert check_facts({"timezone": " America/Los_Angeles "}) == {"timezone": "America/Los_Angeles"}
     with pytest.raises(FactError, match="IANA"):
         check_facts({"timezone": "Pacific"}, "from config/feed_options.yml")
+
+
+def test_freshness_is_judged_at_the_local_midnight_of_the_logical_date(home, tmp_path, monkeypatch):
+    """A New York business: the night of May 5 judges the feeds at May 5 00:00 EDT (04:00 UTC)."""
+    from datetime import date
+
+    from connectors.contracts import load_contracts
+    from connectors.lake import land_file
+    from orchestration.pipeline.gates.sla import freshness
+
+    monkeypatch.delenv("CWH_TIMEZONE", raising=False)
+    (home.root / "config").mkdir()
+    home.settings_file.write_text(f"timezone: {NEW_YORK}\n")
+    assert land_file(home, "shopify_orders", write_csv(tmp_path / "orders.csv", order_rows())).status == "loaded"
+    result = freshness(home, load_contracts()["shopify_orders"], date(2026, 5, 5))
+    # newest Created at 2026-05-04 10:22:33 -0400 = 14:22:33 UTC; the edge 2026-05-05 04:00 UTC
+    assert result.metadata["event_lag_hours"] == pytest.approx(13.6, abs=0.05)
+    assert "at 2026-05-05 00:00 America/New_York" in result.detail

@@ -33,6 +33,7 @@ from orchestration.pipeline import incremental
 from orchestration.pipeline.dbt import failures, run_dbt
 
 LAST_DAY = date(2026, 10, 31)
+ZONE = "America/New_York"  # the demo shop's business time zone: event dates are its local days
 FIRST_INCREMENTAL_DAY = LAST_DAY - timedelta(days=11)
 REFERENCE_FEEDS = {"cogs", "fx_rates", "operating_costs", "channel_targets", "inventory_snapshots", "sessions"}
 BUILT_SCHEMAS = ("staging", "intermediate", "marts", "config")
@@ -42,7 +43,7 @@ def _event_date(feed: str) -> str:
     contract = load_contracts()[feed]
     column = contract.event_time_column
     if contract.column(column).type == "timestamp":
-        return f"cast(timezone('UTC', {column}) as date)"
+        return f"cast(timezone('{ZONE}', {column}) as date)"
     return column
 
 
@@ -104,7 +105,8 @@ def _refunds(con, payments: Path, name: str, refund_day: date, order_day: date) 
                 -round(amount * 0.4, 2) as net, '{name}' as _source_file, '{name}' as _source_sha256,
                 cast('{datetime.now(UTC).isoformat()}' as timestamp with time zone) as _loaded_at)
             from read_parquet('{payments}/*.parquet', union_by_name = true)
-            where transaction_type = 'charge' and cast(timezone('UTC', transaction_date) as date) = date '{order_day}'
+            where transaction_type = 'charge'
+                and cast(timezone('{ZONE}', transaction_date) as date) = date '{order_day}'
             order by transaction_key
             limit 5
         ) to '{payments}/{name}.parquet' (format parquet)""")
@@ -162,7 +164,7 @@ def snapshot(home: Home) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
     source = Home(tmp_path_factory.mktemp("incremental_source"))
-    generate(source.root, days=45, orders_per_day=30)
+    generate(source.root, days=45, orders_per_day=30, timezone=ZONE)
     land_all(source)
     replay = Home(tmp_path_factory.mktemp("incremental_replay"))
     replay_until(source, replay, FIRST_INCREMENTAL_DAY)
@@ -280,7 +282,8 @@ def _late_orders(con, home: Home, name: str, day: date, orders: int = 3) -> None
     stamp = datetime.now(UTC).isoformat()
     lake, payments = home.raw("shopify_orders"), home.raw("shopify_payments")
     picked = f"""(select distinct order_name from read_parquet('{lake}/*.parquet', union_by_name = true)
-                  where cast(timezone('UTC', created_at) as date) = date '{day}' order by order_name limit {orders})"""
+                  where cast(timezone('{ZONE}', created_at) as date) = date '{day}'
+                  order by order_name limit {orders})"""
     stamped = f"'{name}' as _source_file, '{name}' as _source_sha256, " \
               f"cast('{stamp}' as timestamp with time zone) as _loaded_at"
     con.execute(f"""
@@ -323,7 +326,7 @@ def _count(home: Home, sql: str):
 def windowed(tmp_path_factory):
     """A home built through the day before WINDOW_DAY (full build, recorded as the last build)."""
     home = Home(tmp_path_factory.mktemp("window"))
-    generate(home.root, days=45, orders_per_day=30)
+    generate(home.root, days=45, orders_per_day=30, timezone=ZONE)
     land_all(home)
     last = incremental.BuildWindow(WINDOW_DAY - timedelta(days=1), WINDOW_DAY - timedelta(days=1))
     build(home, "build", max_date=last.last_day.isoformat())
@@ -353,7 +356,7 @@ def test_late_data_inside_the_window_needs_no_widening(windowed):
         con.execute("set timezone = 'UTC'")
         (late_fees,) = con.execute(
             f"select count(*) from '{home.raw('shopify_payments')}/inside-charges.parquet' where fee <> 0 "
-            f"and cast(timezone('UTC', transaction_date) as date) = date '{orders_edge}'").fetchone()
+            f"and cast(timezone('{ZONE}', transaction_date) as date) = date '{orders_edge}'").fetchone()
     assert late_fees > 0 and _count(home, f"select count(*) from marts.fct_fees where order_id like '%-inside' "
                                           f"and fee_date = date '{orders_edge}'") == late_fees
     assert _count(home, f"select count(*) from marts.fct_refunds where refund_line_id like '%inside-refund-%' "

@@ -25,7 +25,9 @@ def demo_home(tmp_path_factory) -> Home:
     (tests that break something work on a copy: `lake`)."""
     if "home" not in _DEMO:
         home = Home(tmp_path_factory.mktemp("sla_demo") / "home")
-        generate(home.root, days=60, orders_per_day=30, end=END)
+        # a UTC business: the gate tests' edges and lags are written as UTC hours (a business time zone's
+        # local midnight: tests/connectors/test_business_timezone.py)
+        generate(home.root, days=60, orders_per_day=30, end=END, timezone="UTC")
         with pytest.MonkeyPatch.context() as patch:  # landed by the nightly run of Nov 1, whatever today is
             patch.setattr("connectors.lake.datetime", _LandingClock)
             results = land_all(home)

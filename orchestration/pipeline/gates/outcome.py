@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from connectors.contracts import Contract
-from connectors.home import Home
+from connectors.home import Home, check_timezone
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,11 @@ def held(outcomes: Iterable[CheckOutcome]) -> list[CheckOutcome]:
 
 # ---- reading the lake ----------------------------------------------------------------------------
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB in UTC (timestamp → date casts are UTC days)."""
+def connect(zone: str = "UTC") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB in time zone `zone` (an IANA name: connectors.home.business_timezone), so
+    timestamp → date casts are the business's local days, as in the marts."""
     con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET TimeZone = '{check_timezone(zone)}'")
     return con
 
 

@@ -18,13 +18,14 @@ import csv
 import math
 import statistics
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from connectors.contracts import Contract, get_contract
 from connectors.feed_switches import disabled_feeds
-from connectors.home import SEEDS_DIR
+from connectors.home import SEEDS_DIR, business_timezone
 from connectors.lake import Home, landing_files, ledger_records, rejections
 from connectors.seeds import marketplace_channels, shopify_source_channels
 from orchestration.pipeline.gates.outcome import CheckOutcome, connect, ident, outcome, parquet_source, raw_glob
@@ -65,15 +66,16 @@ def _day_expr(contract: Contract) -> str:
     return col if _is_date(contract) else f"CAST({col} AS DATE)"
 
 
-def _before_literal(contract: Contract, day: date) -> str:
-    """SQL literal of `day` 00:00 UTC in the event column's type (for `event < literal`)."""
+def _before_literal(contract: Contract, day: date, zone: str = "UTC") -> str:
+    """SQL literal of `day` 00:00 in `zone` in the event column's type (for `event < literal`)."""
     if _is_date(contract):
         return f"DATE '{day.isoformat()}'"
-    return f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
+    return f"TIMESTAMPTZ '{midnight(day, zone).isoformat()}'"
 
 
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def midnight(day: date, zone: str = "UTC") -> datetime:
+    """The start of `day` in time zone `zone` (the business's: a logical date is a local day)."""
+    return datetime.combine(day, time(), ZoneInfo(zone))
 
 
 def _next_month(day: date) -> date:
@@ -121,16 +123,16 @@ def _ingest(contract: Contract) -> str:
 
 # ---- freshness -----------------------------------------------------------------------------------
 
-def _event_end(contract: Contract, newest) -> datetime | None:
-    """The instant the newest event covers up to: a date counts to its end (date + 1 day 00:00 UTC);
-    a monthly feed's date (first of the month) counts to the month's end."""
+def _event_end(contract: Contract, newest, zone: str = "UTC") -> datetime | None:
+    """The instant the newest event covers up to: a date counts to its end (date + 1 day 00:00 in the
+    business time zone `zone`); a monthly feed's date (first of the month) counts to the month's end."""
     if newest is None:
         return None
     if isinstance(newest, datetime):
         return newest if newest.tzinfo else newest.replace(tzinfo=UTC)
     if contract.cadence == "monthly":
-        return midnight(_next_month(newest))
-    return midnight(newest + timedelta(days=1))
+        return midnight(_next_month(newest), zone)
+    return midnight(newest + timedelta(days=1), zone)
 
 
 def _quiet_days(con, glob: str, contract: Contract, newest_day: date) -> int:
@@ -145,14 +147,16 @@ def _quiet_days(con, glob: str, contract: Contract, newest_day: date) -> int:
 
 
 def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
-    """Newest event and newest load within the feed's SLA, measured at the logical date 00:00 UTC."""
-    edge = midnight(logical_date)
+    """Newest event and newest load within the feed's SLA, measured at the logical date 00:00 in the
+    business time zone (the logical date is a local day)."""
+    zone = business_timezone(home)
+    edge = midnight(logical_date, zone)
     sla = contract.freshness_sla_hours
     glob = raw_glob(home, contract.feed)
     stats = None
     if glob:
-        with connect() as con:
-            ev, before = ident(contract.event_time_column), _before_literal(contract, logical_date)
+        with connect(zone) as con:
+            ev, before = ident(contract.event_time_column), _before_literal(contract, logical_date, zone)
             newest_sql = f"max({ev}) FILTER (WHERE {ev} < {before})"
             if not _is_date(contract):
                 newest_sql = f"epoch_us({newest_sql})"
@@ -164,7 +168,8 @@ def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcom
                 newest = datetime.fromtimestamp(newest / 1e6, UTC)
             quiet = 0
             if contract.cadence == "daily" and newest is not None:
-                newest_day = newest if isinstance(newest, date) and not isinstance(newest, datetime) else newest.date()
+                newest_day = newest if isinstance(newest, date) and not isinstance(newest, datetime) \
+                    else newest.astimezone(ZoneInfo(zone)).date()
                 quiet = _quiet_days(con, glob, contract, newest_day)
     if not stats or not stats[0]:
         return outcome(
@@ -174,7 +179,7 @@ def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcom
             f"until then every number that needs {contract.feed} is missing.",
             rows=0, sla_hours=sla, logical_date=logical_date.isoformat())
     loaded_at = datetime.fromtimestamp(loaded_us / 1e6, UTC) if loaded_us is not None else None
-    event_end = _event_end(contract, newest)
+    event_end = _event_end(contract, newest, zone)
     event_lag = _hours(edge - event_end) if event_end else None
     load_lag = _hours(edge - loaded_at) if loaded_at else None  # a load after D counts as lag 0
     allowed = sla + 24 * quiet
@@ -195,7 +200,7 @@ def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcom
     parts.append(f"newest load {_fmt_ts(loaded_at)} (load lag {load_lag} h)")
     allowance = f"SLA {sla} h" + (f" + {quiet} quiet day(s) normal for this feed" if quiet else "")
     verdict = "past" if status == "fail" else "within"
-    detail = (f"{contract.feed} is {verdict} its {allowance} at {logical_date.isoformat()} 00:00 UTC: "
+    detail = (f"{contract.feed} is {verdict} its {allowance} at {logical_date.isoformat()} 00:00 {zone}: "
               + "; ".join(parts) + ".")
     action = ""
     if status == "fail":
@@ -449,7 +454,7 @@ def _sales_by_channel(home: Home, contracts: dict[str, Contract], first: date, l
     days: dict[str, set[date]] = {}
     rows: dict[str, int] = {}
     unmapped: dict[str, int] = {}
-    with connect() as con:
+    with connect(business_timezone(home)) as con:
         for feed, key in (("shopify_orders", "source"), ("amazon_orders", "sales_channel"),
                           ("wholesale_invoices", None)):
             glob = raw_glob(home, feed)
@@ -544,7 +549,7 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     day = _day_expr(contract)
     # a breakdown export (age × gender, device) splits one grain row into many: count the grain
     key = ", ".join(ident(c) for c in contract.primary_key if c != "breakdown")
-    with connect() as con:
+    with connect(business_timezone(home)) as con:
         first_day = con.execute(f"SELECT min({day}) FROM {parquet_source(glob)}").fetchone()[0]
         # distinct primary keys per day: a re-export that overlaps an earlier file counts once
         counts = dict(con.execute(

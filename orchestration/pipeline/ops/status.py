@@ -11,7 +11,8 @@ States, per feed:
 * disabled — switched off in config/feed_options.yml (connectors/feed_switches.py), not failing;
 * ok      — otherwise.
 
-Lag is measured at the as-of date 00:00 UTC the way the freshness check (orchestration.pipeline.gates.sla) does:
+Lag is measured at the as-of date 00:00 in the business time zone, the way the freshness check
+(orchestration.pipeline.gates.sla) does:
 a date event covers its whole day (a monthly feed's month: the whole month), so `lag_hours` =
 as_of − the end of what the newest event covers (≥ 0); a feed of cadence `on_change` (a cost list
 that rarely changes) is judged by the newest load instead, and any feed whose newest load is older
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -35,7 +37,7 @@ from rich.table import Table
 
 from connectors.contracts import load_contracts
 from connectors.feed_switches import disabled_feeds
-from connectors.home import Home, check_results_dir
+from connectors.home import Home, business_timezone, check_results_dir
 from orchestration.pipeline.ops.alerts import CHECK_RESULTS_SCHEMA
 
 FAILURE_WINDOW_DAYS = 30
@@ -61,8 +63,9 @@ def _utc(value) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _covers_until(contract, last_event: datetime | None) -> datetime | None:
-    """The instant the newest event covers up to: a date → its day's end (monthly: the month's end)."""
+def _covers_until(contract, last_event: datetime | None, zone: str = "UTC") -> datetime | None:
+    """The instant the newest event covers up to: a date → its day's end in the business time zone
+    `zone` (monthly: the month's end)."""
     if last_event is None or contract.column(contract.event_time_column).type != "date":
         return last_event
     day = last_event.date()
@@ -70,7 +73,7 @@ def _covers_until(contract, last_event: datetime | None) -> datetime | None:
         end = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
     else:
         end = day + timedelta(days=1)
-    return datetime.combine(end, time(), tzinfo=UTC)
+    return datetime.combine(end, time(), tzinfo=ZoneInfo(zone))
 
 
 def _allowed_hours(latest: dict | None, sla: int) -> float:
@@ -167,7 +170,8 @@ def _streak_start(runs: list[dict], state: str) -> datetime | None:
 def feed_sla_status(home: Home, *, as_of: date) -> pl.DataFrame:
     """One row per contract: freshness, state, since when, recent failures (see the module docstring)."""
     contracts = load_contracts()
-    as_of_ts = datetime.combine(as_of, time(), tzinfo=UTC)
+    zone = business_timezone(home)  # the as-of date is a local day, its 00:00 the freshness check's edge
+    as_of_ts = datetime.combine(as_of, time(), tzinfo=ZoneInfo(zone))
     marks = lake_watermarks(home, contracts)
     history = check_history(home).filter(pl.col("logical_date") <= as_of)
     runs = _run_states(history)
@@ -185,7 +189,7 @@ def feed_sla_status(home: Home, *, as_of: date) -> pl.DataFrame:
         failures = sum(1 for r in feed_runs if r["any_fail"] and window_start < r["logical_date"] <= as_of)
         allowed = _allowed_hours(latest, sla)
         # on_change feeds (a cost list) are judged by their newest load, every other by the newest event
-        fresh_until = last_load if contract.cadence == "on_change" else _covers_until(contract, last_event)
+        fresh_until = last_load if contract.cadence == "on_change" else _covers_until(contract, last_event, zone)
         lag = None if fresh_until is None else max(0.0, (as_of_ts - fresh_until).total_seconds() / 3600)
         load_lag = None if last_load is None else max(0.0, (as_of_ts - last_load).total_seconds() / 3600)
         overdue = fresh_until is None or lag > allowed or (load_lag is not None and load_lag > allowed)
