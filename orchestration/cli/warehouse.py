@@ -21,7 +21,7 @@ PNL_COLUMNS = ("net_revenue", "cm1", "cm2", "cm3", "contribution_after_opex")
 def build(
     run_date: Annotated[date | None, date_option(
         "--date", help="Build the event dates up to the day before this date (YYYY-MM-DD), as cwh run "
-                       "--date does; default today (UTC).")] = None,
+                       "--date does; default today in the business time zone.")] = None,
 ) -> None:
     """Rebuild the build database whole from the landed files (dbt: staging → intermediate → marts,
     with every test, unit tests included), then print the channel P&L of its last full month. No
@@ -29,12 +29,12 @@ def build(
     next `cwh run` carries on incrementally from it."""
     from datetime import UTC, datetime
 
-    from connectors.home import build_database
+    from connectors.home import build_database, business_today
     from orchestration.pipeline.dbt import failures
     from orchestration.pipeline.run_lock import RunLocked, run_lock
 
     home = _home()
-    last_day = (run_date or datetime.now(UTC).date()) - timedelta(days=1)
+    last_day = (run_date or business_today(home)) - timedelta(days=1)
     try:
         with run_lock(home, f"build-{datetime.now(UTC):%Y%m%dT%H%M%S}", command="cwh " + " ".join(sys.argv[1:])), \
                 console.status("dbt build: staging → intermediate → marts, with tests…") as status:
