@@ -162,7 +162,8 @@ def test_a_missing_file_is_named(home, tmp_path):
     result = runner.invoke(app, ["ingest", "shopify_orders", str(missing)])
     _assert_handled(result, "ingest")
     assert result.exit_code == 2 and "no such file" in _plain(result.output)
-    assert "orders_0801.csv" in _plain(result.output)
+    # the path is long enough for rich's 80-column box to break it anywhere: compare without spaces
+    assert "orders_0801.csv" in _plain(result.output).replace(" ", "")
 
 
 def test_unknown_feeds_suggest_the_nearest_one(home):
