@@ -17,10 +17,18 @@ import csv
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from orchestration.demo.generator import _Sim
+
+class Ledger(Protocol):
+    """What the accruals need of the simulation (generator._Sim), named here so neither module imports
+    the other's internals: the last day settlements cover, its FX conversion and its P&L truth."""
+
+    settled_until: date
+
+    def conv(self, amount: Decimal, cur: str, d: date) -> Decimal: ...
+
+    def add(self, ch: str, d: date, line: int, amount: Decimal) -> None: ...
 
 RATE_WINDOW_DAYS = 90
 HEADER = ["channel", "order_id", "sku", "order_date", "posted_date", "currency", "units", "principal",
@@ -38,7 +46,7 @@ def _scaled(n: int, numerator: int, denominator: int) -> int:
 
 
 class AccrualTruth:
-    def __init__(self, sim: _Sim, marketplace_line: int, fulfillment_line: int):
+    def __init__(self, sim: Ledger, marketplace_line: int, fulfillment_line: int):
         self.sim = sim
         self.lines = (marketplace_line, fulfillment_line)  # the sim's P&L line indexes
         # (channel, sku) -> [principal cents, marketplace fee cents, units, fulfilment fee cents]
