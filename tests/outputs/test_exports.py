@@ -9,13 +9,12 @@ import csv
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import duckdb
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.home import Home, published_database
 from orchestration.outputs.exports import export, write_csv
+from tests.outputs.conftest import published_snapshot
 
 RUN = "run-2026-11-02"
 PNL = [  # channel, month, net_revenue, contribution_after_opex, cm3_pct, payouts, open_receivables_rc, status
@@ -30,14 +29,9 @@ CAMPAIGN = '=HYPERLINK("http://x","y")'
 
 @pytest.fixture
 def home(tmp_path):
-    home = Home(tmp_path / "home")
-    database = published_database(home)
-    database.parent.mkdir(parents=True)
-    with duckdb.connect(str(database)) as con:
-        con.execute("create schema marts")
-        con.execute("create table main.publish_log (run_id varchar, logical_date date, published_at timestamptz)")
-        con.execute("insert into main.publish_log values ('run-old', date '2026-11-01', timestamptz "
-                    "'2026-11-01 02:05:00+00'), (?, date '2026-11-02', timestamptz '2026-11-02 02:07:30+00')", [RUN])
+    runs = [("run-old", date(2026, 11, 1), "2026-11-01 02:05:00+00"),
+            (RUN, date(2026, 11, 2), "2026-11-02 02:07:30+00")]
+    with published_snapshot(tmp_path, runs) as (home, con):
         con.execute("""create table marts.channel_pnl_reconciled (channel varchar, month date,
             net_revenue decimal(18, 2), contribution_after_opex decimal(18, 2), cm3_pct double, payouts bigint,
             open_receivables_rc decimal(18, 2), period_status varchar)""")

@@ -8,13 +8,12 @@ import csv
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import openpyxl
 import pytest
 
-from connectors.home import Home, published_database
 from orchestration.outputs.exports import ExportError
 from orchestration.outputs.journal import export_journal
+from tests.outputs.conftest import published_snapshot
 
 SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 D = Decimal
@@ -45,14 +44,7 @@ LINES = [
 
 @pytest.fixture
 def home(tmp_path):
-    home = Home(tmp_path / "home")
-    database = published_database(home)
-    database.parent.mkdir(parents=True)
-    with duckdb.connect(str(database)) as con:
-        con.execute("create schema marts")
-        con.execute("create table main.publish_log (run_id varchar, logical_date date, published_at timestamptz)")
-        con.execute("insert into main.publish_log values ('run-9', date '2026-11-02', timestamptz "
-                    "'2026-11-02 02:07:30+00')")
+    with published_snapshot(tmp_path, [("run-9", date(2026, 11, 2), "2026-11-02 02:07:30+00")]) as (home, con):
         con.execute("""create table marts.finance_journal (journal_line_id varchar, journal_id varchar,
             source varchar, reference varchar, month date, month_part bigint, month_parts bigint, journal_date date,
             part_start date, part_end date, deposit_date date, payout_status varchar, currency varchar,
