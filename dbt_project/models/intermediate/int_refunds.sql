@@ -312,10 +312,11 @@ select
     case when e.restocked_units > 0 then c.unit_cost end as unit_cost,
     case when e.restocked_units > 0 then c.cost_currency end as cost_currency,
     case when e.restocked_units > 0 then {{ fx_rate('c.cost_currency', 'cost_fx.rate') }} end as cost_fx_rate,
-    case when e.assumed_cogs_credit_rc is not null then e.assumed_cogs_credit_rc
-         when e.restocked_units = 0 then cast(0 as decimal(18, 2))
-         else {{ to_reporting('e.restocked_units * c.unit_cost', fx_rate('c.cost_currency', 'cost_fx.rate')) }}
-    end as cogs_credit_rc
+    -- cast: Spark widens cents × 0.01 to decimal(21, 2), the contract says (18, 2)
+    cast(case when e.assumed_cogs_credit_rc is not null then e.assumed_cogs_credit_rc
+              when e.restocked_units = 0 then cast(0 as decimal(18, 2))
+              else {{ to_reporting('e.restocked_units * c.unit_cost', fx_rate('c.cost_currency', 'cost_fx.rate')) }}
+         end as decimal(18, 2)) as cogs_credit_rc
 from costed as e
 left join {{ ref('int_cogs_effective') }} as c
     on c.sku = e.sku and e.cost_date >= c.effective_from
