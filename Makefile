@@ -70,10 +70,12 @@ MUTANTS ?=
 mutants: install
 	$(PY) tests/mutants.py $(foreach word,$(MUTANTS),--only $(word))
 
-# order lines per size; data sets are cached under $(CWH_HOME)/bench/<lines>/, figures in bench-<lines>.json
+# order lines per size; data sets are cached under $(CWH_HOME)/bench/<lines>/, figures in bench-<lines>.json,
+# issue 17's table of every size in bench-summary.json. BENCH_ARGS: more `cwh bench` options (--reuse-data)
 BENCH_LINES ?= 1000000 10000000
+BENCH_ARGS ?=
 bench: install
-	$(CWH) bench $(foreach n,$(BENCH_LINES),--lines $(n))
+	$(CWH) bench $(foreach n,$(BENCH_LINES),--lines $(n)) $(BENCH_ARGS)
 
 # The Spark path (README "Spark"): pyspark and dbt-spark go into the same .venv from their own lock,
 # so the main lock stays free of them; Spark 4 needs Java 17, from Debian when it is missing.

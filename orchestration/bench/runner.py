@@ -2,11 +2,12 @@
 
 For a size N (order lines, about two years of every feed):
 
-1. the demo generator writes 730 days of history plus one more day (`NEW_DAY`, the first of a new
+1. the demo generator writes 670 days of history plus one more day (`NEW_DAY`, the first of a new
    month, so its vendor files are new files), cached under $CWH_HOME/bench/<N>/source/;
 2. a fresh project home gets the history's landing files (hard links) and runs the normal nightly
    entry point (`nightly_run`, as `cwh run --date` does) in a child process, timed by stage
-   (ingest, checks, dbt build, publish) with each stage's own peak RSS;
+   (ingest, checks, dbt build, forecast when the night has one, publish) with each stage's own
+   peak RSS, and each feed's landing rows/s;
 3. the lower bound (one hand-written DuckDB query on the raw vendor files) and the usual
    alternative (pandas on the same files) compute the monthly channel P&L, each in its own child
    process; the three results are compared line by line (largest difference in cents);
@@ -16,7 +17,8 @@ For a size N (order lines, about two years of every feed):
    code location load.
 
 Figures go to the terminal (rich) and to $CWH_HOME/bench/bench-<N>.json; `compare()` reads those
-files back for the ratio table across sizes. Peak memory per stage is the process's high-water mark
+files back for issue 17's table across sizes (goals.py: every figure, its goal and verdict), saved
+as bench-summary.json. Peak memory per stage is the process's high-water mark
 (VmHWM) reset before the stage (/proc/self/clear_refs), so the stages of one process are told apart.
 """
 
@@ -37,6 +39,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from orchestration.bench import goals
+
 # about two years, bounded by two facts: the demo catalogue's costs are effective from 2025-01-01
 # (COGS_INITIAL_FROM: no sale may come before it), and the freshness gates judge the load time (the
 # wall clock) against the logical date, so the history cannot end in the future: 2025-01-01 ..
@@ -50,18 +54,9 @@ SEED = 7
 # order lines (Shopify lines + Amazon items + wholesale lines) per order-per-day per day, measured
 # on the generator's channel mix; the real count is read from the built fct_order_lines
 LINES_PER_ORDER_DAY = 1.93
-STAGES = ("ingest", "checks", "dbt_build", "publish")
 PNL_LINES = ("gross_sales", "discounts", "returns", "net_sales", "shipping_income", "net_revenue",
              "cogs", "cm1", "fulfillment_costs", "payment_fees", "marketplace_fees", "reimbursements", "cm2",
              "marketing_spend", "cm3", "operating_costs", "contribution_after_opex")
-GOALS = {  # ratio: (goal, "le" = at most / "ge" = at least), judged at the largest size measured
-    "full_over_lower_bound": (3.0, "le"),
-    "pandas_over_full": (1.5, "ge"),
-    "full_peak_over_pandas_peak": (1 / 3, "le"),
-    "incremental_over_full": (0.10, "le"),
-    "incremental_growth_10x": (1.5, "lt"),
-    "full_peak_gb": (3.0, "le"),
-}
 
 
 # ---- memory -------------------------------------------------------------------------------------
@@ -125,17 +120,23 @@ def dataset_args(lines: int, history_days: int = HISTORY_DAYS) -> dict:
 
 
 def ensure_dataset(folder: Path, lines: int, progress: Callable[[str], None] = print,
-                   history_days: int = HISTORY_DAYS) -> dict:
+                   history_days: int = HISTORY_DAYS, reuse: bool = False) -> dict:
     """The generated vendor files for `lines`, under folder/source/ (landing/, config/, demo/truth/),
-    generated once per arguments. Returns the arguments, with the generation time when measured."""
+    generated once per arguments. `reuse`: keep a cached data set of the same size and dates even
+    when another version of the generator wrote it (the bench compares the pipeline with the raw
+    files it reads, whichever code wrote them). Returns the arguments, with the generation time."""
     from orchestration.demo import generate
 
     args = dataset_args(lines, history_days)
     source, stamp = folder / "source", folder / "dataset.json"
-    if stamp.exists():
+    if stamp.exists() and (source / "landing").is_dir():
         cached = json.loads(stamp.read_text())
-        if cached.get("args") == args and (source / "landing").is_dir():
-            return {**cached, "cached": True}
+        same_data = {k: v for k, v in cached.get("args", {}).items() if k != "generator"} == \
+            {k: v for k, v in args.items() if k != "generator"}
+        if cached.get("args") == args or (reuse and same_data):
+            if cached["args"]["generator"] != args["generator"]:
+                progress(f"reusing {source}: written by another version of the demo generator")
+            return {**cached, "cached": True, "generator_matches": cached["args"]["generator"] == args["generator"]}
     shutil.rmtree(source, ignore_errors=True)
     stamp.unlink(missing_ok=True)
     progress(f"generating {lines:,} order lines ({args['days']} days × {args['orders_per_day']} orders/day)…")
@@ -147,7 +148,7 @@ def ensure_dataset(folder: Path, lines: int, progress: Callable[[str], None] = p
     info = {"args": args, "generate_seconds": round(seconds, 1), "landing_mb": round(size / 1e6, 1),
             "rows": {k: v["rows"] for k, v in summary.items() if isinstance(v, dict)}}
     stamp.write_text(json.dumps(info, indent=2))
-    return {**info, "cached": False}
+    return {**info, "cached": False, "generator_matches": True}
 
 
 def is_new_day_file(path: Path) -> bool:
@@ -184,6 +185,19 @@ def _link(path: Path, target: Path) -> None:
         shutil.copyfile(path, target)
 
 
+def landing_by_feed(loaded: list) -> dict:
+    """Files, rows and landing seconds per feed (the ingest stage, told apart by feed)."""
+    feeds: dict[str, dict] = {}
+    for result in loaded:
+        feed = feeds.setdefault(result.feed, {"files": 0, "rows": 0, "seconds": 0.0})
+        feed["files"] += 1
+        feed["rows"] += result.rows_loaded
+        feed["seconds"] = round(feed["seconds"] + result.seconds, 3)
+    for feed in feeds.values():
+        feed["rows_per_second"] = round(feed["rows"] / feed["seconds"]) if feed["seconds"] > 0 else None
+    return feeds
+
+
 # ---- child processes ----------------------------------------------------------------------------
 def _child_env(home: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "CWH_ALERT_WEBHOOK"}
@@ -218,6 +232,7 @@ def _child(kind: str, *args: str) -> dict:
         report = nightly_run(Home(Path(args[0])), date.fromisoformat(args[1]), stage=timer)
         loaded = [r for r in report.landed if r.status == "loaded"]
         return {"imports_seconds": round(imported - started, 3), "stages": timer.stages,
+                "landing_by_feed": landing_by_feed(loaded),
                 "in_process_seconds": round(time.perf_counter() - started, 3),
                 "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "files_landed": len(loaded), "rows_landed": sum(r.rows_loaded for r in loaded),
@@ -278,6 +293,7 @@ def _nightly_figures(result: dict) -> dict:
         "imports_seconds": result["imports_seconds"],
         "peak_rss_mb": max([result["process_peak_rss_mb"], *(s["peak_rss_mb"] for s in stages.values())]),
         "stages": stages,
+        "landing_by_feed": result.get("landing_by_feed", {}),
         **{k: result[k] for k in ("files_landed", "rows_landed", "published", "held_reason",
                                   "blocking_failures", "warnings")},
     }
@@ -348,7 +364,7 @@ def compare_pnl(frames: dict, through_month: str | None = None) -> dict:
 
 
 def run(lines: int, root: Path | None = None, *, progress: Callable[[str], None] = print,
-        explain: bool = False, history_days: int = HISTORY_DAYS) -> dict:
+        explain: bool = False, history_days: int = HISTORY_DAYS, reuse_data: bool = False) -> dict:
     """One size end to end; writes root/bench-<lines>.json and returns the same figures."""
     import pandas as pd
 
@@ -356,7 +372,7 @@ def run(lines: int, root: Path | None = None, *, progress: Callable[[str], None]
 
     root = (root or Home.from_env().root / "bench").resolve()
     folder = root / str(lines)
-    dataset = ensure_dataset(folder, lines, progress, history_days)
+    dataset = ensure_dataset(folder, lines, progress, history_days, reuse=reuse_data)
     source, home = folder / "source", folder / "home"
     prepare_home(source, home)
     figures: dict = {"lines_requested": lines, "dataset": dataset,
@@ -403,35 +419,10 @@ def run(lines: int, root: Path | None = None, *, progress: Callable[[str], None]
     progress(f"incremental nightly run ({INCREMENTAL_RUN_DATE}): {len(figures['new_day_files'])} new files…")
     figures["incremental"] = _nightly_figures(
         run_child("nightly", str(home), INCREMENTAL_RUN_DATE.isoformat(), home=home))
-    figures["ratios"] = size_ratios(figures)
     figures["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    figures["goals"] = goals.summary([figures])  # this size alone; `compare` judges the sizes together
     (root / f"bench-{lines}.json").write_text(json.dumps(figures, indent=2, default=str))
     return figures
-
-
-def size_ratios(f: dict) -> dict:
-    full, inc = f["full"]["wall_seconds"], f["incremental"]["wall_seconds"]
-    lb, pdx = f["lower_bound"]["wall_seconds"], f["pandas"]["wall_seconds"]
-    return {
-        "full_over_lower_bound": round(full / lb, 2),
-        "pandas_over_full": round(pdx / full, 2),
-        "full_peak_over_pandas_peak": round(f["full"]["peak_rss_mb"] / f["pandas"]["peak_rss_mb"], 2),
-        "incremental_over_full": round(inc / full, 3),
-        "full_peak_gb": round(f["full"]["peak_rss_mb"] / 1024, 2),
-    }
-
-
-def _verdict(name: str, value: float | None) -> str:
-    if value is None:
-        return "not measured"
-    goal, how = GOALS[name]
-    met = {"le": value <= goal, "ge": value >= goal, "lt": value < goal}[how]
-    return "[green]met[/]" if met else "[red]not met[/]"
-
-
-def _goal_text(name: str) -> str:
-    goal, how = GOALS[name]
-    return f"{ {'le': '≤', 'ge': '≥', 'lt': '<'}[how]} {goal:.2g}"
 
 
 # ---- reporting ----------------------------------------------------------------------------------
@@ -443,9 +434,13 @@ def render(f: dict, console) -> None:
               title=f"Nightly run at {lines:,} order lines ({f['dataset']['landing_mb']:,} MB of vendor files)")
     for run_name in ("full", "incremental"):
         r = f[run_name]
-        for stage in STAGES:
-            s = r["stages"].get(stage, {})
-            t.add_row(run_name, stage, f"{s.get('seconds', 0):.1f}", f"{s.get('peak_rss_mb', 0):,.0f}", "")
+        for stage in goals.stage_names(r):
+            s = r["stages"][stage]
+            note = ""
+            if stage == "ingest" and (shop := r.get("landing_by_feed", {}).get(goals.SHOPIFY_FEED)):
+                note = f"Shopify orders: {shop['rows']:,} rows, {shop['rows_per_second'] or 0:,} rows/s"
+            t.add_row(run_name, goals.STAGE_LABELS.get(stage, stage), f"{s['seconds']:.1f}",
+                      f"{s['peak_rss_mb']:,.0f}", note)
         t.add_row(run_name, "process start + imports", f"{r['process_overhead_seconds']:.1f}", "",
                   f"imports {r['imports_seconds']:.1f}s")
         note = "published" if r["published"] else f"[red]held[/]: {r['held_reason']}"
@@ -473,58 +468,18 @@ def render(f: dict, console) -> None:
                   "all" if len(matching) == len(PNL_LINES) else ", ".join(matching) or "none",
                   f"{c['rows_differing']} of {c['rows_compared']}")
     console.print(a)
-    ratio_table([f], console)
-
-
-def ratio_table(runs: list[dict], console) -> dict:
-    """Each ratio against its goal, judged at the largest size; with two sizes, the growth ratios."""
-    from rich.table import Table
-
-    runs = sorted(runs, key=lambda r: r["lines_requested"])
-    big = runs[-1]
-    ratios = dict(big["ratios"])
-    growth = {}
-    if len(runs) > 1:
-        small = runs[0]
-        factor = big["lines_requested"] / small["lines_requested"]
-        growth = {
-            "size_factor": factor,
-            "full": round(big["full"]["wall_seconds"] / small["full"]["wall_seconds"], 2),
-            "incremental": round(big["incremental"]["wall_seconds"] / small["incremental"]["wall_seconds"], 2),
-            "lower_bound": round(big["lower_bound"]["wall_seconds"] / small["lower_bound"]["wall_seconds"], 2),
-            "pandas": round(big["pandas"]["wall_seconds"] / small["pandas"]["wall_seconds"], 2),
-            "full_peak": round(big["full"]["peak_rss_mb"] / small["full"]["peak_rss_mb"], 2),
-        }
-        if factor == 10:
-            ratios["incremental_growth_10x"] = growth["incremental"]
-    t = Table("ratio", *(f"{r['lines_requested']:,}" for r in runs), "goal", "verdict",
-              title=f"Ratios (goals judged at {big['lines_requested']:,} lines)")
-    for name in GOALS:
-        cells = [str(r["ratios"].get(name, "")) for r in runs]
-        if name == "incremental_growth_10x":
-            cells = ["" for _ in runs[:-1]] + [str(ratios.get(name, "n/a (needs two sizes 10× apart)"))]
-        t.add_row(name.replace("_", " "), *cells, _goal_text(name), _verdict(name, ratios.get(name)))
-    console.print(t)
-    if growth:
-        g = Table("measure", f"{runs[-1]['lines_requested']:,} ÷ {runs[0]['lines_requested']:,}",
-                  title="Growth with the data")
-        for key, value in growth.items():
-            g.add_row(key.replace("_", " "), str(value))
-        console.print(g)
-    return {"ratios": ratios, "growth": growth,
-            "verdicts": {k: _verdict(k, ratios.get(k)).replace("[green]", "").replace("[red]", "").replace("[/]", "")
-                         for k in GOALS}}
 
 
 def compare(root: Path, sizes: list[int], console) -> dict:
-    """The ratio table of sizes already measured (bench-<N>.json), saved as bench-ratios.json."""
+    """Issue 17's table over the sizes measured (bench-<N>.json): every figure at each size, its goal
+    and verdict, printed and saved as bench-summary.json."""
     runs = [json.loads((root / f"bench-{n}.json").read_text()) for n in sizes
             if (root / f"bench-{n}.json").exists()]
     if not runs:
-        raise FileNotFoundError(f"no bench-<lines>.json under {root} for {sizes}")
-    result = ratio_table(runs, console)
-    result["sizes"] = [r["lines_requested"] for r in runs]
-    (root / "bench-ratios.json").write_text(json.dumps(result, indent=2))
+        raise FileNotFoundError(f"no bench-<lines>.json under {root} for {sizes}: run `cwh bench --lines N` first")
+    result = goals.summary(runs)
+    goals.render(result, console)
+    (root / "bench-summary.json").write_text(json.dumps(result, indent=2))
     return result
 
 

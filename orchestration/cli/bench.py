@@ -19,25 +19,42 @@ def bench(
         help="Folder for data sets and results (default: $CWH_HOME/bench).")] = None,
     explain: Annotated[bool, typer.Option(help="Also save the lower bound's DuckDB EXPLAIN ANALYZE.")] = False,
     compare_only: Annotated[bool, typer.Option(
-        "--compare", help="Only print the ratio table of sizes already measured.")] = False,
+        "--compare", help="Only print the table of the sizes already measured (bench-<lines>.json).")] = False,
+    generate_only: Annotated[bool, typer.Option(
+        "--generate-only", help="Only generate (or find cached) the data sets; measure nothing.")] = False,
+    history_days: Annotated[int, typer.Option(
+        help="Days of history before the new day (default: 2025-01-01 .. 2026-10-31); fewer for a quick check.",
+        min=30)] = 0,
+    reuse_data: Annotated[bool, typer.Option(
+        "--reuse-data", help="Keep a cached data set even when another version of the demo generator "
+                             "wrote it (the default regenerates it).")] = False,
 ) -> None:
     """Full and incremental nightly runs by stage (wall time, peak memory), the lower bound and pandas
-    on the same vendor files, their agreement, and each ratio against its goal. Data sets are cached
-    under the output folder; results go to bench-<lines>.json there."""
+    on the same vendor files, their agreement, and issue 17's figures against their goals in one
+    table. Data sets are cached under the output folder; results go to bench-<lines>.json there and
+    the table of every size measured to bench-summary.json."""
     from orchestration.bench import runner as b
 
-    sizes = lines or [1_000_000]
+    sizes = sorted(lines or [1_000_000])
+    history_days = history_days or b.HISTORY_DAYS
     root = (out or _home().root / "bench").resolve()
     root.mkdir(parents=True, exist_ok=True)
+    if generate_only:
+        for size in sizes:
+            info = b.ensure_dataset(root / str(size), size, console.print, history_days, reuse=reuse_data)
+            how = "cached" if info["cached"] else f"generated in {info['generate_seconds']:,.0f} s"
+            console.print(f"{size:,} lines: {info['landing_mb']:,} MB of vendor files, {how} "
+                          f"({root / str(size) / 'source'})")
+        return
     if not compare_only:
         for size in sizes:
             with console.status(f"bench {size:,} lines…") as status:
                 def progress(msg: str, size: int = size, status=status) -> None:  # bound now: B023
                     status.update(f"bench {size:,}: {msg}")
 
-                figures = b.run(size, root, progress=progress, explain=explain)
+                figures = b.run(size, root, progress=progress, explain=explain,
+                                history_days=history_days, reuse_data=reuse_data)
             b.render(figures, console)
             console.print(f"figures: {root / f'bench-{size}.json'}")
-    if compare_only or len(sizes) > 1:
-        b.compare(root, sorted(sizes), console)
-        console.print(f"ratios: {root / 'bench-ratios.json'}")
+    b.compare(root, sizes, console)
+    console.print(f"every figure against its goal: {root / 'bench-summary.json'}")
