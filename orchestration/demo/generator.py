@@ -30,6 +30,8 @@ from . import writers as W
 from .accrual_truth import README as ACCRUAL_README
 from .accrual_truth import AccrualTruth
 from .catalog import SKUS, q2
+from .demand_truth import TRUTH_README as DEMAND_README
+from .demand_truth import WEEKDAY_FACTORS, DemandTruth
 from .dialects_amazon import write_messy_dialects as write_amazon_dialects
 from .dialects_marketing import write_messy_dialects as write_marketing_dialects
 from .inventory_truth import TRUTH_README as INVENTORY_README
@@ -341,6 +343,7 @@ class _Sim:
         self._init_inventory()
         self.invt = InventoryTruth(self)
         self.rbt = ReadbackTruth(self)  # seeded readback situations (readback_truth.py)
+        self.demand = DemandTruth(self)  # demand structure: trend, level change, prices, elasticities
         self.accruals = AccrualTruth(self, MKT, FUL)  # fees accrued for unsettled items (accrual_truth.py)
         for i in range(self.days):
             d = self.start + timedelta(days=i)
@@ -360,14 +363,15 @@ class _Sim:
 
     def _day(self, d: date, i: int) -> None:
         rng, opd = self.rng, self.opd
-        wf = (0.95, 0.97, 1.0, 1.0, 1.05, 1.12, 1.08)[d.weekday()]
+        wf = WEEKDAY_FACTORS[d.weekday()]
+        dem = self.demand.order_factor
         weekend = d.weekday() >= 5
         self.ordinal = d.toordinal()
         day_ts = self.instant(d, 0)  # local midnight
         self.sold = [[0] * len(SKUS) for _ in range(3)]  # 3PL, FBA US, FBA CA units today
         # Shopify (web + POS share one order-number sequence, in time order)
-        n_web = self.count(opd * 0.55 * wf) * self.rbt.order_multiplier("shopify_web", d)
-        n_pos = self.count(opd * 0.15 * (1.3 if weekend else 0.88))
+        n_web = self.count(opd * 0.55 * wf * dem("shopify_web", d)) * self.rbt.order_multiplier("shopify_web", d)
+        n_pos = self.count(opd * 0.15 * (1.3 if weekend else 0.88) * dem("shopify_pos", d))
         events = [(rng.randrange(86400), 0) for _ in range(n_web)]
         events += [(14 * 3600 + rng.randrange(10 * 3600), 1) for _ in range(n_pos)]
         events.sort()
@@ -380,8 +384,9 @@ class _Sim:
         # Amazon
         web_orders = n_web
         for ch, share in (("amazon_us", 0.20), ("amazon_ca", 0.07)):
-            n = self.count(opd * share * wf)
-            self.sessions[(ch, d)] = int(max(n, 1) / rng.uniform(0.09, 0.125))
+            n = self.count(opd * share * wf * dem(ch, d))
+            visits = max(n * self.demand.visit_share(ch), 1)  # orders drawn beyond the visits are lost to price
+            self.sessions[(ch, d)] = int(visits / rng.uniform(0.09, 0.125))
             for secs in sorted(rng.randrange(86400) for _ in range(n)):
                 self._amz_order(ch, d, secs)
         for ev in self.pend_amz_refund.pop(d, ()):
@@ -398,7 +403,8 @@ class _Sim:
                 self.f_wh.get(month_of(d)).row(r)
         self._threepl(d, i)
         self._ads(d)
-        self.sessions[("shopify_web", d)] = int(max(web_orders, 1) / rng.uniform(0.022, 0.031))
+        web_visits = max(web_orders * self.demand.visit_share("shopify_web"), 1)
+        self.sessions[("shopify_web", d)] = int(web_visits / rng.uniform(0.022, 0.031))
         sess = self.f_sess.get(month_of(d))
         for ch in ("shopify_web", "amazon_us", "amazon_ca"):
             sess.row([d.isoformat(), ch, str(self.sessions[(ch, d)])])
@@ -420,6 +426,8 @@ class _Sim:
     def _shop_order(self, d: date, ts: int, pos: bool) -> None:
         """Draw one Shopify order (the draws' order is the seed's contract), book its truth, write its rows."""
         o = self._draw_shop_order(d, ts, pos)
+        if o is None:
+            return  # every line's demand was lost to its price: no order
         fee = q2(o.total * FEE_POS_PCT) if pos else q2(o.total * FEE_WEB_PCT + FEE_WEB_FIXED)
         if not o.cancelled and not o.bad:
             self._book_shop_order(o, fee)
@@ -429,16 +437,18 @@ class _Sim:
             self.add("unallocated", d, PAY, fee)
         self._write_shop_rows(o)
 
-    def _draw_shop_order(self, d: date, ts: int, pos: bool) -> _ShopOrder:
+    def _draw_shop_order(self, d: date, ts: int, pos: bool) -> _ShopOrder | None:
         rng = self.rng
+        # the sim picks the channel and writes the Source the seed maps back: the truth must not read the seed
+        ch = "shopify_pos" if pos else "shopify_web"
+        lines = self._draw_shop_lines(ch, d, pos)
+        if not lines:
+            return None
         self.shop_seq += 1
         seq = self.shop_seq
         created, local_day = self.clock.fmt(ts)
-        # the sim picks the channel and writes the Source the seed maps back: the truth must not read the seed
-        ch = "shopify_pos" if pos else "shopify_web"
         cancelled = rng.random() < 0.02
         cidx = self._customer(pos)
-        lines = self._draw_shop_lines(ch, d, pos)
         gross_total = sum((ln[2] for ln in lines), D0)
         ldisc_total = sum((ln[3] for ln in lines), D0)
         code, code_amt = self._draw_discount_code(pos, gross_total - ldisc_total)
@@ -477,10 +487,12 @@ class _Sim:
             q = rng.random()
             qty = 1 if q < 0.8 else 2 if q < 0.95 else 3
             s = SKUS[si]
-            gross = s.price * qty
+            price = self.demand.price(ch, si, d, s.price)
+            gross = price * qty
             ldisc = q2(gross * Decimal("0.15")) if rng.random() < 0.05 else D0
             ldisc = self.rbt.line_discount(ch, d, s.sku, gross, ldisc)
-            lines.append((s, qty, gross, ldisc))
+            if self.demand.accept(ch, si, d, price, s.price):  # drawn, then lost to its price or kept
+                lines.append((s, qty, gross, ldisc))
         return lines
 
     def _draw_discount_code(self, pos: bool, base: Decimal) -> tuple[str, Decimal]:
@@ -547,7 +559,7 @@ class _Sim:
         for (s, qty, gross, ldisc), alloc in zip(o.lines, allocations, strict=True):
             self.invt.sale(ch, d, s.idx, qty, gross - ldisc - alloc, o.name)
             self.rbt.line(ch, d, s.sku, qty, gross - ldisc - alloc, self.unit_cost(s.idx, d) * qty,
-                          s.price, "USD", ldisc, gross)
+                          gross / qty, "USD", ldisc, gross)
         self.rbt.shipping(ch, d, o.ship)
         if o.refund is not None:
             self._book_shop_refund(o)
@@ -594,11 +606,11 @@ class _Sim:
         sink = self.f_orders.get(o.local_day[:7])
         lf = "fulfilled" if o.fulfilled else "pending"
         req = "false" if o.pos else "true"
-        for k, (s, qty, _gross, ldisc) in enumerate(o.lines):
+        for k, (s, qty, gross, ldisc) in enumerate(o.lines):
             if k:
                 row = [""] * len(W.SHOPIFY_ORDERS)
                 row[0] = o.name
-            row[16:24] = [str(qty), s.name, str(s.price), s.compare_at, s.sku, req, "true", lf]
+            row[16:24] = [str(qty), s.name, str(q2(gross / qty)), s.compare_at, s.sku, req, "true", lf]
             row[50] = C.BRAND
             row[59] = str(ldisc)
             line_no = sink.row(row)
@@ -725,7 +737,9 @@ class _Sim:
         for si in rng.sample(range(len(SKUS)), n_items):
             s = SKUS[si]
             qty = 1 if rng.random() < 0.9 else 2
-            ip = self.rbt.list_price(ch, d, s.sku, s.price if us else s.price_cad) * qty
+            base = s.price if us else s.price_cad
+            listed = self.demand.price(ch, si, d, base)
+            ip = self.rbt.list_price(ch, d, s.sku, listed) * qty
             tax = q2(ip * taxrate)
             r = rng.random()
             # free-shipping promotions only where promotions may appear (not in the old-layout CA file)
@@ -736,8 +750,8 @@ class _Sim:
             promo, promo_id = self.rbt.amazon_promo(ch, d, s.sku, ip, promo, promo_id)
             item_code = str(rng.randrange(10 ** 13, 10 ** 14))
             refund_roll, refund_days = rng.random(), rng.randint(5, 30)
-            if not bad and self.invt.unavailable(ch, si, d):
-                continue  # out of stock / listing suppressed: drawn like a sale, the demand is lost
+            if not bad and (self.invt.unavailable(ch, si, d) or not self.demand.accept(ch, si, d, listed, base)):
+                continue  # out of stock / listing suppressed / lost to its price: drawn like a sale, demand lost
             if not missing:
                 line = self.f_amz.get(month_of(d)).row([
                     "" if bad else oid, "", purchase, W.iso_ts(d, min(secs + 7200, 86399), self.tz),
@@ -1147,6 +1161,7 @@ class _Sim:
         self.rbt.write(tdir)
         self.kt.write(tdir)
         self.accruals.write(tdir)
+        self.demand.write(tdir)
         files = self.reg.files()
         with open(tdir / "files.csv", "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -1160,7 +1175,7 @@ class _Sim:
         (tdir / "README.md").write_text(
             TRUTH_README.format(start=self.start, end=self.end, settled=self.settled_until, messy=self.messy,
                                 timezone=self.timezone)
-            + RECON_README + INVENTORY_README + READBACK_README + KPI_README + ACCRUAL_README)
+            + RECON_README + INVENTORY_README + READBACK_README + KPI_README + ACCRUAL_README + DEMAND_README)
         summary: dict = {}
         for feed, _name, rows in files:
             s = summary.setdefault(feed, {"files": 0, "rows": 0})

@@ -137,6 +137,12 @@ class ReadbackTruth:
             return (price * PRICE_CUT_FACTOR).quantize(CENT, ROUND_HALF_UP)
         return price
 
+    def price_ratio(self, channel: str, d: date, sku: str) -> float:
+        """The seeded price cut and promotion as one factor on the listed price (demand responds to it)."""
+        cut = float(PRICE_CUT_FACTOR) if channel == PRICE_CUT_CHANNEL and sku == PRICE_CUT_SKU and d >= self.cut_from \
+            else 1.0
+        return cut * (float(1 - PROMO_PCT) if self._in_promo(channel, sku, d) else 1.0)
+
     def amazon_promo(self, channel: str, d: date, sku: str, item_price: Decimal, promo: Decimal,
                      promo_id: str) -> tuple[Decimal, str]:
         if self._in_promo(channel, sku, d):
