@@ -6,7 +6,8 @@ page is templates/readback.html (Jinja, autoescaped: every value is escaped). Th
 offline: plotly.js is inlined once, no CDN, no web fonts, no external links.
 
 Sections of the report (the month shown is the last complete month, or `month=`):
-- the flags table with each channel's next action (channel_readback_monthly, channel_flags);
+- the flags table with each channel's next action (channel_readback_monthly, channel_flags) and
+  the pricing notes where channels' price elasticities differ materially (pricing.py);
 - the contribution waterfall, gross sales → contribution after opex (all channels, or one channel
   from the dropdown);
 - each channel's share of revenue against its share of operating costs (and of contribution);
@@ -40,6 +41,7 @@ from orchestration.outputs.charts import channel_colours, embedded_plotly_js, fi
 from orchestration.outputs.digest import write_digest
 from orchestration.outputs.formatting import columns, has_table, render, rows
 from orchestration.outputs.inventory_report import inventory_data
+from orchestration.outputs.pricing import pricing_notes
 from orchestration.outputs.snapshot import read_snapshot
 
 PNL_STEPS = [  # (label, column, sign): the waterfall from gross sales to contribution after opex
@@ -85,7 +87,8 @@ def render_report(database: Path, *, month: date | None = None) -> str:
     return render("readback.html", month=month, snapshot=snapshot, readback=readback, flags=data["flags"],
                   charts=charts, plotly_js=embedded_plotly_js(), recon=data["recon"], inventory=data["inventory"],
                   sla=data["sla"], flag_labels=FLAG_LABELS, colours=colours,
-                  ranking=contribution_ranking(data["pnl"], data["names"]), status=period_status(data["pnl"]))
+                  ranking=contribution_ranking(data["pnl"], data["names"]), status=period_status(data["pnl"]),
+                  pricing=data["pricing"])
 
 
 def period_status(pnl: list[dict]) -> dict:
@@ -137,6 +140,8 @@ def _read(database: Path, month: date | None) -> dict:
             # stockouts, dead stock, mismatches, allocations: inventory_report.py
             "inventory": inventory_data(con, month) if has_table(con, "marts", "inventory_kpis_monthly") else None,
             "sla": rows(con, "select * from ops.feed_sla_status") if has_table(con, "ops", "feed_sla_status") else None,
+            "pricing": pricing_notes(rows(con, "select * from marts.price_elasticity"))
+            if has_table(con, "marts", "price_elasticity") else [],
         }
 
 
