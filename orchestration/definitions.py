@@ -3,12 +3,13 @@
 import dagster as dg
 
 from orchestration.defs.automation import alert_on_run_failure, hold_on_step_failure, landing_sensor, nightly_schedule
-from orchestration.defs.dbt import warehouse_models
+from orchestration.defs.dbt import forecast_marts, warehouse_models
 from orchestration.defs.feeds import feed_gates, raw_feeds
+from orchestration.defs.forecast import forecast_demand
 from orchestration.defs.publish import publish_asset
 from orchestration.defs.resources import NIGHTLY_JOB, NightRun, WarehouseHome
 
-mart_keys = [key for key in warehouse_models.keys if key.path[0] == "marts"]
+mart_keys = [key for phase in (warehouse_models, forecast_marts) for key in phase.keys if key.path[0] == "marts"]
 published_warehouse = publish_asset(mart_keys)
 
 land_feeds = dg.define_asset_job(
@@ -25,7 +26,8 @@ nightly = dg.define_asset_job(
     executor_def=dg.in_process_executor)  # one process: the night's state, GE and dbt start-up shared
 
 defs = dg.Definitions(
-    assets=dg.with_source_code_references([raw_feeds, warehouse_models, published_warehouse]),
+    assets=dg.with_source_code_references([raw_feeds, warehouse_models, forecast_demand, forecast_marts,
+                                           published_warehouse]),
     asset_checks=[feed_gates],
     jobs=[land_feeds, nightly],
     schedules=[nightly_schedule(nightly)],

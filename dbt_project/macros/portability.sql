@@ -123,10 +123,13 @@
         {%- for column in source.columns.values() -%}
             {%- do columns.append(adapter.quote(column.name) ~ ' ' ~ spark_type(column.data_type)) -%}
         {%- endfor -%}
+        {#- the lake's feeds, or another folder of the home (source forecasts: meta.spark_folder) -#}
+        {%- set folder = (source.source_meta or {}).get('spark_folder') or (source.meta or {}).get('spark_folder')
+                         or 'lake/raw' -%}
         {%- do run_query('create schema if not exists ' ~ source.schema) -%}
         {%- do run_query('drop table if exists ' ~ relation) -%}
         {%- do run_query('create table ' ~ relation ~ ' (' ~ columns | join(', ') ~ ') using parquet location '
-                         ~ "'" ~ env_var('CWH_HOME') ~ '/lake/raw/' ~ source.identifier ~ "'") -%}
+                         ~ "'" ~ env_var('CWH_HOME') ~ '/' ~ folder ~ '/' ~ source.identifier ~ "'") -%}
     {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -11,7 +11,7 @@ from orchestration.defs.resources import LOGICAL_DATE_TAG, WarehouseHome
 
 # the step names of the night (pipeline.run.STEPS) by Dagster op
 STEP_OF_OP = {"land_feeds_step": "ingest", "feed_gates": "checks", "warehouse_models": "dbt_build",
-              "publish__published_warehouse": "publish"}
+              "forecast_demand": "forecast", "forecast_marts": "forecast", "publish__published_warehouse": "publish"}
 
 
 def schedule_timezone() -> str:

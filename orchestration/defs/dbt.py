@@ -1,6 +1,10 @@
 """The dbt project as Dagster assets: one asset per model and seed, dbt tests as asset checks,
 dbt sources mapped onto the feed assets (`raw/<feed>`), so models sit downstream of the landing.
 
+Two dbt assets, the night's two dbt phases (pipeline/forecast/__init__.py): `warehouse_models`
+builds everything but `source:forecasts+`; the forecast asset (defs/forecast.py) writes the
+`forecasts` tables (`forecast/<table>`) from it; `forecast_marts` builds what reads them.
+
 dbt runs in this process (`pipeline.run.build`, dbt's Python API): no dbt process to start and
 its partial parse reused, which is what keeps a Dagster night as fast as the terminal's. dbt's
 result events are turned into Dagster materializations and check results by dagster-dbt's own
@@ -23,6 +27,7 @@ from dbt_common.events.functions import msg_to_dict
 from connectors.home import DBT_DIR
 from orchestration.defs.resources import NightRun
 from orchestration.pipeline import run as night
+from orchestration.pipeline.forecast import SOURCE as FORECAST_SOURCE
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE
 
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -41,8 +46,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        if props["resource_type"] == "source":
-            return spec.replace_attributes(key=dg.AssetKey(["raw", props["name"]]))
+        if props["resource_type"] == "source":  # a feed, or a table the forecast phase writes
+            prefix = "forecast" if props.get("source_name") == FORECAST_SOURCE else "raw"
+            return spec.replace_attributes(key=dg.AssetKey([prefix, props["name"]]))
         layer = "config" if props["resource_type"] == "seed" else props["fqn"][1]
         meta = {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
         owner = meta.get("owner") or "data-eng@example.com"
@@ -85,8 +91,9 @@ def _selection(context: dg.AssetExecutionContext) -> list[str]:
     return ["--select", *sorted(key.path[-1] for key in context.selected_asset_keys)]
 
 
-@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR)
-def warehouse_models(context: dg.AssetExecutionContext, night_run: NightRun):
+def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
+    """Run one dbt phase (`build`: night.build or night.build_forecast_marts) and turn its results
+    into the selected assets' events; a failed node fails the step (the publish decision holds)."""
     events: list = []
     manifest = _manifest()
 
@@ -101,7 +108,7 @@ def warehouse_models(context: dg.AssetExecutionContext, night_run: NightRun):
         except Exception as err:  # noqa: BLE001
             errors.append(err)
 
-    result = night.build(night_run.run_home, night_run.report, *_selection(context), callbacks=[convert])
+    result = build(night_run.run_home, night_run.report, *_selection(context), callbacks=[convert])
     if errors:
         raise errors[0]
     assets, checks = context.selected_asset_keys, context.selected_asset_check_keys
@@ -116,3 +123,15 @@ def warehouse_models(context: dg.AssetExecutionContext, night_run: NightRun):
         failed = [c for c in night_run.report.checks if c.feed == WAREHOUSE and c.status == "fail"]
         raise dg.Failure(description="; ".join(c.detail for c in failed)[:2000] or "dbt build failed",
                          metadata={"failed_nodes": len(failed)})
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
+            exclude=night.FORECAST_MODELS)
+def warehouse_models(context: dg.AssetExecutionContext, night_run: NightRun):
+    yield from _materialize(context, night_run, night.build)
+
+
+@dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
+            select=night.FORECAST_MODELS, name="forecast_marts")
+def forecast_marts(context: dg.AssetExecutionContext, night_run: NightRun):
+    yield from _materialize(context, night_run, night.build_forecast_marts)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from connectors.home import Home, business_timezone
 from orchestration.pipeline.dbt_sources import DBT_DIR, ensure_feed_files
+from orchestration.pipeline.forecast import ensure_forecast_files
 
 
 def dbt_args(home: Home, command: Sequence[str], target: str = "duckdb") -> list[str]:
@@ -52,11 +53,12 @@ def window_args(first_day: date, last_day: date, landed_after: datetime | None =
 def prepare(home: Home) -> None:
     """Point dbt at this home: CWH_HOME (sources and profile read it), its business time zone
     (CWH_BUSINESS_TIMEZONE, macro business_timezone), the warehouse folder, and an empty schema file
-    for every feed with nothing landed yet."""
+    for every feed with nothing landed yet and every table of source `forecasts`."""
     os.environ["CWH_HOME"] = str(home.root)
     os.environ["CWH_BUSINESS_TIMEZONE"] = business_timezone(home)
     (home.root / "warehouse").mkdir(parents=True, exist_ok=True)
     ensure_feed_files(home)
+    ensure_forecast_files(home)  # source `forecasts` readable before the forecast phase first writes it
 
 
 

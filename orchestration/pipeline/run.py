@@ -34,6 +34,7 @@ from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental
 from orchestration.pipeline.dbt import node_progress, run_dbt, snapshot_args
+from orchestration.pipeline.forecast.phase import ForecastOutcome, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.feed import feed_outcomes
 from orchestration.pipeline.gates.outcome import CheckOutcome
@@ -45,7 +46,9 @@ from orchestration.pipeline.restatements import record_restatements
 log = logging.getLogger(__name__)
 
 # the steps of a night, in order (stage names of the benchmark; words of a failure message)
-STEPS = ("ingest", "checks", "dbt_build", "publish")
+STEPS = ("ingest", "checks", "dbt_build", "forecast", "publish")
+# dbt's two phases: what reads the forecast is built after it (pipeline/forecast/__init__.py)
+FORECAST_MODELS = "source:forecasts+"
 
 
 def no_progress(_message: str) -> None:
@@ -156,13 +159,57 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
         for reason in window.reasons:
             report.progress(f"building from {window.first_day}: {reason}")
         incremental.write_build_files(home, window)
-        result = run_dbt(home, "build", *snapshot_args(), "--exclude", "test_type:unit", *dbt_selection,
-                         *(["--full-refresh"] if report.full_refresh else []),
+        result = run_dbt(home, "build", *snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS,
+                         *dbt_selection, *(["--full-refresh"] if report.full_refresh else []),
                          callbacks=[*(callbacks or []), node_progress(report.progress)])
         report.checks += dbt_checks(result, home)
         if result.success:
             incremental.record(home, window)
     return result
+
+
+def forecast(home: Home, report: RunReport) -> ForecastOutcome:
+    """The forecast phase (pipeline/forecast/): demand forecasts, their backtest and price elasticity
+    from the phase-1 marts, into the `forecasts` tables. It never holds the night: a failure falls
+    back (seasonal naive, or no rows) and is one warning of the run (check `forecast`, non-blocking)."""
+    report.progress("forecasting demand (statsmodels ETS / Theta, backtested against seasonal naive)")
+    with report.stage("forecast"):
+        try:
+            outcome = run_forecast(home, closing_day(report.logical_date))
+        except Exception as err:  # noqa: BLE001 — run_forecast falls back itself; this is the last net
+            log.warning("forecast phase failed", exc_info=True)
+            outcome = ForecastOutcome(warnings=[f"the forecast phase failed ({type(err).__name__}: {err})"])
+        report.checks.append(forecast_check(outcome))
+    return outcome
+
+
+def build_forecast_marts(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | None = None):
+    """dbt phase 2: the models that read the forecast (`source:forecasts+`: the forecast marts, the
+    inventory health and allocation marts), on the same window and tests as `build`. Timed with the
+    forecast stage: it is what forecasting adds to the night."""
+    report.progress("dbt build: the marts that read the forecast")
+    with report.stage("forecast"):  # the run's window and file snapshot: phase 1 wrote them (ops.*)
+        result = run_dbt(home, "build", *snapshot_args(), "--exclude", "test_type:unit",
+                         *(dbt_selection or ("--select", FORECAST_MODELS)),  # a subset is within it
+                         *(["--full-refresh"] if report.full_refresh else []),
+                         callbacks=[*(callbacks or []), node_progress(report.progress)])
+        report.checks += dbt_checks(result, home)
+    return result
+
+
+def forecast_check(outcome: ForecastOutcome) -> CheckOutcome:
+    """The forecast phase as a check of the night: ok, or a warning that never holds the publish."""
+    methods = ", ".join(f"{channel} {method}" for channel, method in sorted(outcome.methods.items()))
+    if outcome.ok:
+        detail = (f"demand forecast written ({outcome.rows.get('demand_forecast', 0):,} rows; methods: "
+                  f"{methods or 'none'}) in {outcome.seconds:.1f} s")
+        return CheckOutcome(WAREHOUSE, "forecast", "ok", False, detail, "", "Planning", "planning@example.com",
+                            {"rows": outcome.rows, "methods": outcome.methods})
+    detail = "; ".join(outcome.warnings)[:1500]
+    return CheckOutcome(WAREHOUSE, "forecast", "warn", False, f"forecast phase: {detail}",
+                        "The P&L is published as usual; see the run's log for the forecast's error and run the "
+                        "night again once it is fixed", "Planning", "planning@example.com",
+                        {"rows": outcome.rows, "methods": outcome.methods, "warnings": outcome.warnings})
 
 
 def finish(home: Home, report: RunReport) -> None:
@@ -229,7 +276,8 @@ def publish_step(home: Home, run_id: str, logical_date: date,
 
 
 STEP_WORDS = {"ingest": "landing the files in landing/", "checks": "checking the feeds",
-              "dbt_build": "building the warehouse with dbt", "publish": "publishing the audited build"}
+              "dbt_build": "building the warehouse with dbt", "forecast": "forecasting demand",
+              "publish": "publishing the audited build"}
 
 
 def failure_message(run_id: str, step: str, err: BaseException, published: str) -> str:

@@ -2,6 +2,8 @@
 -- Every location of the snapshots is here, system-of-record or mirror (is_system_of_record); the
 -- channel and company roll-ups (inventory_health_rollup_daily, inventory_kpis_monthly) count only
 -- the system-of-record locations, so a stock pool reported by two systems is counted once.
+-- projected_days_of_cover / projected_stockout_date: the sellable units against the night's demand
+-- forecast of the channels the location serves (demand_forecast_daily), on the forecast's origin day.
 
 with lead_times as (
     select sku, lead_time_days from {{ ref('replenishment') }} where sku <> '*'
@@ -17,6 +19,31 @@ lost as (
     group by location, sku, date
 ),
 
+forecast_days as (
+    select
+        l.location,
+        f.sku,
+        f.origin_date,
+        f.date,
+        f.horizon_days,
+        sum(f.forecast_units) as units
+    from {{ source('forecasts', 'demand_forecast') }} as f
+    inner join {{ ref('inventory_locations') }} as l on l.channel = f.channel
+    group by l.location, f.sku, f.origin_date, f.date, f.horizon_days
+),
+
+forecast_running as (
+    select
+        *,
+        sum(units) over (
+            partition by location, sku, origin_date
+            order by horizon_days rows between unbounded preceding and current row
+        ) as cumulative_units,
+        sum(units) over (partition by location, sku, origin_date) as horizon_units,
+        count(*) over (partition by location, sku, origin_date) as horizon_days_total
+    from forecast_days
+),
+
 windows as (
     select
         d.*,
@@ -25,6 +52,35 @@ windows as (
         count(d.stock_value) over w28 as stock_value_days_28d
     from {{ ref('int_inventory_location_daily') }} as d
     window w28 as (partition by d.location, d.sku order by d.day_number range between 27 preceding and current row)
+),
+
+-- the first forecast day whose cumulative demand reaches the sellable units
+stockout_days as (
+    select w.location, w.sku, w.date, min(f.horizon_days) as stockout_horizon
+    from windows as w
+    inner join forecast_running as f on f.location = w.location and f.sku = w.sku and f.origin_date = w.date
+    where f.cumulative_units >= w.sellable and f.cumulative_units > 0
+    group by w.location, w.sku, w.date
+),
+
+projection as (
+    select
+        w.location,
+        w.sku,
+        w.date,
+        max(case when f.horizon_days = s.stockout_horizon then f.date end) as projected_stockout_date,
+        -- whole days covered, plus the part of the stockout day the last units cover; stock that
+        -- outlasts the horizon: sellable ÷ the horizon's average daily forecast
+        coalesce(
+            max(case when f.horizon_days = s.stockout_horizon
+                then f.horizon_days - 1 + (w.sellable - (f.cumulative_units - f.units)) / f.units end),
+            max(case when f.horizon_units > 0
+                then cast(w.sellable as double) * f.horizon_days_total / f.horizon_units end)
+        ) as projected_days_of_cover
+    from windows as w
+    inner join forecast_running as f on f.location = w.location and f.sku = w.sku and f.origin_date = w.date
+    left join stockout_days as s on s.location = w.location and s.sku = w.sku and s.date = w.date
+    group by w.location, w.sku, w.date
 )
 
 select
@@ -69,8 +125,11 @@ select
     cast(case when w.on_hand > 0 and w.units_sold_90d = 0 and w.sales_history_days >= 90 then w.stock_value else 0 end
          as decimal(18, 2)) as dead_stock_value,
     coalesce(l.lost_units, 0) as lost_units_est,
-    cast(coalesce(l.lost_sales_value, 0) as decimal(18, 2)) as lost_sales_value_est
+    cast(coalesce(l.lost_sales_value, 0) as decimal(18, 2)) as lost_sales_value_est,
+    pr.projected_days_of_cover,
+    pr.projected_stockout_date
 from windows as w
 left join lead_times as lt on lt.sku = w.sku
 cross join default_lead_time as dl
 left join lost as l on l.location = w.location and l.sku = w.sku and l.date = w.date
+left join projection as pr on pr.location = w.location and pr.sku = w.sku and pr.date = w.date

@@ -1,0 +1,229 @@
+"""The forecast phase: read the history, backtest, forecast, estimate elasticity, write the tables.
+
+`run_forecast(home, last_day)` never raises: whatever fails falls back and is said in the returned
+`ForecastOutcome` (a warning of the night, never a hold).
+
+Per channel (series.py: top-down, stockout and promotion days masked):
+- backtest on rolling origins (`ORIGINS` weekly origins, each forecasting `HORIZON` days from the
+  history up to it): MASE (÷ the in-sample seasonal naive error) and WAPE per horizon bucket and
+  method, on the channel's demand of the days that are known (not masked);
+- the method kept is the model (ets or theta) with the lowest MASE over every horizon, if it is
+  lower than the seasonal naive baseline's; otherwise the channel falls back to the baseline
+  (forecast_accuracy.note says so);
+- the forecast of the next `HORIZON` days is that method's, split across the SKUs by their shares;
+  a SKU's 80% interval is the channel's, times its share, widened by the count noise of a SKU's
+  daily units (Poisson 10% and 90% quantiles).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy.stats import poisson
+
+from connectors.home import Home, build_database
+from orchestration.pipeline.forecast import TABLES, clear_tables, write_table
+from orchestration.pipeline.forecast.models import BASELINE, METHODS, seasonal_naive_scale
+from orchestration.pipeline.forecast.series import channel_demand, fill_gaps, load_history, sku_shares
+
+log = logging.getLogger(__name__)
+
+HORIZON = 28  # days forecast (and backtested) from each origin
+ORIGINS = 4  # backtest origins, a week apart, the latest HORIZON days before the last closed day
+MIN_TRAINING_DAYS = 21  # an origin with less history before it is not backtested
+BUCKETS = (("1-7", 1, 7), ("8-14", 8, 14), ("15-28", 15, 28))
+MODELS = ("ets", "theta")
+
+
+@dataclass
+class ForecastOutcome:
+    """What the phase did: rows written per table, each channel's method, and warnings (a failed
+    part and its fallback), said in the night's summary and alerts."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    methods: dict[str, str] = field(default_factory=dict)  # channel → method kept
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+
+# ---- one channel -----------------------------------------------------------------------------------
+@dataclass
+class ChannelResult:
+    accuracy: list[dict]
+    backtest: list[dict]
+    forecast: list[dict]
+    method: str
+    warnings: list[str]
+
+
+def backtest_channel(channel: str, history: pd.DataFrame, last_day: pd.Timestamp, mask: bool = True,
+                     methods: tuple[str, ...] = (*MODELS, BASELINE)) -> tuple[list[dict], list[dict], list[str]]:
+    """Accuracy rows per horizon bucket × method, the latest origin's day-by-day forecasts, warnings."""
+    demand = channel_demand(history, sku_shares(history, last_day, mask), mask)
+    sums = {m: {b[0]: [0.0, 0.0, 0, 0.0] for b in BUCKETS} for m in methods}  # abs err, actual, days, scaled err
+    origins, daily, warnings = 0, [], []
+    for k in range(ORIGINS):
+        origin = last_day - pd.Timedelta(days=HORIZON + 7 * k)
+        train = channel_demand(history[history["date"] <= origin], sku_shares(history, origin, mask), mask)
+        actual = demand[(demand.index > origin) & (demand.index <= origin + pd.Timedelta(days=HORIZON))]
+        scale = seasonal_naive_scale(fill_gaps(train))
+        if train.notna().sum() < MIN_TRAINING_DAYS or not scale > 0 or len(actual) < HORIZON:
+            continue
+        origins += 1
+        for method in methods:
+            try:
+                predicted = METHODS[method](fill_gaps(train), HORIZON, intervals=False).mean
+            except Exception as err:  # noqa: BLE001 — a method that fails here is not kept
+                warnings.append(f"{channel}: {method} failed in the backtest at {origin.date()}: {err}")
+                sums.pop(method, None)
+                continue
+            if method not in sums:
+                continue
+            for step, (day, value) in enumerate(actual.items(), start=1):
+                if k == 0:
+                    daily.append({"channel": channel, "date": day.date(), "method": method,
+                                  "origin_date": origin.date(), "horizon_days": step,
+                                  "actual_units": None if np.isnan(value) else float(value),
+                                  "forecast_units": float(predicted[step - 1])})
+                if np.isnan(value):
+                    continue
+                bucket = next(b[0] for b in BUCKETS if b[1] <= step <= b[2])
+                error = abs(float(predicted[step - 1]) - float(value))
+                cell = sums[method][bucket]
+                cell[0] += error
+                cell[1] += float(value)
+                cell[2] += 1
+                cell[3] += error / scale
+    return _accuracy_rows(channel, sums, origins), daily, warnings
+
+
+def _accuracy_rows(channel: str, sums: dict, origins: int) -> list[dict]:
+    def mase(cells) -> float | None:
+        days = sum(c[2] for c in cells)
+        return sum(c[3] for c in cells) / days if days else None
+
+    overall = {m: mase(list(buckets.values())) for m, buckets in sums.items()}
+    baseline = overall.get(BASELINE)
+    candidates = {m: v for m, v in overall.items() if m != BASELINE and v is not None}
+    best = min(candidates, key=candidates.get) if candidates else None
+    beats = best is not None and baseline is not None and candidates[best] < baseline
+    selected = best if beats else BASELINE
+    if not origins:
+        note = "not enough history to backtest: seasonal naive used"
+    elif beats:
+        note = f"{best} beats the seasonal naive baseline (MASE {candidates[best]:.3f} < {baseline:.3f})"
+    else:
+        note = ("no model beats the seasonal naive baseline"
+                + (f" (best {best} MASE {candidates[best]:.3f} ≥ {baseline:.3f})" if best else "")
+                + ": the channel's forecast falls back to it")
+    rows = []
+    for method, buckets in sums.items():
+        for bucket, (abs_error, actual, days, _scaled) in buckets.items():
+            rows.append({
+                "channel": channel, "horizon_bucket": bucket, "method": method, "origins": origins,
+                "days_evaluated": days, "actual_units": actual, "abs_error": abs_error,
+                "mase": mase([buckets[bucket]]), "wape": abs_error / actual if actual > 0 else None,
+                "overall_mase": overall[method], "baseline_mase": baseline,
+                "beats_baseline": (overall[method] is not None and baseline is not None
+                                   and method != BASELINE and overall[method] < baseline),
+                "is_selected": method == selected, "note": note})
+    return rows
+
+
+def forecast_channel(channel: str, history: pd.DataFrame, last_day: pd.Timestamp, method: str,
+                     mask: bool = True) -> tuple[list[dict], str, list[str]]:
+    """The next HORIZON days per SKU by `method` (the baseline when it fails). Returns rows, the
+    method used, warnings."""
+    shares = sku_shares(history, last_day, mask)
+    demand = fill_gaps(channel_demand(history, shares, mask))
+    warnings = []
+    try:
+        result = METHODS[method](demand, HORIZON)
+    except Exception as err:  # noqa: BLE001 — the baseline instead, said
+        warnings.append(f"{channel}: {method} failed ({err}); seasonal naive used")
+        method, result = BASELINE, METHODS[BASELINE](demand, HORIZON)
+    stats = history.groupby("sku").agg(history_days=("date", "size"), masked_days=("is_stockout", "sum"),
+                                       promo_days=("is_promo", "sum"))
+    rows = []
+    days = pd.date_range(last_day + pd.Timedelta(days=1), periods=HORIZON, freq="D")
+    for sku, share in shares.items():
+        mean, lower, upper = result.mean * share, result.lower * share, result.upper * share
+        low = poisson.ppf(0.1, lower)
+        high = poisson.ppf(0.9, upper)
+        for step, day in enumerate(days):
+            rows.append({
+                "channel": channel, "sku": sku, "date": day.date(), "origin_date": last_day.date(),
+                "horizon_days": step + 1, "forecast_units": float(mean[step]),
+                "forecast_lower_80": float(min(np.nan_to_num(low[step]), mean[step])),
+                "forecast_upper_80": float(max(np.nan_to_num(high[step]), mean[step])),
+                "method": method, "is_fallback": method == BASELINE, "sku_share": float(share),
+                "history_days": int(stats.at[sku, "history_days"]),
+                "masked_days": int(stats.at[sku, "masked_days"]), "promo_days": int(stats.at[sku, "promo_days"])})
+    return rows, method, warnings
+
+
+# ---- the phase -------------------------------------------------------------------------------------
+def forecast_all(history: pd.DataFrame, last_day: date, mask: bool = True,
+                 methods: tuple[str, ...] = (*MODELS, BASELINE)) -> tuple[dict[str, list[dict]], ForecastOutcome]:
+    """Backtest and forecast every channel of `history` (series.load_history)."""
+    outcome = ForecastOutcome()
+    tables: dict[str, list[dict]] = {"demand_forecast": [], "forecast_accuracy": [], "forecast_backtest": []}
+    end = pd.Timestamp(last_day)
+    for channel, frame in history.groupby("channel", sort=True):
+        accuracy, daily, warnings = backtest_channel(channel, frame, end, mask, methods)
+        selected = next((r["method"] for r in accuracy if r["is_selected"]), BASELINE)
+        rows, used, more = forecast_channel(channel, frame, end, selected, mask)
+        tables["forecast_accuracy"] += accuracy
+        tables["forecast_backtest"] += daily
+        tables["demand_forecast"] += rows
+        outcome.methods[channel] = used
+        outcome.warnings += warnings + more
+    return tables, outcome
+
+
+def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
+    """The night's forecast phase (module docstring). Never raises."""
+    started = time.perf_counter()
+    outcome = ForecastOutcome()
+    try:
+        with duckdb.connect(str(build_database(home)), read_only=True) as con:
+            history = load_history(con, last_day)
+            tables, outcome = forecast_all(history, last_day)
+            outcome.rows["price_elasticity"] = _elasticity(home, con, outcome)
+        for name, rows in tables.items():
+            outcome.rows[name] = write_table(home, name, pa.Table.from_pylist(rows, schema=TABLES[name]))
+    except Exception as err:  # noqa: BLE001 — the forecast never holds the night
+        log.warning("forecast phase failed", exc_info=True)
+        clear_tables(home)
+        outcome.rows = dict.fromkeys(TABLES, 0)
+        outcome.warnings.append(f"the forecast phase failed ({type(err).__name__}: {err}); tonight's forecast "
+                                "tables are empty and the marts that read them are built without a forecast")
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    return outcome
+
+
+def _elasticity(home: Home, con: duckdb.DuckDBPyConnection, outcome: ForecastOutcome) -> int:
+    """price_elasticity (forecast/elasticity.py) into its table; its failure empties only that table."""
+    try:
+        from orchestration.pipeline.forecast.elasticity import price_elasticity
+
+        result = price_elasticity(con)
+        table = result if isinstance(result, pa.Table) else pa.Table.from_pandas(
+            result.to_pandas() if hasattr(result, "to_pandas") else result, preserve_index=False)
+        return write_table(home, "price_elasticity", table)
+    except Exception as err:  # noqa: BLE001
+        log.warning("price elasticity failed", exc_info=True)
+        outcome.warnings.append(f"price elasticity failed ({type(err).__name__}: {err}); its table is empty")
+        write_table(home, "price_elasticity", None)
+        return 0
