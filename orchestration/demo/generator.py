@@ -750,7 +750,8 @@ class _Sim:
             promo, promo_id = self.rbt.amazon_promo(ch, d, s.sku, ip, promo, promo_id)
             item_code = str(rng.randrange(10 ** 13, 10 ** 14))
             refund_roll, refund_days = rng.random(), rng.randint(5, 30)
-            if not bad and (self.invt.unavailable(ch, si, d) or not self.demand.accept(ch, si, d, listed, base)):
+            kept = self.demand.accept(ch, si, d, listed, base)  # drawn for every item: messy runs draw alike
+            if not bad and (self.invt.unavailable(ch, si, d) or not kept):
                 continue  # out of stock / listing suppressed / lost to its price: drawn like a sale, demand lost
             if not missing:
                 line = self.f_amz.get(month_of(d)).row([
