@@ -132,10 +132,14 @@ shopify_facts as (
         t.payout_id as home_payout_id,
         t.channel as home_channel
     from {{ ref('int_fees') }} as f
-    inner join shopify_tx as t
-        on f.fee_line_id in (
-            'shopify_payments:' || t.transaction_key, 'shopify_payments:' || t.transaction_key || ':amount'
-        )
+    -- two equi-joins, not one `in (…)` join: that one is a nested loop, quadratic in the history
+    inner join (
+        select transaction_key, payout_id, channel, 'shopify_payments:' || transaction_key as fee_line_id
+        from shopify_tx
+        union all
+        select transaction_key, payout_id, channel, 'shopify_payments:' || transaction_key || ':amount'
+        from shopify_tx
+    ) as t on f.fee_line_id = t.fee_line_id
     where f.source = 'shopify_payments'
     group by t.transaction_key, t.payout_id, t.channel
 ),
