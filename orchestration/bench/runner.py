@@ -87,7 +87,8 @@ def peak_mb() -> float:
 
 
 class StageTimer:
-    """`with timer("ingest"): ...` records wall seconds and the stage's own peak RSS."""
+    """`with timer("ingest"): ...` records wall seconds and the stage's own peak RSS; a stage entered
+    twice (the forecast phase runs Python, then its dbt models) adds its seconds, keeps its highest peak."""
 
     def __init__(self) -> None:
         self.stages: dict[str, dict] = {}
@@ -99,8 +100,10 @@ class StageTimer:
         try:
             yield
         finally:
-            self.stages[name] = {"seconds": round(time.perf_counter() - started, 3), "peak_rss_mb": peak_mb(),
-                                 "peak_is_stage_own": resettable}
+            seconds, peak = time.perf_counter() - started, peak_mb()
+            entry = self.stages.setdefault(name, {"seconds": 0.0, "peak_rss_mb": 0.0, "peak_is_stage_own": resettable})
+            entry["seconds"] = round(entry["seconds"] + seconds, 3)
+            entry["peak_rss_mb"] = max(entry["peak_rss_mb"], peak)
 
 
 # ---- the data set -------------------------------------------------------------------------------
@@ -116,15 +119,16 @@ def generator_fingerprint() -> str:
 def dataset_args(lines: int, history_days: int = HISTORY_DAYS) -> dict:
     orders_per_day = max(1, round(lines / (history_days * LINES_PER_ORDER_DAY)))
     return {"days": history_days + 1, "orders_per_day": orders_per_day, "seed": SEED,
-            "end": NEW_DAY.isoformat(), "messy": False, "generator": generator_fingerprint()}
+            "end": NEW_DAY.isoformat(), "messy": False, "truth": False, "generator": generator_fingerprint()}
 
 
 def ensure_dataset(folder: Path, lines: int, progress: Callable[[str], None] = print,
                    history_days: int = HISTORY_DAYS, reuse: bool = False) -> dict:
-    """The generated vendor files for `lines`, under folder/source/ (landing/, config/, demo/truth/),
-    generated once per arguments. `reuse`: keep a cached data set of the same size and dates even
-    when another version of the generator wrote it (the bench compares the pipeline with the raw
-    files it reads, whichever code wrote them). Returns the arguments, with the generation time."""
+    """The generated vendor files for `lines`, under folder/source/ (landing/, config/; no truth:
+    the bench compares the pipeline with the files themselves), generated once per arguments.
+    `reuse`: keep a cached data set of the same size and dates even when another version of the
+    generator wrote it. Returns the arguments, with the generation time."""
+
     from orchestration.demo import generate
 
     args = dataset_args(lines, history_days)
@@ -142,7 +146,7 @@ def ensure_dataset(folder: Path, lines: int, progress: Callable[[str], None] = p
     progress(f"generating {lines:,} order lines ({args['days']} days × {args['orders_per_day']} orders/day)…")
     started = time.perf_counter()
     summary = generate(source, days=args["days"], orders_per_day=args["orders_per_day"], seed=args["seed"],
-                       end=date.fromisoformat(args["end"]), messy=False)
+                       end=date.fromisoformat(args["end"]), messy=False, truth=False)
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in (source / "landing").rglob("*") if p.is_file())
     info = {"args": args, "generate_seconds": round(seconds, 1), "landing_mb": round(size / 1e6, 1),

@@ -120,6 +120,7 @@ class _Sim:
         if days < 1 or orders_per_day < 1:
             raise ValueError("days and orders_per_day must be >= 1")
         self.home, self.days, self.opd, self.end, self.messy = home, days, orders_per_day, end, messy
+        self.write_truth = True  # False: vendor files only (the benchmark; see generate)
         self.progress = progress or (lambda _msg: None)
         self.start = end - timedelta(days=days - 1)
         self.rng = random.Random(seed)
@@ -359,7 +360,7 @@ class _Sim:
             self._messy_files()
             write_amazon_dialects(self)
             write_marketing_dialects(self)
-        return self._write_truth()
+        return self._write_truth() if self.write_truth else self._file_summary()
 
     def _day(self, d: date, i: int) -> None:
         rng, opd = self.rng, self.opd
@@ -1177,14 +1178,17 @@ class _Sim:
             TRUTH_README.format(start=self.start, end=self.end, settled=self.settled_until, messy=self.messy,
                                 timezone=self.timezone)
             + RECON_README + INVENTORY_README + READBACK_README + KPI_README + ACCRUAL_README + DEMAND_README)
+        return {**self._file_summary(), "truth_dir": str(tdir)}
+
+    def _file_summary(self) -> dict:
+        """{feed: {files, rows}} of the vendor files written."""
         summary: dict = {}
-        for feed, _name, rows in files:
+        for feed, _name, rows in self.reg.files():
             s = summary.setdefault(feed, {"files": 0, "rows": 0})
             s["files"] += 1
             s["rows"] += rows
-        summary["truth_dir"] = str(tdir)
-        self.progress(f"demo data: {sum(v['rows'] for k, v in summary.items() if k != 'truth_dir')} rows "
-                      f"in {sum(v['files'] for k, v in summary.items() if k != 'truth_dir')} files")
+        self.progress(f"demo data: {sum(v['rows'] for v in summary.values())} rows "
+                      f"in {sum(v['files'] for v in summary.values())} files")
         return summary
 
 
@@ -1225,9 +1229,16 @@ nowhere; the fees of later-settling items are accrued on their order day: `fees_
 
 def generate(home: Path, *, days: int = 120, orders_per_day: int = 60, seed: int = 7,
              end: date = date(2026, 10, 31), messy: bool = False,
-             progress: Callable[[str], None] | None = None, timezone: str = "America/New_York") -> dict:
+             progress: Callable[[str], None] | None = None, timezone: str = "America/New_York",
+             truth: bool = True) -> dict:
     """Write the demo brand's vendor files to `home/landing/<feed>/` and the truth to
     `home/demo/truth/`, the shop in business time zone `timezone` (written to the home's
     config/settings.yml; its truth days are local days). Same arguments → byte-identical files.
-    Returns {feed: {files, rows}} plus "truth_dir"."""
-    return _Sim(Path(home), days, orders_per_day, seed, end, messy, progress, timezone).run()
+    Returns {feed: {files, rows}} plus "truth_dir". `truth=False`: the same vendor files, no truth
+    and no "truth_dir" (the benchmark compares with the files themselves; some oracles scan every
+    period × day, minutes over two years)."""
+    sim = _Sim(Path(home), days, orders_per_day, seed, end, messy, progress, timezone)
+    sim.write_truth = truth
+    if not truth:  # no truth folder of another run left to be mistaken for this one's
+        shutil.rmtree(Path(home) / "demo" / "truth", ignore_errors=True)
+    return sim.run()
