@@ -22,9 +22,9 @@ def bench(
         "--compare", help="Only print the table of the sizes already measured (bench-<lines>.json).")] = False,
     generate_only: Annotated[bool, typer.Option(
         "--generate-only", help="Only generate (or find cached) the data sets; measure nothing.")] = False,
-    history_days: Annotated[int, typer.Option(
+    history_days: Annotated[int | None, typer.Option(
         help="Days of history before the new day (default: 2025-01-01 .. 2026-10-31); fewer for a quick check.",
-        min=30)] = 0,
+        min=30)] = None,
     reuse_data: Annotated[bool, typer.Option(
         "--reuse-data", help="Keep a cached data set even when another version of the demo generator "
                              "wrote it (the default regenerates it).")] = False,
@@ -56,5 +56,9 @@ def bench(
                                 history_days=history_days, reuse_data=reuse_data)
             b.render(figures, console)
             console.print(f"figures: {root / f'bench-{size}.json'}")
+    if not any((root / f"bench-{size}.json").exists() for size in sizes):
+        console.print(f"No figures for {', '.join(f'{n:,}' for n in sizes)} lines under {root}: "
+                      "run `cwh bench --lines N` first (or pass --out where they are).")
+        raise typer.Exit(1)
     b.compare(root, sizes, console)
     console.print(f"every figure against its goal: {root / 'bench-summary.json'}")
