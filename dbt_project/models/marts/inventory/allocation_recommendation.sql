@@ -5,7 +5,9 @@
 -- or the var `allocation_priority`), as a waterfall of claims, each served in full before the next:
 --   1. open orders (ordered in the last 28 days, not shipped by as_of_date) of the channels with
 --      reserve_open_orders, by priority;
---   2. each channel's demand over the lead time (its 28-day velocity × lead_time_days), by priority,
+--   2. each channel's demand over the lead time (its 28-day velocity × lead_time_days, or with the var
+--      allocation_demand: forecast, its forecast units per day over the lead time × lead_time_days,
+--      from demand_forecast_daily; velocity where the channel × SKU has no forecast), by priority,
 --      then the highest contribution per unit, then the channel code;
 --   3. anything left over, by velocity share.
 -- The exact (fractional) split is rounded to whole units by largest remainder (ties: the better
@@ -13,6 +15,10 @@
 -- docs/metrics.md "Inventory health".
 
 {%- set override = var('allocation_priority', none) %}
+{%- set demand_basis = var('allocation_demand', 'velocity') %}
+{%- if demand_basis not in ('velocity', 'forecast') %}
+    {{ exceptions.raise_compiler_error("var allocation_demand is '" ~ demand_basis ~ "': set it to velocity or forecast") }}
+{%- endif %}
 
 with as_of as (
     select max(date) as as_of_date from {{ ref('int_inventory_positions') }}
@@ -70,6 +76,15 @@ sku_margin as (
     group by channel, sku
 ),
 
+-- the night's forecast per day over the lead time (the cover period), capped at the forecast's horizon
+forecast_rates as (
+    select f.channel, f.sku, avg(f.forecast_units) as units_per_day
+    from {{ source('forecasts', 'demand_forecast') }} as f
+    inner join (select distinct sku, lead_time_days from tight) as t on t.sku = f.sku
+    where f.horizon_days <= t.lead_time_days
+    group by f.channel, f.sku
+),
+
 channel_units as (
     select channel, sum(units) as units from window_lines group by channel
 ),
@@ -89,13 +104,26 @@ inputs as (
         cast(coalesce(p.priority, 999) as integer) as priority,
         coalesce(p.reserve_open_orders, false) as reserve_open_orders,
         cast(coalesce(d.units_28d, 0) as bigint) as units_28d,
+        {%- if demand_basis == 'forecast' %}
+        case when fr.units_per_day is not null then 'forecast' else 'velocity' end as demand_basis,
+        case when fr.units_per_day is not null then fr.units_per_day
+             when t.history_days > 0 then cast(coalesce(d.units_28d, 0) as double) / t.history_days else 0 end
+            as velocity_units_per_day,
+        case when fr.units_per_day is not null then fr.units_per_day * t.lead_time_days
+             when t.history_days > 0
+            then cast(coalesce(d.units_28d, 0) as double) * t.lead_time_days / t.history_days else 0 end
+            as demand_over_lead_time,
+        {%- else %}
+        'velocity' as demand_basis,
         case when t.history_days > 0 then cast(coalesce(d.units_28d, 0) as double) / t.history_days else 0 end
             as velocity_units_per_day,
         case when t.history_days > 0
             then cast(coalesce(d.units_28d, 0) as double) * t.lead_time_days / t.history_days else 0 end
             as demand_over_lead_time,
+        {%- endif %}
         cast(case when coalesce(p.reserve_open_orders, false) then coalesce(oo.open_units, 0) else 0 end as bigint)
             as open_order_units,
+        fr.units_per_day as forecast_units_per_day,
         cast(case when m.units > 0
             then cast(m.margin as double) / m.units
                  - coalesce(cast(c.variable_costs as double) / nullif(cu.units, 0), 0)
@@ -106,6 +134,7 @@ inputs as (
     left join {{ ref('int_inventory_demand') }} as d
         on d.location = t.location and d.channel = l.channel and d.sku = t.sku and d.date = t.as_of_date
     left join open_orders as oo on oo.channel = l.channel and oo.sku = t.sku
+    left join forecast_rates as fr on fr.channel = l.channel and fr.sku = t.sku
     left join sku_margin as m on m.channel = l.channel and m.sku = t.sku
     left join channel_units as cu on cu.channel = l.channel
     left join channel_costs as c on c.channel = l.channel
@@ -205,6 +234,8 @@ select
     days_on_hand,
     cast(lead_time_days as integer) as lead_time_days,
     units_28d,
+    demand_basis,
+    forecast_units_per_day,
     velocity_units_per_day,
     demand_over_lead_time,
     open_order_units,
@@ -222,7 +253,8 @@ select
                  || ' units for open orders first (priority ' || cast(priority as {{ dbt.type_string() }}) || '); '
          else '' end
     || case when demand_over_lead_time > 0
-            then 'demand over the ' || cast(lead_time_days as {{ dbt.type_string() }}) || '-day lead time '
+            then case when demand_basis = 'forecast' then 'forecast ' else '' end
+                 || 'demand over the ' || cast(lead_time_days as {{ dbt.type_string() }}) || '-day lead time '
                  || cast(cast(demand_over_lead_time as decimal(18, 1)) as {{ dbt.type_string() }}) || ' units ('
                  || cast(cast(velocity_units_per_day as decimal(18, 2)) as {{ dbt.type_string() }})
                  || '/day), contribution '
