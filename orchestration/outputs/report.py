@@ -15,7 +15,8 @@ Sections of the report (the month shown is the last complete month, or `month=`)
   marked, and the monthly net revenue and contribution after opex;
 - the revenue gap to target and its drivers (orders = traffic + conversion, value per order);
 - reconciliation status (marts.channel_pnl_reconciled) and inventory (marts.inventory_kpis_monthly)
-  when the published snapshot has them; feed SLA status (ops.feed_sla_status).
+  when the published snapshot has them; the demand forecast (forecast_report.py: forecast vs actual
+  over the last weeks, the backtest's accuracy table); feed SLA status (ops.feed_sla_status).
 
 Reading aids: the reporting currency is named in the header and on every money axis; each channel
 keeps one colour in every chart and in the ranking of contribution after opex (charts.py: the
@@ -39,6 +40,7 @@ import duckdb
 
 from orchestration.outputs.charts import channel_colours, embedded_plotly_js, figure_json, round_money
 from orchestration.outputs.digest import write_digest
+from orchestration.outputs.forecast_report import forecast_chart, forecast_data
 from orchestration.outputs.formatting import columns, has_table, render, rows
 from orchestration.outputs.inventory_report import inventory_data
 from orchestration.outputs.pricing import pricing_notes
@@ -84,11 +86,13 @@ def render_report(database: Path, *, month: date | None = None) -> str:
         "trends": _figure(_trends(data["daily"], data["anomalies"], colours, currency, data["names"])),
         "monthly": _figure(_monthly(data["monthly"], colours, currency, data["names"])),
     }
+    if data["forecast"] and data["forecast"]["backtest"]:
+        charts["forecast"] = _figure(forecast_chart(data["forecast"]["backtest"], colours, data["names"]))
     return render("readback.html", month=month, snapshot=snapshot, readback=readback, flags=data["flags"],
                   charts=charts, plotly_js=embedded_plotly_js(), recon=data["recon"], inventory=data["inventory"],
                   sla=data["sla"], flag_labels=FLAG_LABELS, colours=colours,
                   ranking=contribution_ranking(data["pnl"], data["names"]), status=period_status(data["pnl"]),
-                  pricing=data["pricing"])
+                  pricing=data["pricing"], forecast=data["forecast"])
 
 
 def period_status(pnl: list[dict]) -> dict:
@@ -140,6 +144,7 @@ def _read(database: Path, month: date | None) -> dict:
             # stockouts, dead stock, mismatches, allocations: inventory_report.py
             "inventory": inventory_data(con, month) if has_table(con, "marts", "inventory_kpis_monthly") else None,
             "sla": rows(con, "select * from ops.feed_sla_status") if has_table(con, "ops", "feed_sla_status") else None,
+            "forecast": forecast_data(con),  # None without the forecast marts
             "pricing": pricing_notes(rows(con, "select * from marts.price_elasticity"))
             if has_table(con, "marts", "price_elasticity") else [],
         }

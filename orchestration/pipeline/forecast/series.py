@@ -116,5 +116,5 @@ def channel_demand(channel_history: pd.DataFrame, shares: pd.Series, mask: bool 
 def fill_gaps(demand: pd.Series) -> pd.Series:
     """The models need a complete series: an unknown day takes the mean of the known days of the
     same weekday (the weekly pattern kept), else the mean of all known days, else 0."""
-    weekday_mean = demand.groupby(demand.index.dayofweek).transform("mean")
+    weekday_mean = demand.groupby(demand.index.day_of_week).transform("mean")
     return demand.fillna(weekday_mean).fillna(demand.mean()).fillna(0.0)
