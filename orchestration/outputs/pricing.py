@@ -1,35 +1,45 @@
-"""Pricing notes of the readback: where two channels' price elasticities of the same SKU, category
-or whole range differ materially (their 95% intervals do not overlap), a price rise costs one of
-them less volume than the other (docs/metrics.md "Price elasticity")."""
+"""Pricing notes of the readback: where two channels' price elasticities of the same category or
+whole range differ materially (the difference is significant at 95%: |e1 − e2| ≥ 1.96 × √(se1² +
+se2²)), a price rise costs one of them less volume than the other (docs/metrics.md "Price
+elasticity"). SKU estimates are too noisy to compare one by one: they make no note."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from itertools import combinations
 
-LEVELS = ("channel", "category", "sku")  # the broadest comparison first
+LEVELS = ("channel", "category")  # the broadest comparison first
+Z_95 = 1.959964
 MAX_NOTES = 8
 
 
+def difference_z(a: dict, b: dict) -> float:
+    """How many standard errors of their difference two independent estimates lie apart."""
+    return abs(a["elasticity"] - b["elasticity"]) / math.hypot(a["std_error"], b["std_error"])
+
+
 def _elasticity(row: dict) -> str:
-    return f"{row['elasticity']:.1f} (95%: {row['ci95_low']:.1f} to {row['ci95_high']:.1f})"
+    return f"{row['elasticity']:.1f} (80%: {row['ci80_low']:.1f} to {row['ci80_high']:.1f})"
 
 
 def pricing_notes(rows: list[dict]) -> list[str]:
-    """One sentence per pair of channels whose estimated elasticities of one subject differ materially
-    (`rows`: marts.price_elasticity), broadest level first, at most MAX_NOTES."""
+    """One sentence per pair of channels whose estimated elasticities of one category or range differ
+    materially (`rows`: marts.price_elasticity): broadest level first, then the clearest difference,
+    at most MAX_NOTES."""
     subjects: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         if r["status"] == "estimated" and r["level"] in LEVELS:
             subjects[(r["level"], r["subject"])].append(r)
-    notes = []
-    for level, subject in sorted(subjects, key=lambda k: (LEVELS.index(k[0]), k[1])):
-        for a, b in combinations(sorted(subjects[(level, subject)], key=lambda r: r["channel"]), 2):
+    found = []
+    for (level, subject), estimates in subjects.items():
+        for a, b in combinations(sorted(estimates, key=lambda r: r["channel"]), 2):
+            z = difference_z(a, b)
+            if z < Z_95:
+                continue  # no material difference
             calm, steep = (a, b) if a["elasticity"] > b["elasticity"] else (b, a)
-            if calm["ci95_low"] <= steep["ci95_high"]:
-                continue  # the intervals overlap: no material difference
             what = "across its range" if level == "channel" else f"on {subject}"
             cost = "little" if calm["elasticity"] > -1 else "less"
-            notes.append(f"A price rise on {calm['channel']} costs {cost} volume {what}: elasticity "
-                         f"{_elasticity(calm)} against {_elasticity(steep)} on {steep['channel']}.")
-    return notes[:MAX_NOTES]
+            found.append((LEVELS.index(level), -z, f"A price rise on {calm['channel']} costs {cost} volume {what}: "
+                          f"elasticity {_elasticity(calm)} against {_elasticity(steep)} on {steep['channel']}."))
+    return [note for *_, note in sorted(found)][:MAX_NOTES]
