@@ -41,3 +41,12 @@ from here
 full outer join there on {% for g in group_by %}here.{{ g }} = there.{{ g }}{% if not loop.last %} and {% endif %}{% endfor %}
 where coalesce(here.total, 0) <> coalesce(there.total, 0)
 {% endtest %}
+
+
+{# Rows where any of `column_names` is null: the not_null test of a model's non-key columns in one
+   node (every test node costs a query and dbt's per-node overhead; the keys keep their own
+   unique + not_null). A failing row comes back whole, so it shows which column is null. #}
+{% test not_null_columns(model, column_names) %}
+select * from {{ model }}
+where {% for column in column_names %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+{% endtest %}
