@@ -74,7 +74,8 @@ def run(
         console.print(table)
     if report.published:
         result = report.publish
-        console.print(f"[green]published[/] {result.tables} tables, {result.rows:,} rows in {result.seconds:.1f}s → "
+        console.print(f"[green]published[/] {result.tables} tables ({result.changed} changed), {result.rows:,} rows "
+                      f"in {result.seconds:.1f}s → "
                       f"{result.path}\nanalysts: cwh sql (or any DuckDB 1.2+: duckdb -readonly {result.path})")
         return
     console.print(f"[red]publish held[/]: {report.held_reason}. The published database is unchanged "

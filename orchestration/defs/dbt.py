@@ -29,6 +29,7 @@ from orchestration.defs.resources import NightRun
 from orchestration.pipeline import run as night
 from orchestration.pipeline.forecast import SOURCE as FORECAST_SOURCE
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE
+from orchestration.pipeline.publish import PUBLISHED_SCHEMAS
 
 DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 RESULT_EVENTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
@@ -52,8 +53,11 @@ class WarehouseTranslator(DagsterDbtTranslator):
         layer = "config" if props["resource_type"] == "seed" else props["fqn"][1]
         meta = {**(props.get("meta") or {}), **((props.get("config") or {}).get("meta") or {})}
         owner = meta.get("owner") or "data-eng@example.com"
-        # analysts read the published copy (warehouse/published.duckdb), not dbt's build database
-        table = str(spec.metadata.get("dagster/table_name", "")).replace("build.", "published.", 1)
+        # analysts read the marts and seeds in the published file (warehouse/published.duckdb); staging and
+        # intermediate are only in dbt's build database
+        table = str(spec.metadata.get("dagster/table_name", ""))
+        if layer in PUBLISHED_SCHEMAS:
+            table = table.replace("build.", "published.", 1)
         return spec.replace_attributes(key=dg.AssetKey([layer, props["name"]]), group_name=layer, owners=[owner],
                                        metadata={**spec.metadata, "dagster/table_name": table})
 

@@ -15,8 +15,9 @@ from orchestration.pipeline import run as night
 def publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(key=PUBLISH_KEY, deps=mart_keys, group_name="publish", kinds={"duckdb"},
               owners=["data-eng@example.com"],
-              description="The audited build copied into a new file and swapped atomically onto the published "
-                          "database analysts open read-only; its table publish_log says what each snapshot holds.")
+              description="The audited marts, seeds (config), ops and main tables swapped atomically onto the "
+                          "published database analysts open read-only (a copy of it in which only the changed tables "
+                          "are replaced); its table publish_log says what each snapshot holds.")
     def published_warehouse(context: dg.AssetExecutionContext, night_run: NightRun) -> dg.MaterializeResult:
         home, report = night_run.run_home, night_run.report
         try:
@@ -30,7 +31,8 @@ def publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         result = report.publish
         return dg.MaterializeResult(metadata={
             "dagster/uri": dg.MetadataValue.path(str(published_database(home))),
-            "tables": result.tables, "rows": result.rows, "publish_seconds": round(result.seconds, 2),
+            "tables": result.tables, "tables_changed": result.changed, "rows": result.rows,
+            "publish_seconds": round(result.seconds, 2),
             "checks": len(report.checks), "alerts": len(report.alerts)})
 
     return published_warehouse

@@ -1,25 +1,36 @@
 """Write-audit-publish: dbt writes `warehouse/build.duckdb`, the checks audit it, and only an
 audited build becomes `warehouse/published.duckdb`, the file analysts open (read-only).
 
+The published file holds what analysts read, `PUBLISHED_SCHEMAS`: the marts, the seeds (`config`:
+channels, mappings, targets), `ops` (the feed status, checks and alerts the snapshot was audited
+against, the files it was built from) and `main` (`publish_log`, `restatements`). Staging and
+intermediate stay in the build database: they are dbt's working tables, several times the marts'
+size, and copying them was most of a publish.
+
 DuckDB allows one writer process, and while it writes no other process can open the file, so the
 published file is never written in place. Publishing builds a new file next to it and swaps it in:
 
-1. attach the build database read-only (a dbt run still writing it makes this fail: nothing is touched);
-2. the temporary file is attached with `STORAGE_VERSION` PUBLISHED_STORAGE_VERSION, so DuckDB 1.2 and
-   newer (CLIs, BI drivers, notebooks) open it, not only DuckDB 2.x, whose own format (storage 69)
-   1.x refuses; `COPY FROM DATABASE build TO tmp (SCHEMA)` copies schemas, tables (with their constraints),
-   macros and sequences into `published.duckdb.<run>.<pid>.tmp`; dbt's internal schemas
-   (`*dbt_test__audit`) and leftover `__dbt_tmp`/`__dbt_backup` relations are dropped, then every
-   table's rows are copied. Views are materialised as tables by default: dbt's staging views
-   read the lake's Parquet files by path, so as views the "published" data would change (and could
-   fail) whenever a file lands; as tables the published file is a self-contained audited snapshot;
-3. table `publish_log` (schema main) gets the previous published file's rows plus one row for
-   this run; the connection is closed (checkpoint), the file fsync'ed;
-4. `os.replace(tmp, published)` and an fsync of the folder. Readers that have the old file open
+1. attach the build database read-only (a dbt run still writing it makes this fail: nothing is touched)
+   and the current published file read-only;
+2. the new file `published.duckdb.<pid>.<ns>.tmp` starts as a byte copy of the current published file
+   when it can be reused (written in PUBLISHED_STORAGE_VERSION, holding only published schemas, a
+   publish_log with table checksums, at most half of it free blocks), else as an empty file attached
+   with `STORAGE_VERSION` PUBLISHED_STORAGE_VERSION, so DuckDB 1.2 and newer (CLIs, BI drivers,
+   notebooks) open it, not only DuckDB 2.x, whose own format (storage 69) 1.x refuses;
+3. every table of the published schemas is checksummed in the build (row count and the sum of its rows'
+   hashes) and compared with the checksum the previous publish recorded: an unchanged table stays
+   as it is in the copy, a changed or new one is dropped and re-created from the build's DDL (its
+   contract's constraints included) and its rows copied, one the build no longer has is dropped.
+   dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
+   a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
+   file lands);
+4. table `publish_log` (schema main) keeps the previous rows and gets one for this run, with every
+   published table's checksum; the connection is closed (checkpoint), the file fsync'ed;
+5. `os.replace(tmp, published)` and an fsync of the folder. Readers that have the old file open
    keep reading their consistent snapshot (the old inode lives until they close it); new
    connections see the new file.
 
-Any failure before step 4 deletes the temporary file; the published file is never touched by a
+Any failure before step 5 deletes the temporary file; the published file is never touched by a
 failed or held run. One publish at a time per home (an flock on `warehouse/.publish.lock`).
 Every outcome (published or held) is also recorded as `ops/publish/<run_id>.json`.
 """
@@ -31,6 +42,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,8 +55,8 @@ import duckdb
 from connectors.home import Home, build_database, publish_records_dir, published_database
 from orchestration.pipeline.ops.alerts import CheckLike, check_to_dict, summarize
 
-INTERNAL_SCHEMAS = {"information_schema", "pg_catalog"}
-INTERNAL_SCHEMA = re.compile(r"(^|_)dbt_test__audit$|^__")
+# what analysts read (README "For analysts and finance"); staging and intermediate stay in the build
+PUBLISHED_SCHEMAS = ("marts", "config", "ops", "main")
 INTERNAL_RELATION = re.compile(r"__dbt_(tmp|backup)")
 PUBLISH_LOG = "publish_log"
 # DuckDB 1.2 format (storage 65): read by every DuckDB from 1.2 on. It costs ~0.3 s on the demo's
@@ -65,7 +77,9 @@ CREATE TABLE tmp.main.{PUBLISH_LOG} (
     build_database_bytes BIGINT,
     tables INTEGER,
     "rows" BIGINT,
-    publish_seconds DOUBLE
+    publish_seconds DOUBLE,
+    tables_changed INTEGER,         -- tables copied from the build: new, or their content changed
+    table_checksums VARCHAR         -- JSON: schema.table -> "rows:sum of row hashes" of every published table
 )"""
 
 
@@ -77,6 +91,7 @@ class PublishResult:
     rows: int = 0
     seconds: float = 0.0
     reason: str = ""
+    changed: int = 0  # tables copied from the build (new or changed); the others were kept as published
 
 
 class PublishError(RuntimeError):
@@ -160,66 +175,130 @@ def held(home: Home, *, run_id: str, logical_date: date, checks: Sequence[CheckL
     })
 
 
-def _copy_database(con: duckdb.DuckDBPyConnection, *, materialize_views: bool) -> tuple[int, int]:
-    """Copy the attached `build` into the attached `tmp`: schema first, internal objects dropped,
-    then the rows of every table (and, by default, every view as a table). → (tables, rows)."""
-    con.execute("COPY FROM DATABASE build TO tmp (SCHEMA)")
-    for (schema,) in con.execute(
-            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = 'tmp' AND NOT internal").fetchall():
-        if schema.lower() in INTERNAL_SCHEMAS or INTERNAL_SCHEMA.search(schema):
-            con.execute(f"DROP SCHEMA tmp.{_ident(schema)} CASCADE")
-    relations = con.execute("""
-        SELECT schema_name, table_name, 'table' FROM duckdb_tables()
-        WHERE database_name = 'tmp' AND NOT internal AND NOT temporary
+def _relations(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """(schema, name) → (kind, DDL) of every published relation of an attached database (dbt's
+    leftovers and publish_log, which publish writes itself, left out)."""
+    rows = con.execute("""
+        SELECT schema_name, table_name, 'table', sql FROM duckdb_tables()
+        WHERE database_name = $db AND NOT internal AND NOT temporary
         UNION ALL
-        SELECT schema_name, view_name, 'view' FROM duckdb_views()
-        WHERE database_name = 'tmp' AND NOT internal AND NOT temporary
-        ORDER BY 1, 2""").fetchall()
-    kept = []
-    for schema, name, kind in relations:
-        drop = INTERNAL_RELATION.search(name) or (schema == "main" and name == PUBLISH_LOG)
-        if drop or (kind == "view" and materialize_views):
-            con.execute(f"DROP {'VIEW' if kind == 'view' else 'TABLE'} tmp.{_ident(schema)}.{_ident(name)}")
-        if not drop:
-            kept.append((schema, name, kind))
-    tables = rows = 0
-    for schema, name, kind in kept:
-        if kind == "view" and not materialize_views:
-            continue
-        source = f"build.{_ident(schema)}.{_ident(name)}"
-        target = f"tmp.{_ident(schema)}.{_ident(name)}"
-        if kind == "table":
-            con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
-        else:
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")
-        rows += con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-        tables += 1
-    return tables, rows
+        SELECT schema_name, view_name, 'view', sql FROM duckdb_views()
+        WHERE database_name = $db AND NOT internal AND NOT temporary""", {"db": database}).fetchall()
+    return {(schema, name): (kind, ddl) for schema, name, kind, ddl in rows
+            if schema in PUBLISHED_SCHEMAS and not INTERNAL_RELATION.search(name)
+            and (schema, name) != ("main", PUBLISH_LOG)}
 
 
-def _previous_log(con: duckdb.DuckDBPyConnection, published: Path) -> None:
-    """Carry the current published file's publish_log rows over (columns both versions know)."""
-    if not published.exists():
+def _checksum(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
+    """(rows, "rows:sum of the rows' hashes"): equal for equal contents whatever the row order."""
+    rows, total = con.execute(f"SELECT count(*), coalesce(sum(hash(*COLUMNS(*))), 0) FROM {relation}").fetchone()
+    return rows, f"{rows}:{total}"
+
+
+def _create_like_build(con: duckdb.DuckDBPyConnection, schema: str, name: str, kind: str, ddl: str) -> None:
+    """The build's table (its DDL: columns, types and the contract's constraints) created in tmp, with
+    its rows; a view becomes a table of its rows."""
+    source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS tmp.{_ident(schema)}")
+    if kind == "view":
+        con.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")
         return
-    con.execute(f"ATTACH {_sql_str(published)} AS prev (READ_ONLY)")
+    con.execute("USE tmp")  # the DDL names schema and table, not the database
     try:
-        old = {r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'prev' "
-            "AND schema_name = 'main' AND table_name = ?", [PUBLISH_LOG]).fetchall()}
-        if not old:
-            return
-        new = [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'tmp' "
-            "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [PUBLISH_LOG]).fetchall()]
-        columns = ", ".join(_ident(c) for c in new if c in old)
-        con.execute(f"INSERT INTO tmp.main.{PUBLISH_LOG} ({columns}) "
-                    f"SELECT {columns} FROM prev.main.{PUBLISH_LOG} ORDER BY published_at")
+        con.execute(ddl)
     finally:
+        con.execute("USE memory")
+    con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
+
+
+def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[str, str]) -> tuple[int, int, dict, list]:
+    """Make the published schemas of the attached `tmp` equal to the build's: a table whose checksum
+    and DDL equal what was published is kept, any other is (re-)created with the build's rows, and what
+    the build no longer has is dropped. → (tables, rows, checksums, changed table names)."""
+    build, kept = _relations(con, "build"), _relations(con, "tmp")
+    for (schema, name), (kind, _ddl) in kept.items():
+        if (schema, name) not in build:
+            con.execute(f"DROP {kind.upper()} tmp.{_ident(schema)}.{_ident(name)}")
+    rows, checksums, changed = 0, {}, []
+    for (schema, name), (kind, ddl) in sorted(build.items()):
+        key = f"{schema}.{name}"
+        count, checksums[key] = _checksum(con, f"build.{_ident(schema)}.{_ident(name)}")
+        rows += count
+        unchanged = kept.get((schema, name)) == (kind, ddl) and published_checksums.get(key) == checksums[key]
+        if kind == "table" and unchanged:
+            continue
+        if (schema, name) in kept:
+            con.execute(f"DROP {kept[(schema, name)][0].upper()} tmp.{_ident(schema)}.{_ident(name)}")
+        _create_like_build(con, schema, name, kind, ddl)
+        changed.append(key)
+    return len(build), rows, checksums, changed
+
+
+def _reusable_checksums(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str] | None:
+    """The table checksums of the attached previous published file `prev` when a copy of it can start
+    the new file, else None: it must be in the published storage version, hold only published schemas,
+    have recorded its checksums, and be at most half free blocks (dropped tables' blocks are reused by
+    the next night's, but a file mostly free is written anew, compact)."""
+    tags = con.execute("SELECT tags FROM duckdb_databases() WHERE database_name = 'prev'").fetchone()[0]
+    if not str(tags.get("storage_version", "")).startswith(PUBLISHED_STORAGE_VERSION):
+        return None
+    schemas = {s for (s,) in con.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = 'prev' AND NOT internal").fetchall()}
+    if not schemas <= set(PUBLISHED_SCHEMAS):
+        return None
+    used, block_size = con.execute(
+        "SELECT used_blocks, block_size FROM pragma_database_size() WHERE database_name = 'prev'").fetchone()
+    if published.stat().st_size > 2 * used * block_size:  # more than half the file is free blocks
+        return None
+    columns = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'prev' AND schema_name = 'main' "
+        "AND table_name = ?", [PUBLISH_LOG]).fetchall()}
+    if "table_checksums" not in columns:
+        return None
+    last = con.execute(f"SELECT table_checksums FROM prev.main.{PUBLISH_LOG} "
+                       "ORDER BY published_at DESC LIMIT 1").fetchone()
+    return json.loads(last[0]) if last and last[0] else None
+
+
+def _previous_log(con: duckdb.DuckDBPyConnection) -> None:
+    """Carry the previous published file's publish_log rows (attached as `prev`) into a new tmp
+    file's (the columns both versions know)."""
+    old = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'prev' "
+        "AND schema_name = 'main' AND table_name = ?", [PUBLISH_LOG]).fetchall()}
+    if not old:
+        return
+    new = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'tmp' "
+        "AND schema_name = 'main' AND table_name = ? ORDER BY column_index", [PUBLISH_LOG]).fetchall()]
+    columns = ", ".join(_ident(c) for c in new if c in old)
+    con.execute(f"INSERT INTO tmp.main.{PUBLISH_LOG} ({columns}) "
+                f"SELECT {columns} FROM prev.main.{PUBLISH_LOG} ORDER BY published_at")
+
+
+def _start_tmp(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) -> dict[str, str]:
+    """Attach the new file as `tmp`: a copy of the published file when it can be reused (its table
+    checksums returned), else a new file in the published storage version with the previous
+    publish_log carried over (no checksums: every table is copied)."""
+    checksums = None
+    if published.exists():
+        con.execute(f"ATTACH {_sql_str(published)} AS prev (READ_ONLY)")
+        checksums = _reusable_checksums(con, published)
+        if checksums is not None:
+            con.execute("DETACH prev")
+            shutil.copyfile(published, tmp)  # a reader of the published file is not disturbed: it is only read
+            con.execute(f"ATTACH {_sql_str(tmp)} AS tmp")
+            return checksums
+    con.execute(f"ATTACH {_sql_str(tmp)} AS tmp (STORAGE_VERSION {_sql_str(PUBLISHED_STORAGE_VERSION)})")
+    con.execute(PUBLISH_LOG_DDL)
+    if published.exists():
+        _previous_log(con)
         con.execute("DETACH prev")
+    return {}
 
 
 def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[str, str],
-            checks: Sequence[CheckLike], materialize_views: bool = True) -> PublishResult:
+            checks: Sequence[CheckLike]) -> PublishResult:
     """Publish the audited build database atomically (see the module docstring).
 
     A run with a blocking failed check is not published: it is recorded with `held()` and the
@@ -244,18 +323,20 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
             try:
                 con.execute(f"ATTACH {_sql_str(build)} AS build (READ_ONLY)")
                 build_sha, build_bytes = _sha256(build), build.stat().st_size  # stable: attached read-only
-                con.execute(f"ATTACH {_sql_str(tmp)} AS tmp (STORAGE_VERSION {_sql_str(PUBLISHED_STORAGE_VERSION)})")
-                tables, rows = _copy_database(con, materialize_views=materialize_views)
-                con.execute(PUBLISH_LOG_DDL)
-                _previous_log(con, published)
+                previous_checksums = _start_tmp(con, published, tmp)
+                tables, rows, checksums, changed = _sync_tables(con, previous_checksums)
                 published_at = datetime.now(UTC)
                 con.execute(
-                    f"INSERT INTO tmp.main.{PUBLISH_LOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO tmp.main.{PUBLISH_LOG} (run_id, logical_date, published_at, feeds_watermarks, "
+                    "checks_passed, checks_warned, checks_failed, check_results, build_database_sha256, "
+                    "build_database_bytes, tables, \"rows\", publish_seconds, tables_changed, table_checksums) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [str(run_id), logical_date, published_at,
                      json.dumps(dict(watermarks), default=str, sort_keys=True),
                      summary["passed"], summary["warned"], summary["failed"],
                      json.dumps([check_to_dict(c) for c in checks], default=str),
-                     build_sha, build_bytes, tables, rows, time.perf_counter() - started])
+                     build_sha, build_bytes, tables, rows, time.perf_counter() - started,
+                     len(changed), json.dumps(checksums, sort_keys=True)])
                 con.execute("DETACH tmp")  # checkpoints: everything is in the tmp file, no WAL
                 con.execute("DETACH build")
             finally:
@@ -276,7 +357,8 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
         "run_id": str(run_id), "logical_date": logical_date.isoformat(), "outcome": "published",
         "recorded_at": datetime.now(UTC).isoformat(), "published_at": published_at.isoformat(),
         "checks": summary, "tables": tables, "rows": rows, "seconds": round(seconds, 3),
+        "tables_changed": changed,
         "build_database_sha256": build_sha, "build_database_bytes": build_bytes,
         "published_database": str(published), "published_bytes": published.stat().st_size,
         "watermarks": dict(watermarks)})
-    return PublishResult(True, published, tables, rows, seconds)
+    return PublishResult(True, published, tables, rows, seconds, changed=len(changed))

@@ -9,6 +9,7 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -35,21 +36,34 @@ PASSING = [Check("shopify_orders", "freshness", "ok", True),
            Check("meta_ads", "no_quarantined_rows", "warn", False, "3 rows quarantined")]
 
 
-def make_build(home, scale: int = 1, rows: int = 100) -> None:
-    """A small dbt-like build: marts + staging tables, a view, and dbt leftovers that must not publish."""
+def make_build(home, scale: int = 1, rows: int = 100, channels: int = 3) -> None:
+    """A small dbt-like build: marts (one a view), a seed, ops and main tables, the staging and
+    intermediate tables analysts do not read, and dbt leftovers that must not publish."""
     path = build_database(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     with duckdb.connect(str(path)) as con:
-        con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA main_dbt_test__audit")
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA intermediate; CREATE SCHEMA config; "
+                    "CREATE SCHEMA ops; CREATE SCHEMA main_dbt_test__audit")
         con.execute("CREATE TABLE marts.fct_contribution (id INTEGER PRIMARY KEY, channel VARCHAR NOT NULL, x BIGINT)")
         con.execute("INSERT INTO marts.fct_contribution "
                     f"SELECT i, 'ch' || (i % 3), i * {scale} FROM range({rows}) t(i)")
-        con.execute("CREATE TABLE marts.dim_channel AS SELECT 'ch' || i AS channel FROM range(3) t(i)")
+        con.execute(f"CREATE TABLE marts.dim_channel AS SELECT 'ch' || i AS channel FROM range({channels}) t(i)")
+        con.execute("CREATE VIEW marts.big_contribution AS SELECT * FROM marts.fct_contribution WHERE id >= 50")
+        con.execute("CREATE TABLE config.channels AS SELECT 'ch' || i AS channel, 'Channel ' || i AS name "
+                    "FROM range(3) t(i)")
+        con.execute("CREATE TABLE ops.check_results AS SELECT 'shopify_orders' AS feed, 'ok' AS status")
+        con.execute("CREATE TABLE main.restatements AS SELECT 'ch1' AS channel, 1.5 AS delta")
         con.execute(f"CREATE TABLE staging.stg_orders AS SELECT i AS order_id FROM range({rows * 2}) t(i)")
         con.execute("CREATE VIEW staging.stg_big_orders AS SELECT * FROM staging.stg_orders WHERE order_id >= 150")
+        con.execute("CREATE TABLE intermediate.int_orders AS SELECT * FROM staging.stg_orders")
         con.execute("CREATE TABLE marts.fct_contribution__dbt_tmp AS SELECT 1 AS junk")
         con.execute("CREATE TABLE main_dbt_test__audit.not_null_x AS SELECT 1 AS junk")
+
+
+PUBLISHED = {"main.publish_log": 1, "main.restatements": 1, "config.channels": 3, "ops.check_results": 1,
+             "marts.dim_channel": 3, "marts.fct_contribution": 100,
+             "marts.big_contribution": 50}  # the view is published as a table (a snapshot, not a live query)
 
 
 def sha(path) -> str:
@@ -67,11 +81,13 @@ def test_publish_copies_tables_and_logs_the_run(home):
     result = publish(home, run_id="run-1", logical_date=date(2026, 8, 1),
                      watermarks={"shopify_orders": "2026-07-31T23:59:00+00:00"}, checks=PASSING)
     assert result.published and result.path == published_database(home) == home.root / "warehouse" / "published.duckdb"
-    assert relations(result.path) == {
-        "main.publish_log": 1, "marts.dim_channel": 3, "marts.fct_contribution": 100,
-        "staging.stg_big_orders": 50,  # the view is published as a table (a snapshot, not a live query)
-        "staging.stg_orders": 200}
-    assert (result.tables, result.rows) == (4, 353)
+    # what analysts read; staging, intermediate, dbt's test audit schema and leftovers stay in the build
+    assert relations(result.path) == PUBLISHED
+    with duckdb.connect(str(result.path), read_only=True) as con:
+        assert {s for (s,) in con.execute("SELECT schema_name FROM duckdb_schemas() WHERE NOT internal "
+                                          "AND database_name = current_database()").fetchall()} == {
+            "marts", "config", "ops"}  # and main, DuckDB's own (internal) schema
+    assert (result.tables, result.rows, result.changed) == (6, 158, 6)
     with duckdb.connect(str(result.path), read_only=True) as con:
         assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == 4950
         # constraints came along with the schema copy
@@ -79,12 +95,14 @@ def test_publish_copies_tables_and_logs_the_run(home):
                            "WHERE table_name = 'fct_contribution' AND column_name = 'channel'").fetchone()[0] == "NO"
         row = con.execute("SELECT run_id, logical_date, checks_passed, checks_warned, checks_failed, "
                           "feeds_watermarks, check_results, build_database_sha256, build_database_bytes, "
-                          "tables, \"rows\" FROM publish_log").fetchone()
+                          "tables, \"rows\", tables_changed, table_checksums FROM publish_log").fetchone()
     assert row[:5] == ("run-1", date(2026, 8, 1), 1, 1, 0)
     assert json.loads(row[5]) == {"shopify_orders": "2026-07-31T23:59:00+00:00"}
     assert [c["check"] for c in json.loads(row[6])] == ["freshness", "no_quarantined_rows"]
     assert row[7] == sha(build_database(home)) and row[8] == build_database(home).stat().st_size
-    assert row[9:] == (4, 353)
+    assert row[9:12] == (6, 158, 6)
+    assert {k: int(v.split(":")[0]) for k, v in json.loads(row[12]).items()} == {
+        k: n for k, n in PUBLISHED.items() if k != "main.publish_log"}
     assert [p.name for p in result.path.parent.iterdir() if ".tmp" in p.name] == []
     assert publish_history(home)[-1]["outcome"] == "published"
 
@@ -98,6 +116,106 @@ def test_second_publish_appends_to_publish_log(home):
         assert con.execute("SELECT run_id, logical_date FROM publish_log ORDER BY published_at").fetchall() == [
             ("run-1", date(2026, 8, 1)), ("run-2", date(2026, 8, 2))]
         assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == 9900
+
+
+def blocks(path, table: str) -> set[int]:
+    """The storage blocks holding a table's rows: a table kept from the previous file keeps them."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {b for (b,) in con.execute(f"SELECT DISTINCT block_id FROM pragma_storage_info('{table}') "
+                                          "WHERE block_id >= 0").fetchall()}
+
+
+def test_only_the_tables_whose_content_changed_are_copied(home):
+    make_build(home, rows=20_000)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    published = published_database(home)
+    before = {t: blocks(published, t) for t in ("marts.fct_contribution", "marts.dim_channel", "config.channels")}
+    assert all(before.values())
+    make_build(home, scale=2, rows=20_000)  # same row count, other values: only the checksum tells
+    result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    assert result.changed == 2  # the fact table and the view over it (a view is always copied)
+    assert publish_history(home)[-1]["tables_changed"] == ["marts.big_contribution", "marts.fct_contribution"]
+    assert blocks(published, "marts.dim_channel") == before["marts.dim_channel"]  # not rewritten: kept
+    assert blocks(published, "config.channels") == before["config.channels"]
+    assert relations(published) == {**PUBLISHED, "main.publish_log": 2, "marts.fct_contribution": 20_000,
+                                    "marts.big_contribution": 19_950}
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == 2 * sum(range(20_000))
+        assert con.execute("SELECT sum(x) FROM marts.big_contribution").fetchone()[0] == 2 * sum(range(50, 20_000))
+        assert con.execute("SELECT list(tables_changed ORDER BY published_at) FROM publish_log").fetchone()[0] == [6, 2]
+        # the re-created table has its contract: primary key and not null
+        assert sorted(con.execute("SELECT constraint_type FROM duckdb_constraints() "
+                                  "WHERE table_name = 'fct_contribution'").fetchall()) == [
+            ("NOT NULL",), ("NOT NULL",), ("PRIMARY KEY",)]
+
+
+def test_tables_dropped_or_redefined_in_the_build_are_dropped_or_redefined(home):
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("DROP TABLE ops.check_results")
+        con.execute("ALTER TABLE config.channels ALTER COLUMN name SET NOT NULL")  # same rows, new contract
+        con.execute("CREATE SCHEMA forecast; CREATE TABLE forecast.demand AS SELECT 1 AS units")  # not published
+    result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    assert publish_history(home)[-1]["tables_changed"] == ["config.channels", "marts.big_contribution"]
+    published = {k: v for k, v in PUBLISHED.items() if k != "ops.check_results"}
+    assert relations(result.path) == {**published, "main.publish_log": 2}
+    with duckdb.connect(str(result.path), read_only=True) as con:
+        assert con.execute("SELECT is_nullable FROM information_schema.columns WHERE table_schema = 'config' "
+                           "AND table_name = 'channels' AND column_name = 'name'").fetchone()[0] == "NO"
+
+
+def test_a_file_published_with_staging_is_replaced_by_one_without(home):
+    """A published file of an older publish (every schema, no table checksums) is not reused: the new
+    file is written whole, without staging, and its publish_log keeps the old rows."""
+    make_build(home)
+    published = published_database(home)
+    with duckdb.connect(":memory:") as con:  # what the previous version of publish wrote
+        con.execute(f"ATTACH '{build_database(home)}' AS build (READ_ONLY)")
+        con.execute(f"ATTACH '{published}' AS old (STORAGE_VERSION 'v1.2.0')")
+        con.execute("COPY FROM DATABASE build TO old")
+        con.execute("CREATE TABLE old.main.publish_log (run_id VARCHAR, logical_date DATE, "
+                    "published_at TIMESTAMPTZ, tables INTEGER)")
+        con.execute("INSERT INTO old.main.publish_log VALUES ('old-run', '2026-07-31', now(), 9)")
+    result = publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    assert result.changed == result.tables == 6
+    assert relations(published) == {**PUBLISHED, "main.publish_log": 2}
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT run_id, tables, tables_changed FROM publish_log ORDER BY published_at").fetchall() \
+            == [("old-run", 9, None), ("run-1", 6, 6)]
+
+
+def test_the_file_stays_compact_however_many_nights_change_it(home):
+    """A copy keeps the blocks of the tables it drops free for the next night's; the file does not grow."""
+    sizes = []
+    for night in range(1, 7):
+        make_build(home, scale=night, rows=200_000)
+        publish(home, run_id=f"run-{night}", logical_date=date(2026, 8, night), watermarks={}, checks=[])
+        sizes.append(published_database(home).stat().st_size)
+    assert max(sizes) <= 2.2 * sizes[0], sizes
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(x) FROM marts.fct_contribution").fetchone() == (
+            200_000, 6 * sum(range(200_000)))
+
+
+def test_a_file_mostly_free_blocks_is_written_anew(home, monkeypatch):
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    published = published_database(home)
+    compact = published.stat().st_size
+    with duckdb.connect(str(published)) as con:  # free blocks in the middle of the file
+        con.execute("CREATE TABLE marts.dropped AS SELECT i, i::VARCHAR AS s FROM range(1_000_000) t(i)")
+        con.execute("CHECKPOINT")
+        con.execute("CREATE TABLE marts.last AS SELECT i FROM range(100_000) t(i)")
+        con.execute("CHECKPOINT")
+        con.execute("DROP TABLE marts.dropped")
+    assert published.stat().st_size > 2.5 * compact
+    copies = []
+    monkeypatch.setattr(pub.shutil, "copyfile", lambda *args: copies.append(args))
+    result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    assert copies == [] and result.changed == result.tables  # not copied: every table written anew
+    assert published.stat().st_size <= 1.2 * compact
+    assert relations(published) == {**PUBLISHED, "main.publish_log": 2}
 
 
 READER = textwrap.dedent("""
@@ -167,24 +285,35 @@ def test_held_and_blocked_runs_leave_the_published_file_untouched(home):
     assert history["run-3"]["outcome"] == "held"
 
 
-@pytest.mark.parametrize("where", ["replace", "copy"])
+@pytest.mark.parametrize("where", ["replace", "base_copy", "table_copy"])
 def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, where):
     make_build(home)
     publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
     before = sha(published_database(home))
-    make_build(home, scale=7)
+    make_build(home, scale=7, channels=4)  # two tables change: the second copy crashes
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
     if where == "replace":
         monkeypatch.setattr(pub.os, "replace", boom)
-    else:
-        def half_copy(con, **kwargs):
-            con.execute("COPY FROM DATABASE build TO tmp (SCHEMA)")  # the tmp file exists and has content
-            raise duckdb.IOException("crash in the middle of the copy")
+    elif where == "base_copy":  # the new file starts as a copy of the published one: half of it written
+        def half_copy(source, target):
+            data = Path(source).read_bytes()
+            Path(target).write_bytes(data[: len(data) // 2])
+            raise OSError("disk full")
 
-        monkeypatch.setattr(pub, "_copy_database", half_copy)
+        monkeypatch.setattr(pub.shutil, "copyfile", half_copy)
+    else:  # the first changed table is re-created in the new file, the second crashes
+        real_create, created = pub._create_like_build, []
+
+        def create_once(con, *args):
+            if created:
+                raise duckdb.IOException("crash in the middle of the copy")
+            created.append(args)
+            real_create(con, *args)
+
+        monkeypatch.setattr(pub, "_create_like_build", create_once)
     with pytest.raises((OSError, PublishError)):
         publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
     monkeypatch.undo()
