@@ -7,6 +7,12 @@ compared: the same columns, the same rows (in any order), money and counts exact
 cent), doubles within a relative 1e-6 (Spark keeps the average or quotient of decimals to 6 decimal
 places where DuckDB computes it in double), timestamps as UTC instants.
 
+The forecast marts and those that read the forecast (`source:forecasts+`) are compared too: the
+DuckDB build is the night's order (everything else, the forecast phase on the DuckDB build writing
+the `forecasts` Parquet files, then `source:forecasts+`), and Spark builds the whole project over
+those same files (statsmodels runs once, in Python: the forecast is an input of both builds, like
+the lake).
+
 Run by `make test-spark` (`pytest -m spark tests/spark`): it needs pyspark and dbt-spark from
 requirements-spark.lock and Java 17; the plain `make test` deselects it (pyproject.toml).
 """
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import duckdb
 import pytest
@@ -25,9 +31,12 @@ from connectors.lake import Home, land_all
 from orchestration.demo import generate
 from orchestration.pipeline.dbt import failures, run_dbt
 from orchestration.pipeline.dbt_sources import DBT_DIR
+from orchestration.pipeline.forecast.phase import run_forecast
+from orchestration.pipeline.run import FORECAST_MODELS
 
 pytestmark = pytest.mark.spark
 
+END = date(2026, 10, 31)  # the demo's last day (generate's default end)
 MARTS = sorted(path.stem for path in (DBT_DIR / "models" / "marts").rglob("*.sql"))
 REL_TOLERANCE = 1e-6
 
@@ -40,9 +49,9 @@ def home(tmp_path_factory) -> Home:
     return home
 
 
-def build(home: Home, target: str) -> None:
+def build(home: Home, target: str, *selection: str) -> None:
     started = time.monotonic()
-    result = run_dbt(home, "build", target=target)
+    result = run_dbt(home, "build", *selection, target=target)
     problems = failures(result)
     print(f"dbt build on {target}: {time.monotonic() - started:.0f} s", *problems, sep="\n")
     assert result.success, problems
@@ -50,13 +59,16 @@ def build(home: Home, target: str) -> None:
 
 @pytest.fixture(scope="module")
 def duckdb_marts(home) -> dict[str, tuple[list[str], list[tuple]]]:
-    build(home, "duckdb")
+    build(home, "duckdb", "--exclude", FORECAST_MODELS)
+    outcome = run_forecast(home, END)
+    assert outcome.ok, outcome.warnings
+    build(home, "duckdb", "--select", FORECAST_MODELS)
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         return {name: _rows(con.sql(f"select * from marts.{name}").to_arrow_table()) for name in MARTS}
 
 
 @pytest.fixture(scope="module")
-def spark_marts(home) -> dict[str, tuple[list[str], list[tuple]]]:
+def spark_marts(home, duckdb_marts) -> dict[str, tuple[list[str], list[tuple]]]:  # after the forecast
     from pyspark.sql import SparkSession
 
     build(home, "spark")
