@@ -219,6 +219,7 @@ class InventoryTruth:
 
     def stockout_rows(self) -> list[list]:
         rows = []
+        self.lost_exact: dict[tuple[str, str, str, str], Fraction] = {}  # (location, channel, sku, day)
         for loc, name in enumerate(LOCATIONS):
             for si, s in enumerate(SKUS):
                 days = self.stock[(name, si)]
@@ -235,6 +236,7 @@ class InventoryTruth:
                         velocity = Fraction(units_pre, hd) if hd else Fraction(0)
                         sold = self.sales.get((ch, si, o), (0,))[0]
                         lost = max(Fraction(0), velocity - sold)
+                        self.lost_exact[(name, ch, s.sku, date.fromordinal(o).isoformat())] = lost
                         value = D0
                         if lost and units_pre:
                             value = cents(lost * Fraction(self._net(ch, si, episode - WINDOW, episode - 1))
@@ -340,7 +342,8 @@ class InventoryTruth:
             first = self.start + timedelta(days=self.i_stockout)
             expected += [["stockout", name, SKUS[a].sku, "first_day", first.isoformat()],
                          ["stockout", name, SKUS[a].sku, "stockout_days", len({r[3] for r in rows})],
-                         ["stockout", name, SKUS[a].sku, "lost_units", f"{sum(float(r[7]) for r in rows):.6f}"],
+                         ["stockout", name, SKUS[a].sku, "lost_units",  # exact: not a sum of rounded days
+                          f"{float(sum(self.lost_exact[tuple(r[:4])] for r in rows)):.6f}"],
                          ["stockout", name, SKUS[a].sku, "lost_sales_value",
                           f"{sum((Decimal(r[8]) for r in rows), D0):.2f}"]]
         name = LOCATIONS[2]

@@ -52,8 +52,9 @@ import statsmodels.api as sm
 MIN_PRICE_POINTS, MIN_WEEKS_AT_PRICE, MIN_OBSERVATIONS = 3, 2, 8
 PRICE_STEP = 0.05
 # ...and a standard deviation of weekly ln price of at least MIN_PRICE_SPREAD: below it the price
-# only moved with the customer mix (who used a code, which account bought), not with a price change
-MIN_PRICE_SPREAD = 0.03
+# only moved with the customer mix (who used a code, which account bought; in a thin week of 3
+# units one discounted line moves the average 5%), not with a price change
+MIN_PRICE_SPREAD = 0.045
 ESTIMATED, NOT_ENOUGH_VARIATION = "estimated", "not_enough_variation"
 ALL_SKUS = "all SKUs"
 
