@@ -16,7 +16,6 @@ engine does the rest the same way for every feed:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -24,6 +23,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -327,35 +327,79 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
                         progress: reader.Progress | None = None) -> Iterator[pl.DataFrame]:
     """The file's needed columns as text, renamed to canonical names, plus `_line`.
 
-    `connectors.reader` splits the file into records (true line numbers), DuckDB's CSV reader reads
-    them strictly into an all-text Parquet scratch file (`COPY` streams: memory stays flat whatever
-    the file size), read back batch by batch. Records the reader refuses (wrong field count, NUL
-    bytes, a cut last row) are left in `account.refused` for the caller to quarantine.
+    A plain file (UTF-8, one record per line: `reader.plain_file`, the common case) is read by
+    DuckDB's CSV reader directly (`reader.read_plain`); any other, or one in which DuckDB meets a
+    record it cannot read, goes record by record: `connectors.reader` splits the file into records
+    (true line numbers) and DuckDB reads them strictly. Either way the rows land in an all-text
+    Parquet scratch file (`COPY` streams: memory stays flat whatever the file size), read back batch
+    by batch, and both ways give the same rows, lines and counts. Records the reader refuses (wrong
+    field count, NUL bytes, a cut last row) are left in `account.refused` for the caller to quarantine.
     """
     account = account if account is not None else FileAccount()
     dialect = layout.dialect
-    encoding = dialect.encoding  # detected once, by sniff
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
-        tally = reader.Tally()
-        lines = reader.physical_lines(path, encoding)
-        if progress is not None:
-            lines = reader.counted_lines(lines, path.stat().st_size, progress)
-        records = reader.split_records(lines, layout.header_line, dialect.delimiter, dialect.quote, tally)
-        try:
-            strict = reader.read_records(records, width=layout.width, select=layout.positions,
-                                         delimiter=dialect.delimiter, quote=dialect.quote,
-                                         scratch=Path(tmp), batch_rows=batch_rows, progress=progress)
-        except reader.Unreadable as err:
-            raise FileRejected(f"{path.name}: {err}") from err
-        except duckdb.Error as err:
-            raise FileRejected(f"{path.name}: unreadable as {layout.format.label}: {str(err).splitlines()[0]}") from err
+        direct = _read_direct(path, layout, Path(tmp), batch_rows, progress) if READ_DIRECT else None
+        if direct is not None:
+            parquet, tally = direct
+            account.start(tally, dialect, [])
+            account.read = "direct"
+            first_line = layout.header_line + 1
+            for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_rows):
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                yield frame.with_columns(pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
+                                         .alias("_line")).select("_line", *frame.columns)
+                first_line += frame.height
+            return
+        strict, tally = _read_by_record(path, layout, Path(tmp), batch_rows, progress)
         account.start(tally, dialect, strict.rejected + strict.refused)
         for batch in pq.ParquetFile(strict.parquet).iter_batches(batch_size=batch_rows):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             yield frame
+
+
+# False: every file is read record by record (tests compare the two reads on the same files)
+READ_DIRECT = True
+
+
+def _read_direct(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
+                 progress: reader.Progress | None) -> tuple[Path, reader.Tally] | None:
+    dialect = layout.dialect
+    plain = reader.plain_file(path, dialect.encoding, layout.header_line, dialect.delimiter, dialect.quote)
+    if plain is None:
+        return None
+    if progress is not None:
+        progress("parsing", 0, 0.0)
+    parquet = reader.read_plain(path, plain, header_line=layout.header_line, width=layout.width,
+                                select=layout.positions, delimiter=dialect.delimiter, quote=dialect.quote,
+                                scratch=scratch, batch_rows=batch_rows)
+    if parquet is None:
+        return None
+    if progress is not None:
+        progress("parsing", plain.records, 1.0)
+    return parquet, reader.Tally(preamble_lines=layout.header_line - 1, records=plain.records)
+
+
+def _read_by_record(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
+                    progress: reader.Progress | None) -> tuple[reader.StrictRead, reader.Tally]:
+    dialect = layout.dialect
+    tally = reader.Tally()
+    lines = reader.physical_lines(path, dialect.encoding)  # encoding detected once, by sniff
+    if progress is not None:
+        lines = reader.counted_lines(lines, path.stat().st_size, progress)
+    records = reader.split_records(lines, layout.header_line, dialect.delimiter, dialect.quote, tally)
+    try:
+        strict = reader.read_records(records, width=layout.width, select=layout.positions,
+                                     delimiter=dialect.delimiter, quote=dialect.quote,
+                                     scratch=scratch, batch_rows=batch_rows, progress=progress)
+    except reader.Unreadable as err:
+        raise FileRejected(f"{path.name}: {err}") from err
+    except duckdb.Error as err:
+        raise FileRejected(f"{path.name}: unreadable as {layout.format.label}: {str(err).splitlines()[0]}") from err
+    return strict, tally
 
 
 @dataclass
@@ -373,6 +417,7 @@ class FileAccount:
     records_non_data: int = 0
     records_merged: int = 0
     refused: list = field(default_factory=list)  # reader.Rejected, handled by parse_batches
+    read: str = "by record"  # or "direct": how the file was read (engine.stream_text_batches)
     _unplaced: list = field(default_factory=list)  # line arrays not yet accounted for
 
     def start(self, tally: reader.Tally, dialect: Dialect, refused: list) -> None:
@@ -383,13 +428,14 @@ class FileAccount:
 
     def place(self, seen, landed, quarantined, non_data) -> None:
         """Count one batch: `seen` are the lines that entered it, the others where they went."""
-        seen, landed = np.unique(np.asarray(seen, dtype=np.int64)), np.unique(np.asarray(landed, dtype=np.int64))
-        quarantined = np.setdiff1d(np.asarray(quarantined, dtype=np.int64), landed)
-        non_data = np.setdiff1d(np.setdiff1d(np.asarray(non_data, dtype=np.int64), landed), quarantined)
+        seen, landed = _lines(seen), _lines(landed)
+        quarantined = np.setdiff1d(_lines(quarantined), landed, assume_unique=True)
+        non_data = np.setdiff1d(np.setdiff1d(_lines(non_data), landed, assume_unique=True), quarantined,
+                                assume_unique=True)
         self.records_landed += len(landed)
         self.records_quarantined += len(quarantined)
         self.records_non_data += len(non_data)
-        rest = np.setdiff1d(seen, np.concatenate([landed, quarantined, non_data]))
+        rest = np.setdiff1d(seen, np.concatenate([landed, quarantined, non_data]), assume_unique=True)
         if len(rest):
             self._unplaced.append(rest)
 
@@ -408,8 +454,17 @@ class FileAccount:
                 "This is a connector defect: report it with the file")
 
     def ledger(self) -> dict:
-        counts = {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in ("refused", "records")}
+        counts = {k: v for k, v in self.__dict__.items()
+                  if not k.startswith("_") and k not in ("refused", "records", "read")}
         return {"records_in_file": self.records, **counts}
+
+
+def _lines(values) -> np.ndarray:
+    """Sorted distinct line numbers; a batch's usually are already, and then need no sort."""
+    lines = np.asarray(values, dtype=np.int64)
+    if len(lines) < 2 or bool((lines[1:] > lines[:-1]).all()):
+        return lines
+    return np.unique(lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,17 +479,40 @@ def pii_hash(value: str) -> str:
     re-identified from any email list. Landing (`connectors.lake.land_file`, `cwh`) sets the home's
     key first (`connectors.secrets.ensure_hash_key`).
     """
+    return pii_hashes([value])[0]
+
+
+def pii_hashes(texts: Sequence[str]) -> list[str]:
+    """`pii_hash` of each text, the key read once (a file has hundreds of thousands of emails)."""
+    key = _hash_key()
+    return [hmac.digest(key, text.strip().lower().encode(), "sha256").hex() for text in texts]
+
+
+def _hash_key() -> bytes:
     key = os.environ.get("CWH_HASH_KEY", "").encode()
     if not key:
         raise RuntimeError("no key to hash personal data with: set CWH_HASH_KEY, or land files through "
                            "`cwh ingest` / connectors.lake.land_file, which create a per-home key")
-    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return key
+
+
+# printable ASCII without surrounding spaces: strip() leaves it as it is, lower() is ASCII's
+_PLAIN_ASCII = r"^[!-~](?:[ -~]*[!-~])?$"
 
 
 def _hash_column(frame: pl.DataFrame, name: str) -> pl.DataFrame:
-    texts = frame[name].drop_nulls().unique().to_list()
-    lookup = {t: pii_hash(t) for t in texts if t.strip()}
-    return frame.with_columns(pl.col(name).replace_strict(lookup, default=None, return_dtype=pl.String))
+    """`pii_hash` of every value of the column, each distinct value hashed once; for plain ASCII
+    values (the usual email) the normalising and the hex are done by polars, where they agree with
+    Python's, and only the HMAC runs per value."""
+    texts = frame[name].drop_nulls().unique()
+    is_plain = texts.str.contains(_PLAIN_ASCII)
+    plain = texts.filter(is_plain)
+    other = [t for t in texts.filter(~is_plain).to_list() if t.strip()]  # blank: no hash
+    digest = partial(hmac.digest, _hash_key(), digest="sha256")
+    digests = pl.Series(list(map(digest, plain.str.to_lowercase().cast(pl.Binary).to_list())), dtype=pl.Binary)
+    keys = pl.concat([plain, pl.Series(other, dtype=pl.String)])
+    hashes = pl.concat([digests.bin.encode("hex"), pl.Series(pii_hashes(other), dtype=pl.String)])
+    return frame.with_columns(pl.col(name).replace_strict(keys, hashes, default=None, return_dtype=pl.String))
 
 
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "boolean": "yes/no",
@@ -561,20 +639,28 @@ def _repeated_keys(good: pl.DataFrame, contract: Contract, layout: FileLayout,
     if not good.height:
         return good, _quarantine_rows(good.clear(), pl.Series([], dtype=pl.String), layout)
     key = list(contract.primary_key)
-    hashes = good.select(pl.struct(key).hash(seed=7).alias("h"))["h"].to_numpy()
-    seen: dict[int, int] = state.setdefault("_key_lines", {})
-    repeat_of = []
-    for h, line in zip(hashes.tolist(), good["_line"].to_list(), strict=True):  # both from `good`
-        first = seen.setdefault(h, line)
-        repeat_of.append(first if first != line else None)
-    mask = pl.Series(repeat_of, dtype=pl.Int64).is_not_null()
+    rows = good.select(pl.struct(key).hash(seed=7).alias("h"), "_line")
+    # the line each key was first seen on: an earlier batch's (`seen`), else this batch's first row's
+    first = rows.select(pl.col("_line").first().over("h")).to_series()
+    seen: pl.DataFrame | None = state.get("_key_lines")
+    if seen is not None:
+        earlier = rows.join(seen, on="h", how="left", maintain_order="left")["first_line"]
+        first = earlier.fill_null(first)
+        fresh = rows.filter(earlier.is_null())
+    else:
+        fresh = rows
+    fresh = fresh.unique("h", keep="first", maintain_order=True).rename({"_line": "first_line"})
+    state["_key_lines"] = fresh if seen is None else pl.concat([seen, fresh])
+    repeat_of = pl.DataFrame({"first": first, "line": rows["_line"]}).select(
+        pl.when(pl.col("first") != pl.col("line")).then(pl.col("first"))).to_series()
+    mask = repeat_of.is_not_null()
     if not mask.any():
         return good, _quarantine_rows(good.clear(), pl.Series([], dtype=pl.String), layout)
     rows = good.filter(mask)
     names = ", ".join(layout.mapping.get(k, k) for k in key)
     reasons = pl.Series([f"repeats the key ({names}) of line {first}: the file has two rows for one "
                          f"{contract.feed} key; the first is landed, fix or remove the other"
-                         for first in repeat_of if first is not None], dtype=pl.String)
+                         for first in repeat_of.drop_nulls().to_list()], dtype=pl.String)
     text = rows.with_columns([pl.col(c).cast(pl.String) for c in rows.columns if c != "_line"])
     return good.filter(~mask), _quarantine_rows(text, reasons, layout)
 

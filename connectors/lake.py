@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -158,7 +158,7 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
     schema = contract.arrow_schema()
     loaded = quarantined = non_data = 0
     event_min = event_max = None
-    stamp = pa.scalar(loaded_at, type=pa.timestamp("us", tz="UTC"))
+    stamp = (loaded_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     try:
         with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
                 pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer:
@@ -170,11 +170,11 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                 if good.num_rows:
                     n = good.num_rows
                     lineage = {
-                        "_source_file": pa.array([path.name] * n, pa.string()),
-                        "_source_sha256": pa.array([sha] * n, pa.string()),
+                        "_source_file": _constant(path.name, pa.string(), n),
+                        "_source_sha256": _constant(sha, pa.string(), n),
                         "_source_line": good.column("_line").cast(pa.int64()),
-                        "_source_format": pa.array([layout.format.name] * n, pa.string()),
-                        "_loaded_at": pa.array([stamp.as_py()] * n, pa.timestamp("us", tz="UTC")),
+                        "_source_format": _constant(layout.format.name, pa.string(), n),
+                        "_loaded_at": _constant(stamp, pa.int64(), n).cast(pa.timestamp("us", tz="UTC")),
                     }
                     table = good.drop(["_line"])
                     for name, column in lineage.items():
@@ -210,13 +210,18 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                 "max_event_time": event_max, **account.ledger()})
 
 
-def _event_range(table: pa.Table, column: str, low, high):
-    import pyarrow.compute as pc
+def _constant(value, type_: pa.DataType, n: int) -> pa.Array:
+    """`value` n times, without a Python list per batch (built by polars: pyarrow's conversions
+    from Python values import pandas, seconds of a landing's time)."""
+    dtype = pl.String if type_ == pa.string() else pl.Int64
+    return pl.select(pl.repeat(value, n, dtype=dtype)).to_series().to_arrow().cast(type_)
 
-    values = table.column(column)
-    if values.null_count == len(values):
+
+def _event_range(table: pa.Table, column: str, low, high):
+    values = pl.from_arrow(table.column(column))  # polars: pyarrow's as_py of a zoned time imports pandas
+    if values.null_count() == len(values):
         return low, high
-    lo, hi = pc.min(values).as_py(), pc.max(values).as_py()
+    lo, hi = values.min(), values.max()
     low = lo if low is None or lo < low else low
     high = hi if high is None or hi > high else high
     return low, high

@@ -33,6 +33,9 @@ import duckdb
 
 CHUNK_BYTES = 4 << 20
 MAX_RECORD_BYTES = 16 << 20
+# DuckDB's CSV buffer; by default 16 × max_line_size (256 MB), more than the readers' memory limit:
+# every file over 256 MB was refused with "could not allocate block"
+BUFFER_BYTES = 2 * MAX_RECORD_BYTES
 # file signatures of things users drop that are not delimited text
 BINARY_SIGNATURES = {
     b"PK\x03\x04": "an Excel workbook or a zip archive (.xlsx/.zip): open it and save it as CSV",
@@ -359,7 +362,8 @@ def read_records(records: Iterator[Record], *, width: int, select: dict[str, int
         f"quote = {quote_sql}", f"escape = {quote_sql}", "comment = ''", "strict_mode = true",
         "null_padding = false", "ignore_errors = true", "store_rejects = true",
         "rejects_table = 'cwh_rejects'", "rejects_scan = 'cwh_reject_scans'", "parallel = false",
-        f"max_line_size = {MAX_RECORD_BYTES}", "new_line = '\\n'",  # we end every record with LF
+        f"max_line_size = {MAX_RECORD_BYTES}", f"buffer_size = {BUFFER_BYTES}",
+        "new_line = '\\n'",  # we end every record with LF
     ]
     parquet = scratch / "text.parquet"
     projection = ", ".join(['"_line"'] + [f'f{index} AS "{name.replace(chr(34), chr(34) * 2)}"'
@@ -444,3 +448,110 @@ def _rejects(con: duckdb.DuckDBPyConnection, width: int, delimiter: str, quote: 
         rest = text[prefix.end() + len(delimiter):]
         out[line] = Rejected(line, _reason(error_type, message, width), split_fields(rest, delimiter, quote))
     return list(out.values())
+
+
+# --------------------------------------------------------------------------------------------
+# the direct read: a plain file read by DuckDB as it is
+
+
+@dataclass(frozen=True)
+class PlainFile:
+    """What the pre-scan proved about a file: every record is one physical line, so record n
+    (0-based, after the header) starts on line `header_line + 1 + n`."""
+
+    new_line: str  # "\n" or "\r\n", the only line end in the file
+    records: int  # physical lines after the header
+
+
+_BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*\n")
+
+
+def plain_file(path: Path, encoding: Encoding, header_line: int, delimiter: str, quote: str) -> PlainFile | None:
+    """The file, when reading it record by record (`split_records`) would find exactly one record
+    per line after the header: UTF-8, one kind of line end (LF or CRLF), no blank line, no NUL byte,
+    no line that leaves a quoted field open. None otherwise (the record-by-record read is needed).
+    Runs at C speed but for the lines that hold a quote character."""
+    if not encoding.passthrough:
+        return None
+    state = _QuoteState(delimiter.encode(), quote.encode()) if quote else None
+    lines = crs = crlfs = 0
+    tail = b""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            block = tail + chunk
+            cut = block.rfind(b"\n") + 1
+            body, tail = block[:cut], block[cut:]
+            if len(tail) > MAX_RECORD_BYTES:
+                return None
+            if body and not _plain_lines(b"\n" + body, state):
+                return None
+            lines += body.count(b"\n")
+            crs += body.count(b"\r")
+            crlfs += body.count(b"\r\n")
+    if tail:  # a last line without its line end
+        if not tail.strip(b" \t\r\x0b\x0c") or not _plain_lines(b"\n" + tail + b"\n", state):
+            return None
+        lines += 1
+        crs += tail.count(b"\r")
+    if crs == 0:
+        new_line = "\n"
+    elif crs == crlfs == lines - (1 if tail else 0):
+        new_line = "\r\n"
+    else:
+        return None  # CR-only or mixed line ends
+    return PlainFile(new_line, lines - header_line) if lines > header_line else None
+
+
+def _plain_lines(block: bytes, state: _QuoteState | None) -> bool:
+    """`block`: whole lines, preceded by the previous line's LF. No blank line, no NUL byte, and
+    every line with a quote closes its quoted fields."""
+    if b"\x00" in block or _BLANK_LINE.search(block):
+        return False
+    if state is None:
+        return True
+    pos = block.find(state.quote)
+    while pos != -1:
+        start = block.rfind(b"\n", 0, pos) + 1
+        end = block.find(b"\n", pos) + 1
+        if state.ends_inside(block[start:end], False):
+            return False
+        pos = block.find(state.quote, end)
+    return True
+
+
+def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, select: dict[str, int],
+               delimiter: str, quote: str, scratch: Path, batch_rows: int) -> Path | None:
+    """DuckDB's CSV reader on the file itself (both cores, no scratch copy of the records), with the
+    same pinned dialect as `read_records`. Any record it cannot read as a row of `width` fields, or a
+    row count other than the pre-scan's, gives None: the caller reads the file record by record,
+    which names each refused record and its line. Returns the all-text Parquet of the rows, in file
+    order, without `_line` (record n is on line header_line + 1 + n)."""
+    columns_sql = "{" + ", ".join(f"'f{i}': 'VARCHAR'" for i in range(width)) + "}"
+    quote_sql = _sql_str(quote) if quote else "''"
+    # LF pinned; CRLF left to DuckDB's default (LF, CR or CRLF: the pre-scan proved only CRLF occurs),
+    # as DuckDB 2.0 reads no rows after `skip` with new_line = '\r\n'
+    new_line = ["new_line = '\\n'"] if plain.new_line == "\n" else []
+    options = [
+        f"columns = {columns_sql}", "header = false", f"skip = {header_line}", "auto_detect = false",
+        f"delim = {_sql_str(delimiter)}", f"quote = {quote_sql}", f"escape = {quote_sql}", "comment = ''",
+        "strict_mode = true", "null_padding = false", "ignore_errors = false",
+        f"max_line_size = {MAX_RECORD_BYTES}", f"buffer_size = {BUFFER_BYTES}", "encoding = 'utf-8'", *new_line,
+    ]
+    projection = ", ".join(f'f{index} AS "{name.replace(chr(34), chr(34) * 2)}"' for name, index in select.items())
+    parquet = scratch / "text.parquet"
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "512MB", "preserve_insertion_order": True,
+                                 "temp_directory": str(scratch)})
+    try:
+        con.execute("SET enable_progress_bar_print = false")
+        query = f"SELECT {projection} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
+        con.execute(f"COPY ({query}) TO {_sql_str(str(parquet))} "
+                    f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})")
+        rows = con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(parquet))})").fetchone()[0]
+    except duckdb.Error:
+        rows = -1
+    finally:
+        con.close()
+    if rows != plain.records:
+        parquet.unlink(missing_ok=True)
+        return None
+    return parquet

@@ -153,9 +153,12 @@ def _fast(kind: str, text: pl.Series, scale: int | None) -> pl.Series:
         return text.str.to_date("%Y-%m-%d", strict=False)
     if kind == "timestamp":
         frame = pl.DataFrame({"t": text})
-        return frame.select(pl.coalesce(
-            [pl.col("t").str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
-             for f in _FAST_TIMESTAMP_FORMATS])).to_series()
+        formats = [pl.col("t").str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
+                   for f in _FAST_TIMESTAMP_FORMATS]
+        first = frame.select(formats[0]).to_series()
+        if first.null_count() == text.null_count():  # one layout per file: the others need not run
+            return first
+        return frame.select(pl.coalesce(formats)).to_series()
     if kind == "boolean":
         return pl.Series(text.name, [None] * len(text), dtype=pl.Boolean)
     plain = text.str.contains(rf"^-?\d+(\.\d{{1,{scale}}})?$")
