@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +34,12 @@ RATE_WINDOW_DAYS = 90
 HEADER = ["channel", "order_id", "sku", "order_date", "posted_date", "currency", "units", "principal",
           "accrued_marketplace_fees", "accrued_fulfillment_costs", "actual_marketplace_fees",
           "actual_fulfillment_costs", "accrued_marketplace_fees_usd", "accrued_fulfillment_costs_usd"]
+
+
+def _halves(principal: Decimal) -> list[tuple[Decimal, int]]:
+    """(principal, units) of the two one-unit rows a split item is written as."""
+    first = (principal / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return [(first, 1), (principal - first, 1)]
 
 
 def _cents(amount: Decimal) -> int:
@@ -65,10 +71,12 @@ class AccrualTruth:
         h[3] += _cents(ful)
 
     def unsettled(self, ch: str, oid: str, sku: str, d: date, posted: date, cur: str, qty: int,
-                  principal: Decimal, mkt: Decimal, ful: Decimal) -> None:
+                  principal: Decimal, mkt: Decimal, ful: Decimal, *, split: bool = False) -> None:
+        """`split`: the messy files write the item as two rows of one unit (dialects_amazon.py, the
+        principal in halves, the first rounded half up): the warehouse accrues each row on its own."""
         self.items.append(dict(channel=ch, order_id=oid, sku=sku, order_date=d, posted_date=posted, currency=cur,
                                units=qty, principal=principal, actual_marketplace_fees=mkt,
-                               actual_fulfillment_costs=ful))
+                               actual_fulfillment_costs=ful, split=split))
 
     def _rates(self, ch: str, sku: str) -> list[int] | None:
         own = self.history.get((ch, sku))
@@ -86,8 +94,9 @@ class AccrualTruth:
             rates = self._rates(item["channel"], item["sku"])
             mkt = ful = Decimal("0.00")
             if rates:
-                mkt = Decimal(_scaled(_cents(item["principal"]), rates[1], rates[0])) / 100
-                ful = Decimal(_scaled(item["units"], rates[3], rates[2])) / 100
+                rows = _halves(item["principal"]) if item["split"] else [(item["principal"], item["units"])]
+                mkt = Decimal(sum(_scaled(_cents(principal), rates[1], rates[0]) for principal, _ in rows)) / 100
+                ful = Decimal(sum(_scaled(units, rates[3], rates[2]) for _, units in rows)) / 100
             d, cur, ch = item["order_date"], item["currency"], item["channel"]
             item.update(accrued_marketplace_fees=mkt, accrued_fulfillment_costs=ful,
                         accrued_marketplace_fees_usd=self.sim.conv(mkt, cur, d),

@@ -752,6 +752,7 @@ class _Sim:
             item_code = str(rng.randrange(10 ** 13, 10 ** 14))
             refund_roll, refund_days = rng.random(), rng.randint(5, 30)
             kept = self.demand.accept(ch, si, d, listed, base)  # drawn for every item: messy runs draw alike
+            bad = self._plant_amazon_defect(bad, kept, d)
             if not bad and (self.invt.unavailable(ch, si, d) or not kept):
                 continue  # out of stock / listing suppressed / lost to its price: drawn like a sale, demand lost
             if not missing:
@@ -792,7 +793,8 @@ class _Sim:
                         (ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id, comm, d))
             fba = s.fba_fee * qty
             if not settled:
-                self.accruals.unsettled(ch, oid, s.sku, d, posted, cur, qty, ip, comm, fba)
+                self.accruals.unsettled(ch, oid, s.sku, d, posted, cur, qty, ip, comm, fba,
+                                        split=self.messy and us and qty == 2)  # dialects_amazon.py splits it
                 continue
             self.accruals.settled(ch, s.sku, posted, qty, ip, comm, fba)
             self.recon.amazon_settled_sale(ch, k, ip - promo + ship - sp + tax)
@@ -805,6 +807,14 @@ class _Sim:
             self.add(ch, posted, FUL, conv(fba, cur, posted))
         if not cancelled and not bad and units_total:
             self.kpi_add(ch, d, 1, units_total, 0)
+
+    def _plant_amazon_defect(self, bad: bool, kept: bool, d: date) -> bool:
+        """The planted missing-key item must be a sale: when its demand is lost to its price, the next
+        eligible order takes the defect (clean and messy runs then lose the same item)."""
+        if bad and not kept:
+            self.amz_bad_day = d
+            return False
+        return bad
 
     def _amz_refund(self, rd: date, ch, oid, item_code, si, qty, ip, ship, sp, tax, promo, promo_id,
                     comm, order_day) -> None:
