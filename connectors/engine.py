@@ -340,13 +340,13 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
-        direct = _read_direct(path, layout, Path(tmp), batch_rows, progress) if READ_DIRECT else None
+        direct = _read_direct(path, layout, Path(tmp), progress) if READ_DIRECT else None
         if direct is not None:
-            parquet, tally = direct
+            text, tally = direct
             account.start(tally, dialect, [])
             account.read = "direct"
             first_line = layout.header_line + 1
-            for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_rows):
+            for batch in reader.text_batches(text, batch_rows):
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
                 yield frame.with_columns(pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
@@ -365,7 +365,7 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
 READ_DIRECT = True
 
 
-def _read_direct(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
+def _read_direct(path: Path, layout: FileLayout, scratch: Path,
                  progress: reader.Progress | None) -> tuple[Path, reader.Tally] | None:
     dialect = layout.dialect
     plain = reader.plain_file(path, dialect.encoding, layout.header_line, dialect.delimiter, dialect.quote)
@@ -373,14 +373,14 @@ def _read_direct(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
         return None
     if progress is not None:
         progress("parsing", 0, 0.0)
-    parquet = reader.read_plain(path, plain, header_line=layout.header_line, width=layout.width,
-                                select=layout.positions, delimiter=dialect.delimiter, quote=dialect.quote,
-                                scratch=scratch, batch_rows=batch_rows)
-    if parquet is None:
+    text = reader.read_plain(path, plain, header_line=layout.header_line, width=layout.width,
+                             select=layout.positions, delimiter=dialect.delimiter, quote=dialect.quote,
+                             scratch=scratch)
+    if text is None:
         return None
     if progress is not None:
         progress("parsing", plain.records, 1.0)
-    return parquet, reader.Tally(preamble_lines=layout.header_line - 1, records=plain.records)
+    return text, reader.Tally(preamble_lines=layout.header_line - 1, records=plain.records)
 
 
 def _read_by_record(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
