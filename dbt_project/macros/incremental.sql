@@ -129,3 +129,50 @@
     {% do arg_dict.update({'unique_key': key}) %}
     {{ return(get_incremental_delete_insert_sql(arg_dict)) }}
 {% endmacro %}
+
+
+{# Generic tests of an event model read, on an incremental night, only the dates the build
+   re-processed (its window, late-arriving days included); the older rows are those the last
+   successful build tested, left as they were (replace_window deletes every key it re-inserts, so a
+   key cannot collide across the window's edge). A full build (the first of a home, --full-refresh,
+   a build without `landed_after`) tests every row, and so do the tests that compare the model with
+   another (relationships: the other side may have changed; equal_sums: both sides would need the
+   same filter). Overrides dbt's get_where_subquery (the test's own `where` config still applies). #}
+{% macro get_where_subquery(relation) -%}
+    {%- set predicates = [] -%}
+    {%- if config.get('where') -%}
+        {%- do predicates.append('(' ~ config.get('where') ~ ')') -%}
+    {%- endif -%}
+    {%- set window_predicate = tested_window_predicate() -%}
+    {%- if window_predicate -%}
+        {%- do predicates.append(window_predicate) -%}
+    {%- endif -%}
+    {%- if predicates -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ predicates | join(' and ') ~ ') dbt_subquery') }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
+
+
+{# The window predicate of the event model this test is attached to (none: test every row). #}
+{% macro tested_window_predicate() -%}
+    {%- set scoped_tests = ['not_null', 'not_null_columns', 'unique', 'unique_combination_of_columns',
+                            'accepted_values', 'accepted_range', 'expression_is_true'] -%}
+    {#- DuckDB only: elsewhere the event models are rebuilt whole -#}
+    {%- if not execute or target.type != 'duckdb' or flags.FULL_REFRESH or build_var('landed_after') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
+    {%- set tested = graph.nodes.get(model.get('attached_node') or '') -%}
+    {%- if test_name not in scoped_tests or tested is none or tested.config.materialized != 'incremental' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set column = (tested.config.meta or {}).get('event_date_column') -%}
+    {%- set first = build_var('min_date') or build_var('max_date') -%}
+    {%- if not column or first is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set start = modules.datetime.date.fromisoformat(first | string)
+                    - modules.datetime.timedelta(days=upstream_late_arriving_days(tested)) -%}
+    {{ return(column ~ " >= cast('" ~ start ~ "' as date)") }}
+{%- endmacro %}
