@@ -25,11 +25,14 @@ help:
 # venv + exact pins from requirements.lock (uv, itself pinned, makes this take seconds): the runtime
 # dependencies and the dev extra (pytest, playwright, ruff, sqlfluff, and hatchling, the build backend,
 # so the editable install below is built with the locked backend)
+# --compile-bytecode: the .pyc files are written once here, so no process compiles dagster, dbt, pandas…
+# from source again (where __pycache__ cannot be written, or PYTHONDONTWRITEBYTECODE is set, every
+# `cwh` command otherwise paid it: `import orchestration.launch` 10.6 s of CPU → 4.9 s)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(UV) pip install --quiet --python $(PY) -r requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # the dbt manifest Dagster loads, prepared here and never at import
