@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,9 +161,13 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
     event_min = event_max = None
     stamp = (loaded_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     try:
+        # the lake file is compressed and written by a thread while the next batch is typed (pyarrow
+        # lets go of the GIL); the executor is left, waiting for the last write, before the writer closes
         with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
-                pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer:
+                pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwh-lake-write") as background:
             account = FileAccount()
+            writing: Future | None = None
             for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp", account=account,
                                        progress=progress):
                 non_data += batch.non_data_rows
@@ -179,7 +184,9 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                     table = good.drop(["_line"])
                     for name, column in lineage.items():
                         table = table.append_column(name, column)
-                    writer.write_table(table.cast(schema))
+                    if writing is not None:
+                        writing.result()  # one batch in flight: memory stays flat, errors surface here
+                    writing = background.submit(writer.write_table, table.cast(schema))
                     loaded += n
                     event_min, event_max = _event_range(good, contract.event_time_column, event_min, event_max)
                 if batch.quarantine.height:
@@ -193,6 +200,8 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                 if progress is not None:
                     checked = loaded + quarantined + non_data
                     progress("checking", checked, min(checked / account.records, 1.0) if account.records else 1.0)
+            if writing is not None:
+                writing.result()
     except BaseException:
         raw_tmp.unlink(missing_ok=True)
         q_tmp.unlink(missing_ok=True)
