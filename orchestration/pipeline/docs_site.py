@@ -16,7 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from connectors.home import Home, build_database
-from orchestration.pipeline.dbt import failures, run_dbt
+from orchestration.pipeline.dbt import BUILD_WINDOW, failures, run_dbt, snapshot_args
 from orchestration.pipeline.run_lock import run_lock
 
 
@@ -36,7 +36,7 @@ def generate(home: Home) -> Path:
         raise DocsError(f"nothing built yet ({build_database(home)}): `cwh run` (or `cwh build`) builds the "
                         "warehouse the documentation describes")
     with run_lock(home, "docs", command="cwh docs"):  # dbt reads the build database: not while a run writes it
-        result = run_dbt(home, "docs", "generate", "--static")
+        result = run_dbt(home, "docs", "generate", "--static", *_night_vars(home))
     if not result.success:
         raise DocsError("dbt docs generate failed: " + "; ".join(failures(result)))
     generated = home.root / "dbt" / "target" / "static_index.html"
@@ -46,6 +46,18 @@ def generate(home: Home) -> Path:
     shutil.copyfile(generated, tmp)
     os.replace(tmp, page)
     return page
+
+
+def _night_vars(home: Home) -> list[str]:
+    """The nightly build's --vars when the build database holds its window: dbt keeps one partial-parse
+    state per home, and other vars make both this and the next night's build parse the whole project."""
+    import duckdb
+
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        schema, table = BUILD_WINDOW.split(".")
+        found = con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                            [schema, table]).fetchone()[0]
+    return snapshot_args() if found else []
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
