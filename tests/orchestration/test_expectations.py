@@ -5,7 +5,9 @@ validated once per suite (cached by its sha)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -91,3 +93,32 @@ def test_a_changed_contract_revalidates_the_cached_files(lake):
     failure = result.metadata["failures"][0]
     assert failure["column"] == "rate" and failure["kwargs"]["max_value"] == 1.0
     assert failure["kwargs"]["mostly"] == 0.9
+
+
+def test_files_validated_together_keep_each_files_own_verdict_under_mostly(tmp_path):
+    """Files are validated in one suite run, but a file that fails alone still fails: with `mostly`
+    the share over both files passes (10 of 40 rows above 1.0) while the small file alone does not
+    (10 of 10)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from orchestration.pipeline.gates.expectations import validate_file, validate_files
+
+    contract = get_contract("fx_rates")
+    contract = dataclasses.replace(contract, expectations=(
+        *contract.expectations, {"column": "rate", "max": 1.0, "mostly": 0.5}))
+
+    def write(name: str, rate: str, rows: int):
+        table = pa.table({"date": pa.array([dt.date(2026, 10, 1)] * rows), "currency": ["EUR"] * rows,
+                          "quote_currency": ["USD"] * rows,
+                          "rate": pa.array([Decimal(rate)] * rows, pa.decimal128(18, 8))})
+        pq.write_table(table, tmp_path / name)
+        return tmp_path / name
+
+    high, low = write("high.parquet", "1.10", 10), write("low.parquet", "0.90", 30)
+    together = validate_files(contract, [high, low])
+    assert together[high]["success"] is False and together[low]["success"] is True
+    assert together[high]["failures"] == validate_file(contract, high)["failures"]
+    assert together[high]["failures"][0]["unexpected_count"] == 10
+    clean = validate_files(contract, [low, write("low2.parquet", "0.80", 5)])
+    assert all(r["success"] and r["validated_with_files"] == 2 for r in clean.values())

@@ -2,10 +2,9 @@
 balance. Plain functions over the lake (no Dagster); `orchestration.pipeline.gates.feed.landing_checks` turns
 them into outcomes for `cwh run` and the Dagster gate checks alike."""
 
-
-import pyarrow.dataset as ds
-
+from connectors.contracts import get_contract
 from connectors.lake import Home, landing_files, ledger_records, rejections
+from orchestration.pipeline.gates.file_summary import SETTLEMENTS, balance_table, summaries
 
 
 def rejected_files_waiting(home: Home, feed: str) -> list[dict]:
@@ -23,12 +22,14 @@ def quarantined_rows(home: Home, feed: str) -> tuple[int, int]:
 
 
 def unbalanced_settlements(home: Home):
-    """Settlements whose components do not sum exactly to their total-amount."""
+    """Settlements whose components do not sum exactly to their total-amount: (balance, unbalanced),
+    None when nothing landed. Summed from each file's summary (its components' sum per settlement,
+    currency and stated total), which sums to what the rows sum to, so no row is read."""
     from connectors.vendors.amazon import settlement_balance
 
-    folder = home.raw("amazon_settlements")
-    if not folder.exists() or not any(folder.glob("*.parquet")):
+    contract = get_contract(SETTLEMENTS)
+    files = summaries(home, contract)
+    if not files:
         return None
-    table = ds.dataset(folder, format="parquet").to_table()
-    balance = settlement_balance(table)
+    balance = settlement_balance(balance_table(files, contract.arrow_schema()))
     return balance, balance.filter(~balance["balanced"])

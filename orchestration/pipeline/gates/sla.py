@@ -4,8 +4,11 @@ all per feed). docs/gates.md states the rules.
 
 Everything is derived from the feed's contract (`data_contracts/<feed>.yml`: cadence, freshness SLA,
 event-time column, primary key, owner) and from what the lake holds; nothing is a second
-hand-written copy of a contract. Plain Python on purpose: no Dagster import, so the checks run the
-same from the CLI, the tests and (wrapped by the lead) Dagster asset checks.
+hand-written copy of a contract. What the lake holds is read from each file's summary
+(`gates/file_summary.py`: rows, newest load, event days, computed once per landed file); only a
+window's rows (volume, channel coverage) are read, from the files whose event days reach into it.
+Plain Python on purpose: no Dagster import, so the checks run the same from the CLI, the tests and
+(wrapped by the lead) Dagster asset checks.
 
 The run's logical date D is the day of the nightly run; that run covers data through D-1 (the
 "last complete day"). Every age is measured from D 00:00 UTC, never from the wall clock, so a
@@ -28,16 +31,18 @@ from connectors.feed_switches import disabled_feeds
 from connectors.home import SEEDS_DIR, business_timezone
 from connectors.lake import Home, landing_files, ledger_records, rejections
 from connectors.seeds import marketplace_channels, shopify_source_channels
-from orchestration.pipeline.gates.outcome import CheckOutcome, connect, ident, outcome, parquet_source, raw_glob
+from orchestration.pipeline.gates.file_summary import (
+    COMPLETENESS_SERIES,
+    FileSummary,
+    files_between,
+    parquet_list,
+    summaries,
+)
+from orchestration.pipeline.gates.outcome import CheckOutcome, connect, ident, outcome
 
 CHANNELS_CSV = SEEDS_DIR / "channels.csv"
 
 CHECKS = ("freshness", "completeness", "volume", "schema_drift", "expectations")
-
-# Completeness of per-day aggregate feeds is judged per series for these feeds (one row per day
-# and series is the norm); every other per-day aggregate feed is judged overall (a campaign may
-# stop: "every campaign every day" would be too strict).
-COMPLETENESS_SERIES = {"fx_rates": "currency", "sessions": "channel"}
 
 # Volume: trailing window, seasonality window, robust-z limits (docs/gates.md).
 VOLUME_WINDOW_DAYS = 28
@@ -135,42 +140,61 @@ def _event_end(contract: Contract, newest, zone: str = "UTC") -> datetime | None
     return midnight(newest + timedelta(days=1), zone)
 
 
-def _quiet_days(con, glob: str, contract: Contract, newest_day: date) -> int:
+def _quiet_days(summaries: list[FileSummary], newest_day: date) -> int:
     """Longest run of days without any event between two event days in the feed's own recent history
     (e.g. 2 for a weekday-only feed: Saturday and Sunday; 0 for a per-day aggregate)."""
-    day = _day_expr(contract)
-    rows = con.execute(
-        f"SELECT DISTINCT {day} AS d FROM {parquet_source(glob)} WHERE {day} BETWEEN ? AND ? ORDER BY d",
-        [newest_day - timedelta(days=QUIET_HISTORY_DAYS), newest_day]).fetchall()
-    days = [r[0] for r in rows if r[0] is not None]
+    first = newest_day - timedelta(days=QUIET_HISTORY_DAYS)
+    days = sorted({d for s in summaries for d in s.days if first <= d <= newest_day})
     return max(((b - a).days - 1 for a, b in pairwise(days)), default=0)
+
+
+def _newest_before(contract: Contract, summaries: list[FileSummary], logical_date: date, zone: str):
+    """(newest event before the logical date's local midnight, events on or after it), from the files'
+    summaries; only a file whose events straddle that midnight is read."""
+    before = logical_date if _is_date(contract) else int(midnight(logical_date, zone).timestamp() * 1_000_000)
+    newest, future, straddling = None, 0, []
+    for s in summaries:
+        if not s.events:
+            continue
+        if s.event_max < before:
+            newest = s.event_max if newest is None else max(newest, s.event_max)
+        elif s.event_min >= before:
+            future += s.events
+        else:
+            straddling.append(s.path)
+    if straddling:
+        ev, literal = ident(contract.event_time_column), _before_literal(contract, logical_date, zone)
+        newest_sql = f"max({ev}) FILTER (WHERE {ev} < {literal})"
+        with connect(zone) as con:
+            low, high = con.execute(
+                f"SELECT {newest_sql if _is_date(contract) else f'epoch_us({newest_sql})'}, "
+                f"count(*) FILTER (WHERE {ev} >= {literal}) FROM {parquet_list(straddling)}").fetchone()
+        if low is not None:
+            newest = low if newest is None else max(newest, low)
+        future += high
+    if newest is not None and not _is_date(contract):
+        newest = datetime.fromtimestamp(newest / 1e6, UTC)
+    return newest, future
 
 
 def freshness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     """Newest event and newest load within the feed's SLA, measured at the logical date 00:00 in the
-    business time zone (the logical date is a local day)."""
+    business time zone (the logical date is a local day). Read from the files' summaries."""
     zone = business_timezone(home)
     edge = midnight(logical_date, zone)
     sla = contract.freshness_sla_hours
-    glob = raw_glob(home, contract.feed)
+    files = summaries(home, contract, zone)
+    rows = sum(s.rows for s in files)
     stats = None
-    if glob:
-        with connect(zone) as con:
-            ev, before = ident(contract.event_time_column), _before_literal(contract, logical_date, zone)
-            newest_sql = f"max({ev}) FILTER (WHERE {ev} < {before})"
-            if not _is_date(contract):
-                newest_sql = f"epoch_us({newest_sql})"
-            stats = con.execute(
-                f"SELECT count(*), {newest_sql}, count(*) FILTER (WHERE {ev} >= {before}), "
-                f"epoch_us(max(_loaded_at)) FROM {parquet_source(glob)}").fetchone()
-            rows, newest, future, loaded_us = stats
-            if newest is not None and not _is_date(contract):
-                newest = datetime.fromtimestamp(newest / 1e6, UTC)
-            quiet = 0
-            if contract.cadence == "daily" and newest is not None:
-                newest_day = newest if isinstance(newest, date) and not isinstance(newest, datetime) \
-                    else newest.astimezone(ZoneInfo(zone)).date()
-                quiet = _quiet_days(con, glob, contract, newest_day)
+    if rows:
+        newest, future = _newest_before(contract, files, logical_date, zone)
+        loaded_us = max((s.newest_load_us for s in files if s.newest_load_us is not None), default=None)
+        stats = rows, newest, future, loaded_us
+        quiet = 0
+        if contract.cadence == "daily" and newest is not None:
+            newest_day = newest if isinstance(newest, date) and not isinstance(newest, datetime) \
+                else newest.astimezone(ZoneInfo(zone)).date()
+            quiet = _quiet_days(files, newest_day)
     if not stats or not stats[0]:
         return outcome(
             contract, "freshness", "fail",
@@ -246,13 +270,13 @@ def is_daily_aggregate(contract: Contract) -> bool:
 def completeness(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     """No missing days (per-day aggregates), contiguous settlement periods (Amazon settlements),
     no missing months (monthly feeds). Sales feeds: see channel_coverage."""
-    glob = raw_glob(home, contract.feed)
+    files = summaries(home, contract, business_timezone(home))  # every file's event days, not its rows
     if contract.feed == "amazon_settlements":
-        return _settlement_contiguity(home, contract, glob)
+        return _settlement_contiguity(contract, files)
     if is_daily_aggregate(contract):
-        return _missing_days(contract, glob, logical_date)
+        return _missing_days(contract, files, logical_date)
     if contract.cadence == "monthly" and _is_date(contract):
-        return _missing_months(contract, glob, logical_date)
+        return _missing_months(contract, files, logical_date)
     why = ("channel_coverage checks that every channel has sales" if contract.feed in SALES_FEEDS
            else "an event feed has rows only on days something happened")
     return outcome(contract, "completeness", "ok",
@@ -265,20 +289,14 @@ def _nothing(contract: Contract, check: str) -> CheckOutcome:
                    "(freshness reports the missing feed).", rows=0)
 
 
-def _missing_days(contract: Contract, glob: str | None, logical_date: date) -> CheckOutcome:
-    if not glob:
-        return _nothing(contract, "completeness")
+def _missing_days(contract: Contract, files: list[FileSummary], logical_date: date) -> CheckOutcome:
     last = logical_date - timedelta(days=1)
     series = COMPLETENESS_SERIES.get(contract.feed)
-    key = f"CAST({ident(series)} AS VARCHAR)" if series else "'(all)'"
-    with connect() as con:
-        rows = con.execute(
-            f"SELECT {key} AS k, {ident(contract.event_time_column)} AS d FROM {parquet_source(glob)} "
-            f"WHERE d <= ? GROUP BY ALL", [last]).fetchall()
     present: dict[str, set[date]] = {}
-    for k, d in rows:
-        if d is not None:
-            present.setdefault(k if k is not None else "(none)", set()).add(d)
+    for s in files:
+        for k, days in (s.series_days.items() if series else [("(all)", s.days)]):
+            present.setdefault(k, set()).update(d for d in days if d <= last)
+    present = {k: days for k, days in present.items() if days}
     if not present:
         return _nothing(contract, "completeness")
     missing: dict[str, list[date]] = {}
@@ -310,14 +328,8 @@ def _missing_days(contract: Contract, glob: str | None, logical_date: date) -> C
     return outcome(contract, "completeness", "fail", detail, action, **meta)
 
 
-def _missing_months(contract: Contract, glob: str | None, logical_date: date) -> CheckOutcome:
-    if not glob:
-        return _nothing(contract, "completeness")
-    with connect() as con:
-        rows = con.execute(
-            f"SELECT DISTINCT date_trunc('month', {ident(contract.event_time_column)})::DATE AS m "
-            f"FROM {parquet_source(glob)} WHERE m <= ? ORDER BY m", [logical_date]).fetchall()
-    months = [r[0] for r in rows if r[0] is not None]
+def _missing_months(contract: Contract, files: list[FileSummary], logical_date: date) -> CheckOutcome:
+    months = sorted({d.replace(day=1) for s in files for d in s.days if d.replace(day=1) <= logical_date})
     if not months:
         return _nothing(contract, "completeness")
     expected, m = [], months[0]
@@ -337,16 +349,32 @@ def _missing_months(contract: Contract, glob: str | None, logical_date: date) ->
                    f"Export the {contract.title} for {names} and land it ({_ingest(contract)}).", **meta)
 
 
-def _settlement_contiguity(home: Home, contract: Contract, glob: str | None) -> CheckOutcome:
+def _settlement_periods(files: list[FileSummary]) -> list[tuple]:
+    """(settlement_id, marketplace or else currency, start µs, end µs) over every file's settlements,
+    ordered by marketplace and start, as one query over all rows would group them."""
+    merged: dict = {}
+    for s in files:
+        for sid, market, currency, start, end in s.settlements:
+            m, c, lo, hi = merged.get(sid, (None, None, None, None))
+            merged[sid] = (_max(m, market), _max(c, currency), _min(lo, start), _max(hi, end))
+    rows = [(sid, m if m is not None else c, lo, hi) for sid, (m, c, lo, hi) in merged.items()]
+    return sorted(rows, key=lambda r: (r[1] is None, r[1] or "", r[2] is None, r[2] or 0, str(r[0])))
+
+
+def _max(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _min(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _settlement_contiguity(contract: Contract, files: list[FileSummary]) -> CheckOutcome:
     """Per marketplace (or currency when a settlement names none), each settlement starts where the
     previous one ended (within 1 day): a gap is a settlement report that was never landed."""
-    if not glob:
+    if not files:
         return _nothing(contract, "completeness")
-    with connect() as con:
-        rows = con.execute(
-            f"SELECT settlement_id, coalesce(max(marketplace_name), max(currency)) AS market, "
-            f"epoch_us(min(settlement_start_date)), epoch_us(max(settlement_end_date)) "
-            f"FROM {parquet_source(glob)} GROUP BY settlement_id ORDER BY 2, 3").fetchall()
+    rows = _settlement_periods(files)
     to_dt = lambda us: datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None  # noqa: E731
     by_market: dict[str, list[tuple[str, datetime, datetime]]] = {}
     undated = []
@@ -454,16 +482,17 @@ def _sales_by_channel(home: Home, contracts: dict[str, Contract], first: date, l
     days: dict[str, set[date]] = {}
     rows: dict[str, int] = {}
     unmapped: dict[str, int] = {}
-    with connect(business_timezone(home)) as con:
+    zone = business_timezone(home)
+    with connect(zone) as con:
         for feed, key in (("shopify_orders", "source"), ("amazon_orders", "sales_channel"),
                           ("wholesale_invoices", None)):
-            glob = raw_glob(home, feed)
-            if not glob:
+            window = files_between(summaries(home, contracts[feed], zone), first, last)
+            if not window:  # only the files with sales in the window are read
                 continue
             day = _day_expr(contracts[feed])
             key_sql = f"CAST({ident(key)} AS VARCHAR)" if key else "'wholesale'"
             found = con.execute(
-                f"SELECT {key_sql} AS k, {day} AS d, count(*) FROM {parquet_source(glob)} "
+                f"SELECT {key_sql} AS k, {day} AS d, count(*) FROM {parquet_list(window)} "
                 f"WHERE d BETWEEN ? AND ? GROUP BY ALL", [first, last]).fetchall()
             for k, d, n in found:
                 channel = _sales_channel(feed, k, sources, default_source, markets)
@@ -541,21 +570,24 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     if contract.cadence != "daily":
         return outcome(contract, "volume", "ok", f"{contract.feed}: not applicable for {contract.cadence} feeds.",
                        blocking=False, applicable=False)
-    glob = raw_glob(home, contract.feed)
+    zone = business_timezone(home)
+    files = summaries(home, contract, zone)
     last = logical_date - timedelta(days=1)
-    if not glob:
+    if not files:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (nothing landed).",
                        blocking=False, history_days=0)
     day = _day_expr(contract)
     # a breakdown export (age × gender, device) splits one grain row into many: count the grain
     key = ", ".join(ident(c) for c in contract.primary_key if c != "breakdown")
-    with connect(business_timezone(home)) as con:
-        first_day = con.execute(f"SELECT min({day}) FROM {parquet_source(glob)}").fetchone()[0]
-        # distinct primary keys per day: a re-export that overlaps an earlier file counts once
-        counts = dict(con.execute(
-            f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {parquet_source(glob)} "
-            f"WHERE {day} BETWEEN ? AND ?) GROUP BY d",
-            [last - timedelta(days=VOLUME_SEASONAL_DAYS), last]).fetchall())
+    first_day = min((s.first_day for s in files if s.days), default=None)
+    start = last - timedelta(days=VOLUME_SEASONAL_DAYS)
+    counts = {}
+    if window := files_between(files, start, last):  # only the files with events in the window are read
+        with connect(zone) as con:
+            # distinct primary keys per day: a re-export that overlaps an earlier file counts once
+            counts = dict(con.execute(
+                f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {parquet_list(window)} "
+                f"WHERE {day} BETWEEN ? AND ?) GROUP BY d", [start, last]).fetchall())
     value = counts.get(last, 0)
     if first_day is None or first_day > last:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (no day before "
