@@ -371,7 +371,8 @@ def _read_direct(path: Path, layout: FileLayout, scratch: Path,
     plain = reader.plain_file(path, dialect.encoding, layout.header_line, dialect.delimiter, dialect.quote)
     if plain is None:
         return None
-    if progress is not None:
+    if progress is not None:  # the pre-scan read every line
+        progress("reading", layout.header_line + plain.records, 1.0)
         progress("parsing", 0, 0.0)
     text = reader.read_plain(path, plain, header_line=layout.header_line, width=layout.width,
                              select=layout.positions, delimiter=dialect.delimiter, quote=dialect.quote,
