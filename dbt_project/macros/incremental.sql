@@ -139,6 +139,16 @@
    another (relationships: the other side may have changed; equal_sums: both sides would need the
    same filter). Overrides dbt's get_where_subquery (the test's own `where` config still applies). #}
 {% macro get_where_subquery(relation) -%}
+    {%- if target.type != 'duckdb' -%}  {#- elsewhere exactly dbt's own (default__get_where_subquery) -#}
+        {%- set where = config.get('where', '') -%}
+        {%- if where -%}
+            {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+            {%- endset -%}
+            {{ return(filtered) }}
+        {%- endif -%}
+        {{ return(relation) }}
+    {%- endif -%}
     {%- set predicates = [] -%}
     {%- if config.get('where') -%}
         {%- do predicates.append('(' ~ config.get('where') ~ ')') -%}
