@@ -121,13 +121,17 @@ def test_a_file_landed_during_a_build_waits_for_the_next_run(demo, clean, tmp_pa
 
     real_run_dbt = nightly.run_dbt
 
-    def land_then_build(*args, **kwargs):  # an ingest that commits while the run builds
-        assert land_file(home, "meta_ads", late).status == "loaded"
+    landed = []
+
+    def land_then_build(*args, **kwargs):  # an ingest that commits while the run builds (its first dbt phase)
+        if not landed:
+            landed.append(land_file(home, "meta_ads", late).status)
         return real_run_dbt(*args, **kwargs)
 
     monkeypatch.setattr(nightly, "run_dbt", land_then_build)
     first = nightly_run(home, OCT_1)
     monkeypatch.setattr(nightly, "run_dbt", real_run_dbt)
+    assert landed == ["loaded"]
     assert first.published, first.failure or [c.detail for c in first.blocking_failures]
     published = published_database(home)
     assert staged_rows_of(build_database(home), "stg_meta_ads__ad_daily", late_sha) == 0  # not built, not published
