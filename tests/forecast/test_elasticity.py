@@ -18,10 +18,7 @@ import duckdb
 import pytest
 
 from connectors.home import build_database
-from connectors.lake import Home, land_all
-from orchestration.demo import generate
 from orchestration.outputs.pricing import Z_95, difference_z, pricing_notes
-from orchestration.pipeline.dbt import failures, run_dbt
 from orchestration.pipeline.forecast.elasticity import (
     ESTIMATED,
     MIN_OBSERVATIONS,
@@ -29,18 +26,14 @@ from orchestration.pipeline.forecast.elasticity import (
     SCHEMA,
     price_elasticity,
 )
+from tests.forecast.conftest import DEMO_END
 
-END = date(2026, 10, 31)
+END = DEMO_END  # the last day of the seeded demand home (conftest)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    home = Home(tmp_path_factory.mktemp("elasticity"))
-    generate(home.root, days=120, orders_per_day=60, end=END)
-    land_all(home)
-    result = run_dbt(home, "build", "--select", "+fct_order_lines", "+dim_product", "+int_inventory_location_daily",
-                     "--exclude-resource-type", "test")  # what the estimate reads; the marts are tested elsewhere
-    assert result.success, failures(result)
+def demo(seeded_demand_home):
+    home = seeded_demand_home
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         table = price_elasticity(con)
     with (home.root / "demo" / "truth" / "demand_elasticities.csv").open(newline="") as handle:

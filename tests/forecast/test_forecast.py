@@ -21,16 +21,14 @@ import pandas as pd
 import pytest
 
 from connectors.home import build_database
-from connectors.lake import Home, land_all
-from orchestration.demo import generate
-from orchestration.pipeline.dbt import failures, run_dbt
 from orchestration.pipeline.forecast import TABLES
 from orchestration.pipeline.forecast import models as forecast_models
 from orchestration.pipeline.forecast.models import BASELINE, Forecast
 from orchestration.pipeline.forecast.phase import HORIZON, forecast_all
 from orchestration.pipeline.forecast.series import channel_demand, load_history, sku_shares
+from tests.forecast.conftest import DEMO_END
 
-END = date(2026, 10, 31)
+END = DEMO_END  # the last day of the seeded demand home (conftest)
 
 
 # ---- series with a known structure, built here --------------------------------------------------
@@ -108,13 +106,8 @@ def test_masking_a_stockout_keeps_the_skus_share_and_the_channels_demand():
 
 # ---- the demo's seeded demand ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    home = Home(tmp_path_factory.mktemp("forecast"))
-    generate(home.root, days=120, orders_per_day=60, end=END)
-    land_all(home)
-    result = run_dbt(home, "build", "--select", "+fct_order_lines", "+promo_periods", "+int_inventory_location_daily",
-                     "--exclude-resource-type", "test")  # what the forecast reads; the marts are tested elsewhere
-    assert result.success, failures(result)
+def demo(seeded_demand_home):
+    home = seeded_demand_home
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         history = load_history(con, END)
     with (home.root / "demo" / "truth" / "demand_structure.csv").open(newline="") as handle:
