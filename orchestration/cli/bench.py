@@ -58,7 +58,7 @@ def bench(
             console.print(f"figures: {root / f'bench-{size}.json'}")
     if not any((root / f"bench-{size}.json").exists() for size in sizes):
         console.print(f"No figures for {', '.join(f'{n:,}' for n in sizes)} lines under {root}: "
-                      "run `cwh bench --lines N` first (or pass --out where they are).")
+                      "run `cwh bench` with the same --lines first (or pass --out where they are).")
         raise typer.Exit(1)
     b.compare(root, sizes, console)
     console.print(f"every figure against its goal: {root / 'bench-summary.json'}")

@@ -101,7 +101,9 @@ def _rates(frame: pd.DataFrame, mask: bool) -> pd.Series:
 def channel_demand(channel_history: pd.DataFrame, shares: pd.Series, mask: bool = True) -> pd.Series:
     """The channel's daily demand: the unmasked SKU-days' units ÷ the share of demand those SKUs
     carry (NaN when less than MIN_USABLE_SHARE of it is unmasked). Without `mask`, the units sold."""
-    frame = channel_history.assign(share=channel_history["sku"].map(shares).fillna(0.0))
+    # astype: mapping an empty string column keeps its str dtype (a channel with no history yet at
+    # an early backtest origin), and the division below then fails
+    frame = channel_history.assign(share=channel_history["sku"].map(shares).astype("float64").fillna(0.0))
     if not mask:
         return frame.groupby("date")["units"].sum().asfreq("D")
     usable = frame[~frame["is_masked"]]
