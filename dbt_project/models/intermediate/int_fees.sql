@@ -4,7 +4,7 @@
 --   shopify_payments   the `Fee` of every Shopify Payments transaction, and the amount of every
 --                      processor charge outside it (adjustment, dispute, chargeback…: anything but
 --                      charge, refund, reserve, payout, transfer) → payment_fees, on the
---                      transaction's UTC date, channel of its order; `unallocated` when the order is
+--                      transaction's local day, channel of its order; `unallocated` when the order is
 --                      not in the orders export (docs/metrics.md)
 --   amazon_settlement  settlement lines the seed classifies as marketplace_fees, fulfillment_costs
 --                      or reimbursements, negated (Amazon signs fees negative, so a reimbursement
