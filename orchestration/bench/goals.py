@@ -59,7 +59,15 @@ def _ratio(a: float | None, b: float | None, digits: int = 2) -> float | None:
 
 
 def _wall(f: dict, run: str) -> float | None:
-    return (f.get(run) or {}).get("wall_seconds")
+    """A night's wall seconds; none for a night that was held: a run that stopped early is no timing."""
+    night = f.get(run) or {}
+    return None if night.get("published") is False else night.get("wall_seconds")
+
+
+def held_nights(f: dict) -> dict[str, str]:
+    """The nights of one size that did not publish, with why (their times judge nothing)."""
+    return {run: f[run].get("held_reason") or "held" for run in ("full", "incremental")
+            if (f.get(run) or {}).get("published") is False}
 
 
 def peak_mb(f: dict) -> float | None:
@@ -177,7 +185,8 @@ def summary(runs: list[dict]) -> dict:
     return {"sizes": sizes, "figures": rows,
             "load_avg_at_start": {str(f["lines_requested"]): f.get("machine", {}).get("load_avg_at_start")
                                   for f in runs},
-            "started_at": {str(f["lines_requested"]): f.get("started_at") for f in runs}}
+            "started_at": {str(f["lines_requested"]): f.get("started_at") for f in runs},
+            "held": {str(f["lines_requested"]): held for f in runs if (held := held_nights(f))}}
 
 
 def verdict(figure: Figure, values: dict[int, float | None]) -> str:
@@ -228,3 +237,7 @@ def render(result: dict, console) -> None:
         table.add_row(row["label"] + unit, *cells, row["goal"],
                       f"[{colour}]{verdict}[/]" if colour else verdict)
     console.print(table)
+    for size, held in result.get("held", {}).items():
+        for run, reason in held.items():
+            console.print(f"[red]the {run} night at {int(size):,} lines was held[/] ({reason}): "
+                          "the figures that need its time are not measured")

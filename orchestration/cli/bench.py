@@ -60,5 +60,8 @@ def bench(
         console.print(f"No figures for {', '.join(f'{n:,}' for n in sizes)} lines under {root}: "
                       "run `cwh bench` with the same --lines first (or pass --out where they are).")
         raise typer.Exit(1)
-    b.compare(root, sizes, console)
+    result = b.compare(root, sizes, console)
     console.print(f"every figure against its goal: {root / 'bench-summary.json'}")
+    if result.get("held"):  # a night that stopped early measured nothing: a failed benchmark
+        console.print("A benchmarked night was held: see its reason above and its home's ops/failures/.")
+        raise typer.Exit(1)

@@ -86,3 +86,20 @@ def test_a_missing_mart_is_never_agreement():
     table = rows(missing)
     assert table["lower_bound_pnl_diff_cents"]["verdict"] == "not measured"
     assert table["pandas_pnl_diff_cents"]["verdict"] == "not measured"
+
+
+def test_a_held_night_is_no_timing():
+    """A night that did not publish (it failed while landing, say) stopped early: its seconds are not
+    a measurement, so every figure that needs them is 'not measured', never 'met'."""
+    held = size(1_000_000, SMALL["full"],
+                {**night(2.0, 400, {"ingest": (0.1, 400)}), "published": False,
+                 "held_reason": "the run failed while landing the files in landing/"},
+                lower_bound=16.0, pandas=15.0)
+    result = goals.summary([held])
+    table = {row["key"]: row for row in result["figures"]}
+    for key in ("incremental_over_full", "incremental_over_pandas", "incremental_seconds"):
+        assert table[key]["values"] == {"1000000": None}
+        assert table[key]["verdict"].startswith("not measured")
+    assert table["full_over_lower_bound"]["values"] == {"1000000": 2.5}
+    assert result["held"] == {"1000000": {"incremental": "the run failed while landing the files in landing/"}}
+    assert goals.summary([SMALL])["held"] == {}
