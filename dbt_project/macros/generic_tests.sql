@@ -50,3 +50,15 @@ where coalesce(here.total, 0) <> coalesce(there.total, 0)
 select * from {{ model }}
 where {% for column in column_names %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
 {% endtest %}
+
+
+{# Rows where any of `column_names` (when not null) lies outside [min_value, max_value]: the
+   accepted_range test of several columns with one range in one node (see not_null_columns). #}
+{% test accepted_range_columns(model, column_names, min_value=none, max_value=none) %}
+select * from {{ model }}
+where false
+{%- for column in column_names %}
+    {%- if min_value is not none %} or {{ column }} < {{ min_value }}{% endif %}
+    {%- if max_value is not none %} or {{ column }} > {{ max_value }}{% endif %}
+{%- endfor %}
+{% endtest %}
