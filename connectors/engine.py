@@ -32,7 +32,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors import reader, values
+from connectors import read_sql, reader, values
 from connectors.contracts import Column, Contract
 
 BATCH_ROWS = 50_000  # rows typed at a time: about the CPU of 100k-row batches, ~230 MB less memory
@@ -322,9 +322,31 @@ def _guess_feed(lines: list[str], others: OtherFeeds) -> tuple[str | None, Vendo
 # streaming
 
 
+@dataclass(frozen=True)
+class ReadColumns:
+    """What the DuckDB read selects: output column → SQL over the record's fields (`read_sql`), and
+    the query's parameters."""
+
+    columns: dict[str, str]
+    params: list = field(default_factory=list)
+
+    @classmethod
+    def plain(cls, layout: FileLayout) -> ReadColumns:
+        return cls({name: f"f{index}" for name, index in layout.positions.items()})
+
+    @classmethod
+    def for_contract(cls, contract: Contract, layout: FileLayout) -> ReadColumns:
+        """The columns read, personal ones hashed (when the key is set; else `_hash_column` asks for
+        it if there is a value to hash), and the `_blank` flag."""
+        hashing = read_sql.needs_key(contract, layout.positions) and bool(os.environ.get("CWH_HASH_KEY"))
+        params = read_sql.key_params(_hash_key()) if hashing else []
+        return cls(read_sql.projection(contract, layout.positions, hashing), params)
+
+
 def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_ROWS,
                         scratch_dir: Path | None = None, account: FileAccount | None = None,
-                        progress: reader.Progress | None = None) -> Iterator[pl.DataFrame]:
+                        progress: reader.Progress | None = None,
+                        read: ReadColumns | None = None) -> Iterator[pl.DataFrame]:
     """The file's needed columns as text, renamed to canonical names, plus `_line`.
 
     A plain file (UTF-8, one record per line: `reader.plain_file`, the common case) is read by
@@ -337,10 +359,11 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
     """
     account = account if account is not None else FileAccount()
     dialect = layout.dialect
+    read = read or ReadColumns.plain(layout)
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
-        direct = _read_direct(path, layout, Path(tmp), progress) if READ_DIRECT else None
+        direct = _read_direct(path, layout, Path(tmp), progress, read) if READ_DIRECT else None
         if direct is not None:
             text, tally = direct
             account.start(tally, dialect, [])
@@ -353,7 +376,7 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
                                          .alias("_line")).select("_line", *frame.columns)
                 first_line += frame.height
             return
-        strict, tally = _read_by_record(path, layout, Path(tmp), batch_rows, progress)
+        strict, tally = _read_by_record(path, layout, Path(tmp), batch_rows, progress, read)
         account.start(tally, dialect, strict.rejected + strict.refused)
         for batch in pq.ParquetFile(strict.parquet).iter_batches(batch_size=batch_rows):
             frame = pl.from_arrow(batch)
@@ -365,8 +388,8 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
 READ_DIRECT = True
 
 
-def _read_direct(path: Path, layout: FileLayout, scratch: Path,
-                 progress: reader.Progress | None) -> tuple[Path, reader.Tally] | None:
+def _read_direct(path: Path, layout: FileLayout, scratch: Path, progress: reader.Progress | None,
+                 read: ReadColumns) -> tuple[Path, reader.Tally] | None:
     dialect = layout.dialect
     plain = reader.plain_file(path, dialect.encoding, layout.header_line, dialect.delimiter, dialect.quote)
     if plain is None:
@@ -375,8 +398,8 @@ def _read_direct(path: Path, layout: FileLayout, scratch: Path,
         progress("reading", layout.header_line + plain.records, 1.0)
         progress("parsing", 0, 0.0)
     text = reader.read_plain(path, plain, header_line=layout.header_line, width=layout.width,
-                             select=layout.positions, delimiter=dialect.delimiter, quote=dialect.quote,
-                             scratch=scratch)
+                             columns=read.columns, delimiter=dialect.delimiter, quote=dialect.quote,
+                             scratch=scratch, params=read.params)
     if text is None:
         return None
     if progress is not None:
@@ -385,7 +408,7 @@ def _read_direct(path: Path, layout: FileLayout, scratch: Path,
 
 
 def _read_by_record(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
-                    progress: reader.Progress | None) -> tuple[reader.StrictRead, reader.Tally]:
+                    progress: reader.Progress | None, read: ReadColumns) -> tuple[reader.StrictRead, reader.Tally]:
     dialect = layout.dialect
     tally = reader.Tally()
     lines = reader.physical_lines(path, dialect.encoding)  # encoding detected once, by sniff
@@ -393,9 +416,9 @@ def _read_by_record(path: Path, layout: FileLayout, scratch: Path, batch_rows: i
         lines = reader.counted_lines(lines, path.stat().st_size, progress)
     records = reader.split_records(lines, layout.header_line, dialect.delimiter, dialect.quote, tally)
     try:
-        strict = reader.read_records(records, width=layout.width, select=layout.positions,
-                                     delimiter=dialect.delimiter, quote=dialect.quote,
-                                     scratch=scratch, batch_rows=batch_rows, progress=progress)
+        strict = reader.read_records(records, width=layout.width, columns=read.columns,
+                                     delimiter=dialect.delimiter, quote=dialect.quote, scratch=scratch,
+                                     batch_rows=batch_rows, progress=progress, params=read.params)
     except reader.Unreadable as err:
         raise FileRejected(f"{path.name}: {err}") from err
     except duckdb.Error as err:
@@ -505,7 +528,10 @@ def _hash_column(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """`pii_hash` of every value of the column, each distinct value hashed once; for plain ASCII
     values (the usual email) the normalising and the hex are done by polars, where they agree with
     Python's, and only the HMAC runs per value."""
-    texts = frame[name].drop_nulls().unique()
+    hashed = frame[name].str.starts_with(read_sql.HASHED)
+    if hashed.all():  # every value hashed by the read (`read_sql`): unmark
+        return frame.with_columns(pl.col(name).str.slice(1))
+    texts = frame[name].filter(~hashed).drop_nulls().unique()
     is_plain = texts.str.contains(_PLAIN_ASCII)
     plain = texts.filter(is_plain)
     other = [t for t in texts.filter(~is_plain).to_list() if t.strip()]  # blank: no hash
@@ -513,7 +539,8 @@ def _hash_column(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     digests = pl.Series(list(map(digest, plain.str.to_lowercase().cast(pl.Binary).to_list())), dtype=pl.Binary)
     keys = pl.concat([plain, pl.Series(other, dtype=pl.String)])
     hashes = pl.concat([digests.bin.encode("hex"), pl.Series(pii_hashes(other), dtype=pl.String)])
-    return frame.with_columns(pl.col(name).replace_strict(keys, hashes, default=None, return_dtype=pl.String))
+    rest = pl.col(name).replace_strict(keys, hashes, default=None, return_dtype=pl.String)
+    return frame.with_columns(pl.when(hashed).then(pl.col(name).str.slice(1)).otherwise(rest).alias(name))
 
 
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "boolean": "yes/no",
@@ -528,6 +555,24 @@ def _parse_column(column: Column, text: pl.Series, zone: str | None = None) -> p
         precision, scale = column.decimal_spec
         return values.parse_series("decimal", text, precision, scale)
     return values.parse_series(column.type, text)
+
+
+def _first_pass(column: Column, zone: str | None) -> pl.Expr | None:
+    """`values.first_pass` of the column (none where the feed's zone reads date-times without an offset)."""
+    if column.type == "timestamp" and zone:
+        return None
+    kind, (precision, scale) = (("decimal", column.decimal_spec) if column.type.startswith("decimal")
+                                else (column.type, (None, None)))
+    return values.first_pass(kind, pl.col(column.name), precision, scale)
+
+
+def _completed(column: Column, text: pl.Series, first: pl.Series, zone: str | None) -> pl.Series:
+    """The column typed: the first pass's values, and `_parse_column`'s for the texts it left null."""
+    needs = text.is_not_null() & first.is_null()
+    if not needs.any():
+        return first
+    rows = needs.arg_true()
+    return first.clone().scatter(rows, _parse_column(column, text.gather(rows), zone))
 
 
 def _reasons(column: Column, label: str, text: pl.Series, typed: pl.Series) -> pl.Series:
@@ -569,9 +614,15 @@ def to_canonical(frame: pl.DataFrame, contract: Contract, layout: FileLayout) ->
     for col in contract.columns:
         if col.pii == "hash" and frame.height:
             frame = _hash_column(frame, col.name)
+    zone = layout.options.get("timezone")
+    first = frame.select([expr.alias(col.name) for col in contract.columns
+                          if (expr := _first_pass(col, zone)) is not None])
     typed, reasons = {}, []
     for col in contract.columns:
-        typed[col.name] = _parse_column(col, frame[col.name], layout.options.get("timezone"))
+        if col.name in first.columns:
+            typed[col.name] = _completed(col, frame[col.name], first[col.name], zone)
+        else:
+            typed[col.name] = _parse_column(col, frame[col.name], zone)
         if typed[col.name].null_count() > frame[col.name].null_count() or not col.nullable:
             reasons.append(_reasons(col, f"column '{layout.mapping.get(col.name, col.name)}'",
                                     frame[col.name], typed[col.name]))
@@ -676,7 +727,8 @@ def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows
     state: dict = {"path": path, "layout": layout, "merged_lines": set()}
     schema = contract.arrow_schema(with_lineage=False)
     first = True
-    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account, progress):
+    read = ReadColumns.for_contract(contract, layout)
+    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account, progress, read):
         if first:
             first = False
             refused, refused_non_data = _refused_rows(account.refused, contract, layout)
@@ -685,7 +737,8 @@ def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows
                 no_rows = schema.empty_table().append_column(pa.field("_line", pa.int64()), pa.array([], pa.int64()))
                 yield ParsedBatch(no_rows, refused, len(refused_non_data))
         seen = text["_line"]
-        blank = _blank(text)
+        blank = text[read_sql.BLANK] if read_sql.BLANK in text.columns else _blank(text)
+        text = text.drop(read_sql.BLANK, strict=False)
         non_data_lines = [text.filter(blank)["_line"]]
         text = text.filter(~blank)
         if fmt.non_data is not None and text.height:

@@ -23,7 +23,7 @@ import codecs
 import csv
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,11 +335,17 @@ def _reason(error_type: str, message: str, width: int) -> str:
     return f"unreadable row ({error_type}: {message})"
 
 
-def read_records(records: Iterator[Record], *, width: int, select: dict[str, int], delimiter: str,
-                 quote: str, scratch: Path, batch_rows: int, progress: Progress | None = None) -> StrictRead:
+def _projection(columns: Mapping[str, str]) -> str:
+    return ", ".join(f'{sql} AS "{name.replace(chr(34), chr(34) * 2)}"' for name, sql in columns.items())
+
+
+def read_records(records: Iterator[Record], *, width: int, columns: Mapping[str, str], delimiter: str,
+                 quote: str, scratch: Path, batch_rows: int, progress: Progress | None = None,
+                 params: Sequence[object] = ()) -> StrictRead:
     """Write the records (each prefixed with its line number) and read them back strictly.
 
-    `select`: output column → field index. Returns the good rows as an all-text Parquet file with
+    `columns`: output column → SQL expression over the record's fields `f0`, `f1`… (`params`: its
+    parameters, $1…). Returns the good rows as an all-text Parquet file with
     `_line`, in file order, and the rejected records with their line and reason.
     """
     delim = delimiter.encode()
@@ -355,8 +361,8 @@ def read_records(records: Iterator[Record], *, width: int, select: dict[str, int
                 continue
             out.write(b"%d" % record.line + delim + record.text + b"\n")
             written += 1
-    columns = {"_line": "BIGINT", **{f"f{i}": "VARCHAR" for i in range(width)}}
-    columns_sql = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in columns.items()) + "}"
+    field_types = {"_line": "BIGINT", **{f"f{i}": "VARCHAR" for i in range(width)}}
+    columns_sql = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in field_types.items()) + "}"
     quote_sql = _sql_str(quote) if quote else "''"
     options = [
         f"columns = {columns_sql}", "header = false", "auto_detect = false", f"delim = {_sql_str(delimiter)}",
@@ -367,15 +373,14 @@ def read_records(records: Iterator[Record], *, width: int, select: dict[str, int
         "new_line = '\\n'",  # we end every record with LF
     ]
     parquet = scratch / "text.parquet"
-    projection = ", ".join(['"_line"'] + [f'f{index} AS "{name.replace(chr(34), chr(34) * 2)}"'
-                                          for name, index in select.items()])
+    projection = ", ".join(['"_line"', _projection(columns)])
     con = duckdb.connect(config={"threads": 1, "memory_limit": "256MB", "preserve_insertion_order": True,
                                  "temp_directory": str(scratch)})
     try:
         query = f"SELECT {projection} FROM read_csv({_sql_str(str(text_path))}, {', '.join(options)})"
         with _reporting(con, progress, written):
             con.execute(f"COPY ({query}) TO {_sql_str(str(parquet))} "
-                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})")
+                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {batch_rows})", list(params))
         rows = con.execute(f"SELECT count(*) FROM read_parquet({_sql_str(str(parquet))})").fetchone()[0]
         rejected = _rejects(con, width, delimiter, quote)
     finally:
@@ -520,8 +525,8 @@ def _plain_lines(block: bytes, state: _QuoteState | None) -> bool:
     return True
 
 
-def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, select: dict[str, int],
-               delimiter: str, quote: str, scratch: Path) -> Path | None:
+def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, columns: Mapping[str, str],
+               delimiter: str, quote: str, scratch: Path, params: Sequence[object] = ()) -> Path | None:
     """DuckDB's CSV reader on the file itself (no scratch copy of the records), with the same pinned
     dialect as `read_records`. Any record it cannot read as a row of `width` fields, or a row count
     other than the pre-scan's, gives None: the caller reads the file record by record, which names
@@ -539,7 +544,7 @@ def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, se
         "strict_mode = true", "null_padding = false", "ignore_errors = false",
         f"max_line_size = {MAX_RECORD_BYTES}", f"buffer_size = {BUFFER_BYTES}", "encoding = 'utf-8'", *new_line,
     ]
-    projection = ", ".join(f'f{index} AS "{name.replace(chr(34), chr(34) * 2)}"' for name, index in select.items())
+    projection = _projection(columns)
     text = scratch / "text.arrow"
     rows = 0
     con = duckdb.connect(config={"threads": 2, "memory_limit": "256MB", "preserve_insertion_order": True,
@@ -547,7 +552,7 @@ def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, se
     try:
         con.execute("SET enable_progress_bar_print = false")
         query = f"SELECT {projection} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
-        batches = con.sql(query).to_arrow_reader(1 << 16)
+        batches = con.sql(query, params=list(params) or None).to_arrow_reader(1 << 16)
         with pa.OSFile(str(text), "wb") as sink, pa.ipc.new_file(sink, batches.schema) as writer:
             for batch in batches:
                 writer.write_batch(batch)
@@ -562,8 +567,10 @@ def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, se
     return text
 
 
-def text_batches(text: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """The rows of `read_plain`'s file in batches of `batch_rows` (the last one shorter)."""
+def text_batches(text: Path, batch_rows: int) -> Iterator[pa.Table]:
+    """The rows of `read_plain`'s file in tables of `batch_rows` rows (the last one shorter), zero-copy
+    slices of its batches (the caller copies them once, into its own frames). Read, not memory-mapped:
+    mapped pages would stay resident and the peak memory would grow with the file."""
     with pa.OSFile(str(text), "rb") as source:
         stored = pa.ipc.open_file(source)
         pending: list[pa.RecordBatch] = []
@@ -573,9 +580,9 @@ def text_batches(text: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
             pending.append(batch)
             count += batch.num_rows
             while count >= batch_rows:
-                table = pa.Table.from_batches(pending).combine_chunks()
-                yield from table.slice(0, batch_rows).to_batches()
+                table = pa.Table.from_batches(pending, stored.schema)
+                yield table.slice(0, batch_rows)
                 rest = table.slice(batch_rows)
                 pending, count = rest.to_batches(), rest.num_rows
         if count:
-            yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+            yield pa.Table.from_batches(pending, stored.schema)

@@ -76,10 +76,16 @@ def _fill_orders(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
         frame = pl.concat([carry.select(frame.columns), frame], how="vertical_relaxed")
     # a new order starts where the name changes; ids number the orders within the batch
     starts = (pl.col("order_name") != pl.col("order_name").shift(1)).fill_null(True)
-    frame = frame.with_columns(starts.cum_sum().alias("_order_seq"))
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    frame = frame.with_columns(starts.cum_sum().alias("_order_seq"),
+                               pl.when(starts).then(row).forward_fill().alias("_order_start"))
+    # a forward fill within the order: the whole column's, kept where the value it carries is on a
+    # row of the same order (one linear pass per column, no grouping)
+    start = pl.col("_order_start")
     frame = frame.with_columns(
-        [pl.col(c).forward_fill().over("_order_seq") for c in order_cols]
-        + [pl.int_range(1, pl.len() + 1).over("_order_seq").alias("line_number")]
+        [pl.when(pl.when(pl.col(c).is_not_null()).then(row).forward_fill() >= start)
+         .then(pl.col(c).forward_fill()).alias(c) for c in order_cols]
+        + [(row - start + 1).alias("line_number")]
     )
     first_seq = frame["_order_seq"][0] if frame.height else None
     frame = frame.with_columns(
@@ -89,7 +95,7 @@ def _fill_orders(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     if frame.height:
         state["carry"] = frame.tail(1).with_columns(
             pl.col("line_number").cast(pl.Int64), pl.lit(True).alias("_carried"))
-    return frame.filter(~pl.col("_carried")).drop("_carried", "_order_seq")
+    return frame.filter(~pl.col("_carried")).drop("_carried", "_order_seq", "_order_start")
 
 
 # headers of the export this connector deliberately does not read (personal data, notes, POS

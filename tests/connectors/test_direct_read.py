@@ -33,6 +33,12 @@ def _single_line_orders():
     return [*rows, bad_total, rows[0], bad_date]
 
 
+def _quirky_emails(rows):
+    """Emails the read hashes (printable ASCII) and those it leaves to Python (spaces, non-ASCII)."""
+    emails = ["Zoë@Example.de", "  spaced@example.com ", "plain@example.com", "\u00a0nbsp@example.com"]
+    return [row | {"Email": emails[n % len(emails)]} if row["Email"] else row for n, row in enumerate(rows)]
+
+
 def _orders_text(tmp_path, rows, **kwargs) -> bytes:
     return write_csv(tmp_path / "written.csv", rows, **kwargs).read_bytes()
 
@@ -42,6 +48,7 @@ def _cases(tmp_path) -> dict[str, tuple[str, bytes, bool]]:
     orders = _single_line_orders()
     plain = _orders_text(tmp_path, orders)
     crlf_bom = _orders_text(tmp_path, orders, bom=True, crlf=True)
+    whitespace_row = b" ,\t" + b"," * (len(ORDER_HEADER) - 2) + b"\n"
     wide = "".join(line + ",\n" if n else line + "\n" for n, line in enumerate(FX.splitlines()))
     return {
         "plain orders (bad values, repeated key, PII, quoted commas)": ("shopify_orders", plain, True),
@@ -52,6 +59,8 @@ def _cases(tmp_path) -> dict[str, tuple[str, bytes, bool]]:
         "a literal quote inside a value": ("cogs", (COGS_HEADER + 'TV-5" screen,10.00,USD,2026-01-01\n'
                                                     'SKU-2,3.50,USD,2026-01-01\n').encode(), True),
         "every row one empty field wider than the header": ("fx_rates", wide.encode(), True),
+        "whitespace-only rows, emails hashed in the read and in Python": (
+            "shopify_orders", _orders_text(tmp_path, _quirky_emails(orders)) + whitespace_row, True),
         "a multi-line quoted field": ("shopify_orders", _orders_text(tmp_path, order_rows()), False),
         "a short row and a total line": ("shopify_orders", plain + b"#1009,x@y.z,paid\nTotal,,,\n", False),
         "a row with an extra field": ("fx_rates", FX.replace("GBP,1.2610", "GBP,1.2610,oops").encode(), False),
@@ -97,6 +106,7 @@ def _counts(home: Home, feed: str) -> dict:
 CASES = (
     "plain orders (bad values, repeated key, PII, quoted commas)", "BOM and CRLF", "CRLF, the last column read",
     "no line end on the last line", "title lines above the header", "a literal quote inside a value",
+    "whitespace-only rows, emails hashed in the read and in Python",
     "every row one empty field wider than the header", "a multi-line quoted field", "a short row and a total line",
     "a row with an extra field", "blank lines", "NUL bytes", "windows-1252", "UTF-16", "CR-only line ends",
     "mixed line ends", "a cut quoted field at the end", "a header and no rows",
