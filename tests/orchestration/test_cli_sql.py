@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -143,6 +144,46 @@ def test_the_docs_server_serves_the_page(tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_cwh_docs_serve_serves_the_generated_page_on_the_port_given(home, monkeypatch):
+    """The command itself: the page generated (dbt's part stood in for), then served on --port until
+    stopped; a taken port is one line and exit 1."""
+    from orchestration.pipeline import docs_site
+
+    page = docs_site.docs_site(home) / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<title>dbt Docs</title>")
+    monkeypatch.setattr(docs_site, "generate", lambda _home: page)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fetched, real_server = [], docs_site.server
+
+    def serve_then_fetch_and_stop(folder, port_given):
+        httpd = real_server(folder, port_given)
+
+        def client():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port_given}/", timeout=10) as response:
+                fetched.append(response.read())
+            httpd.shutdown()  # what Ctrl-C does to the command
+        threading.Thread(target=client, daemon=True).start()
+        return httpd
+
+    monkeypatch.setattr(docs_site, "server", serve_then_fetch_and_stop)
+    result = runner.invoke(app, ["docs", "--serve", "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert fetched == [b"<title>dbt Docs</title>"]
+    assert f"serving http://127.0.0.1:{port}/" in result.output and str(page) in " ".join(result.output.split())
+
+    with socket.socket() as taken:  # another program listens on the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        monkeypatch.setattr(docs_site, "server", real_server)
+        refused = runner.invoke(app, ["docs", "--serve", "--port", str(busy)])
+    assert refused.exit_code == 1 and f"cannot serve on port {busy}" in refused.output
+    assert "choose another with --port" in " ".join(refused.output.split())
 
 
 def test_export_marts_writes_each_mart_with_the_run_in_its_footer(published, tmp_path):
