@@ -110,3 +110,22 @@ def test_the_landing_sensor_asks_one_run_per_new_file(home, tmp_path):
         land_file(home, "shopify_orders", first)  # once landed, a file asks for no more runs
         context = dg.build_sensor_context(instance=instance, resources=resources)
         assert [r.tags["cwh/file"] for r in sensor(context)] == [second.name]
+
+
+def test_the_nightly_schedule_runs_at_two_local_time_for_the_local_day(home, monkeypatch):
+    """One setting (docs/metrics.md "Reporting day"): CWH_TIMEZONE places the schedule and makes the
+    night's logical date a local day. 02:00 in Tokyo is 17:00 UTC of the day before: the logical date is
+    Tokyo's day, not UTC's."""
+    from datetime import UTC, datetime
+
+    from orchestration.definitions import nightly
+    from orchestration.defs.automation import nightly_schedule
+
+    monkeypatch.setenv("CWH_TIMEZONE", "Asia/Tokyo")
+    schedule = nightly_schedule(nightly)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Asia/Tokyo")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance,
+                                            scheduled_execution_time=datetime(2026, 11, 1, 17, 0, tzinfo=UTC))
+        [request] = schedule.evaluate_tick(context).run_requests
+    assert request.tags[LOGICAL_DATE_TAG] == "2026-11-02" and request.run_key == "2026-11-02"
