@@ -20,9 +20,11 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from connectors.home import build_database
 from connectors.lake import Home, land_all
+from orchestration.cli import app
 from orchestration.demo import generate
 from orchestration.pipeline.dbt import failures, run_dbt
 from tests.e2e.test_incremental import build_night, replay_until
@@ -112,6 +114,25 @@ def test_the_pnl_carries_the_accrued_part_and_the_month_status(source):
         select channel, month, reconciliation_status from marts.channel_pnl_reconciled"""))
     assert reconciled[("amazon_us", OCTOBER)] == "awaiting_payouts"
     assert reconciled[("amazon_us", SEPTEMBER)] == "reconciled"
+
+
+def test_cwh_pnl_shows_each_channels_status_and_accrued_fees(source, monkeypatch):
+    """`cwh pnl` says plainly which channels are not final and how much of their fees is accrued:
+    October's Amazon rows provisional with the truth's accruals, the total of them, and the note."""
+    monkeypatch.setenv("CWH_HOME", str(source.root))
+    result = CliRunner().invoke(app, ["pnl", "--month", "2026-10"])
+    assert result.exit_code == 0, result.output
+    accrued = defaultdict(Decimal)
+    for r in unsettled_truth(source):
+        if date.fromisoformat(r["order_date"]).replace(day=1) == OCTOBER:
+            accrued[r["channel"]] += (Decimal(r["accrued_marketplace_fees_usd"])
+                                      + Decimal(r["accrued_fulfillment_costs_usd"]))
+    rows = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│ ")}
+    for channel in ("amazon_us", "amazon_ca"):
+        assert "provisional" in rows[channel] and f"{accrued[channel]:,.2f}" in rows[channel], rows[channel]
+    assert "closed" in rows["wholesale"]
+    assert f"{sum(accrued.values()):,.2f}" in rows["total"]
+    assert "not final" in result.output and "provisional" in result.output.split("not final", 1)[1]
 
 
 NIGHTS = {"open": date(2026, 9, 25), "provisional": date(2026, 10, 5), "closed": date(2026, 10, 14)}
