@@ -3,13 +3,15 @@ P&L (docs/gates.md#the-brands-feeds-switching-one-off).
 
 The full demo is generated (every feed's files in landing/), the feeds the brand lacks are switched
 off with `cwh feeds disable`, and the nightly run of 2026-11-01 runs. It must publish; the disabled
-feeds' files must wait in landing/ unlanded and their checks say "disabled"; the P&L of the channels
-the enabled feeds carry equals the generator's truth on every line those feeds feed (the truth of the
-other lines includes costs of feeds the brand switched off, so those lines are zero, never null).
+feeds' files must wait in landing/ unlanded, their checks, status and the readback say "disabled";
+the P&L of the channels the enabled feeds carry equals the generator's truth on every line those
+feeds feed (the truth of the other lines includes costs of feeds the brand switched off, so those
+lines are zero, never null).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -77,6 +79,11 @@ def assert_published_without_the_disabled_feeds(home: Home, report) -> None:
     with duckdb.connect(str(published_database(home)), read_only=True) as con:
         states = dict(con.execute("select feed, state from ops.feed_sla_status").fetchall())
     assert {feed for feed, state in states.items() if state == "disabled"} == set(off)
+    # the readback the publish wrote says so too: its feed SLA table (feed, owner, state, …)
+    page = (home.root / "outputs" / "readback_latest.html").read_text()
+    sla_table = page[page.index("<h2>Feed SLA status</h2>"):]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", sla_table, re.S)]
+    assert {cells[0] for cells in rows if len(cells) > 2 and cells[2] == "disabled"} == set(off)
 
 
 def truth_without(home: Home, channels: set[str], costs_of_disabled_feeds: tuple[str, ...]):
