@@ -623,7 +623,8 @@ def to_canonical(frame: pl.DataFrame, contract: Contract, layout: FileLayout) ->
             typed[col.name] = _completed(col, frame[col.name], first[col.name], zone)
         else:
             typed[col.name] = _parse_column(col, frame[col.name], zone)
-        if typed[col.name].null_count() > frame[col.name].null_count() or not col.nullable:
+        missing = frame[col.name].null_count()
+        if typed[col.name].null_count() > missing or (missing and not col.nullable):
             reasons.append(_reasons(col, f"column '{layout.mapping.get(col.name, col.name)}'",
                                     frame[col.name], typed[col.name]))
     event = contract.event_time_column
