@@ -130,12 +130,14 @@ from pnl_totals
 {# CTE body: the rows of `relation` (channel, period, the accrued lines summed at that grain) with their
    period_status (docs/metrics.md "Period status"): `open` while the period's last day is after the
    build's as-of day, `closed` once its channel's payouts cover that day (or the channel has none to
-   wait for) and no accrual is left in it, `provisional` in between. #}
+   wait for), the operating costs cover its month (when the brand lands them) and no accrual is left
+   in it, `provisional` in between. #}
 {% macro with_period_status(relation, period_end) -%}
     select
         b.*,
         case
             when {{ period_end }} > cv.as_of_date then 'open'
+            when {{ period_end }} > cv.opex_covered_through then 'provisional'
             when cv.awaits_payouts and (cv.covered_through is null or {{ period_end }} > cv.covered_through)
                 then 'provisional'
             {%- for line in pnl_accrued_lines() %}
