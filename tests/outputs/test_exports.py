@@ -17,12 +17,16 @@ from orchestration.outputs.exports import export, write_csv
 from tests.outputs.conftest import published_snapshot
 
 RUN = "run-2026-11-02"
-PNL = [  # channel, month, net_revenue, contribution_after_opex, cm3_pct, payouts, open_receivables_rc, status
-    ("amazon_us", date(2026, 9, 1), Decimal("12345.67"), Decimal("2345.10"), 1 / 3, 2, None, "closed"),
-    ("shopify_web", date(2026, 9, 1), Decimal("98765.43"), Decimal("-1234.56"), 0.123456789, 31, None, "closed"),
-    ("unallocated", date(2026, 9, 1), Decimal("0.00"), Decimal("-500.00"), None, 0, None, "closed"),
-    ("amazon_us", date(2026, 10, 1), Decimal("1000.01"), Decimal("100.00"), 0.25, 1234, None, "provisional"),
-    ("wholesale", date(2026, 10, 1), Decimal("4000.00"), Decimal("800.00"), 0.2, 0, Decimal("900.00"), "open"),
+PNL = [  # channel, month, net_revenue, contribution_after_opex, cm3_pct, payouts, open_receivables_rc, status,
+    # accrued_marketplace_fees (estimated fees of the unsettled items: only in a provisional month)
+    ("amazon_us", date(2026, 9, 1), Decimal("12345.67"), Decimal("2345.10"), 1 / 3, 2, None, "closed", Decimal("0.00")),
+    ("shopify_web", date(2026, 9, 1), Decimal("98765.43"), Decimal("-1234.56"), 0.123456789, 31, None, "closed",
+     Decimal("0.00")),
+    ("unallocated", date(2026, 9, 1), Decimal("0.00"), Decimal("-500.00"), None, 0, None, "closed", Decimal("0.00")),
+    ("amazon_us", date(2026, 10, 1), Decimal("1000.01"), Decimal("100.00"), 0.25, 1234, None, "provisional",
+     Decimal("123.45")),
+    ("wholesale", date(2026, 10, 1), Decimal("4000.00"), Decimal("800.00"), 0.2, 0, Decimal("900.00"), "open",
+     Decimal("0.00")),
 ]
 CAMPAIGN = '=HYPERLINK("http://x","y")'
 
@@ -34,8 +38,9 @@ def home(tmp_path):
     with published_snapshot(tmp_path, runs) as (home, con):
         con.execute("""create table marts.channel_pnl_reconciled (channel varchar, month date,
             net_revenue decimal(18, 2), contribution_after_opex decimal(18, 2), cm3_pct double, payouts bigint,
-            open_receivables_rc decimal(18, 2), period_status varchar)""")
-        con.executemany("insert into marts.channel_pnl_reconciled values (?, ?, ?, ?, ?, ?, ?, ?)", PNL)
+            open_receivables_rc decimal(18, 2), period_status varchar,
+            accrued_marketplace_fees decimal(18, 2))""")
+        con.executemany("insert into marts.channel_pnl_reconciled values (?, ?, ?, ?, ?, ?, ?, ?, ?)", PNL)
         con.execute("""create table marts.payout_reconciliation as select * from (values
             ('s:1', 'amazon_settlement', '1', 'amazon_ca', 'CAD', date '2026-09-01', date '2026-09-14',
              1000.00::decimal(18, 2), 0.71234567::decimal(18, 8), 712.35::decimal(18, 2), 12::bigint))
@@ -78,7 +83,7 @@ def test_the_workbook_reads_as_finance_expects(home, tmp_path):
 
     pnl = workbook["channel_pnl_reconciled"]
     assert header(pnl) == ["Channel", "Month", "Net revenue (USD)", "Contribution after opex (USD)", "CM3 %",
-                           "Payouts", "Open receivables (USD)", "Period status"]
+                           "Payouts", "Open receivables (USD)", "Period status", "Accrued marketplace fees (USD)"]
     assert [c.value for c in pnl["A"][1:6]] == [p[0] for p in PNL]
     total = [c.value for c in pnl[7]]
     assert total[0] == "Total" and pnl["A7"].font.b
@@ -86,7 +91,8 @@ def test_the_workbook_reads_as_finance_expects(home, tmp_path):
     assert total[3] == pytest.approx(float(sum(p[3] for p in PNL)))  # 1510.54
     assert total[5] == sum(p[5] for p in PNL)
     assert total[4] is None and total[6] is None  # a ratio and a balance are not summed
-    assert pnl.auto_filter.ref == "A1:H6" and pnl.freeze_panes == "A2"  # the filter leaves the totals row alone
+    assert total[8] == pytest.approx(123.45)  # the accrued part is totalled like the P&L lines
+    assert pnl.auto_filter.ref == "A1:I6" and pnl.freeze_panes == "A2"  # the filter leaves the totals row alone
     assert pnl["B2"].number_format == "mmm yyyy" and pnl["C2"].number_format == "#,##0.00"
     assert pnl["E2"].number_format == "0.0%" and pnl["F2"].number_format == "#,##0"
     assert pnl["C7"].number_format == "#,##0.00" and pnl["F7"].number_format == "#,##0"

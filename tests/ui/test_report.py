@@ -2,7 +2,8 @@
 errors, every chart drawn with data, the flags table with next actions, no request leaves the file.
 It reads well: the reporting currency named on the page and the money axes, one colour per channel
 in every panel, the ranking of contribution after opex (the `unallocated` channel and a total row,
-equal to the demo generator's truth), evidence numbers formatted, and a file well under the 4.9 MB
+equal to the demo generator's truth), the month's period status with the truth's accrued fees,
+evidence numbers formatted, and a file well under the 4.9 MB
 it was when plotly.js went in uncompressed. A screenshot is saved in tests/ui/screenshots/report.png."""
 
 from __future__ import annotations
@@ -117,6 +118,13 @@ def october_truth(home: Home) -> dict[str, tuple[Decimal, Decimal]]:
     return {channel: (net, contribution) for channel, (net, contribution) in sums.items()}
 
 
+def october_accruals(home: Home) -> Decimal:
+    """The fees the warehouse accrues for October's unsettled Amazon items, from the generator's truth."""
+    with (home.root / "demo" / "truth" / "fees_unsettled.csv").open(newline="") as handle:
+        return sum((Decimal(r["accrued_marketplace_fees_usd"]) + Decimal(r["accrued_fulfillment_costs_usd"])
+                    for r in csv.DictReader(handle) if r["order_date"].startswith("2026-10")), Decimal(0))
+
+
 def amount(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
 
@@ -177,6 +185,15 @@ def test_report_reads_well_in_chromium(published):
                 expected_panels = {"ranking", "shares"} | ({"trends", "monthly"} if channel != "unallocated" else set())
                 assert expected_panels <= set(panels), (channel, panels)
             assert len({next(iter(panels.values())) for panels in colours.values()}) == len(colours)
+
+            # the month is not final and says so: the Amazon channels await their settlements, with the
+            # truth's accrued fees (issue 15: status and accrued share shown plainly)
+            note = page.locator("#period-status").inner_text()
+            assert note.startswith("Not final:")
+            assert "amazon_us provisional" in note and "amazon_ca provisional" in note
+            assert "wholesale" not in note  # closed: nothing to wait for
+            accrued = october_accruals(published)
+            assert accrued > 0 and f"{accrued:,.2f} {currency}" in note
 
             # evidence numbers as a person reads them
             evidence = page.locator("#flags").inner_text()
