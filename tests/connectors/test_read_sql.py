@@ -1,6 +1,7 @@
-"""The per-value work moved into the DuckDB read (`connectors.read_sql`) and the one-select first
-typing pass (`values.first_pass`) give, value by value, what the Python/polars code gives: the keyed
-hash of `pii_hash`, the blank rows of `values.clean_text`, the values of `values.parse_series`."""
+"""The per-value work moved into the DuckDB read (`connectors.read_sql`), the one-select first typing
+pass (`values.first_pass`) and the skipped trims (`values.clean_column`) give, value by value, what
+the Python/polars code gives: the keyed hash of `pii_hash`, the blank rows and the trims of
+`values.clean_text`, the values of `values.parse_series`."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -114,3 +115,11 @@ def test_a_plain_export_with_quirky_values_lands_them_as_the_parsers_read_each(t
     assert first["created_at"] == datetime(2026, 5, 4, 12, 22, 33, tzinfo=UTC)
     assert landed.row(1, named=True)["total"] is None and landed.row(1, named=True)["lineitem_quantity"] == 1000
     assert landed.row(2, named=True)["created_at"] == datetime(2026, 5, 4, 16, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("texts", [["a", "b c", None], *[["a", space, None] for space in SPACES],
+                                   *[["a", f"{space}b{space}", None] for space in SPACES]])
+def test_a_column_is_cleaned_as_clean_text_cleans_each_value(texts):
+    """`clean_column` skips the trim of a column that needs none; it must never skip one that does."""
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    assert frame.select(values.clean_column(pl.col("t"))).equals(frame.select(values.clean_text(pl.col("t"))))
