@@ -131,6 +131,8 @@ def _is_utf8(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
             for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+                if chunk.isascii() and not decoder.getstate()[0]:
+                    continue  # ASCII is UTF-8 (no sequence pending from the chunk before): no decoding
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -492,8 +494,9 @@ def plain_file(path: Path, encoding: Encoding, header_line: int, delimiter: str,
             if body and not _plain_lines(b"\n" + body, state):
                 return None
             lines += body.count(b"\n")
-            crs += body.count(b"\r")
-            crlfs += body.count(b"\r\n")
+            if b"\r" in body:  # a byte search; counting CR and CRLF costs 3x the LF count
+                crs += body.count(b"\r")
+                crlfs += body.count(b"\r\n")
     if tail:  # a last line without its line end
         if not tail.strip(b" \t\r\x0b\x0c") or not _plain_lines(b"\n" + tail + b"\n", state):
             return None

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from connectors import reader
 from connectors.engine import FileRejected, parse_batches, sniff
 from connectors.lake import land_file, ledger_records
 from connectors.registry import feed_spec, parse
@@ -126,6 +127,23 @@ def test_a_stray_windows_1252_byte_deep_in_a_utf8_file_does_not_reject_it(tmp_pa
     skus = parsed.frame["sku"].to_list()
     assert skus[0] == "Café ☕" and skus[-1] == "Tea – green"
     assert parsed.account.encoding == "utf-8 with stray windows-1252 bytes"
+
+
+def test_the_utf8_check_sees_a_character_cut_at_a_chunk_boundary(tmp_path, monkeypatch):
+    """ASCII chunks skip the decoding, but not after a chunk that ended inside a character: `é` cut
+    by the boundary is UTF-8; a lone lead byte before an ASCII chunk is a stray byte, even when a
+    later chunk starts with the byte that would have completed it."""
+    monkeypatch.setattr(reader, "CHUNK_BYTES", 64)
+    head = (COGS_HEADER + "SKU-1,1.00,USD,2026-01-01\nCaf").encode()
+    head += b"x" * (63 - len(head) % 64)  # the next byte is a chunk's last one
+    whole = tmp_path / "whole.csv"
+    whole.write_bytes(head + "é,2.00,USD,2026-01-01\n".encode() + b"SKU-3,3.00,USD,2026-01-01\n" * 10)
+    stray = tmp_path / "stray.csv"
+    ascii_chunk = b",2.00,USD,2026-01-01\nSKU-3,3.00,USD,2026-01-01\nSKU-" + b"4" * 12 + b","
+    assert len(ascii_chunk) == 64  # then a byte that would complete the cut character, were it not skipped
+    stray.write_bytes(head + b"\xc3" + ascii_chunk + b"\xa94.00,USD,2026-01-01\n")
+    assert reader.detect_encoding(whole) == reader.UTF8
+    assert reader.detect_encoding(stray) != reader.UTF8
 
 
 def test_a_windows_1252_file_is_decoded(tmp_path):
