@@ -123,6 +123,34 @@
 {% endmacro %}
 
 
+{# Whether this incremental build adds to a stored table that has `column` (false on a full build). #}
+{% macro incremental_with_column(column) %}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(column in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list)) }}
+{% endmacro %}
+
+
+{# Models incremental by group (int_settlement_lines: by settlement): the temp relation holds every
+   row of the groups (unique_key) the night re-processed; their stored rows are replaced, and the
+   groups the model's source no longer holds (meta.live_groups, a ref: a settlement file removed
+   from the lake) are dropped. #}
+{% macro get_incremental_replace_groups_sql(arg_dict) %}
+    {%- set key = arg_dict['unique_key'] -%}
+    {%- set live = config.get('meta', {}).get('live_groups') -%}
+    {%- if not key or not live -%}
+        {{ exceptions.raise_compiler_error(this ~ ": replace_groups needs unique_key and meta.live_groups") }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ key }} in (select {{ key }} from {{ arg_dict['temp_relation'] }})
+       or {{ key }} not in (select {{ key }} from {{ ref(live) }} where {{ key }} is not null);
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{% endmacro %}
+
+
 {# Staging tables: the new versions replace the stored ones, key by key (the source's primary key). #}
 {% macro get_incremental_latest_version_sql(arg_dict) %}
     {%- set key = staging_source_node(model).meta.primary_key -%}

@@ -5,8 +5,9 @@ own event date (a settlement report whole, on its last posting day), reference f
 targets, inventory, sessions) up front. The warehouse is built once, then incrementally for each new
 day, as the nightly run does (`orchestration.pipeline.incremental` plans the window, dbt re-processes each
 feed's late-arriving days). Then late data arrives — refunds of month-old orders, a refund export
-withheld for 25 days (older than any late-arriving window), and ad platforms revising their last
-four days of spend — and the last day is built again. Every table dbt builds (staging, intermediate,
+withheld for 25 days (older than any late-arriving window), ad platforms revising their last
+four days of spend, and Amazon re-issuing its oldest settlement (a line dropped, its amount moved to
+another line) — and the last day is built again. Every table dbt builds (staging, intermediate,
 marts) must then equal what a full refresh of the same lake builds, and building the same day once
 more must leave every table unchanged.
 
@@ -112,8 +113,38 @@ def _refunds(con, payments: Path, name: str, refund_day: date, order_day: date) 
         ) to '{payments}/{name}.parquet' (format parquet)""")
 
 
-def land_late_data(replay: Home) -> None:
-    """Refunds of month-old orders; a refund export 25 days late; revised ad spend of the last four days."""
+def _reissue_oldest_settlement(con, lake: Path) -> dict:
+    """Amazon re-issues the oldest settlement: its first fulfilment-fee line is dropped and its amount
+    added to the commission line of the same order item (the settlement's total unchanged), landed
+    now as a new file. Returns the settlement, its first posting day, and the lines changed."""
+    files = f"read_parquet('{lake}/*.parquet', union_by_name = true)"
+    settlement, first_day = con.execute(
+        f"select settlement_id, min(cast(posted_date as date)) from {files} "
+        "group by settlement_id order by 2, 1 limit 1").fetchone()
+    dropped, order_item, fee = con.execute(
+        f"select line_id, order_item_code, amount from {files} where settlement_id = $s "
+        "and amount_description = 'FBAPerUnitFulfillmentFee' and transaction_type = 'Order' "
+        "order by line_id limit 1", {"s": settlement}).fetchone()
+    (raised,) = con.execute(
+        f"select line_id from {files} where settlement_id = $s and order_item_code = $item "
+        "and amount_description = 'Commission' and transaction_type = 'Order'",
+        {"s": settlement, "item": order_item}).fetchone()
+    con.execute(f"""
+        copy (
+            select * replace (
+                case when line_id = $raised then amount + $fee else amount end as amount,
+                'reissued-settlement' as _source_file, 'reissued-settlement' as _source_sha256,
+                cast('{datetime.now(UTC).isoformat()}' as timestamp with time zone) as _loaded_at)
+            from {files}
+            where settlement_id = $s and line_id <> $dropped
+        ) to '{lake}/reissued-settlement.parquet' (format parquet)""",
+        {"s": settlement, "raised": raised, "fee": fee, "dropped": dropped})
+    return {"settlement_id": settlement, "first_day": first_day, "dropped": dropped, "raised": raised}
+
+
+def land_late_data(replay: Home) -> dict:
+    """Refunds of month-old orders; a refund export 25 days late; revised ad spend of the last four
+    days; the oldest settlement re-issued (returned: `_reissue_oldest_settlement`)."""
     stamp = datetime.now(UTC).isoformat()
     payments, google = replay.raw("shopify_payments"), replay.raw("google_ads")
     with duckdb.connect() as con:
@@ -129,6 +160,7 @@ def land_late_data(replay: Home) -> None:
                 where date > date '{LAST_DAY - timedelta(days=4)}'
             ) to '{google}/revision.parquet' (format parquet)""").fetchall()
         assert revised[0][0] > 0, "the replay has no recent Google Ads rows to revise"
+        return _reissue_oldest_settlement(con, replay.raw("amazon_settlements"))
 
 
 def build(home: Home, *options: str, **variables: str) -> None:
@@ -176,10 +208,10 @@ def replayed(tmp_path_factory):
         # the incremental models and what they read; the other models are rebuilt whole every night
         build_night(replay, day, "run", "--select", "+tag:daily")
     replay_until(source, replay, LAST_DAY)
-    land_late_data(replay)
+    reissued = land_late_data(replay)
     # the last night: every model and every data test (unique keys, reconciliations) on the increments
     window = build_night(replay, LAST_DAY, "build")
-    return replay, snapshot(replay), window
+    return replay, snapshot(replay), window, reissued
 
 
 def _assert_same(built: dict[str, list[tuple]], expected: dict[str, list[tuple]]) -> None:
@@ -190,10 +222,13 @@ def _assert_same(built: dict[str, list[tuple]], expected: dict[str, list[tuple]]
 
 
 def test_the_replay_built_incrementally(replayed):
-    replay, tables, window = replayed
-    # the withheld export widened the last night's build back to its first refund
-    assert window.first_day == LAST_DAY - timedelta(days=25)
-    assert any("shopify_payments" in reason for reason in window.reasons)
+    replay, tables, window, reissued = replayed
+    # the withheld export and the re-issued settlement widened the last night's build to the older
+    # of their first events, and the plan says which
+    withheld = LAST_DAY - timedelta(days=25)
+    assert window.first_day == min(withheld, reissued["first_day"])
+    widened_by = "amazon_settlements" if reissued["first_day"] < withheld else "shopify_payments"
+    assert any(widened_by in reason for reason in window.reasons), window.reasons
     with duckdb.connect(str(build_database(replay)), read_only=True) as con:
         materialized = dict(con.execute(
             "select table_name, table_type from information_schema.tables "
@@ -204,14 +239,29 @@ def test_the_replay_built_incrementally(replayed):
     assert len(tables["marts.fct_order_lines"]) > 1000
 
 
+def test_a_reissued_settlement_replaces_its_lines(replayed):
+    """int_settlement_lines re-processes only the settlements whose file changed: the re-issued one
+    holds the new file's lines (the dropped line gone, the raised one raised), the others are kept."""
+    replay, _, _, reissued = replayed
+    with duckdb.connect(str(build_database(replay)), read_only=True) as con:
+        lines = dict(con.execute(
+            "select line_id, _source_sha256 from intermediate.int_settlement_lines where settlement_id = $s",
+            {"s": reissued["settlement_id"]}).fetchall())
+        others = con.execute("select count(distinct _source_sha256) from intermediate.int_settlement_lines "
+                             "where settlement_id <> $s", {"s": reissued["settlement_id"]}).fetchone()[0]
+    assert reissued["dropped"] not in lines and reissued["raised"] in lines
+    assert set(lines.values()) == {"reissued-settlement"}
+    assert others > 1  # the other settlements keep the files they were built from
+
+
 def test_rebuilding_the_same_day_changes_nothing(replayed):
-    replay, tables, _ = replayed
+    replay, tables, _, _ = replayed
     build(replay, "run", min_date=LAST_DAY.isoformat(), max_date=LAST_DAY.isoformat())
     _assert_same(snapshot(replay), tables)
 
 
 def test_incremental_equals_a_full_refresh(replayed):
-    replay, tables, _ = replayed
+    replay, tables, _, _ = replayed
     build(replay, "run", "--full-refresh", max_date=LAST_DAY.isoformat())
     _assert_same(snapshot(replay), tables)
 

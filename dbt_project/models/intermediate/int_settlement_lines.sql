@@ -2,10 +2,57 @@
 -- and its channel. A line without a marketplace (account-level fees) takes the marketplace of the
 -- other lines of its settlement; a settlement with no marketplace at all books to `unallocated`.
 -- `category` is null for a line the seed does not classify: tested (never silently dropped).
+-- Incremental on DuckDB by settlement (docs/incremental.md): a night re-processes only the
+-- settlements whose file differs from the one built (new, re-issued), and those with a line left
+-- unclassified (so a seed fix applies the next night); strategy replace_groups also drops the
+-- settlements staging no longer holds. Elsewhere a table rebuilt whole.
+{{ config(
+    materialized=('incremental' if target.type == 'duckdb' else 'table'),
+    incremental_strategy='replace_groups',
+    unique_key='settlement_id',
+    on_schema_change='append_new_columns',
+    meta={'live_groups': 'stg_amazon__settlement_lines'},
+) }}
 
-with lines as (
+{#- a table built before it carried the file's sha256 is re-processed whole, once -#}
+{%- set compares_files = incremental_with_column('_source_sha256') %}
+
+with
+{%- if compares_files %}
+staged_files as (
+    -- staging keeps one file per settlement (its latest)
+    select settlement_id, min(_source_sha256) as source_sha256
+    from {{ ref('stg_amazon__settlement_lines') }}
+    group by settlement_id
+),
+
+built_files as (
+    select
+        settlement_id,
+        min(_source_sha256) as source_sha256,
+        max(case when category is null or channel is null then 1 else 0 end) as has_unresolved_line
+    from {{ this }}
+    group by settlement_id
+),
+
+changed_settlements as (
+    select s.settlement_id
+    from staged_files as s
+    left join built_files as b on b.settlement_id = s.settlement_id
+    where b.settlement_id is null
+        or coalesce(b.source_sha256, '') <> s.source_sha256
+        or b.has_unresolved_line = 1
+),
+
+lines as (
+    select * from {{ ref('stg_amazon__settlement_lines') }}
+    where settlement_id in (select c.settlement_id from changed_settlements as c)
+),
+{%- else %}
+lines as (
     select * from {{ ref('stg_amazon__settlement_lines') }}
 ),
+{%- endif %}
 
 settlement_marketplace as (
     select settlement_id, max(marketplace_name) as marketplace_name
@@ -41,7 +88,8 @@ select
     r.posted_date_time,
     r.resolved_marketplace as marketplace_name,
     -- an unknown marketplace name stays null (fails the not_null test: add it to amazon_marketplaces)
-    case when r.resolved_marketplace is null then 'unallocated' else m.channel end as channel
+    case when r.resolved_marketplace is null then 'unallocated' else m.channel end as channel,
+    r._source_sha256
 from resolved as r
 left join {{ ref('settlement_line_categories') }} as c
     on c.amount_type = r.amount_type and c.amount_description = r.amount_description
