@@ -63,12 +63,15 @@ def copy_atomically(source: Path, target: Path) -> None:
     fsync_path(target.parent)
 
 
-def copy_file(source: Path, target: Path, chunk: int = 1 << 20) -> None:
-    with source.open("rb") as reader, target.open("wb") as writer:
-        for block in iter(lambda: reader.read(chunk), b""):
-            writer.write(block)
-        writer.flush()
-        os.fsync(writer.fileno())
+def copy_file(source: Path, target: Path) -> None:
+    """`source` copied to `target` and flushed to disk; the copy stays in the kernel (sendfile on
+    Linux: half the CPU of reading and writing the bytes through Python)."""
+    shutil.copyfile(source, target)
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _lock_file(path: Path) -> int:
