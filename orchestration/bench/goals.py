@@ -64,6 +64,11 @@ def _wall(f: dict, run: str) -> float | None:
     return None if night.get("published") is False else night.get("wall_seconds")
 
 
+def failed_references(f: dict) -> dict[str, str]:
+    """The reference P&Ls (lower bound, pandas) of one size that did not finish, with why."""
+    return {kind: f[kind]["failed"] for kind in ("lower_bound", "pandas") if (f.get(kind) or {}).get("failed")}
+
+
 def held_nights(f: dict) -> dict[str, str]:
     """The nights of one size that did not publish, with why (their times judge nothing)."""
     return {run: f[run].get("held_reason") or "held" for run in ("full", "incremental")
@@ -186,7 +191,8 @@ def summary(runs: list[dict]) -> dict:
             "load_avg_at_start": {str(f["lines_requested"]): f.get("machine", {}).get("load_avg_at_start")
                                   for f in runs},
             "started_at": {str(f["lines_requested"]): f.get("started_at") for f in runs},
-            "held": {str(f["lines_requested"]): held for f in runs if (held := held_nights(f))}}
+            "held": {str(f["lines_requested"]): held for f in runs if (held := held_nights(f))},
+            "failed": {str(f["lines_requested"]): failed for f in runs if (failed := failed_references(f))}}
 
 
 def verdict(figure: Figure, values: dict[int, float | None]) -> str:
@@ -241,3 +247,7 @@ def render(result: dict, console) -> None:
         for run, reason in held.items():
             console.print(f"[red]the {run} night at {int(size):,} lines was held[/] ({reason}): "
                           "the figures that need its time are not measured")
+    for size, failed in result.get("failed", {}).items():
+        for kind, reason in failed.items():
+            console.print(f"[yellow]the {kind.replace('_', ' ')} at {int(size):,} lines did not finish[/] "
+                          f"({reason}): its time and its P&L agreement are not measured")

@@ -103,3 +103,17 @@ def test_a_held_night_is_no_timing():
     assert table["full_over_lower_bound"]["values"] == {"1000000": 2.5}
     assert result["held"] == {"1000000": {"incremental": "the run failed while landing the files in landing/"}}
     assert goals.summary([SMALL])["held"] == {}
+
+
+def test_a_reference_that_did_not_finish_is_not_measured():
+    """The pandas notebook killed for want of memory (10M lines on 24 GB) measures nothing: its ratio
+    and its P&L agreement are 'not measured' and the summary says why; the pipeline's own figures stay."""
+    failed = {**SMALL, "pandas": {"failed": "bench child pandas failed (killed: most likely out of memory)"},
+              "agreement": {"lower_bound": {"max_diff_cents": 0}}}
+    result = goals.summary([failed])
+    table = {row["key"]: row for row in result["figures"]}
+    assert table["incremental_over_pandas"]["verdict"] == "not measured"
+    assert table["pandas_pnl_diff_cents"]["verdict"] == "not measured"
+    assert table["lower_bound_pnl_diff_cents"]["verdict"] == "met"
+    assert table["incremental_over_full"]["values"] == {"1000000": 0.1}
+    assert result["failed"] == {"1000000": {"pandas": "bench child pandas failed (killed: most likely out of memory)"}}
