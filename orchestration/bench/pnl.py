@@ -357,11 +357,17 @@ def _zone(landing: Path) -> str:
     return business_timezone(Home(landing.parent))
 
 
+LOWER_BOUND_MEMORY = "8GB"  # DuckDB's default (80% of RAM) let the 10M query be killed on 24 GB
+
+
 def duckdb_pnl(landing: Path):
-    """The monthly channel P&L by one DuckDB query over the raw files → pandas DataFrame."""
+    """The monthly channel P&L by one DuckDB query over the raw files → pandas DataFrame. Its buffer
+    pool is capped and may spill to the home's tmp/, so the query finishes at 10M lines too."""
     import duckdb
 
-    with duckdb.connect() as con:
+    spill = landing.parent / "tmp" / "lower_bound"
+    spill.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(config={"memory_limit": LOWER_BOUND_MEMORY, "temp_directory": str(spill)}) as con:
         con.execute("set TimeZone = 'UTC'")
         return con.execute(duckdb_sql(landing, zone=_zone(landing))).df()
 
