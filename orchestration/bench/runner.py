@@ -218,11 +218,23 @@ def run_child(kind: str, *args: str, home: Path | None = None) -> dict:
                           capture_output=True, text=True, env=_child_env(home))
     wall = time.perf_counter() - started
     if proc.returncode != 0:
-        why = "killed: most likely out of memory" if proc.returncode == -9 else f"exit {proc.returncode}"
+        why = ("killed: most likely out of memory" if proc.returncode == -9
+               else "out of memory" if "MemoryError" in proc.stderr else f"exit {proc.returncode}")
         raise RuntimeError(f"bench child {kind} failed ({why}):\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = round(wall, 3)
     return result
+
+
+PANDAS_MEMORY_SHARE = 0.7  # of this machine's RAM: at 10M lines the notebook needs more than 24 GB
+
+
+def cap_address_space(share: float) -> int:
+    """Caps this process's memory at `share` of the machine's RAM: past it allocations raise
+    MemoryError in this process, instead of the kernel killing whichever process is largest."""
+    limit = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * share)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return limit
 
 
 def _child(kind: str, *args: str) -> dict:
@@ -246,6 +258,9 @@ def _child(kind: str, *args: str) -> dict:
                 "warnings": sum(c.status == "warn" for c in report.checks)}
     if kind in ("lower_bound", "pandas"):  # args: landing folder, output parquet, [explain file]
         from orchestration.bench import pnl as bench_pnl
+
+        if kind == "pandas":  # no buffer pool to cap: fail alone instead of calling the OOM killer
+            cap_address_space(PANDAS_MEMORY_SHARE)
 
         imported = time.perf_counter()
         reset_peak()

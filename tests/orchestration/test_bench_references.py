@@ -24,3 +24,20 @@ def test_the_agreement_keeps_the_references_that_ran():
     assert set(agreement) == {"lower_bound"} and agreement["lower_bound"]["max_diff_cents"] == 1
     assert runner._agreement({"pipeline": month}, mart_missing=False) == {}
     assert runner._agreement({"pipeline": None, "pandas": month}, mart_missing=True) == {"pipeline_mart_missing": True}
+
+
+def test_the_pandas_child_fails_alone_when_out_of_memory(monkeypatch, tmp_path):
+    """The notebook's child caps its own memory (a share of RAM), so at 10M lines it raises
+    MemoryError itself and is recorded as out of memory, never taking another process with it."""
+    caps = []
+    monkeypatch.setattr(runner.resource, "setrlimit", lambda what, limits: caps.append((what, limits)))
+    limit = runner.cap_address_space(0.5)
+    ram = runner.os.sysconf("SC_PAGE_SIZE") * runner.os.sysconf("SC_PHYS_PAGES")
+    assert caps == [(runner.resource.RLIMIT_AS, (limit, limit))] and abs(limit - ram / 2) <= 1
+
+    def out_of_memory(cmd, **kwargs):
+        return type("Done", (), {"returncode": 1, "stdout": "", "stderr": "...\nMemoryError: Unable to allocate"})()
+
+    monkeypatch.setattr(runner.subprocess, "run", out_of_memory)
+    got = runner.reference_run("pandas", tmp_path / "landing", tmp_path / "out.parquet", tmp_path / "home")
+    assert got == {"failed": "bench child pandas failed (out of memory):"}
