@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 from playwright.sync_api import sync_playwright
 
 from orchestration.definitions import defs
@@ -46,10 +47,12 @@ def record_a_landing(dagster_home: Path, cwh_home: Path) -> dict[str, bool]:
     generate(cwh_home, days=20, orders_per_day=10)
     key = feed_asset_key(LANDED_FEED)
     selection = dg.AssetSelection.assets(key) | dg.AssetSelection.checks_for_assets(key)
-    result = dg.materialize([raw_feeds, feed_gates], selection=selection,
-                            instance=dg.DagsterInstance.from_config(str(dagster_home)),
-                            tags={LOGICAL_DATE_TAG: "2026-11-01"},
-                            resources={"night_run": NightRun(root=str(cwh_home))}, raise_on_error=False)
+    # no definitions-state storage left current by an earlier test's (collected) instance in this worker
+    with set_defs_state_storage(None):
+        result = dg.materialize([raw_feeds, feed_gates], selection=selection,
+                                instance=dg.DagsterInstance.from_config(str(dagster_home)),
+                                tags={LOGICAL_DATE_TAG: "2026-11-01"},
+                                resources={"night_run": NightRun(root=str(cwh_home))}, raise_on_error=False)
     outcomes = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert outcomes["channel_coverage"] is False and outcomes["freshness"] is True, outcomes
     return outcomes
