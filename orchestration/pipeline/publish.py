@@ -21,6 +21,10 @@ published file is never written in place. Publishing builds a new file next to i
    hashes) and compared with the checksum the previous publish recorded: an unchanged table stays
    as it is in the copy, a changed or new one is dropped and re-created from the build's DDL (its
    contract's constraints included) and its rows copied, one the build no longer has is dropped.
+   An event-grain fact (dbt meta `event_date_column`: fct_order_lines, fct_fees…) whose DDL is
+   unchanged is patched instead: the days whose (rows, sum of hashes) differ between build and copy
+   are deleted and re-inserted — a night changes its window's days, not the history — and the
+   patched table's checksum must then equal the build's, else it is re-created whole.
    dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
    a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
    file lands);
@@ -211,15 +215,67 @@ def _create_like_build(con: duckdb.DuckDBPyConnection, schema: str, name: str, k
     con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
 
 
-def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[str, str]) -> tuple[int, int, dict, list]:
+def event_date_columns(home: Home) -> dict[str, str]:
+    """schema.table → event date column of the build's event-grain models (dbt meta
+    `event_date_column`, from the home's dbt manifest; none when there is no manifest)."""
+    try:
+        nodes = json.loads((home.root / "dbt" / "target" / "manifest.json").read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    columns = {}
+    for node in nodes.values():
+        column = (node.get("config", {}).get("meta") or {}).get("event_date_column")
+        if node.get("resource_type") == "model" and column:
+            columns[f"{node['schema']}.{node.get('alias') or node['name']}"] = column
+    return columns
+
+
+def _changed_days(con: duckdb.DuckDBPyConnection, source: str, target: str, column: str) -> int:
+    """Temp table `publish_changed_days` (d): the days (values of `column`, null included) whose rows
+    differ between two tables of equal columns, by each day's row count and sum of row hashes. → the
+    build's rows on those days."""
+    day = _ident(column)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE publish_changed_days AS
+        WITH built AS (SELECT {day} AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h FROM {source} GROUP BY {day}),
+             kept AS (SELECT {day} AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h FROM {target} GROUP BY {day})
+        SELECT coalesce(built.d, kept.d) AS d, coalesce(built.n, 0) AS n
+        FROM built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
+        WHERE built.n IS DISTINCT FROM kept.n OR built.h IS DISTINCT FROM kept.h""")
+    return con.execute("SELECT coalesce(sum(n), 0) FROM publish_changed_days").fetchone()[0]
+
+
+def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: str, checksum: str,
+                build_rows: int) -> bool:
+    """Make tmp's table equal to the build's by replacing only the days that differ (module docstring,
+    step 3). False (nothing to trust: re-create it) when most of it differs or the result's checksum is
+    not the build's."""
+    source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
+    try:
+        if _changed_days(con, source, target, column) > build_rows // 2:
+            return False  # most of the table: a whole copy costs as much and leaves no free blocks
+        match = (f"{_ident(column)} IN (SELECT d FROM publish_changed_days) OR ({_ident(column)} IS NULL "
+                 "AND EXISTS (SELECT 1 FROM publish_changed_days WHERE d IS NULL))")
+        con.execute(f"DELETE FROM {target} WHERE {match}")
+        con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {match}")
+    finally:
+        con.execute("DROP TABLE IF EXISTS publish_changed_days")
+    return _checksum(con, target)[1] == checksum
+
+
+def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[str, str],
+                 date_columns: Mapping[str, str] | None = None) -> tuple[int, int, dict, list, list]:
     """Make the published schemas of the attached `tmp` equal to the build's: a table whose checksum
-    and DDL equal what was published is kept, any other is (re-)created with the build's rows, and what
-    the build no longer has is dropped. → (tables, rows, checksums, changed table names)."""
+    and DDL equal what was published is kept, an event-grain table of unchanged DDL has its changed
+    days replaced (`date_columns`: schema.table → event date column), any other is (re-)created with
+    the build's rows, and what the build no longer has is dropped. → (tables, rows, checksums, changed
+    table names, the patched ones among them)."""
+    date_columns = date_columns or {}
     build, kept = _relations(con, "build"), _relations(con, "tmp")
     for (schema, name), (kind, _ddl) in kept.items():
         if (schema, name) not in build:
             con.execute(f"DROP {kind.upper()} tmp.{_ident(schema)}.{_ident(name)}")
-    rows, checksums, changed = 0, {}, []
+    rows, checksums, changed, patched = 0, {}, [], []
     for (schema, name), (kind, ddl) in sorted(build.items()):
         key = f"{schema}.{name}"
         count, checksums[key] = _checksum(con, f"build.{_ident(schema)}.{_ident(name)}")
@@ -227,11 +283,15 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
         unchanged = kept.get((schema, name)) == (kind, ddl) and published_checksums.get(key) == checksums[key]
         if kind == "table" and unchanged:
             continue
+        changed.append(key)
+        if (kind == "table" and kept.get((schema, name)) == (kind, ddl) and key in date_columns
+                and _patch_days(con, schema, name, date_columns[key], checksums[key], count)):
+            patched.append(key)
+            continue
         if (schema, name) in kept:
             con.execute(f"DROP {kept[(schema, name)][0].upper()} tmp.{_ident(schema)}.{_ident(name)}")
         _create_like_build(con, schema, name, kind, ddl)
-        changed.append(key)
-    return len(build), rows, checksums, changed
+    return len(build), rows, checksums, changed, patched
 
 
 def _reusable_checksums(con: duckdb.DuckDBPyConnection, published: Path) -> dict[str, str] | None:
@@ -324,7 +384,8 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
                 con.execute(f"ATTACH {_sql_str(build)} AS build (READ_ONLY)")
                 build_sha, build_bytes = _sha256(build), build.stat().st_size  # stable: attached read-only
                 previous_checksums = _start_tmp(con, published, tmp)
-                tables, rows, checksums, changed = _sync_tables(con, previous_checksums)
+                tables, rows, checksums, changed, patched = _sync_tables(
+                    con, previous_checksums, event_date_columns(home))
                 published_at = datetime.now(UTC)
                 con.execute(
                     f"INSERT INTO tmp.main.{PUBLISH_LOG} (run_id, logical_date, published_at, feeds_watermarks, "
@@ -357,7 +418,7 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
         "run_id": str(run_id), "logical_date": logical_date.isoformat(), "outcome": "published",
         "recorded_at": datetime.now(UTC).isoformat(), "published_at": published_at.isoformat(),
         "checks": summary, "tables": tables, "rows": rows, "seconds": round(seconds, 3),
-        "tables_changed": changed,
+        "tables_changed": changed, "tables_patched": patched,
         "build_database_sha256": build_sha, "build_database_bytes": build_bytes,
         "published_database": str(published), "published_bytes": published.stat().st_size,
         "watermarks": dict(watermarks)})

@@ -364,3 +364,87 @@ def test_publish_makes_the_file_durable_before_and_after_the_swap(home, monkeypa
     at = calls.index(swap[0])
     assert ("fsync", temporary) in calls[:at], f"the temporary file is not fsync'ed before the swap: {calls}"
     assert ("fsync", str(published.parent)) in calls[at + 1:], f"the folder is not fsync'ed after the swap: {calls}"
+
+
+# ---- event-grain facts: a night's changed days are patched, not the table re-created -----------------
+EVENTS = "marts.fct_events"
+
+
+def make_events(home, days: range, amount_of=lambda day, i: day * 10 + i, null_rows: int = 0) -> None:
+    """An event-grain fact in the build (three rows a day, a primary key, the day as its event date,
+    `null_rows` rows of no day) and the dbt manifest that names its event date column."""
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute(f"DROP TABLE IF EXISTS {EVENTS}")
+        con.execute(f"CREATE TABLE {EVENTS} (id INTEGER PRIMARY KEY, event_day DATE, amount BIGINT NOT NULL)")
+        rows = [(day * 3 + i, date.fromordinal(date(2026, 1, 1).toordinal() + day), amount_of(day, i))
+                for day in days for i in range(3)]
+        rows += [(100_000 + i, None, i) for i in range(null_rows)]
+        con.executemany(f"INSERT INTO {EVENTS} VALUES (?, ?, ?)", rows)
+    manifest = home.root / "dbt" / "target" / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"nodes": {"model.p.fct_events": {
+        "resource_type": "model", "schema": "marts", "name": "fct_events", "alias": "fct_events",
+        "config": {"meta": {"event_date_column": "event_day"}}}}}))
+
+
+def published_equals_build(home, table: str) -> bool:
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        con.execute(f"ATTACH '{build_database(home)}' AS build (READ_ONLY)")
+        differing = con.execute(
+            f"SELECT count(*) FROM ((SELECT * FROM {table} EXCEPT ALL SELECT * FROM build.{table}) "
+            f"UNION ALL (SELECT * FROM build.{table} EXCEPT ALL SELECT * FROM {table}))").fetchone()[0]
+    return differing == 0
+
+
+def test_an_event_fact_gets_only_its_changed_days_replaced(home):
+    make_build(home)
+    make_events(home, range(60), null_rows=2)
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    assert pub.event_date_columns(home) == {EVENTS: "event_day"}
+    # the next night: day 50's amounts restated, day 55 gone, day 60 new, a third row of no day
+    make_events(home, [d for d in range(61) if d != 55], null_rows=3,
+                amount_of=lambda day, i: day * 10 + i + (7 if day == 50 else 0))
+    result = publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    record = publish_history(home)[-1]
+    # the view is always copied (module docstring); the fact is patched
+    assert record["tables_changed"] == ["marts.big_contribution", EVENTS] and record["tables_patched"] == [EVENTS]
+    assert result.changed == 2
+    assert published_equals_build(home, EVENTS)
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        assert con.execute(f"SELECT count(*), sum(amount) FROM {EVENTS}").fetchone() == (
+            60 * 3 + 3, sum(d * 10 + i for d in range(61) if d != 55 for i in range(3)) + 3 * 7 * 1 + 3)
+        # the patched table keeps its contract: primary key and not null
+        assert sorted(con.execute("SELECT constraint_type FROM duckdb_constraints() "
+                                  "WHERE table_name = 'fct_events'").fetchall()) == [
+            ("NOT NULL",), ("NOT NULL",), ("PRIMARY KEY",)]
+
+
+def test_an_event_fact_mostly_changed_is_copied_whole(home):
+    make_build(home)
+    make_events(home, range(60))
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(60), amount_of=lambda day, i: -day)  # every day restated (a rule change)
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    assert publish_history(home)[-1]["tables_patched"] == []
+    assert published_equals_build(home, EVENTS)
+
+
+def test_a_patch_that_misses_a_day_is_caught_and_the_table_copied_whole(home, monkeypatch):
+    """The patched table's checksum must equal the build's: a wrong list of changed days (a bug, a row
+    whose hash ties) cannot publish a table that differs from the audited build."""
+    make_build(home)
+    make_events(home, range(60))
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(60), amount_of=lambda day, i: day * 10 + i + (1 if day in (10, 40) else 0))
+    real = pub._changed_days
+
+    def misses_a_day(con, source, target, column):
+        rows = real(con, source, target, column)
+        con.execute("DELETE FROM publish_changed_days WHERE d = (SELECT min(d) FROM publish_changed_days)")
+        return rows
+
+    monkeypatch.setattr(pub, "_changed_days", misses_a_day)
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    record = publish_history(home)[-1]
+    assert EVENTS in record["tables_changed"] and record["tables_patched"] == []
+    assert published_equals_build(home, EVENTS)
