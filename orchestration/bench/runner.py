@@ -286,11 +286,13 @@ def _child(kind: str, *args: str) -> dict:
         return {"seconds": round(time.perf_counter() - started, 3)}
     if kind == "dbt_parse":  # args: home, "full" | "partial"
         from connectors.home import Home
-        from orchestration.pipeline.dbt import run_dbt
+        from orchestration.pipeline.dbt import run_dbt, snapshot_args
 
         home = Home(Path(args[0]))
         imported = time.perf_counter()
-        result = run_dbt(home, "parse", *(["--no-partial-parse"] if args[1] == "full" else []))
+        # the night's own --vars: other vars would make the next night's dbt re-parse the whole
+        # project (dbt keeps one partial-parse state), a cost no night that follows a night pays
+        result = run_dbt(home, "parse", *snapshot_args(), *(["--no-partial-parse"] if args[1] == "full" else []))
         return {"seconds": round(time.perf_counter() - imported, 3), "success": bool(result.success)}
     if kind == "code_location":  # Dagster: import the definitions and resolve the repository
         import orchestration.definitions as definitions
