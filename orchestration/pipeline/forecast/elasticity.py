@@ -43,7 +43,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api: importing all of it took ~1 s
 
 # Enough variation to estimate from: at least this many price points, each held at least
 # MIN_WEEKS_AT_PRICE weeks, over at least MIN_OBSERVATIONS weeks. A price point is a band of
@@ -72,9 +72,14 @@ SCHEMA = pa.schema([
 # week is not low demand), weeks without a sale have no realised price and are not observations.
 WEEKLY_SQL = """
 with lines as (
-    select channel, sku, currency, order_date, units, gross_sales - discounts as net
+    -- every order line summed to its channel × SKU × currency × week first (what follows joins and
+    -- filters those thousands of rows instead of every line; the sums are exact decimals)
+    select channel, sku, currency, cast(date_trunc('week', order_date) as date) as week,
+           sum(units) as units, sum(gross_sales - discounts) as net,
+           min(order_date) as first_day, max(order_date) as last_day
     from marts.fct_order_lines
     where not is_cancelled and units > 0 and sku is not null
+    group by all
 ),
 main_currency as (
     select channel, arg_max(currency, units) as currency
@@ -82,26 +87,26 @@ main_currency as (
     group by channel
 ),
 windows as (
-    select channel, min(order_date) as first_day, max(order_date) as last_day from lines group by channel
+    select channel, min(first_day) as first_day, max(last_day) as last_day from lines group by channel
 ),
 stockout_weeks as (
-    select distinct l.channel, h.sku, date_trunc('week', h.date) as week
+    select distinct l.channel, h.sku, cast(date_trunc('week', h.date) as date) as week
     from intermediate.int_inventory_location_daily as h
     join config.inventory_locations as l on l.location = h.location and l.is_system_of_record
     where h.is_stockout
 )
 select l.channel, l.sku, coalesce(split_part(p.product_name, ' - ', 1), l.sku) as category, l.currency,
-       cast(date_trunc('week', l.order_date) as date) as week, sum(l.units) as units, sum(l.net) as net
+       l.week, sum(l.units) as units, sum(l.net) as net
 from lines as l
 join main_currency as c on c.channel = l.channel and c.currency = l.currency
 join windows as w on w.channel = l.channel
 left join marts.dim_product as p on p.sku = l.sku
-where date_trunc('week', l.order_date) >= w.first_day
-  and date_trunc('week', l.order_date) + interval 6 day <= w.last_day
+where l.week >= w.first_day
+  and l.week + interval 6 day <= w.last_day
   and not exists (select 1 from stockout_weeks as s
-                  where s.channel = l.channel and s.sku = l.sku and s.week = date_trunc('week', l.order_date))
+                  where s.channel = l.channel and s.sku = l.sku and s.week = l.week)
 group by all
-order by l.channel, l.sku, week
+order by l.channel, l.sku, l.week
 """
 
 
@@ -177,23 +182,25 @@ def _fit(obs: pd.DataFrame, controls: bool) -> dict | None:
     """OLS of ln units on ln relative price and, for one series, the channel's other demand that
     week (a linear trend in weeks where the channel has no other category); pooled over a
     channel's categories, one intercept per category and one per week instead."""
-    x = pd.DataFrame({"log_price": obs["rel"].to_numpy()})
+    # numpy arrays rather than frames: the same least squares, without statsmodels' pandas wrapping
+    # (the constant first and log price second, as statsmodels' add_constant(has_constant="add") placed them)
+    columns = [np.ones(len(obs)), obs["rel"].to_numpy(dtype=float)]
     if not controls:
         for effect in ("category", "week"):
-            x = pd.concat([x, pd.get_dummies(obs[effect].astype(str).to_numpy(), drop_first=True, dtype=float)],
-                          axis=1)
+            dummies = pd.get_dummies(obs[effect].astype(str).to_numpy(), drop_first=True, dtype=float)
+            columns += [dummies[name].to_numpy() for name in dummies.columns]
     elif obs["other_demand"].notna().all():
-        x = x.assign(other_demand=obs["other_demand"].to_numpy())
+        columns.append(obs["other_demand"].to_numpy(dtype=float))
     else:
         weeks = pd.to_datetime(obs["week"])
-        x = x.assign(trend=((weeks - weeks.min()).dt.days / 7.0).to_numpy())
-    x = sm.add_constant(x, has_constant="add")
+        columns.append(((weeks - weeks.min()).dt.days / 7.0).to_numpy())
+    x = np.asfortranarray(np.column_stack(columns))  # column-major like a frame's values: the same sums
     if len(x) <= x.shape[1] + 1:
         return None  # too few degrees of freedom left for the error
-    result = sm.OLS(np.log(obs["units"].to_numpy(dtype=float)), x).fit()
-    se = float(result.bse["log_price"])
+    result = OLS(np.log(obs["units"].to_numpy(dtype=float)), x).fit()
+    se = float(result.bse[1])
     if not math.isfinite(se) or se <= 0:
         return None
-    ci80, ci95 = result.conf_int(alpha=0.20).loc["log_price"], result.conf_int(alpha=0.05).loc["log_price"]
-    return dict(elasticity=float(result.params["log_price"]), std_error=se, ci80_low=float(ci80.iloc[0]),
-                ci80_high=float(ci80.iloc[1]), ci95_low=float(ci95.iloc[0]), ci95_high=float(ci95.iloc[1]))
+    ci80, ci95 = result.conf_int(alpha=0.20)[1], result.conf_int(alpha=0.05)[1]
+    return dict(elasticity=float(result.params[1]), std_error=se, ci80_low=float(ci80[0]),
+                ci80_high=float(ci80[1]), ci95_low=float(ci95[0]), ci95_high=float(ci95[1]))

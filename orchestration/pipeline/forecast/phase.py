@@ -30,6 +30,7 @@ from scipy.stats import poisson
 
 from connectors.home import Home, build_database
 from orchestration.pipeline.forecast import TABLES, clear_tables, write_table
+from orchestration.pipeline.forecast.blas import one_blas_thread
 from orchestration.pipeline.forecast.models import BASELINE, METHODS, seasonal_naive_scale
 from orchestration.pipeline.forecast.series import channel_demand, fill_gaps, load_history, sku_shares
 
@@ -77,13 +78,14 @@ def backtest_channel(channel: str, history: pd.DataFrame, last_day: pd.Timestamp
         origin = last_day - pd.Timedelta(days=HORIZON + 7 * k)
         train = channel_demand(history[history["date"] <= origin], sku_shares(history, origin, mask), mask)
         actual = demand[(demand.index > origin) & (demand.index <= origin + pd.Timedelta(days=HORIZON))]
-        scale = seasonal_naive_scale(fill_gaps(train))
+        filled = fill_gaps(train)  # what every method learns from (they do not change it)
+        scale = seasonal_naive_scale(filled)
         if train.notna().sum() < MIN_TRAINING_DAYS or not scale > 0 or len(actual) < HORIZON:
             continue
         origins += 1
         for method in methods:
             try:
-                predicted = METHODS[method](fill_gaps(train), HORIZON, intervals=False).mean
+                predicted = METHODS[method](filled, HORIZON, intervals=False).mean
             except Exception as err:  # noqa: BLE001 — a method that fails here is not kept
                 warnings.append(f"{channel}: {method} failed in the backtest at {origin.date()}: {err}")
                 sums.pop(method, None)
@@ -154,22 +156,26 @@ def forecast_channel(channel: str, history: pd.DataFrame, last_day: pd.Timestamp
         warnings.append(f"{channel}: {method} failed ({err}); seasonal naive used")
         method, result = BASELINE, METHODS[BASELINE](demand, HORIZON)
     stats = history.groupby("sku").agg(history_days=("date", "size"), masked_days=("is_stockout", "sum"),
-                                       promo_days=("is_promo", "sum"))
-    rows = []
-    days = pd.date_range(last_day + pd.Timedelta(days=1), periods=HORIZON, freq="D")
-    for sku, share in shares.items():
-        mean, lower, upper = result.mean * share, result.lower * share, result.upper * share
-        low = poisson.ppf(0.1, lower)
-        high = poisson.ppf(0.9, upper)
-        for step, day in enumerate(days):
-            rows.append({
-                "channel": channel, "sku": sku, "date": day.date(), "origin_date": last_day.date(),
-                "horizon_days": step + 1, "forecast_units": float(mean[step]),
-                "forecast_lower_80": float(min(np.nan_to_num(low[step]), mean[step])),
-                "forecast_upper_80": float(max(np.nan_to_num(high[step]), mean[step])),
-                "method": method, "is_fallback": method == BASELINE, "sku_share": float(share),
-                "history_days": int(stats.at[sku, "history_days"]),
-                "masked_days": int(stats.at[sku, "masked_days"]), "promo_days": int(stats.at[sku, "promo_days"])})
+                                       promo_days=("is_promo", "sum")).reindex(shares.index)
+    # every SKU × day at once (one row per SKU, one column per day ahead): the same products and
+    # quantiles, element by element, as one SKU at a time
+    share = shares.to_numpy(dtype=float)[:, None]
+    mean, lower, upper = share * result.mean, share * result.lower, share * result.upper
+    low, high = np.nan_to_num(poisson.ppf(0.1, lower)), np.nan_to_num(poisson.ppf(0.9, upper))
+    low = np.where(mean < low, mean, low)  # min(low, mean), max(high, mean) as Python's min and max
+    high = np.where(mean > high, mean, high)
+    skus, steps = len(shares), np.arange(1, HORIZON + 1)
+    days = [day.date() for day in pd.date_range(last_day + pd.Timedelta(days=1), periods=HORIZON, freq="D")]
+    columns = {
+        "channel": [channel] * (skus * HORIZON), "sku": np.repeat(shares.index.to_numpy(), HORIZON).tolist(),
+        "date": days * skus, "origin_date": [last_day.date()] * (skus * HORIZON),
+        "horizon_days": np.tile(steps, skus).tolist(), "forecast_units": mean.ravel().tolist(),
+        "forecast_lower_80": low.ravel().tolist(), "forecast_upper_80": high.ravel().tolist(),
+        "method": [method] * (skus * HORIZON), "is_fallback": [method == BASELINE] * (skus * HORIZON),
+        "sku_share": np.repeat(share.ravel(), HORIZON).tolist(),
+        **{name: np.repeat(stats[name].to_numpy(dtype=np.int64), HORIZON).tolist()
+           for name in ("history_days", "masked_days", "promo_days")}}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     return rows, method, warnings
 
 
@@ -197,7 +203,7 @@ def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
     started = time.perf_counter()
     outcome = ForecastOutcome()
     try:
-        with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        with one_blas_thread(), duckdb.connect(str(build_database(home)), read_only=True) as con:
             history = load_history(con, last_day)
             tables, outcome = forecast_all(history, last_day)
             outcome.rows["price_elasticity"] = _elasticity(home, con, outcome)

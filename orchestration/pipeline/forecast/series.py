@@ -101,15 +101,17 @@ def _rates(frame: pd.DataFrame, mask: bool) -> pd.Series:
 def channel_demand(channel_history: pd.DataFrame, shares: pd.Series, mask: bool = True) -> pd.Series:
     """The channel's daily demand: the unmasked SKU-days' units ÷ the share of demand those SKUs
     carry (NaN when less than MIN_USABLE_SHARE of it is unmasked). Without `mask`, the units sold."""
-    # astype: mapping an empty string column keeps its str dtype (a channel with no history yet at
-    # an early backtest origin), and the division below then fails
-    frame = channel_history.assign(share=channel_history["sku"].map(shares).astype("float64").fillna(0.0))
+    # each row's SKU share looked up by reindexing (the values mapping gave, without pandas casting
+    # them back through the SKUs' string type); astype: the shares of a channel with no history yet
+    # at an early backtest origin are an empty string column, and the division below then fails
+    share = shares.astype("float64").reindex(channel_history["sku"].to_numpy()).to_numpy()
+    frame = channel_history.assign(share=np.where(np.isnan(share), 0.0, share))
     if not mask:
         return frame.groupby("date")["units"].sum().asfreq("D")
     usable = frame[~frame["is_masked"]]
     units = usable.groupby("date")["units"].sum()
     covered = usable.groupby("date")["share"].sum()
-    dates = pd.DatetimeIndex(sorted(frame["date"].unique()))
+    dates = pd.DatetimeIndex(np.sort(frame["date"].unique()))
     demand = (units / covered).reindex(dates)
     demand[covered.reindex(dates).fillna(0.0) < MIN_USABLE_SHARE] = np.nan
     return demand.asfreq("D")
