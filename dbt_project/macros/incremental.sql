@@ -151,6 +151,26 @@
 {% endmacro %}
 
 
+{# Models incremental by listed group (int_payout_items: by item group): the temp relation holds every
+   row of the groups (unique_key) the build re-computed, and one marker row per such group
+   (meta.row_column null) so that a group now without rows is listed too; the stored rows of the listed
+   groups are deleted and the rows inserted. A marker with a null group lists every stored row (a full
+   build in an incremental run: no window, or a table built before the group column). #}
+{% macro get_incremental_replace_listed_groups_sql(arg_dict) %}
+    {%- set key = arg_dict['unique_key'] -%}
+    {%- set row_column = config.get('meta', {}).get('row_column') -%}
+    {%- if not key or not row_column -%}
+        {{ exceptions.raise_compiler_error(this ~ ": replace_listed_groups needs unique_key and meta.row_column") }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ key }} in (select {{ key }} from {{ arg_dict['temp_relation'] }} where {{ key }} is not null)
+       or exists (select 1 from {{ arg_dict['temp_relation'] }} where {{ row_column }} is null and {{ key }} is null);
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }} where {{ row_column }} is not null
+{% endmacro %}
+
+
 {# Staging tables: the new versions replace the stored ones, key by key (the source's primary key). #}
 {% macro get_incremental_latest_version_sql(arg_dict) %}
     {%- set key = staging_source_node(model).meta.primary_key -%}

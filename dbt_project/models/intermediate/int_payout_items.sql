@@ -18,10 +18,159 @@
 -- a transaction whose order the facts do not have (booked to `unallocated`). Everything else — paid
 -- amounts no fact records (the charge or refund amount of an order the facts do not have), a fact
 -- paid at another amount — is `unexplained`.
+--
+-- Incremental on DuckDB by item group (docs/incremental.md, strategy `replace_listed_groups`): a row
+-- depends on every payout of its item (paid_total) and on the facts, so a night re-computes whole
+-- groups — `group_key`: a Shopify order (its charges, refunds, fees, whatever their item kind; a
+-- transaction without an order is its own group), an Amazon item key — across every payout. The
+-- groups re-computed are those any input in the night's window touches (transactions, order lines,
+-- refunds, fees, settlement lines by their event dates, from the window start or the start of the
+-- earliest Amazon settlement period reaching into the window), and the groups of every stored row
+-- of a payout whose transactions, period or lines fall in the window or that no longer exists. The
+-- stored rows of those groups are deleted (so an item whose kind or key changed leaves no row
+-- behind) and the re-computed rows inserted. A full build (first, --full-refresh, a build without a
+-- window, a table built before `group_key`) computes every group. Elsewhere a table rebuilt whole.
+{{ config(
+    materialized=('incremental' if target.type == 'duckdb' else 'table'),
+    incremental_strategy='replace_listed_groups',
+    unique_key='group_key',
+    on_schema_change='append_new_columns',
+    meta={'row_column': 'payout_key'},
+) }}
+
+{%- set window = event_window() if is_incremental() else none %}
+{%- set by_groups = window is not none and window.start is not none and incremental_with_column('group_key') %}
+{%- set in_groups = 'in (select a.group_key from affected_groups as a)' %}
+{%- if by_groups %}
+    {#- Shopify transaction times are instants: two days' slack covers any business time zone -#}
+    {%- set start = "cast('" ~ window.start ~ "' as date)" %}
+    {%- set tx_start = "cast('" ~ (window.start - modules.datetime.timedelta(days=2)) ~ "' as date)" %}
+{%- endif %}
 
 with payouts as (
     select * from {{ ref('int_payouts') }}
 ),
+
+-- ---- Amazon settlement lines and the items they pay ------------------------------------------------------
+amazon_lines as {% if by_groups %}not materialized {% endif %}(
+    select
+        *,
+        case when category = 'reserve' then 'reserve'
+             when transaction_type = 'Order' and amount_type = 'ItemWithheldTax' then 'withheld_tax'
+             when transaction_type = 'Order'
+                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
+                                   'tax')
+                  then 'sale'
+             when transaction_type = 'Refund'
+                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
+                                   'tax')
+                  then 'refund'
+             when category = 'reimbursements' then 'reimbursement'
+             when category in ('marketplace_fees', 'fulfillment_costs') then 'fee'
+             else 'unmatched' end as item_kind
+    from {{ ref('int_settlement_lines') }}
+),
+
+amazon_lines_keyed as {% if by_groups %}not materialized {% endif %}(
+    select
+        settlement_id,
+        channel,
+        item_kind,
+        transaction_type,
+        amount_type,
+        amount_description,
+        amount,
+        posted_date,
+        case when item_kind in ('sale', 'withheld_tax') then 'amazon:' || order_id || ':' || sku
+             -- the refund item of int_refunds: lines of one adjustment, order, SKU and posted date
+             when item_kind = 'refund' then 'amazon_settlement:' || settlement_id || ':' || coalesce(adjustment_id, '')
+                 || ':' || order_id || ':' || sku || ':' || cast(posted_date as {{ dbt.type_string() }})
+             else settlement_line_id end as item_key
+    from amazon_lines
+),
+{%- if by_groups %}
+
+-- ---- the groups this night re-computes (docs/incremental.md) -------------------------------------------
+tx_groups as not materialized (
+    select
+        transaction_key,
+        transaction_date,
+        payout_id,
+        'shopify_payments:' || coalesce(order_name, transaction_key) as group_key
+    from {{ ref('stg_shopify__payment_transactions') }}
+),
+
+-- payouts whose rows may change: a Shopify payout with a transaction in the window, an Amazon
+-- settlement whose period reaches into the window or with a line posted in it
+affected_payouts as (
+    select distinct 'shopify_payments' as source, payout_id
+    from tx_groups
+    where payout_id is not null and cast(transaction_date as date) >= {{ tx_start }}
+    union
+    select source, payout_id from payouts where source = 'amazon_settlement' and period_end >= {{ start }}
+    union
+    select distinct 'amazon_settlement' as source, settlement_id as payout_id
+    from {{ ref('int_settlement_lines') }}
+    where posted_date >= {{ start }}
+),
+
+-- Amazon facts are homed by date: from the start of the earliest affected settlement period
+amazon_start as (
+    select least({{ start }}, coalesce(min(p.period_start), {{ start }})) as first_date
+    from payouts as p
+    inner join affected_payouts as a on a.source = p.source and a.payout_id = p.payout_id
+    where p.source = 'amazon_settlement'
+),
+
+affected_groups as materialized (
+    -- every stored row of an affected payout, or of a payout that no longer exists
+    select s.group_key
+    from {{ this }} as s
+    left join (select distinct payout_key from payouts) as p on p.payout_key = s.payout_key
+    left join affected_payouts as a on a.source = s.source and a.payout_id = s.payout_id
+    where p.payout_key is null or a.payout_id is not null
+    union
+    select group_key from tx_groups where cast(transaction_date as date) >= {{ tx_start }}
+    union
+    select 'shopify_payments:' || order_id
+    from {{ ref('int_order_lines') }}
+    where source = 'shopify' and order_date >= {{ start }}
+    union
+    select t.group_key
+    from {{ ref('int_refunds') }} as r
+    inner join tx_groups as t on r.refund_line_id = 'shopify:' || t.transaction_key
+    where r.source = 'shopify' and r.refund_date >= {{ start }}
+    union
+    select t.group_key
+    from {{ ref('int_fees') }} as f
+    inner join (
+        select group_key, 'shopify_payments:' || transaction_key as fee_line_id from tx_groups
+        union all
+        select group_key, 'shopify_payments:' || transaction_key || ':amount' from tx_groups
+    ) as t on f.fee_line_id = t.fee_line_id
+    where f.source = 'shopify_payments' and f.fee_date >= {{ start }}
+    union
+    select l.order_line_id
+    from {{ ref('int_order_lines') }} as l, amazon_start as w
+    where l.source in ('amazon_orders_report', 'amazon_settlement') and l.order_date >= w.first_date
+    union
+    select r.refund_line_id
+    from {{ ref('int_refunds') }} as r, amazon_start as w
+    where r.source = 'amazon_settlement' and r.refund_date >= w.first_date
+    union
+    select f.fee_line_id
+    from {{ ref('int_fees') }} as f, amazon_start as w
+    where f.source = 'amazon_settlement' and f.fee_date >= w.first_date
+    union
+    select l.item_key
+    from amazon_lines_keyed as l, amazon_start as w
+    where l.posted_date >= w.first_date
+    union
+    select l.item_key
+    from amazon_lines_keyed as l
+    where l.settlement_id in (select a.payout_id from affected_payouts as a where a.source = 'amazon_settlement')
+),
+{%- endif %}
 
 -- ---- Shopify Payments -----------------------------------------------------------------------------
 shopify_orders as (
@@ -32,6 +181,7 @@ shopify_orders as (
         sum(gross_sales - discounts + shipping_income + tax) as order_total
     from {{ ref('int_order_lines') }}
     where source = 'shopify'
+    {%- if by_groups %} and 'shopify_payments:' || order_id {{ in_groups }}{% endif %}
     group by order_id
 ),
 
@@ -46,10 +196,15 @@ shopify_tx as (
         p.fee,
         o.order_id as known_order,
         o.is_cancelled,
-        coalesce(o.channel, 'unallocated') as channel
+        coalesce(o.channel, 'unallocated') as channel,
+        -- an order's transactions are one group (a cancellation changes their item kinds and keys)
+        'shopify_payments:' || coalesce(p.order_name, p.transaction_key) as group_key
     from {{ ref('stg_shopify__payment_transactions') }} as p
     left join shopify_orders as o on o.order_id = p.order_name
     where p.payout_id is not null and p.transaction_type <> 'payout'
+    {%- if by_groups %}
+        and 'shopify_payments:' || coalesce(p.order_name, p.transaction_key) {{ in_groups }}
+    {%- endif %}
 ),
 
 shopify_paid as (
@@ -70,7 +225,8 @@ shopify_paid as (
         case when known_order is null and transaction_type in ('charge', 'refund')
                  then transaction_type || ' of an order the facts do not have'
              else transaction_type end as detail,
-        amount as paid
+        amount as paid,
+        group_key
     from shopify_tx
     union all
     select
@@ -81,7 +237,8 @@ shopify_paid as (
         'fee' as item_kind,
         transaction_key as item_key,
         'fee' as detail,
-        -fee as paid
+        -fee as paid,
+        group_key
     from shopify_tx
     where fee is not null and fee <> 0
 ),
@@ -107,7 +264,8 @@ shopify_facts as (
         o.order_id as item_key,
         o.order_total as fact,
         c.payout_id as home_payout_id,
-        c.channel as home_channel
+        c.channel as home_channel,
+        'shopify_payments:' || o.order_id as group_key
     from shopify_orders as o
     inner join shopify_first_charge as c on c.order_name = o.order_id
     where o.is_cancelled = 0
@@ -118,7 +276,8 @@ shopify_facts as (
         t.transaction_key as item_key,
         -(r.returns + r.shipping_refund + r.tax_refund) as fact,
         t.payout_id as home_payout_id,
-        t.channel as home_channel
+        t.channel as home_channel,
+        t.group_key
     from {{ ref('int_refunds') }} as r
     inner join shopify_tx as t on r.refund_line_id = 'shopify:' || t.transaction_key
     where r.source = 'shopify'
@@ -130,55 +289,37 @@ shopify_facts as (
         -- a transaction's Fee and its processor charge (int_fees `…:amount`) are one item
         -sum(f.amount) as fact,
         t.payout_id as home_payout_id,
-        t.channel as home_channel
+        t.channel as home_channel,
+        t.group_key
     from {{ ref('int_fees') }} as f
     -- two equi-joins, not one `in (…)` join: that one is a nested loop, quadratic in the history
     inner join (
-        select transaction_key, payout_id, channel, 'shopify_payments:' || transaction_key as fee_line_id
+        select transaction_key, payout_id, channel, group_key, 'shopify_payments:' || transaction_key as fee_line_id
         from shopify_tx
         union all
-        select transaction_key, payout_id, channel, 'shopify_payments:' || transaction_key || ':amount'
+        select transaction_key, payout_id, channel, group_key, 'shopify_payments:' || transaction_key || ':amount'
         from shopify_tx
     ) as t on f.fee_line_id = t.fee_line_id
     where f.source = 'shopify_payments'
-    group by t.transaction_key, t.payout_id, t.channel
+    group by t.transaction_key, t.payout_id, t.channel, t.group_key
 ),
 
 -- ---- Amazon settlements -------------------------------------------------------------------------------
-amazon_lines as (
-    select
-        *,
-        case when category = 'reserve' then 'reserve'
-             when transaction_type = 'Order' and amount_type = 'ItemWithheldTax' then 'withheld_tax'
-             when transaction_type = 'Order'
-                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
-                                   'tax')
-                  then 'sale'
-             when transaction_type = 'Refund'
-                  and category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping',
-                                   'tax')
-                  then 'refund'
-             when category = 'reimbursements' then 'reimbursement'
-             when category in ('marketplace_fees', 'fulfillment_costs') then 'fee'
-             else 'unmatched' end as item_kind
-    from {{ ref('int_settlement_lines') }}
-),
-
 amazon_paid as (
     select
         'amazon_settlement' as source,
         settlement_id as payout_id,
         channel,
         item_kind,
-        case when item_kind in ('sale', 'withheld_tax') then 'amazon:' || order_id || ':' || sku
-             -- the refund item of int_refunds: lines of one adjustment, order, SKU and posted date
-             when item_kind = 'refund' then 'amazon_settlement:' || settlement_id || ':' || coalesce(adjustment_id, '')
-                 || ':' || order_id || ':' || sku || ':' || cast(posted_date as {{ dbt.type_string() }})
-             else settlement_line_id end as item_key,
+        item_key,
         case when item_kind = 'unmatched' then transaction_type || ' ' || amount_type || '/' || amount_description
              else amount_description end as detail,
-        amount as paid
-    from amazon_lines
+        amount as paid,
+        item_key as group_key
+    from amazon_lines_keyed
+    {%- if by_groups %}
+    where item_key {{ in_groups }}
+    {%- endif %}
 ),
 
 amazon_withheld as (
@@ -200,6 +341,7 @@ amazon_fact_rows as (
     from {{ ref('int_order_lines') }} as l
     left join amazon_withheld as w on w.item_key = l.order_line_id
     where l.source in ('amazon_orders_report', 'amazon_settlement') and not l.is_cancelled
+    {%- if by_groups %} and l.order_line_id {{ in_groups }}{% endif %}
     union all
     select
         'refund' as item_kind,
@@ -209,6 +351,7 @@ amazon_fact_rows as (
         -(returns + shipping_refund + tax_refund) as fact
     from {{ ref('int_refunds') }}
     where source = 'amazon_settlement'
+    {%- if by_groups %} and refund_line_id {{ in_groups }}{% endif %}
     union all
     select
         case when pnl_line = 'reimbursements' then 'reimbursement' else 'fee' end as item_kind,
@@ -218,6 +361,7 @@ amazon_fact_rows as (
         -amount as fact
     from {{ ref('int_fees') }}
     where source = 'amazon_settlement'
+    {%- if by_groups %} and fee_line_id {{ in_groups }}{% endif %}
 ),
 
 amazon_facts as (
@@ -227,7 +371,8 @@ amazon_facts as (
         item_key,
         fact,
         home_payout_id,
-        home_channel
+        home_channel,
+        item_key as group_key
     from (
         select
             f.item_kind,
@@ -251,10 +396,10 @@ amazon_facts as (
 
 -- ---- matching -------------------------------------------------------------------------------------------
 paid as (
-    select source, payout_id, channel, item_kind, item_key, max(detail) as detail, count(*) as paid_lines,
-           sum(paid) as paid
+    select source, payout_id, channel, item_kind, item_key, group_key, max(detail) as detail,
+           count(*) as paid_lines, sum(paid) as paid
     from (select * from shopify_paid union all select * from amazon_paid) as p
-    group by source, payout_id, channel, item_kind, item_key
+    group by source, payout_id, channel, item_kind, item_key, group_key
 ),
 
 facts as (
@@ -279,7 +424,8 @@ matched as (
         coalesce(p.detail, f.item_kind) as detail,
         coalesce(p.paid_lines, 0) as paid_lines,
         coalesce(p.paid, 0) as paid,
-        coalesce(f.fact, 0) as expected
+        coalesce(f.fact, 0) as expected,
+        coalesce(p.group_key, f.group_key) as group_key
     from paid as p
     full outer join (select * from facts where home_payout_id is not null) as f
         on f.source = p.source and f.home_payout_id = p.payout_id and f.home_channel = p.channel
@@ -310,9 +456,19 @@ select
                 then case m.item_kind when 'sale' then 'timing' when 'refund' then 'refunds'
                                       when 'fee' then 'fees' else 'reimbursements' end
             else 'unexplained' end
-    end as component
+    end as component,
+    m.group_key
 from matched as m
 left join (
     select source, item_kind, item_key, sum(fact) as fact from facts group by source, item_kind, item_key
 ) as fa on fa.source = m.source and fa.item_kind = m.item_kind and fa.item_key = m.item_key
 left join paid_totals as t on t.source = m.source and t.item_kind = m.item_kind and t.item_key = m.item_key
+{%- if is_incremental() %}
+-- the groups re-computed, one marker row each (payout_key null: strategy replace_listed_groups deletes
+-- their stored rows, inserts none); a full build in an incremental run marks every stored row (null group)
+union all
+select
+    cast(null as {{ dbt.type_string() }}) as payout_key,
+    null, null, null, null, null, null, null, null, null, null, null, null, null,
+    {{ 'a.group_key from affected_groups as a' if by_groups else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
+{%- endif %}
