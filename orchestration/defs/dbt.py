@@ -8,7 +8,7 @@ builds everything but `source:forecasts+`; the forecast asset (defs/forecast.py)
 dbt runs in this process (`pipeline.run.build`, dbt's Python API): no dbt process to start and
 its partial parse reused, which is what keeps a Dagster night as fast as the terminal's. dbt's
 result events are turned into Dagster materializations and check results by dagster-dbt's own
-event conversion, and stored while dbt builds the next nodes (dbt in a worker thread).
+event conversion.
 
 The manifest is prepared by `make` (`dbt parse`), never at import: a missing manifest is the most
 common load failure of dagster-dbt projects, so it fails loudly with the command to run.
@@ -16,8 +16,6 @@ common load failure of dagster-dbt projects, so it fails loudly with the command
 
 import itertools
 import json
-import queue
-import threading
 from functools import cache
 
 import dagster as dg
@@ -97,26 +95,12 @@ def _selection(context: dg.AssetExecutionContext) -> list[str]:
     return ["--select", *sorted(key.path[-1] for key in context.selected_asset_keys)]
 
 
-def _is_selected(context: dg.AssetExecutionContext, event) -> bool:
-    """Whether a converted dbt event is about an asset or check this step materialises."""
-    key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else \
-        getattr(event, "asset_key", None)
-    return key in context.selected_asset_keys or (
-        isinstance(event, dg.AssetCheckResult)
-        and dg.AssetCheckKey(event.asset_key, event.check_name) in context.selected_asset_check_keys)
-
-
 def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
     """Run one dbt phase (`build`: night.build or night.build_forecast_marts) and turn its results
-    into the selected assets' events; a failed node fails the step (the publish decision holds).
-
-    dbt builds in a worker thread and each node's events are yielded as its result arrives: Dagster
-    stores them (~540 a night, ~15 ms each) while dbt runs the next nodes (DuckDB releases the GIL),
-    instead of ~8 s of storing after the build."""
+    into the selected assets' events; a failed node fails the step (the publish decision holds)."""
+    events: list = []
     manifest = _manifest()
-    arrived: queue.SimpleQueue = queue.SimpleQueue()
-    finished = object()  # the worker's last item
-    outcome: dict = {}
+
     errors: list[BaseException] = []
 
     def convert(event) -> None:  # dbt's result events → Dagster events (dagster-dbt's conversion)
@@ -124,32 +108,22 @@ def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
             return  # not a result, or a node the definitions' manifest does not know (run `make install`)
         try:  # an exception here would fail dbt's node, not this function: keep it for after the build
             message = DbtCoreCliEventMessage(raw_event=msg_to_dict(event), event_history_metadata={})
-            for converted in message.to_default_asset_events(manifest, TRANSLATOR, context, project=DBT_PROJECT):
-                arrived.put(converted)
+            events.extend(message.to_default_asset_events(manifest, TRANSLATOR, context, project=DBT_PROJECT))
         except Exception as err:  # noqa: BLE001
             errors.append(err)
 
-    def run_build() -> None:
-        try:
-            outcome["result"] = build(night_run.run_home, night_run.report, *_selection(context), callbacks=[convert])
-        except BaseException as err:  # noqa: BLE001 — raised again in the step, below
-            outcome["error"] = err
-        finally:
-            arrived.put(finished)
-
-    worker = threading.Thread(target=run_build, name=f"dbt {context.op_def.name}")
-    worker.start()
-    try:
-        while (event := arrived.get()) is not finished:
-            if _is_selected(context, event):
-                yield event
-    finally:
-        worker.join()  # never leave dbt writing the build database behind a step that ended
-    if "error" in outcome:
-        raise outcome["error"]
+    result = build(night_run.run_home, night_run.report, *_selection(context), callbacks=[convert])
     if errors:
         raise errors[0]
-    if not outcome["result"].success:  # the outcomes say which node and why; the publish decision holds the run
+    assets, checks = context.selected_asset_keys, context.selected_asset_check_keys
+    for event in events:
+        key = getattr(event, "asset_key", None)
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+        if key in assets or (isinstance(event, dg.AssetCheckResult)
+                             and dg.AssetCheckKey(event.asset_key, event.check_name) in checks):
+            yield event
+    if not result.success:  # the outcomes say which node and why; the publish decision holds the run
         failed = [c for c in night_run.report.checks if c.feed == WAREHOUSE and c.status == "fail"]
         raise dg.Failure(description="; ".join(c.detail for c in failed)[:2000] or "dbt build failed",
                          metadata={"failed_nodes": len(failed)})
