@@ -1,19 +1,22 @@
 """The per-SKU rows of the forecast, computed for every SKU × day at once (phase.forecast_channel),
 against the rule written out one SKU and one day at a time with a channel forecast known here; and
-the phase's one-BLAS-thread block (forecast/blas.py) sets and restores OpenBLAS's thread count.
+the phase fits on one BLAS thread and gives the process its threads back after.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import poisson
+from threadpoolctl import threadpool_info
 
-from orchestration.pipeline.forecast import blas
+from connectors.home import Home, build_database
 from orchestration.pipeline.forecast import models as forecast_models
+from orchestration.pipeline.forecast import phase
 from orchestration.pipeline.forecast.models import Forecast
 from orchestration.pipeline.forecast.phase import HORIZON, forecast_channel
 from orchestration.pipeline.forecast.series import sku_shares
@@ -77,18 +80,28 @@ def test_every_sku_day_follows_the_rule_written_one_at_a_time(monkeypatch):
                for r in rows if r["sku"] == "D")
 
 
-def test_one_blas_thread_sets_each_loaded_openblas_to_one_and_restores_it():
-    controls = blas._controls()
-    if not controls:
-        pytest.skip("no bundled OpenBLAS found in this process (not Linux, or another BLAS)")
-    before = [get() for get, _set in controls]
-    with blas.one_blas_thread() as changed:
-        assert changed == len(controls)
-        assert [get() for get, _set in controls] == [1] * len(controls)
-        # numpy's linear algebra still works inside
-        a = np.arange(1.0, 10.0).reshape(3, 3) + np.eye(3)
+def blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_the_phase_fits_on_one_blas_thread_and_restores_the_count(monkeypatch, tmp_path):
+    before = blas_threads()
+    if not before:
+        pytest.skip("no BLAS library threadpoolctl can control in this process")
+    home = Home(tmp_path)
+    build_database(home).parent.mkdir(parents=True)
+    duckdb.connect(str(build_database(home))).close()
+    inside = []
+
+    def fits(history, last_day):  # stands in for the backtests and forecasts
+        inside.extend(blas_threads())
+        a = np.arange(1.0, 10.0).reshape(3, 3) + np.eye(3)  # numpy's linear algebra still works
         assert np.allclose(a @ np.linalg.inv(a), np.eye(3))
-    assert [get() for get, _set in controls] == before
-    with pytest.raises(RuntimeError), blas.one_blas_thread():
-        raise RuntimeError("the block fails")
-    assert [get() for get, _set in controls] == before  # restored on a failure too
+        raise RuntimeError("the fits fail")  # the phase falls back; the threads come back anyway
+
+    monkeypatch.setattr(phase, "load_history", lambda con, last_day: pd.DataFrame())
+    monkeypatch.setattr(phase, "forecast_all", fits)
+    outcome = phase.run_forecast(home, DEMO_END)
+    assert inside == [1] * len(before)
+    assert blas_threads() == before
+    assert outcome.warnings and "the fits fail" in outcome.warnings[0]

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from scipy.stats import poisson
+from threadpoolctl import threadpool_limits
 
 from connectors.home import Home, build_database
 from orchestration.pipeline.forecast import TABLES, clear_tables, write_table
-from orchestration.pipeline.forecast.blas import one_blas_thread
 from orchestration.pipeline.forecast.models import BASELINE, METHODS, seasonal_naive_scale
 from orchestration.pipeline.forecast.series import channel_demand, fill_gaps, load_history, sku_shares
 
@@ -203,7 +203,11 @@ def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
     started = time.perf_counter()
     outcome = ForecastOutcome()
     try:
-        with one_blas_thread(), duckdb.connect(str(build_database(home)), read_only=True) as con:
+        # one BLAS thread: the fits are hundreds of small problems, where OpenBLAS's second thread has
+        # nothing to share and its spinning took a core from the phase (half its CPU on 2 cores); the
+        # results do not change (OpenBLAS splits a product by rows and columns, never along the sums)
+        with threadpool_limits(limits=1, user_api="blas"), \
+                duckdb.connect(str(build_database(home)), read_only=True) as con:
             history = load_history(con, last_day)
             tables, outcome = forecast_all(history, last_day)
             outcome.rows["price_elasticity"] = _elasticity(home, con, outcome)
