@@ -6,6 +6,10 @@ and gate), which cost ~25 s that way against ~2 s here. Same schema and files, s
 daemon read it as usual (they load this class from the instance's dagster.yaml). WAL with
 synchronous=NORMAL: a power cut can lose the last events of a run's history, never corrupt it, and
 the warehouse's own records (ledger, publish log) do not depend on it.
+
+Dagster also asks, before storing each asset-check event (twice per dbt test), whether the
+asset-check table exists, through a new engine each time (~1.3 ms, ~1 s a night): a table found
+once is remembered (migrations add tables, never drop them).
 """
 
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, *args, **kwargs):
         self._engines: dict[str, db.Engine] = {}  # before super().__init__, which connects
+        self._tables_found: set[str] = set()
         super().__init__(*args, **kwargs)
 
     @classmethod
@@ -36,6 +41,14 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             db.event.listen(engine, "connect", _relaxed_sync)
             self._engines[shard] = engine
         return engine
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[db.Connection]:
