@@ -61,6 +61,10 @@ def prepare(home: Home) -> None:
     ensure_forecast_files(home)  # source `forecasts` readable before the forecast phase first writes it
 
 
+# nothing on the terminal, not even dbt's error lines (the caller reports failures once, from the
+# results); everything stays in the log file under the home
+QUIET = ("--log-level", "none", "--log-level-file", "debug")
+
 
 def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb", callbacks: list | None = None):
     """`run_dbt(home, "build")`, `run_dbt(home, "build", "--select", "marts")`… → dbtRunnerResult.
@@ -70,14 +74,37 @@ def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb
     from dbt.cli.main import dbtRunner
 
     prepare(home)
-    # quiet: nothing on the terminal, not even dbt's error lines (the caller reports failures once, from
-    # the results); everything stays in the log file under the home
-    flags = ["--log-level", "none", "--log-level-file", "debug"] if quiet else []
     try:
+        flags = QUIET if quiet else ()
         return dbtRunner(callbacks=callbacks or []).invoke([*flags, *dbt_args(home, command, target)])
     finally:
         if target == "duckdb":
             release_database()
+
+
+def run_build(home: Home, variables: Sequence[str], *selection: str, callbacks: list | None = None):
+    """`dbt build` of a night's phase: `variables` (snapshot_args()), then selection and flags.
+
+    dbt parses first (partially where it can), writing target/manifest.json and its partial-parse
+    state once; the build then runs on that manifest with `--no-write-json`, because dbt would
+    otherwise serialise the whole manifest a second time at its end (~1 s a phase, whatever the data).
+    run_results.json is written from the result, as dbt does. A parse that fails is returned as the
+    result (its exception is the failure the night reports)."""
+    from dbt.cli.main import dbtRunner
+
+    parsed = run_dbt(home, "parse", *variables)
+    if not parsed.success:
+        return parsed
+    prepare(home)
+    target = home.root / "dbt" / "target"
+    try:
+        result = dbtRunner(manifest=parsed.result, callbacks=callbacks or []).invoke(
+            [*QUIET, *dbt_args(home, ["build", *variables, *selection, "--no-write-json"])])
+    finally:
+        release_database()
+    if hasattr(result.result, "write"):
+        result.result.write(str(target / "run_results.json"))
+    return result
 
 
 def release_database() -> None:

@@ -33,7 +33,7 @@ from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental
-from orchestration.pipeline.dbt import node_progress, run_dbt, snapshot_args
+from orchestration.pipeline.dbt import node_progress, run_build, snapshot_args
 from orchestration.pipeline.forecast.phase import ForecastOutcome, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.feed import feed_outcomes
@@ -159,9 +159,9 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
         for reason in window.reasons:
             report.progress(f"building from {window.first_day}: {reason}")
         incremental.write_build_files(home, window)
-        result = run_dbt(home, "build", *snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS,
-                         *dbt_selection, *(["--full-refresh"] if report.full_refresh else []),
-                         callbacks=[*(callbacks or []), node_progress(report.progress)])
+        result = run_build(home, snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS,
+                           *dbt_selection, *(["--full-refresh"] if report.full_refresh else []),
+                           callbacks=[*(callbacks or []), node_progress(report.progress)])
         report.checks += dbt_checks(result, home)
         if result.success:
             incremental.record(home, window)
@@ -189,10 +189,10 @@ def build_forecast_marts(home: Home, report: RunReport, *dbt_selection: str, cal
     forecast stage: it is what forecasting adds to the night."""
     report.progress("dbt build: the marts that read the forecast")
     with report.stage("forecast"):  # the run's window and file snapshot: phase 1 wrote them (ops.*)
-        result = run_dbt(home, "build", *snapshot_args(), "--exclude", "test_type:unit",
-                         *(dbt_selection or ("--select", FORECAST_MODELS)),  # a subset is within it
-                         *(["--full-refresh"] if report.full_refresh else []),
-                         callbacks=[*(callbacks or []), node_progress(report.progress)])
+        result = run_build(home, snapshot_args(), "--exclude", "test_type:unit",
+                           *(dbt_selection or ("--select", FORECAST_MODELS)),  # a subset is within it
+                           *(["--full-refresh"] if report.full_refresh else []),
+                           callbacks=[*(callbacks or []), node_progress(report.progress)])
         report.checks += dbt_checks(result, home)
     return result
 
