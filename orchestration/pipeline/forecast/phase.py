@@ -26,7 +26,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.stats import poisson
 from threadpoolctl import threadpool_limits
 
 from connectors.home import Home, build_database
@@ -147,6 +146,9 @@ def forecast_channel(channel: str, history: pd.DataFrame, last_day: pd.Timestamp
                      mask: bool = True) -> tuple[list[dict], str, list[str]]:
     """The next HORIZON days per SKU by `method` (the baseline when it fails). Returns rows, the
     method used, warnings."""
+    from scipy.stats import poisson  # here, not at the top: scipy.stats takes ~1.4 s to import, which
+    # every load of the Dagster definitions (the UI's code location, each `cwh` command) would pay
+
     shares = sku_shares(history, last_day, mask)
     demand = fill_gaps(channel_demand(history, shares, mask))
     warnings = []
