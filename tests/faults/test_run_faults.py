@@ -119,18 +119,18 @@ def test_a_file_landed_during_a_build_waits_for_the_next_run(demo, clean, tmp_pa
     shutil.move(newest, late)
     late_sha = file_sha256(late)
 
-    real_run_dbt = nightly.run_dbt
+    real_run_build = nightly.run_build
 
     landed = []
 
     def land_then_build(*args, **kwargs):  # an ingest that commits while the run builds (its first dbt phase)
         if not landed:
             landed.append(land_file(home, "meta_ads", late).status)
-        return real_run_dbt(*args, **kwargs)
+        return real_run_build(*args, **kwargs)
 
-    monkeypatch.setattr(nightly, "run_dbt", land_then_build)
+    monkeypatch.setattr(nightly, "run_build", land_then_build)
     first = nightly_run(home, OCT_1)
-    monkeypatch.setattr(nightly, "run_dbt", real_run_dbt)
+    monkeypatch.setattr(nightly, "run_build", real_run_build)
     assert landed == ["loaded"]
     assert first.published, first.failure or [c.detail for c in first.blocking_failures]
     published = published_database(home)
