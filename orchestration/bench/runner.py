@@ -92,6 +92,12 @@ class StageTimer:
 
     def __init__(self) -> None:
         self.stages: dict[str, dict] = {}
+        self._helpers_mb: dict[str, float] = {}
+
+    def add_helpers_peak(self, name: str, mb: float) -> None:
+        """Peak memory of the stage's helper processes (the landing pool), summed: added to the stage's
+        own peak, which only this process's high-water mark would show."""
+        self._helpers_mb[name] = self._helpers_mb.get(name, 0.0) + mb
 
     @contextlib.contextmanager
     def __call__(self, name: str):
@@ -100,8 +106,11 @@ class StageTimer:
         try:
             yield
         finally:
-            seconds, peak = time.perf_counter() - started, peak_mb()
+            helpers = self._helpers_mb.pop(name, 0.0)
+            seconds, peak = time.perf_counter() - started, peak_mb() + helpers
             entry = self.stages.setdefault(name, {"seconds": 0.0, "peak_rss_mb": 0.0, "peak_is_stage_own": resettable})
+            if helpers:
+                entry["helpers_peak_rss_mb"] = round(max(entry.get("helpers_peak_rss_mb", 0.0), helpers), 1)
             entry["seconds"] = round(entry["seconds"] + seconds, 3)
             entry["peak_rss_mb"] = max(entry["peak_rss_mb"], peak)
 

@@ -27,7 +27,8 @@ import polars as pl
 from connectors.contracts import load_contracts
 from connectors.feed_switches import enabled_feeds
 from connectors.home import Home, build_database, published_database
-from connectors.lake import LandingResult, land_file, landing_files
+from connectors.lake import LandingResult, landing_files
+from connectors.landing_pool import land_waiting
 from connectors.landing_safety import sweep_orphans
 from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
@@ -76,6 +77,13 @@ class RunReport:
     stages: dict[str, dict] = field(default_factory=dict)  # seconds per step (the benchmark reads them)
     stage_timer: Callable[[str], AbstractContextManager] | None = None  # the benchmark's own timer
 
+    def add_helpers_peak(self, name: str, mb: float) -> None:
+        """A step's helper processes' peak memory: kept with the step, and told to the benchmark's timer."""
+        if mb:
+            self.stages.setdefault(name, {"seconds": 0.0})["helpers_peak_rss_mb"] = round(mb, 1)
+            if add := getattr(self.stage_timer, "add_helpers_peak", None):
+                add(name, mb)
+
     @property
     def published(self) -> bool:
         return bool(self.publish and self.publish.published)
@@ -101,9 +109,9 @@ def closing_day(logical_date: date) -> date:
     return logical_date - timedelta(days=1)
 
 
-def _landing_progress(report: RunReport, label: str):
-    """A file's landing told as the night's progress (connectors.reader.Progress): rows and a percentage."""
-    def tell(stage: str, rows: int, fraction: float) -> None:
+def _landing_progress(report: RunReport):
+    """Files' landing told as the night's progress (connectors.landing_pool.FileProgress)."""
+    def tell(label: str, stage: str, rows: int, fraction: float) -> None:
         report.progress(f"landing {label}: {stage} {rows:,} rows, {fraction:.0%}")
     return tell
 
@@ -128,10 +136,8 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
                                 f"(`cwh feeds enable {feed}` to use them)")
         feeds = enabled_feeds(home, feeds)
         waiting = [(feed, path) for feed in feeds for path in landing_files(home, feed)]
-        results = []
-        for index, (feed, path) in enumerate(waiting, start=1):
-            label = f"{index}/{len(waiting)} {feed} {path.name}"
-            results.append(land_file(home, feed, path, progress=_landing_progress(report, label)))
+        results, helpers_mb = land_waiting(home, waiting, progress=_landing_progress(report))
+        report.add_helpers_peak("ingest", helpers_mb)
         report.landed += results
         report.snapshot = incremental.take_snapshot(home)
     return results

@@ -3,6 +3,8 @@ figure's value is the ratio of the figures it names, growth figures appear only 
 apart, a verdict names the size where a goal fails, a forecast stage is reported only when a night
 timed one. Values written by hand here, never taken from the code under test."""
 
+from datetime import date
+
 from orchestration.bench import goals
 
 
@@ -117,3 +119,20 @@ def test_a_reference_that_did_not_finish_is_not_measured():
     assert table["lower_bound_pnl_diff_cents"]["verdict"] == "met"
     assert table["incremental_over_full"]["values"] == {"1000000": 0.1}
     assert result["failed"] == {"1000000": {"pandas": "bench child pandas failed (killed: most likely out of memory)"}}
+
+
+def test_a_stages_peak_counts_its_helper_processes():
+    """The landing pool's workers are other processes: their peaks are added to the stage's own."""
+    from orchestration.bench.runner import StageTimer, peak_mb
+    from orchestration.pipeline.run import RunReport
+
+    timer = StageTimer()
+    report = RunReport("run", date(2026, 11, 2), stage_timer=timer)
+    with report.stage("ingest"):
+        report.add_helpers_peak("ingest", 900.0)
+    with report.stage("checks"):
+        pass
+    own = peak_mb()  # this process's resident memory: neither stage allocated much
+    assert 850 < timer.stages["ingest"]["peak_rss_mb"] - own < 950
+    assert abs(timer.stages["checks"]["peak_rss_mb"] - own) < 50
+    assert report.stages["ingest"]["helpers_peak_rss_mb"] == 900.0
