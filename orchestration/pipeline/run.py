@@ -14,6 +14,7 @@ import contextlib
 import errno
 import json
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from connectors.contracts import load_contracts
 from connectors.feed_switches import enabled_feeds
 from connectors.home import Home, build_database, published_database
 from connectors.lake import LandingResult, landing_files
-from connectors.landing_pool import land_waiting
+from connectors.landing_pool import land_waiting, landing_workers
 from connectors.landing_safety import sweep_orphans
 from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
@@ -37,6 +38,7 @@ from orchestration.pipeline import incremental
 from orchestration.pipeline.dbt import node_progress, run_build, snapshot_args
 from orchestration.pipeline.forecast.phase import ForecastOutcome, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
+from orchestration.pipeline.gates.expectations import load_suite_engine
 from orchestration.pipeline.gates.feed import feed_outcomes
 from orchestration.pipeline.gates.outcome import CheckOutcome
 from orchestration.pipeline.ops.alerts import post_webhook, record_alerts, record_run
@@ -136,7 +138,14 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
                                 f"(`cwh feeds enable {feed}` to use them)")
         feeds = enabled_feeds(home, feeds)
         waiting = [(feed, path) for feed in feeds for path in landing_files(home, feed)]
-        results, helpers_mb = land_waiting(home, waiting, progress=_landing_progress(report))
+        workers = landing_workers(waiting)
+        # while worker processes land, this process is idle: it imports the checks' GE meanwhile
+        suite_engine = threading.Thread(target=load_suite_engine, name="cwh-load-ge", daemon=True)
+        if workers > 1:
+            suite_engine.start()
+        results, helpers_mb = land_waiting(home, waiting, progress=_landing_progress(report), workers=workers)
+        if suite_engine.is_alive():
+            suite_engine.join()
         report.add_helpers_peak("ingest", helpers_mb)
         report.landed += results
         report.snapshot = incremental.take_snapshot(home)

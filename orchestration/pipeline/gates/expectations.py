@@ -88,13 +88,20 @@ class _Ge:
 
 _GE: _Ge | None = None
 _LOCK = threading.Lock()
+_STARTING = threading.Lock()  # one import of GE, whichever thread asks first
 
 
 def _ge() -> _Ge:
     global _GE
-    if _GE is None:
-        _GE = _Ge()
+    with _STARTING:
+        if _GE is None:
+            _GE = _Ge()
     return _GE
+
+
+def load_suite_engine() -> None:
+    """Import GE and build its context now (~5 s): the night does it while worker processes land."""
+    _ge()
 
 
 # ---- the suite, from the contract ----------------------------------------------------------------
