@@ -48,17 +48,26 @@ def test_integers_booleans_and_mixed_columns_use_the_slow_path_only_where_needed
     assert parse_series("boolean", pl.Series(["yes", "FALSE", "maybe"])).to_list() == [True, False, None]
 
 
-LAYOUTS = ["04.05.2026 08:00:00 UTC", "2026/05/04", "5/4/2026 10:22", "May 4, 2026", "4-May-2026", "4 May 2026",
-           "2026-05-04T10:22:33Z", "2026-05-04 10:22:33 -04:00", "2026-5-4", "2026-05-04 10:22 PST",
-           "2026-05-04T23:30:00-05:00", "2026-05-04T10:00:00.123Z", " 2026-05-04 ", "2026-02-30", "soon", "", None]
+LAYOUTS = {
+    "timestamp": ["04.05.2026 08:00:00 UTC", "2026/05/04", "5/4/2026 10:22", "2026-05-04T10:22:33Z", "2026-5-4",
+                  "2026-05-04 10:22:33 -04:00", "2026-05-04 10:22 PST", "2026-05-04T10:00:00.123Z", " 2026-05-04 ",
+                  "2026-02-30", "May 4, 2026", "soon", "", None],
+    "date": ["04.05.2026", "May 4, 2026", "4-May-2026", "4 May 2026", "2026-05-04T23:30:00-05:00", "2026/05/04",
+             "5/4/2026", "2026-02-30", "soon", "", None],
+    "decimal": ["$1,234.50", "1.234,50 €", "CA$ 12.00", "USD 12", "(12.50)", "12,5", "1 234,5", "\u22123.2", "1,234",
+                "1.234.567", "+7", "12.345", "12.340", "N/A", "", None],
+    "number": ["2.5%", "1,234.5", "(3)", "1.234.567,5", "abc", None],
+    "integer": ["1,234", "12", "12.0", "12.5", "(4)", "x", None],
+    "boolean": ["yes", "FALSE", " t ", "maybe", None],
+}
 
 
-@pytest.mark.parametrize("kind", ["timestamp", "date"])
-def test_date_times_parsed_step_by_step_equal_the_one_expression(kind):
-    """The slow path runs the layout rewrites one step at a time (a nested plan cost ~0.1 s a column);
-    value for value it equals the single expression the vendors' prepare functions use."""
-    texts = pl.Series("t", LAYOUTS)
-    one_expression = (values.parse_timestamp if kind == "timestamp" else values.parse_date)(pl.col("t"))
-    expected = pl.DataFrame({"t": texts}).select(one_expression).to_series()
-    assert values.normalised_datetimes(kind, texts).equals(expected)
-    assert expected.null_count() < len(LAYOUTS) - 4  # the layouts read, not all null
+@pytest.mark.parametrize("kind", sorted(LAYOUTS))
+def test_the_slow_path_run_step_by_step_equals_the_one_expression(kind):
+    """`parse_series` runs a parser's steps one at a time (nested into one expression, planning cost
+    ~0.05-0.1 s a column); value for value it equals the expression the vendors' prepare functions use."""
+    texts = pl.Series("t", LAYOUTS[kind])
+    scale = (18, 2) if kind == "decimal" else (None, None)
+    one_expression = pl.DataFrame({"t": texts}).select(values._parse(kind, pl.col("t"), *scale)).to_series()
+    assert values.parse_texts(kind, texts, *scale).equals(one_expression)
+    assert one_expression.null_count() < len(texts) - 2  # the layouts read, not all null
