@@ -2,7 +2,7 @@
 
 Landing one file is mostly single-threaded Python and polars work, so a night landing hundreds of
 files used one core of the machine. A pool of processes (threads were measured: the GIL held them to
-1.15×) lands different feeds at once. One feed's files stay in one process, in file order, as a
+1.17×) lands different feeds at once. One feed's files stay in one process, in file order, as a
 sequential landing would: staging keeps the version of a key from the file landed last, so a feed's
 landing order is part of its meaning. Every file still lands through `land_file`, all or nothing;
 a worker that dies takes down the night like any crash, and what it left is swept next time.
@@ -31,6 +31,7 @@ POOL_MIN_BYTES = 32 << 20
 FileProgress = Callable[[str, str, int, float], None]
 Task = tuple[int, str, Path, str]  # index in the waiting list, feed, path, label
 
+
 def landing_workers(waiting: list[tuple[str, Path]]) -> int:
     """How many processes land `waiting`: `CWH_LANDING_WORKERS` if set, else one per core (up to
     one per feed), and 1 when the files are too few or small to repay starting processes."""
@@ -39,7 +40,7 @@ def landing_workers(waiting: list[tuple[str, Path]]) -> int:
         try:
             return max(1, min(int(configured), feeds))
         except ValueError:
-            raise SystemExit(f"{WORKERS_ENV}={configured!r} is not a number of processes; "
+            raise ValueError(f"{WORKERS_ENV}={configured!r} is not a number of processes; "
                              "set it to e.g. 1 (land in this process) or 2") from None
     if sum(_bytes(path) for _, path in waiting) < POOL_MIN_BYTES:
         return 1

@@ -86,5 +86,5 @@ def test_how_many_workers(tmp_path, monkeypatch):
     monkeypatch.setenv(WORKERS_ENV, "4")
     assert landing_workers(waiting) == 2  # never more than one per feed
     monkeypatch.setenv(WORKERS_ENV, "two")
-    with pytest.raises(SystemExit, match="CWH_LANDING_WORKERS='two'"):
+    with pytest.raises(ValueError, match="CWH_LANDING_WORKERS='two'"):
         landing_workers(waiting)
