@@ -5,6 +5,7 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import polars as pl
 import pytest
 
 from connectors.engine import FileRejected, pii_hash
@@ -466,3 +467,16 @@ def test_reference_feeds_reject_each_others_files(tmp_path):
         parse("cogs", write(tmp_path, "inventory.csv", INVENTORY))
     with pytest.raises(FileRejected, match="it looks like a 'inventory_snapshots' file"):
         parse("fx_rates", write(tmp_path, "inventory.csv", INVENTORY))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-05", "2026-05-01"), (" 2026-06 ", "2026-06-01"), ("2026/5", "2026-05-01"), ("05/2026", "2026-05-01"),
+    ("May 2026", "2026-05-01"), ("December-2025", "2025-12-01"), ("2026-05-17", "2026-05-01"),
+    ("17.05.2026", "2026-05-01"), ("Sep 3, 2026", "2026-09-01"), ("1/15/2026", "2026-01-01"),
+    ("2026-13", "2026-13"), ("nope", "nope"), (None, None),  # no month: left as written, for the quarantine
+])
+def test_a_month_in_any_layout_becomes_its_first_day(text, expected):
+    from connectors.vendors.finance import month_start
+
+    frame = pl.DataFrame({"month": ["2026-05", text]}, schema={"month": pl.String})
+    assert month_start(frame, "month")["month"].to_list() == ["2026-05-01", expected]
