@@ -163,7 +163,7 @@ def _serve(root: Path) -> None:
                 send(kind="failed", error=f"{type(err).__name__}: {err} (landing {feed} {Path(path).name})")
                 return
             send(kind="landed", index=index, result=pickle.dumps(result).hex())  # dates inside
-        send(kind="done", peak_mb=_peak_mb())
+        send(kind="done", peak_mb=peak_rss_mb())
 
 
 def _bytes(path: Path) -> int:
@@ -180,13 +180,18 @@ def _telling(progress: FileProgress | None, label: str):
     return lambda stage, rows, fraction: progress(label, stage, rows, fraction)
 
 
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM) in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: its high-water mark (VmHWM, which the benchmark
+    resets per stage), else its peak since it started (ru_maxrss)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        status = ""
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+            return round(int(line.split()[1]) / 1024, 1)
     import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import subprocess
@@ -60,15 +59,6 @@ PNL_LINES = ("gross_sales", "discounts", "returns", "net_sales", "shipping_incom
 
 
 # ---- memory -------------------------------------------------------------------------------------
-def _status_kb(field: str) -> int | None:
-    try:
-        text = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) if match else None
-
-
 def reset_peak() -> bool:
     """Reset this process's RSS high-water mark (Linux ≥ 4.0); False where that is not possible."""
     try:
@@ -79,11 +69,10 @@ def reset_peak() -> bool:
 
 
 def peak_mb() -> float:
-    """This process's peak RSS since the last reset (VmHWM), else since it started (ru_maxrss)."""
-    kb = _status_kb("VmHWM")
-    if kb is None:
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(kb / 1024, 1)
+    """This process's peak RSS since the last reset (the landing workers report theirs alike)."""
+    from connectors.landing_pool import peak_rss_mb  # here: the timed children import what they time
+
+    return peak_rss_mb()
 
 
 class StageTimer:

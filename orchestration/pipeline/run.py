@@ -140,11 +140,12 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
         waiting = [(feed, path) for feed in feeds for path in landing_files(home, feed)]
         workers = landing_workers(waiting)
         # while worker processes land, this process is idle: it imports the checks' GE meanwhile
-        suite_engine = threading.Thread(target=load_suite_engine, name="cwh-load-ge", daemon=True)
-        if workers > 1:
+        suite_engine = threading.Thread(target=load_suite_engine, name="cwh-load-ge", daemon=True) \
+            if workers > 1 else None
+        if suite_engine:
             suite_engine.start()
         results, helpers_mb = land_waiting(home, waiting, progress=_landing_progress(report), workers=workers)
-        if suite_engine.is_alive():
+        if suite_engine:
             suite_engine.join()
         report.add_helpers_peak("ingest", helpers_mb)
         report.landed += results
