@@ -17,6 +17,18 @@ having count(*) > 1
 {% endtest %}
 
 
+{# The grain's key: values of the key (`column_name` on a column, or `columns` on a model) that occur
+   more than once or hold a null — unique + not_null of every key column in one node and one scan
+   (each dbt node costs a query and dbt's own overhead). A failing row is the key with its count. #}
+{% test primary_key(model, column_name=none, columns=none) %}
+{%- set key = [column_name] if column_name else columns -%}
+select {{ key | join(', ') }}, count(*) as occurrences
+from {{ model }}
+group by {{ key | join(', ') }}
+having count(*) > 1 or {% for column in key %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+{% endtest %}
+
+
 {# Values of `column_name` outside [min_value, max_value]. #}
 {% test accepted_range(model, column_name, min_value=none, max_value=none) %}
 select * from {{ model }}

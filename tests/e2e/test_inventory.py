@@ -574,13 +574,10 @@ def test_every_inventory_mart_is_documented_with_tests_at_its_grain(home):
         assert set(node["columns"]) == set(built), mart
         assert all(c["description"].strip() for c in node["columns"].values()), mart
         mine = [t for t in tests if f"model.channel_contribution.{mart}" in t["depends_on"]["nodes"]]
-        grains = [t for t in mine if t.get("test_metadata")
-                  and t["test_metadata"]["name"] == "unique_combination_of_columns"
-                  and t["test_metadata"]["kwargs"]["combination_of_columns"] == GRAIN[mart]]
+        grains = [t for t in mine if t.get("test_metadata")  # unique and never null, in one test
+                  and t["test_metadata"]["name"] == "primary_key"
+                  and t["test_metadata"]["kwargs"]["columns"] == GRAIN[mart]]
         assert grains, mart
-        not_null = {t["column_name"] for t in mine
-                    if t.get("test_metadata") and t["test_metadata"]["name"] == "not_null"}
-        assert set(GRAIN[mart]) <= not_null, (mart, set(GRAIN[mart]) - not_null)
 
 
 def test_the_report_section_lists_the_planted_situations(home):
