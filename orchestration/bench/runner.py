@@ -537,7 +537,9 @@ def compare(root: Path, sizes: list[int], console) -> dict:
 
 
 if __name__ == "__main__":  # the measured child process (`make bench` / `cwh bench` start the runs)
-    if len(sys.argv) > 2 and sys.argv[1] == "_child":
-        print(json.dumps(_child(sys.argv[2], *sys.argv[3:]), default=str))
+    if len(sys.argv) > 2 and sys.argv[1] == "_child":  # ends as `cwh` does (orchestration/quick_exit.py)
+        from orchestration.quick_exit import run_then_exit
+
+        run_then_exit(lambda: print(json.dumps(_child(sys.argv[2], *sys.argv[3:]), default=str)))
     else:
         sys.exit("run the benchmark with `make bench` or `cwh bench --lines N`")

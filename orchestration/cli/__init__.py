@@ -1,4 +1,4 @@
-"""`cwh`: the command line of the channel contribution warehouse (entry point `orchestration.cli:app`).
+"""`cwh`: the command line of the channel contribution warehouse (entry point `orchestration.cli:main`).
 
 Everything it writes lives under the project home (`CWH_HOME`, default `./data`). One module per
 command group; importing them registers their commands on the app.
@@ -7,5 +7,11 @@ command group; importing them registers their commands on the app.
 # registered in this order: the order in which cwh --help lists them
 from orchestration.cli import bench, demo, feeds, run, warehouse, sql, finance, reports  # noqa: F401, I001
 from orchestration.cli.app import app
+from orchestration.quick_exit import run_then_exit
 
-__all__ = ["app"]
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """The `cwh` script: the app, then an exit that skips the heap's teardown (orchestration/quick_exit.py)."""
+    run_then_exit(app)

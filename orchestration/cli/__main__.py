@@ -1,5 +1,5 @@
 """`python -m orchestration.cli`: the `cwh` command line without its entry-point script."""
 
-from orchestration.cli import app
+from orchestration.cli import main
 
-app()
+main()
