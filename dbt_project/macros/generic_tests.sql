@@ -8,15 +8,6 @@ where not coalesce(({{ expression }}), false)
 {% endtest %}
 
 
-{# Combinations of `combination_of_columns` that occur more than once. #}
-{% test unique_combination_of_columns(model, combination_of_columns) %}
-select {{ combination_of_columns | join(', ') }}, count(*) as occurrences
-from {{ model }}
-group by {{ combination_of_columns | join(', ') }}
-having count(*) > 1
-{% endtest %}
-
-
 {# The grain's key: values of the key (`column_name` on a column, or `columns` on a model) that occur
    more than once or hold a null — unique + not_null of every key column in one node and one scan
    (each dbt node costs a query and dbt's own overhead). A failing row is the key with its count. #}

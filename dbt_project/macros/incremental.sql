@@ -214,7 +214,7 @@
 
 {# The window predicate of the event model this test is attached to (none: test every row). #}
 {% macro tested_window_predicate() -%}
-    {%- set scoped_tests = ['not_null', 'not_null_columns', 'primary_key', 'unique', 'unique_combination_of_columns',
+    {%- set scoped_tests = ['not_null', 'not_null_columns', 'primary_key', 'unique',
                             'accepted_values', 'accepted_range', 'accepted_range_columns', 'expression_is_true'] -%}
     {#- DuckDB only: elsewhere the event models are rebuilt whole -#}
     {%- if not execute or target.type != 'duckdb' or flags.FULL_REFRESH or build_var('landed_after') is none -%}
