@@ -1,5 +1,6 @@
 """`cwh` ends without tearing its heap down: same status, same output, and a running thread's work kept."""
 
+import os
 import subprocess
 import sys
 
@@ -9,7 +10,8 @@ import pytest
 def _run(body: str, tmp_path) -> subprocess.CompletedProcess:
     script = tmp_path / "main.py"
     script.write_text("import sys, threading, time\nfrom orchestration.quick_exit import run_then_exit\n" + body)
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as a user's pipe is
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
 
 
 @pytest.mark.parametrize(("ending", "status", "stderr"), [
