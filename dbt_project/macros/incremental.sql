@@ -62,8 +62,25 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set rows = run_query("select value from " ~ table ~ " where name = '" ~ name ~ "'").rows -%}
-    {{ return(rows[0][0] if rows | length > 0 else none) }}
+    {{ return(build_window_values(table).get(name)) }}
+{% endmacro %}
+
+
+{# The build window table's {name: value}, read once per dbt invocation. The table is written before
+   dbt starts and never during the build, and a query per value cost ~10 ms of dbt's single-threaded
+   Python (its events), ~360 times a night: every test asks (get_where_subquery). The values are kept
+   in `graph` — the manifest's flat graph, one dict shared by every node of an invocation — under a
+   key naming the invocation and the table, so another invocation (another window) reads its own. #}
+{% macro build_window_values(table) %}
+    {%- set key = '_cwh_build_window:' ~ invocation_id ~ ':' ~ table -%}
+    {%- if key not in graph -%}
+        {%- set values = {} -%}
+        {%- for row in run_query("select name, value from " ~ table).rows -%}
+            {%- do values.update({row[0]: row[1]}) -%}
+        {%- endfor -%}
+        {%- do graph.update({key: values}) -%}
+    {%- endif -%}
+    {{ return(graph[key]) }}
 {% endmacro %}
 
 
