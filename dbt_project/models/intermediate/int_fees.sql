@@ -29,7 +29,7 @@ shopify_transactions as (
         coalesce(o.channel, 'unallocated') as channel
     from {{ ref('stg_shopify__payment_transactions') }} as p
     left join orders as o on o.source = 'shopify' and o.order_id = p.order_name
-    where {{ in_event_window(local_date('p.transaction_date')) }}
+    where {{ in_event_window_local('p.transaction_date') }}
 ),
 
 shopify_payments as (

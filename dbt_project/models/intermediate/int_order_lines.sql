@@ -15,7 +15,7 @@ with shopify as (
         coalesce(discount_amount, 0)
             - sum(coalesce(lineitem_discount, 0)) over (partition by order_name) as order_level_discount
     from {{ ref('stg_shopify__order_lines') }}
-    where {{ in_event_window(local_date('created_at')) }}
+    where {{ in_event_window_local('created_at') }}
 ),
 
 shopify_allocation as (
@@ -102,7 +102,7 @@ amazon_report as (
         coalesce(o.item_tax, 0) + coalesce(o.shipping_tax, 0) as tax
     from {{ ref('stg_amazon__order_items') }} as o
     left join {{ ref('amazon_marketplaces') }} as m on m.marketplace_name = o.sales_channel
-    where {{ in_event_window(local_date('o.purchase_date')) }}
+    where {{ in_event_window_local('o.purchase_date') }}
 ),
 
 settlement_orders as (

@@ -48,7 +48,7 @@ shopify_totals as (
     from {{ ref('stg_shopify__order_lines') }}
     where order_name in (
         select pt.order_name from {{ ref('stg_shopify__payment_transactions') }} as pt
-        where pt.transaction_type = 'refund' and {{ in_event_window(local_date('pt.transaction_date')) }}
+        where pt.transaction_type = 'refund' and {{ in_event_window_local('pt.transaction_date') }}
     )
     group by order_name
 ),
@@ -75,7 +75,7 @@ shopify_refund_amounts as (
     left join shopify_order_costs as oc on oc.order_id = p.order_name
     left join {{ ref('channels') }} as ch on ch.channel = o.channel
     where p.transaction_type = 'refund'
-      and {{ in_event_window(local_date('p.transaction_date')) }}
+      and {{ in_event_window_local('p.transaction_date') }}
       -- a cancelled order was never a sale: its refund is not a return
       and o.is_cancelled = 0
 ),
@@ -230,7 +230,7 @@ fba_restocks as (
         group by order_id
     ) as o on o.order_id = f.order_id
     where f.detailed_disposition = 'SELLABLE'
-      and {{ in_event_window(local_date('f.return_date')) }}
+      and {{ in_event_window_local('f.return_date') }}
 ),
 
 -- ---- Wholesale ----------------------------------------------------------------------------------
