@@ -33,7 +33,7 @@ def _shown(home: Home) -> tuple:
 def test_the_window_is_read_once_per_invocation_and_each_invocation_reads_its_own(home):
     _write_window(home, min_date="2026-10-11", max_date="2026-11-01", landed_after="2026-11-01 02:00:00+00")
     assert _shown(home) == ("2026-10-11", "2026-11-01", "2026-11-01 02:00:00+00", "2026-11-01")
-    # four values asked, one query (each costs dbt ~10 ms of its single-threaded Python, ~360 a night)
+    # four values asked, one query (each cost dbt ~20 ms of its single-threaded Python, ~360 a night)
     assert _last_invocation_log(home).count(f"from {BUILD_WINDOW}") == 1
 
     _write_window(home, max_date="2026-11-02")  # the next night: one day, nothing landed (no landed_after)
