@@ -116,6 +116,8 @@ def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
     if errors:
         raise errors[0]
     assets, checks = context.selected_asset_keys, context.selected_asset_check_keys
+    if night_run.report.seeds_unchanged:  # first: a multi-asset yields its outputs in dependency order
+        yield from _unchanged_seeds(context, manifest, assets)
     for event in events:
         key = getattr(event, "asset_key", None)
         if isinstance(event, dg.Output):
@@ -127,6 +129,20 @@ def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
         failed = [c for c in night_run.report.checks if c.feed == WAREHOUSE and c.status == "fail"]
         raise dg.Failure(description="; ".join(c.detail for c in failed)[:2000] or "dbt build failed",
                          metadata={"failed_nodes": len(failed)})
+
+
+def _unchanged_seeds(context: dg.AssetExecutionContext, manifest: dict, selected: set[dg.AssetKey]):
+    """The seeds a night left out, unchanged since a build loaded and tested them (pipeline.seeds):
+    their outputs all the same, with the seed file's checksum as data version (the data of the last
+    load), because Dagster skips every step downstream of an output that is missing."""
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] != "seed":
+            continue
+        key = TRANSLATOR.get_asset_spec(manifest, unique_id, DBT_PROJECT).key
+        if key in selected:
+            yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
+                            data_version=dg.DataVersion(node["checksum"]["checksum"]),
+                            metadata={"dbt": "unchanged since a build loaded and tested it: not reloaded"})
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
