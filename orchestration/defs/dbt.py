@@ -132,7 +132,7 @@ def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
 
 
 def _unchanged_seeds(context: dg.AssetExecutionContext, manifest: dict, selected: set[dg.AssetKey]):
-    """The seeds a night left out, unchanged since a build loaded and tested them (pipeline.seeds):
+    """The seeds a night left out, unchanged since a build loaded and tested them (pipeline.seed_reload):
     their outputs all the same, with the seed file's checksum as data version (the data of the last
     load), because Dagster skips every step downstream of an output that is missing."""
     for unique_id, node in manifest["nodes"].items():

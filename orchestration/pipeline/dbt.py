@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from connectors.home import Home, business_timezone
-from orchestration.pipeline import seeds
+from orchestration.pipeline import seed_reload
 from orchestration.pipeline.dbt_sources import DBT_DIR, ensure_feed_files
 from orchestration.pipeline.forecast import ensure_forecast_files
 
@@ -87,7 +87,7 @@ def run_build(home: Home, variables: Sequence[str], *selection: str, callbacks: 
               skip_unchanged_seeds: bool = False):
     """`dbt build` of a night's phase: `variables` (snapshot_args()), then selection and flags.
     `skip_unchanged_seeds` (a whole build): seeds and their seed-only tests run only when they changed
-    since a build that passed them (`orchestration.pipeline.seeds`).
+    since a build that passed them (`orchestration.pipeline.seed_reload`).
 
     dbt parses first (partially where it can), writing target/manifest.json and its partial-parse
     state once; the build then runs on that manifest with `--no-write-json`, because dbt would
@@ -101,7 +101,7 @@ def run_build(home: Home, variables: Sequence[str], *selection: str, callbacks: 
         return parsed
     prepare(home)
     target = home.root / "dbt" / "target"
-    seed_plan = seeds.plan(home, parsed.result) if skip_unchanged_seeds else None
+    seed_plan = seed_reload.plan(home, parsed.result) if skip_unchanged_seeds else None
     try:
         result = dbtRunner(manifest=parsed.result, callbacks=callbacks or []).invoke(
             [*QUIET, *dbt_args(home, ["build", *variables, *selection, *(seed_plan.leave_out if seed_plan else []),
@@ -109,7 +109,7 @@ def run_build(home: Home, variables: Sequence[str], *selection: str, callbacks: 
     finally:
         release_database()
     if seed_plan:
-        seeds.record(home, seed_plan, result)
+        seed_reload.record(home, seed_plan, result)
     if hasattr(result.result, "write"):
         result.result.write(str(target / "run_results.json"))
     return result

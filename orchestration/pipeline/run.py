@@ -34,7 +34,7 @@ from connectors.landing_safety import sweep_orphans
 from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
-from orchestration.pipeline import incremental, seeds
+from orchestration.pipeline import incremental, seed_reload
 from orchestration.pipeline.dbt import node_progress, run_build, snapshot_args
 from orchestration.pipeline.forecast.phase import ForecastOutcome, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
@@ -74,7 +74,7 @@ class RunReport:
     failure: str = ""  # set when the run failed (not held by a check): one paragraph, no traceback
     build_window: incremental.BuildWindow | None = None
     snapshot: dict | None = None  # the ledger files this run builds (taken once landing is over)
-    seeds_unchanged: bool = False  # the build left the seeds out, unchanged since loaded (pipeline.seeds)
+    seeds_unchanged: bool = False  # the build left the seeds out, unchanged since loaded (pipeline.seed_reload)
     finished: bool = False  # the publish decision is taken (published or held)
     progress: Callable[[str], None] = no_progress
     stages: dict[str, dict] = field(default_factory=dict)  # seconds per step (the benchmark reads them)
@@ -181,7 +181,7 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
                            *dbt_selection, *(["--full-refresh"] if report.full_refresh else []),
                            callbacks=[*(callbacks or []), node_progress(report.progress)],
                            skip_unchanged_seeds=whole)
-        report.seeds_unchanged = whole and seeds.left_out(result)
+        report.seeds_unchanged = whole and seed_reload.left_out(result)
         report.checks += dbt_checks(result, home)
         if result.success:
             incremental.record(home, window)

@@ -1,4 +1,4 @@
-"""Seeds are reloaded when they change, not every night (orchestration/pipeline/seeds.py).
+"""Seeds are reloaded when they change, not every night (orchestration/pipeline/seed_reload.py).
 
 A first night loads the seeds and runs their tests; the next night leaves out the seeds and the
 tests that read only seeds, yet still runs the tests relating a model to a seed, still runs the
@@ -19,7 +19,7 @@ from connectors.home import Home, build_database
 from orchestration.defs.instance import home_instance
 from orchestration.demo import generate
 from orchestration.launch import nightly_run
-from orchestration.pipeline import seeds
+from orchestration.pipeline import seed_reload
 from orchestration.pipeline.dbt import run_dbt, snapshot_args
 
 NOV_1 = date(2026, 11, 1)
@@ -58,7 +58,7 @@ def test_unchanged_seeds_are_left_out_and_changed_ones_reloaded(home, monkeypatc
     first = nightly_run(home, NOV_1)
     assert first.published and not first.seeds_unchanged
     manifest = parsed(home)
-    seed_nodes, seed_tests = seeds.seed_only(manifest)
+    seed_nodes, seed_tests = seed_reload.seed_only(manifest)
     assert len(seed_nodes) >= 10 and len(seed_tests) >= 30
     tested, loaded = what_ran(home, first.run_id)
     assert {t.name for t in seed_tests} <= tested and {n.name for n in seed_nodes} <= loaded.keys()
@@ -83,7 +83,7 @@ def test_unchanged_seeds_are_left_out_and_changed_ones_reloaded(home, monkeypatc
     assert third.published and not third.seeds_unchanged
     tested, loaded = what_ran(home, third.run_id)
     assert {t.name for t in seed_tests} <= tested and not any("dbt" in meta for meta in loaded.values())
-    assert seeds.plan(home, manifest).leave_out[:2] == ["--exclude-resource-type", "seed"]  # recorded again
+    assert seed_reload.plan(home, manifest).leave_out[:2] == ["--exclude-resource-type", "seed"]  # recorded again
 
     # without running a night (one test: the nights above are its fixture): what is recorded, and when
     # the build database no longer holds a seed
@@ -97,11 +97,11 @@ def test_unchanged_seeds_are_left_out_and_changed_ones_reloaded(home, monkeypatc
         return SimpleNamespace(result=SimpleNamespace(results=[
             SimpleNamespace(node=n, status=s) for n, s in zip((*seed_nodes, *seed_tests), statuses, strict=True)]))
 
-    seed_plan = seeds.plan(copy, manifest)
-    seeds.record(copy, seed_plan, result("warn"))  # a warning is said again the next night
-    assert seeds.plan(copy, manifest).leave_out == []
-    seeds.record(copy, seed_plan, result("pass"))
-    assert seeds.plan(copy, manifest).leave_out
+    seed_plan = seed_reload.plan(copy, manifest)
+    seed_reload.record(copy, seed_plan, result("warn"))  # a warning is said again the next night
+    assert seed_reload.plan(copy, manifest).leave_out == []
+    seed_reload.record(copy, seed_plan, result("pass"))
+    assert seed_reload.plan(copy, manifest).leave_out
     with duckdb.connect(str(build_database(copy))) as con:
         con.execute("drop table config.channels")
-    assert seeds.plan(copy, manifest).leave_out == []
+    assert seed_reload.plan(copy, manifest).leave_out == []
