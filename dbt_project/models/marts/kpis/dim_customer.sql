@@ -5,6 +5,18 @@
 -- POS walk-ins without an email are not identified either.
 -- The first order is the customer's earliest non-cancelled order across all channels (ties: the
 -- earlier order id); the customer is new on that order's date and counts for that order's channel.
+-- Incremental by customer on DuckDB (strategy replace_since, macros/incremental.sql): a night
+-- re-computes, over their whole history, the customers with an order line in the window and those
+-- whose stored last order is in it; the others keep their row.
+{%- set since_column = 'last_order_date' -%}
+{{ config(
+    materialized=('incremental' if target.type == 'duckdb' else 'table'),
+    incremental_strategy='replace_since',
+    unique_key='customer_key',
+    on_schema_change='append_new_columns',
+    meta={'replaced_since_column': since_column},
+) }}
+{%- set recomputed = replaced_since_keys(ref('int_order_lines'), 'customer_key', 'order_date', since_column) %}
 
 with orders as (
     select
@@ -16,6 +28,9 @@ with orders as (
         min(order_date) as order_date
     from {{ ref('int_order_lines') }}
     where customer_key is not null and not is_cancelled
+    {%- if recomputed is not none %}
+      and customer_key in ({{ recomputed }})
+    {%- endif %}
     group by customer_key, order_id, channel, source
 ),
 
