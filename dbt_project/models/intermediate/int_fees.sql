@@ -12,12 +12,32 @@
 --   threepl            3PL charges (positive) → fulfillment_costs, on the charge date; a charge whose
 --                      reference is a Shopify order name or wholesale invoice goes to that order's
 --                      channel, every other charge (storage, receiving…) to `unallocated`
--- Incremental over fee dates (macros/incremental.sql); orders are looked up in all of history.
+-- Incremental over fee dates (macros/incremental.sql); the orders the window's fees refer to are
+-- looked up in all of history.
 {{ event_model_config(unique_key='fee_line_id', event_date_column='fee_date') }}
 
-with orders as (
+with window_transactions as (
+    select p.*
+    from {{ ref('stg_shopify__payment_transactions') }} as p
+    where {{ in_event_window_local('p.transaction_date') }}
+),
+
+window_threepl as (
+    select t.*
+    from {{ ref('stg_threepl__transactions') }} as t
+    where {{ in_event_window('t.charge_date') }}
+),
+
+orders as (
+    -- the orders the window's fees refer to, each looked up in all of history (reading only those
+    -- orders' lines keeps a night's cost off the size of the history)
     select source, order_id, min(channel) as channel
     from {{ ref('int_order_lines') }}
+    where order_id in (
+        select wt.order_name from window_transactions as wt
+        union all
+        select w3.reference_id from window_threepl as w3
+    )
     group by source, order_id
 ),
 
@@ -27,9 +47,8 @@ shopify_transactions as (
         -- a transaction whose order is not in the orders export cannot take a channel: its costs
         -- stay visible on `unallocated` (never held back or dropped)
         coalesce(o.channel, 'unallocated') as channel
-    from {{ ref('stg_shopify__payment_transactions') }} as p
+    from window_transactions as p
     left join orders as o on o.source = 'shopify' and o.order_id = p.order_name
-    where {{ in_event_window_local('p.transaction_date') }}
 ),
 
 shopify_payments as (
@@ -90,14 +109,13 @@ threepl as (
         t.transaction_fee as fee_type,
         t.currency,
         t.amount
-    from {{ ref('stg_threepl__transactions') }} as t
+    from window_threepl as t
     left join (
         select order_id, min(channel) as channel
         from orders
         where source in ('shopify', 'wholesale')
         group by order_id
     ) as o on o.order_id = t.reference_id
-    where {{ in_event_window('t.charge_date') }}
 ),
 
 fees as (

@@ -11,11 +11,64 @@
 --   wholesale          ERP credit-note lines
 --   fba_return         FBA customer returns with disposition SELLABLE: restock only (returns 0),
 --                      booked on the return date; the money refund is the settlement row
--- Incremental over refund dates (macros/incremental.sql); orders are looked up in all of history.
+-- Incremental over refund dates (macros/incremental.sql); the orders the window's refunds refer to
+-- are looked up in all of history.
 {{ event_model_config(unique_key='refund_line_id', event_date_column='refund_date') }}
 
-with order_lines as (
+with window_shopify_refunds as (
+    select p.*
+    from {{ ref('stg_shopify__payment_transactions') }} as p
+    where p.transaction_type = 'refund' and {{ in_event_window_local('p.transaction_date') }}
+),
+
+window_fba_restocks as (
+    select f.*
+    from {{ ref('stg_amazon__fba_returns') }} as f
+    where f.detailed_disposition = 'SELLABLE' and {{ in_event_window_local('f.return_date') }}
+),
+
+window_credit_notes as (
+    select w.*
+    from {{ ref('stg_erp__wholesale_invoice_lines') }} as w
+    where w.document_type = 'credit_note' and {{ in_event_window('w.invoice_date') }}
+),
+
+fba_returns as (
+    select * from {{ ref('stg_amazon__fba_returns') }}
+),
+
+amazon_refund_items as (
+    select
+        settlement_id,
+        coalesce(adjustment_id, '') as adjustment_id,
+        order_id,
+        sku,
+        posted_date,
+        min(posted_date_time) as refunded_at,
+        max(currency) as currency,
+        max(channel) as channel,
+        max(case when category = 'sales_principal' then quantity_purchased end) as units_returned,
+        -sum(case when category in ('sales_principal', 'promotion_principal') then amount else 0 end) as returns,
+        -sum(case when category in ('sales_shipping', 'promotion_shipping') then amount else 0 end) as shipping_refund,
+        -sum(case when category = 'tax' then amount else 0 end) as tax_refund
+    from {{ ref('int_settlement_lines') }}
+    where transaction_type = 'Refund'
+      and {{ in_event_window('posted_date') }}
+      and category in ('sales_principal', 'promotion_principal', 'sales_shipping', 'promotion_shipping', 'tax')
+    group by settlement_id, coalesce(adjustment_id, ''), order_id, sku, posted_date
+),
+
+order_lines as (
+    -- the lines of the orders the window's refunds and returns refer to, whole (an order's channel,
+    -- date, cost and lines come from all its lines): reading only those orders keeps a night's cost
+    -- off the size of the history
     select * from {{ ref('int_order_lines') }}
+    where order_id in (
+        select sr.order_name from window_shopify_refunds as sr
+        union all select ar.order_id from amazon_refund_items as ar
+        union all select fr.order_id from window_fba_restocks as fr
+        union all select cn.original_document_number from window_credit_notes as cn
+    )
 ),
 
 orders as (
@@ -46,10 +99,7 @@ shopify_totals as (
         max(taxes) as taxes,
         max(total) as total
     from {{ ref('stg_shopify__order_lines') }}
-    where order_name in (
-        select pt.order_name from {{ ref('stg_shopify__payment_transactions') }} as pt
-        where pt.transaction_type = 'refund' and {{ in_event_window_local('pt.transaction_date') }}
-    )
+    where order_name in (select sr.order_name from window_shopify_refunds as sr)
     group by order_name
 ),
 
@@ -68,16 +118,14 @@ shopify_refund_amounts as (
         o.order_date,
         coalesce(oc.cogs_rc, 0) as order_cogs_rc,
         coalesce(ch.refund_restock_share, 0) as restock_share
-    from {{ ref('stg_shopify__payment_transactions') }} as p
+    from window_shopify_refunds as p
     -- a refund of an order not (yet) in the orders export is held back with its order (docs/metrics.md)
     inner join orders as o on o.source = 'shopify' and o.order_id = p.order_name
     inner join shopify_totals as t on t.order_name = p.order_name
     left join shopify_order_costs as oc on oc.order_id = p.order_name
     left join {{ ref('channels') }} as ch on ch.channel = o.channel
-    where p.transaction_type = 'refund'
-      and {{ in_event_window_local('p.transaction_date') }}
-      -- a cancelled order was never a sale: its refund is not a return
-      and o.is_cancelled = 0
+    -- a cancelled order was never a sale: its refund is not a return
+    where o.is_cancelled = 0
 ),
 
 shopify_refund_splits as (
@@ -132,31 +180,6 @@ shopify_refunds as (
 ),
 
 -- ---- Amazon -------------------------------------------------------------------------------------
-fba_returns as (
-    select * from {{ ref('stg_amazon__fba_returns') }}
-),
-
-amazon_refund_items as (
-    select
-        settlement_id,
-        coalesce(adjustment_id, '') as adjustment_id,
-        order_id,
-        sku,
-        posted_date,
-        min(posted_date_time) as refunded_at,
-        max(currency) as currency,
-        max(channel) as channel,
-        max(case when category = 'sales_principal' then quantity_purchased end) as units_returned,
-        -sum(case when category in ('sales_principal', 'promotion_principal') then amount else 0 end) as returns,
-        -sum(case when category in ('sales_shipping', 'promotion_shipping') then amount else 0 end) as shipping_refund,
-        -sum(case when category = 'tax' then amount else 0 end) as tax_refund
-    from {{ ref('int_settlement_lines') }}
-    where transaction_type = 'Refund'
-      and {{ in_event_window('posted_date') }}
-      and category in ('sales_principal', 'promotion_principal', 'sales_shipping', 'promotion_shipping', 'tax')
-    group by settlement_id, coalesce(adjustment_id, ''), order_id, sku, posted_date
-),
-
 amazon_order_lines as (
     -- one line per (order, sku): an order listing a sku on two rows (two items) refers the sku's
     -- refunds and returns to its first line, so a refund is never counted once per item
@@ -221,7 +244,7 @@ fba_restocks as (
         0 as shipping_refund,
         0 as tax_refund,
         cast(null as decimal(18, 2)) as assumed_cogs_credit_rc
-    from fba_returns as f
+    from window_fba_restocks as f
     left join amazon_order_lines as ol on ol.order_id = f.order_id and ol.sku = f.sku
     left join (
         select order_id, min(channel) as channel
@@ -229,8 +252,6 @@ fba_restocks as (
         where source in ('amazon_orders_report', 'amazon_settlement')
         group by order_id
     ) as o on o.order_id = f.order_id
-    where f.detailed_disposition = 'SELLABLE'
-      and {{ in_event_window_local('f.return_date') }}
 ),
 
 -- ---- Wholesale ----------------------------------------------------------------------------------
@@ -263,12 +284,10 @@ wholesale_credits as (
         0 as shipping_refund,
         coalesce(w.tax_amount, 0) as tax_refund,
         cast(null as decimal(18, 2)) as assumed_cogs_credit_rc
-    from {{ ref('stg_erp__wholesale_invoice_lines') }} as w
+    from window_credit_notes as w
     left join orders as o on o.source = 'wholesale' and o.order_id = w.original_document_number
     left join wholesale_invoice_lines as il
         on il.order_id = w.original_document_number and il.sku = w.sku and il.sku_line = 1
-    where w.document_type = 'credit_note'
-      and {{ in_event_window('w.invoice_date') }}
 ),
 
 events as (
