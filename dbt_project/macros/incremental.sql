@@ -56,7 +56,8 @@
    a full parse, ~6 s a night); without it, the var of that name (null = every date). #}
 {% macro build_var(name) %}
     {%- set table = var('build_window', none) -%}
-    {%- if table is none -%}
+    {#- a unit test (it sees no graph) states its window in its own vars -#}
+    {%- if table is none or not graph.get('nodes') -%}
         {{ return(var(name, none)) }}
     {%- endif -%}
     {%- if not execute -%}
