@@ -161,3 +161,20 @@
     {%- endfor -%}
     {{ return(statements[0] if statements else '') }}
 {%- endmacro %}
+
+
+{# The value of the row that sorts last by the given columns (ascending, left to right), as one
+   aggregate: `latest_by('product_name', ['created_at', 'order_name'])` replaces a row_number()
+   window and its filter (a hash aggregate instead of sorting every row). The columns must not be
+   null (a null sorts differently on the two engines). #}
+{% macro latest_by(value, order_columns) -%}
+    {{ return(adapter.dispatch('latest_by')(value, order_columns)) }}
+{%- endmacro %}
+
+{% macro default__latest_by(value, order_columns) -%}
+    max_by({{ value }}, row({{ order_columns | join(', ') }}))
+{%- endmacro %}
+
+{% macro spark__latest_by(value, order_columns) -%}
+    max_by({{ value }}, struct({{ order_columns | join(', ') }}))
+{%- endmacro %}

@@ -13,27 +13,22 @@ with skus as (
     select sku from {{ ref('stg_inventory__snapshots') }}
 ),
 
-shopify_names as (
+shopify_names as (  -- the name on the latest line (created_at, order_name, line_number: never null)
     select
         lineitem_sku as sku,
-        lineitem_name as product_name,
-        row_number() over (
-            partition by lineitem_sku
-            order by created_at desc, order_name desc, line_number desc
-        ) as recency
+        {{ latest_by('lineitem_name', ['created_at', 'order_name', 'line_number']) }} as product_name
     from {{ ref('stg_shopify__order_lines') }}
     where lineitem_sku is not null and lineitem_name is not null
+    group by lineitem_sku
 ),
 
-amazon_names as (
+amazon_names as (  -- the title on the latest item (its key, never null, breaks ties)
     select
         sku,
-        product_name,
-        row_number() over (
-            partition by sku order by purchase_date desc, amazon_order_id desc
-        ) as recency
+        {{ latest_by('product_name', ['purchase_date', 'amazon_order_id', 'sku_occurrence']) }} as product_name
     from {{ ref('stg_amazon__order_items') }}
     where sku is not null and product_name is not null
+    group by sku
 ),
 
 first_sales as (
@@ -61,8 +56,8 @@ select
     c.cost_currency as current_cost_currency,
     c.effective_from as current_cost_effective_from
 from skus as s
-left join shopify_names as sn on sn.sku = s.sku and sn.recency = 1
-left join amazon_names as an on an.sku = s.sku and an.recency = 1
+left join shopify_names as sn on sn.sku = s.sku
+left join amazon_names as an on an.sku = s.sku
 left join first_sales as f on f.sku = s.sku
 left join current_cost as c on c.sku = s.sku
 where s.sku is not null
