@@ -71,6 +71,45 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+Stat = tuple[int, int, int]  # size, modification time (ns), inode
+
+
+def _stat(path: Path) -> Stat:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns, status.st_ino
+
+
+def landed_copies(home: Home, feed: str) -> dict[str, tuple[Stat, str]]:
+    """Every landed file of `feed` whose ledger record noted how its copy in landing/ looked when it
+    landed: resolved path → (size, mtime, inode; sha256). landing/ keeps every file ever landed
+    (the archive), so each night finds them all waiting again: a file that still looks exactly as it
+    did is known by its record instead of being read whole again to hash it (rsync's quick check,
+    with the inode added; anything else about the file changed means hashing it as before)."""
+    known = {}
+    for record in ledger_records(home, feed):
+        if (stat := record.get("landing_stat")) and (landing_path := record.get("landing_path")):
+            known[str((home.root / landing_path).resolve())] = (tuple(stat), record["sha256"])
+    return known
+
+
+def _known_sha256(path: Path, stat: Stat, known: Mapping[str, tuple[Stat, str]]) -> str | None:
+    entry = known.get(str(path.resolve()))
+    return entry[1] if entry and entry[0] == stat else None
+
+
+def already_landed(home: Home, waiting: list[tuple[str, Path]]) -> list[LandingResult | None]:
+    """For each waiting (feed, path): its `duplicate` result when the ledger knows the file as it is
+    now (`landed_copies`), else None (to land: `land_file` hashes it and decides)."""
+    known = {feed: landed_copies(home, feed) for feed in {feed for feed, _ in waiting}}
+    results: list[LandingResult | None] = []
+    for feed, path in waiting:
+        sha = _known_sha256(path, _stat(path), known[feed])
+        landed = sha is not None and (home.ledger(feed) / f"{sha[:16]}.json").exists()
+        results.append(LandingResult(feed, path.name, "duplicate", sha[:16], reason="already landed")
+                       if landed else None)
+    return results
+
+
 def _write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -107,6 +146,21 @@ def _commit_record(ledger_path: Path, record: dict) -> None:
     write_json_atomically(ledger_path, record)
 
 
+def _note_landing_stat(home: Home, ledger_path: Path, path: Path, stat: Stat) -> None:
+    """A landed file found again in landing/ and hashed (landed before the ledger noted stats, or
+    touched since): note how it looks now, so the next night knows it without reading it — only when
+    the record is of this very copy and the file did not change while it was hashed."""
+    try:
+        record = json.loads(ledger_path.read_text())
+    except (OSError, ValueError):
+        return
+    landing_path = record.get("landing_path")
+    if (record.get("landing_stat") == list(stat) or not landing_path or _stat(path) != stat
+            or (home.root / landing_path).resolve() != path.resolve()):
+        return
+    write_json_atomically(ledger_path, {**record, "landing_stat": list(stat)})
+
+
 def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str] | None = None,
               progress: Progress | None = None) -> LandingResult:
     """Land one vendor file of `feed`. Idempotent: a file already landed (same sha256) is a no-op.
@@ -116,10 +170,12 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
     ensure_hash_key(home.root)  # never hash personal data without a key
     path = Path(path)
     spec = feed_spec(feed)
-    sha = file_sha256(path)
+    stat = _stat(path)  # before hashing: what the ledger notes must be the bytes that were hashed
+    sha = _known_sha256(path, stat, landed_copies(home, feed)) or file_sha256(path)
     file_id = sha[:16]
     ledger_path = home.ledger(feed) / f"{file_id}.json"
     if ledger_path.exists():
+        _note_landing_stat(home, ledger_path, path, stat)
         return LandingResult(feed, path.name, "duplicate", file_id, reason="already landed")
     with landing_in_progress(home.root, feed, file_id):
         if ledger_path.exists():  # another process landed it while this one waited
@@ -139,9 +195,12 @@ def land_file(home: Home, feed: str, path: Path | str, options: Mapping[str, str
         _durable(home.raw(feed) / f"{file_id}.parquet", home.quarantine(feed) / f"{file_id}.parquet")
         result.seconds = (datetime.now(UTC) - started).total_seconds()
         in_home = archived.is_relative_to(home.root)
-        record = {**asdict(result), "sha256": sha, "size_bytes": archived.stat().st_size,
+        archived_stat = _stat(archived)
+        record = {**asdict(result), "sha256": sha, "size_bytes": archived_stat[0],
                   "landing_path": str(archived.relative_to(home.root)) if in_home else str(archived),
                   "options": merged, "loaded_at": started.isoformat()}
+        if archived != path or archived_stat == stat:  # our own copy, or the file unchanged since hashed
+            record["landing_stat"] = list(archived_stat)
         record.update(record.pop("_extra", {}) or {})
         _commit_record(ledger_path, record)
     return result
@@ -248,13 +307,13 @@ def land_all(home: Home, feeds: list[str] | None = None,
     """Land every file waiting in landing/<feed>/ (already-landed files are skipped), after cleaning
     what crashed landings left behind (`sweep_orphans`)."""
     sweep_orphans(home, feeds or list(FEEDS))
+    waiting = [(feed, path) for feed in feeds or list(FEEDS) for path in landing_files(home, feed)]
     results = []
-    for feed in feeds or list(FEEDS):
-        for path in landing_files(home, feed):
-            result = land_file(home, feed, path)
-            results.append(result)
-            if progress:
-                progress(result)
+    for (feed, path), known in zip(waiting, already_landed(home, waiting), strict=True):
+        result = known or land_file(home, feed, path)
+        results.append(result)
+        if progress:
+            progress(result)
     return results
 
 

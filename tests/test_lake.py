@@ -1,6 +1,7 @@
 """Landing into the raw lake: idempotent, atomic, nothing lost."""
 
 import json
+import os
 
 import polars as pl
 import pytest
@@ -83,3 +84,59 @@ def test_a_rejected_file_is_recorded_and_not_archived(home, tmp_path):
     assert result.status == "rejected" and "not a Shopify orders export" in result.reason
     assert not home.landing("shopify_orders").exists()
     assert list(lake.rejections(home, "shopify_orders"))[0]["file"] == "notes.csv"
+
+
+def _count_hashing(monkeypatch) -> list:
+    hashed = []
+    real = lake.file_sha256
+    monkeypatch.setattr(lake, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    return hashed
+
+
+def test_a_landed_file_still_in_landing_is_known_by_its_stat_without_reading_it(home, monkeypatch):
+    """landing/ keeps every landed file, so every night finds them all waiting again: one that looks
+    as the ledger noted (size, mtime, inode) is a duplicate without being hashed; one that changed is
+    hashed and lands (or not) by its content, as before."""
+    folder = home.landing("shopify_orders")
+    folder.mkdir(parents=True)
+    path = write_csv(folder / "orders_2026-05.csv", order_rows())
+    first = land_file(home, "shopify_orders", path)
+    record = next(ledger_records(home, "shopify_orders"))
+    stat = path.stat()
+    assert record["landing_stat"] == [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+    hashed = _count_hashing(monkeypatch)
+    assert [r.status for r in lake.already_landed(home, [("shopify_orders", path)])] == ["duplicate"]
+    assert land_file(home, "shopify_orders", path).status == "duplicate"
+    assert [r.status for r in lake.land_all(home, ["shopify_orders"])] == ["duplicate"]
+    assert hashed == []
+
+    rows = order_rows()
+    rows[0]["Lineitem quantity"] = "20"  # one more byte; the old modification time put back
+    write_csv(path, rows)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert lake.already_landed(home, [("shopify_orders", path)]) == [None]
+    changed = land_file(home, "shopify_orders", path)
+    assert changed.status == "loaded" and changed.file_id != first.file_id and hashed == ["orders_2026-05.csv"]
+
+
+def test_a_file_landed_without_a_noted_stat_or_touched_since_is_hashed_once(home, monkeypatch):
+    """Homes landed before the ledger noted stats, and files touched since they landed: the next
+    landing hashes the file, finds it landed, and notes how it looks now for the nights after."""
+    folder = home.landing("shopify_orders")
+    folder.mkdir(parents=True)
+    path = write_csv(folder / "orders_2026-05.csv", order_rows())
+    result = land_file(home, "shopify_orders", path)
+    ledger = home.ledger("shopify_orders") / f"{result.file_id}.json"
+    ledger.write_text(json.dumps({k: v for k, v in json.loads(ledger.read_text()).items() if k != "landing_stat"}))
+
+    hashed = _count_hashing(monkeypatch)
+    assert lake.already_landed(home, [("shopify_orders", path)]) == [None]
+    assert land_file(home, "shopify_orders", path).status == "duplicate"
+    assert land_file(home, "shopify_orders", path).status == "duplicate"
+    assert hashed == ["orders_2026-05.csv"]
+
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))  # touched
+    assert [land_file(home, "shopify_orders", path).status for _ in range(2)] == ["duplicate"] * 2
+    assert hashed == ["orders_2026-05.csv"] * 2
+    assert json.loads(ledger.read_text())["landing_stat"][1] == path.stat().st_mtime_ns

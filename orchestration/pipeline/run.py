@@ -28,7 +28,7 @@ import polars as pl
 from connectors.contracts import load_contracts
 from connectors.feed_switches import enabled_feeds
 from connectors.home import Home, build_database, published_database
-from connectors.lake import LandingResult, landing_files
+from connectors.lake import LandingResult, already_landed, landing_files
 from connectors.landing_pool import land_waiting, landing_workers
 from connectors.landing_safety import sweep_orphans
 from connectors.registry import FEEDS
@@ -139,6 +139,8 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
                                 f"(`cwh feeds enable {feed}` to use them)")
         feeds = enabled_feeds(home, feeds)
         waiting = [(feed, path) for feed in feeds for path in landing_files(home, feed)]
+        known = already_landed(home, waiting)  # landing/ keeps every file: most were landed before
+        waiting = [file for file, result in zip(waiting, known, strict=True) if result is None]
         workers = landing_workers(waiting)
         # while worker processes land, this process is idle: it imports the checks' GE meanwhile
         suite_engine = threading.Thread(target=load_suite_engine, name="cwh-load-ge", daemon=True) \
@@ -149,6 +151,8 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
         if suite_engine:
             suite_engine.join()
         report.add_helpers_peak("ingest", helpers_mb)
+        landed = iter(results)
+        results = [result or next(landed) for result in known]
         report.landed += results
         report.snapshot = incremental.take_snapshot(home)
     return results
