@@ -88,3 +88,12 @@ def test_every_dbt_var_a_brand_sets_is_in_the_readme_settings_table():
     listed = table_names(readme_section("### Settings"))  # `…_tolerance_units`, `_pct` read as both
     missing = sorted(var for var in settings if var not in listed)
     assert not missing, f"dbt vars missing from the README's settings table: {missing}"
+
+
+def test_the_duckdb_memory_limit_has_one_default_in_python_and_the_dbt_profile():
+    """The dbt build (profiles.yml) and publish (connectors.home.duckdb_memory_limit) cap DuckDB's
+    buffer pool with the same setting and default."""
+    from connectors.home import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+
+    profile = (ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    assert f"memory_limit: \"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}') }}}}\"" in profile
