@@ -23,8 +23,9 @@ published file is never written in place. Publishing builds a new file next to i
    contract's constraints included) and its rows copied, one the build no longer has is dropped.
    An event-grain fact (dbt meta `event_date_column`: fct_order_lines, fct_fees…) whose DDL is
    unchanged is patched instead: the days whose (rows, sum of hashes) differ between build and copy
-   are deleted and re-inserted — a night changes its window's days, not the history — and the
-   patched table's checksum must then equal the build's, else it is re-created whole.
+   are deleted and re-inserted — a night changes its window's days, not the history — and every
+   day's (rows, sum of hashes) of the patched table must then equal the build's, else it is
+   re-created whole. The build's per-day sums also give its table checksum: one pass over it.
    dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
    a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
    file lands);
@@ -231,29 +232,45 @@ def event_date_columns(home: Home) -> dict[str, str]:
     return columns
 
 
-def _changed_days(con: duckdb.DuckDBPyConnection, source: str, target: str, column: str) -> int:
-    """Temp table `publish_changed_days` (d): the days (values of `column`, null included) whose rows
-    differ between two tables of equal columns, by each day's row count and sum of row hashes. → the
-    build's rows on those days."""
+BUILD_DAYS = "publish_build_days"  # temp table: the build table's rows and sum of row hashes per day
+
+
+def _day_sums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> tuple[int, str]:
+    """Temp table `publish_build_days` (d, n, h): a build table's rows and sum of row hashes per value of
+    `column` (null included). → the table's (rows, checksum), as `_checksum` gives them: one pass over
+    the table gives both (the sums of the days add up to the table's)."""
     day = _ident(column)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE publish_changed_days AS
-        WITH built AS (SELECT {day} AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h FROM {source} GROUP BY {day}),
-             kept AS (SELECT {day} AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h FROM {target} GROUP BY {day})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {BUILD_DAYS} AS SELECT {day} AS d, count(*) AS n, "
+                f"sum(hash(*COLUMNS(*))) AS h FROM {relation} GROUP BY {day}")
+    rows, total = con.execute(f"SELECT coalesce(sum(n), 0), coalesce(sum(h), 0) FROM {BUILD_DAYS}").fetchone()
+    return rows, f"{rows}:{total}"
+
+
+def _differing_days(relation: str, column: str) -> str:
+    """SELECT of the days (d, the build's rows n) whose rows differ between `relation` and the build
+    table summed in `publish_build_days`, by each day's row count and sum of row hashes."""
+    day = _ident(column)
+    return f"""
+        WITH kept AS (SELECT {day} AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h FROM {relation} GROUP BY {day})
         SELECT coalesce(built.d, kept.d) AS d, coalesce(built.n, 0) AS n
-        FROM built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
-        WHERE built.n IS DISTINCT FROM kept.n OR built.h IS DISTINCT FROM kept.h""")
+        FROM {BUILD_DAYS} AS built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
+        WHERE built.n IS DISTINCT FROM kept.n OR built.h IS DISTINCT FROM kept.h"""
+
+
+def _changed_days(con: duckdb.DuckDBPyConnection, target: str, column: str) -> int:
+    """Temp table `publish_changed_days` (d): the days whose rows differ between `target` and the build's
+    table (`_day_sums`). → the build's rows on those days."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE publish_changed_days AS {_differing_days(target, column)}")
     return con.execute("SELECT coalesce(sum(n), 0) FROM publish_changed_days").fetchone()[0]
 
 
-def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: str, checksum: str,
-                build_rows: int) -> bool:
+def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: str, build_rows: int) -> bool:
     """Make tmp's table equal to the build's by replacing only the days that differ (module docstring,
-    step 3). False (nothing to trust: re-create it) when most of it differs or the result's checksum is
-    not the build's."""
+    step 3). False (nothing to trust: re-create it) when most of it differs or, after the patch, any
+    day's rows or sum of row hashes is not the build's."""
     source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
     try:
-        if _changed_days(con, source, target, column) > build_rows // 2:
+        if _changed_days(con, target, column) > build_rows // 2:
             return False  # most of the table: a whole copy costs as much and leaves no free blocks
         match = (f"{_ident(column)} IN (SELECT d FROM publish_changed_days) OR ({_ident(column)} IS NULL "
                  "AND EXISTS (SELECT 1 FROM publish_changed_days WHERE d IS NULL))")
@@ -261,7 +278,8 @@ def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: 
         con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {match}")
     finally:
         con.execute("DROP TABLE IF EXISTS publish_changed_days")
-    return _checksum(con, target)[1] == checksum
+    # every day checked, not only those patched: a day the list missed is caught here
+    return con.execute(f"SELECT count(*) FROM ({_differing_days(target, column)})").fetchone()[0] == 0
 
 
 def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[str, str],
@@ -278,17 +296,20 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
             con.execute(f"DROP {kind.upper()} tmp.{_ident(schema)}.{_ident(name)}")
     rows, checksums, changed, patched = 0, {}, [], []
     for (schema, name), (kind, ddl) in sorted(build.items()):
-        key = f"{schema}.{name}"
-        count, checksums[key] = _checksum(con, f"build.{_ident(schema)}.{_ident(name)}")
-        rows += count
-        unchanged = kept.get((schema, name)) == (kind, ddl) and published_checksums.get(key) == checksums[key]
-        if kind == "table" and unchanged:
-            continue
-        changed.append(key)
-        if (kind == "table" and kept.get((schema, name)) == (kind, ddl) and key in date_columns
-                and _patch_days(con, schema, name, date_columns[key], checksums[key], count)):
-            patched.append(key)
-            continue
+        key, relation = f"{schema}.{name}", f"build.{_ident(schema)}.{_ident(name)}"
+        day_column = date_columns.get(key) if kind == "table" else None
+        try:
+            count, checksums[key] = _day_sums(con, relation, day_column) if day_column else _checksum(con, relation)
+            rows += count
+            same_ddl = kept.get((schema, name)) == (kind, ddl)
+            if kind == "table" and same_ddl and published_checksums.get(key) == checksums[key]:
+                continue
+            changed.append(key)
+            if day_column and same_ddl and _patch_days(con, schema, name, day_column, count):
+                patched.append(key)
+                continue
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {BUILD_DAYS}")
         if (schema, name) in kept:
             con.execute(f"DROP {kept[(schema, name)][0].upper()} tmp.{_ident(schema)}.{_ident(name)}")
         _create_like_build(con, schema, name, kind, ddl)

@@ -438,8 +438,8 @@ def test_a_patch_that_misses_a_day_is_caught_and_the_table_copied_whole(home, mo
     make_events(home, range(60), amount_of=lambda day, i: day * 10 + i + (1 if day in (10, 40) else 0))
     real = pub._changed_days
 
-    def misses_a_day(con, source, target, column):
-        rows = real(con, source, target, column)
+    def misses_a_day(con, target, column):
+        rows = real(con, target, column)
         con.execute("DELETE FROM publish_changed_days WHERE d = (SELECT min(d) FROM publish_changed_days)")
         return rows
 
