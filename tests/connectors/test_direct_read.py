@@ -99,7 +99,7 @@ def _counts(home: Home, feed: str) -> dict:
     if not records:
         return {}
     [record] = records
-    drop = {"seconds", "loaded_at", "committed_at", "landing_path"}
+    drop = {"seconds", "loaded_at", "committed_at", "landing_path", "landing_stat"}  # this landing's, not the read's
     return {k: v for k, v in record.items() if k not in drop}
 
 
