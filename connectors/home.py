@@ -101,17 +101,17 @@ def check_timezone(name: str, source: str = "") -> str:
     return name
 
 
-# where the pipeline writes, beside the Home's own folders (one place for every path under the home)
 MEMORY_LIMIT_ENV = "CWH_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1.5GB"  # dbt_project/profiles.yml's default too (tests/test_home.py checks both)
+DEFAULT_MEMORY_LIMIT = "1.5GB"  # dbt_project/profiles.yml's default too (tests/test_project_files.py checks both)
 
 
 def duckdb_memory_limit() -> str:
-    """DuckDB's buffer pool for the warehouse's big work (the dbt build, publish): by default 80% of
-    RAM, capped so that a night stays within its memory budget; larger intermediates spill to disk."""
+    """DuckDB's buffer pool for the warehouse's big work (the dbt build, publish). DuckDB would take
+    80% of RAM; capped, a night stays within its memory budget and larger intermediates spill to disk."""
     return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
 
 
+# where the pipeline writes, beside the Home's own folders (one place for every path under the home)
 def build_database(home: Home) -> Path:
     """The database dbt writes (never opened by analysts)."""
     return home.root / "warehouse" / "build.duckdb"
