@@ -5,183 +5,13 @@
 -- of the deposit (Σ of its other lines), so Σ transfer over a payout's parts = the deposit and every
 -- journal balances (Σ debit = Σ credit). Rules: docs/metrics.md "Finance journal".
 --
--- Month part: Amazon lines by their posted date, Shopify transactions by their reporting day.
--- Accounts:
---   Amazon    sales categories of an Order → sales / shipping_income / promotions; of any other
---             transaction type (Refund, A-to-z or chargeback refunds) → refunds; tax (collected,
---             refunded, withheld by Amazon as marketplace facilitator) → tax_collected; marketplace,
---             fulfilment fees and reimbursements → their account; reserve → reserves_held (< 0) or
---             reserves_released (> 0); a line of no known category → other
---   Shopify   a charge → sales, promotions, shipping_income and tax_collected in the shares of its
---             order (the charge of the whole order: the order's own amounts; sales takes the cents of
---             rounding); a refund → refunds and tax_collected (the refund fact's tax); charges and
---             refunds of a cancelled order → refunds (they net to nothing, as in the reconciliation);
---             disputes and chargebacks → refunds; every Fee and any adjustment → payment_fees;
---             reserve → reserves_*; a transaction of an order the facts do not have → other
+-- The lines per payout × month × account (the account rules, the month parts' dates) come from
+-- int_journal_account_lines, incremental by payout; this model numbers the parts, adds the transfer,
+-- the deposit, the FX rate and the ledger codes, reading small tables only.
 
-with settlement_lines as (
-    select
-        'amazon_settlement' as source,
-        settlement_id as reference,
-        posted_date as event_date,
-        currency,
-        case
-            when category = 'tax' then 'tax_collected'
-            when category = 'reserve' and amount < 0 then 'reserves_held'
-            when category = 'reserve' then 'reserves_released'
-            when category = 'marketplace_fees' then 'marketplace_fees'
-            when category = 'fulfillment_costs' then 'fulfilment_fees'
-            when category = 'reimbursements' then 'reimbursements'
-            when category in ('sales_principal', 'sales_shipping', 'promotion_principal', 'promotion_shipping')
-                 and transaction_type <> 'Order' then 'refunds'
-            when category = 'sales_principal' then 'sales'
-            when category = 'sales_shipping' then 'shipping_income'
-            when category in ('promotion_principal', 'promotion_shipping') then 'promotions'
-            else 'other'
-        end as account,
-        amount
-    from {{ ref('int_settlement_lines') }}
-),
-
--- ---- Shopify Payments ------------------------------------------------------------------------------
-shopify_orders as (
-    select
-        order_id,
-        sum(gross_sales) as gross_sales,
-        sum(discounts) as discounts,
-        sum(shipping_income) as shipping_income,
-        sum(tax) as tax,
-        max(case when is_cancelled then 1 else 0 end) as is_cancelled
-    from {{ ref('int_order_lines') }}
-    where source = 'shopify'
-    group by order_id
-),
-
-shopify_tx as (
-    select
-        p.transaction_key,
-        p.payout_id,
-        p.transaction_type,
-        p.amount,
-        p.fee,
-        p.currency,
-        {{ local_date('p.transaction_date') }} as event_date,
-        o.order_id as known_order,
-        o.is_cancelled,
-        o.gross_sales,
-        o.discounts,
-        o.shipping_income,
-        o.tax,
-        o.gross_sales - o.discounts + o.shipping_income + o.tax as order_total
-    from {{ ref('stg_shopify__payment_transactions') }} as p
-    left join shopify_orders as o on o.order_id = p.order_name
-    -- `payout` rows are the transfer itself (as in int_payouts)
-    where p.payout_id is not null and p.transaction_type <> 'payout'
-),
-
-shopify_kinds as (
-    select
-        *,
-        case
-            when transaction_type = 'reserve' then 'reserve'
-            when transaction_type = 'adjustment' then 'payment_fees'
-            when known_order is null then 'other'
-            when transaction_type in ('charge', 'refund') and is_cancelled = 1 then 'refunds'
-            when transaction_type = 'charge' then 'charge'
-            when transaction_type = 'refund' then 'refund'
-            when transaction_type in ('dispute', 'chargeback', 'chargeback_won', 'chargeback_lost') then 'refunds'
-            else 'other'
-        end as kind
-    from shopify_tx
-),
-
--- a charge's order amounts in the charge's share of the order total (the whole order: exactly its own)
-shopify_charges as (
-    select
-        *,
-        case when amount = order_total then discounts
-             else cast(round(discounts * amount / order_total, 2) as decimal(18, 2)) end as discount_part,
-        case when amount = order_total then shipping_income
-             else cast(round(shipping_income * amount / order_total, 2) as decimal(18, 2)) end as shipping_part,
-        case when amount = order_total then tax
-             else cast(round(tax * amount / order_total, 2) as decimal(18, 2)) end as tax_part
-    from shopify_kinds
-    where kind = 'charge' and order_total <> 0
-),
-
-shopify_refunds as (
-    select
-        k.event_date,
-        k.payout_id,
-        k.currency,
-        k.amount,
-        -coalesce(r.tax_refund, 0) as tax_part
-    from shopify_kinds as k
-    left join {{ ref('int_refunds') }} as r
-        on r.source = 'shopify' and r.refund_line_id = 'shopify:' || k.transaction_key
-    where k.kind = 'refund'
-),
-
-shopify_lines as (
-    {% set shopify_columns = "'shopify_payments' as source, payout_id as reference, event_date, currency" %}
-    select {{ shopify_columns }}, 'sales' as account, amount + discount_part - shipping_part - tax_part as amount
-    from shopify_charges
-    union all
-    select {{ shopify_columns }}, 'promotions' as account, -discount_part as amount from shopify_charges
-    union all
-    select {{ shopify_columns }}, 'shipping_income' as account, shipping_part as amount from shopify_charges
-    union all
-    select {{ shopify_columns }}, 'tax_collected' as account, tax_part as amount from shopify_charges
-    union all
-    -- a charge of an order whose total is zero: nothing to share out
-    select {{ shopify_columns }}, 'sales' as account, amount
-    from shopify_kinds
-    where kind = 'charge' and order_total = 0
-    union all
-    select {{ shopify_columns }}, 'refunds' as account, amount - tax_part as amount from shopify_refunds
-    union all
-    select {{ shopify_columns }}, 'tax_collected' as account, tax_part as amount from shopify_refunds
-    union all
-    select
-        {{ shopify_columns }},
-        case when kind <> 'reserve' then kind when amount < 0 then 'reserves_held' else 'reserves_released' end
-            as account,
-        amount
-    from shopify_kinds
-    where kind not in ('charge', 'refund')
-    union all
-    select {{ shopify_columns }}, 'payment_fees' as account, -fee as amount
-    from shopify_tx
-    where fee is not null and fee <> 0
-),
-
--- ---- journals ----------------------------------------------------------------------------------------
-all_lines as (
-    select
-        source,
-        reference,
-        currency,
-        event_date,
-        cast({{ dbt.date_trunc('month', 'event_date') }} as date) as month,
-        account,
-        amount
-    from (
-        select * from settlement_lines
-        union all
-        select * from shopify_lines
-    ) as unioned
-),
-
-account_lines as (
-    select
-        source,
-        reference,
-        month,
-        account,
-        count(*) as source_rows,
-        sum(amount) as amount
-    from all_lines
-    group by source, reference, month, account
+with account_lines as (
+    select source, reference, month, account, source_rows, amount
+    from {{ ref('int_journal_account_lines') }}
 ),
 
 parts as (
@@ -190,11 +20,11 @@ parts as (
         reference,
         month,
         max(currency) as currency,
-        min(event_date) as part_start,
-        max(event_date) as part_end,
-        count(*) as source_rows,
+        min(first_date) as part_start,
+        max(last_date) as part_end,
+        sum(source_rows) as source_rows,
         sum(amount) as transfer
-    from all_lines
+    from {{ ref('int_journal_account_lines') }}
     group by source, reference, month
 ),
 
