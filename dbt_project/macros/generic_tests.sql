@@ -9,14 +9,32 @@ where not coalesce(({{ expression }}), false)
 
 
 {# The grain's key: values of the key (`column_name` on a column, or `columns` on a model) that occur
-   more than once or hold a null — unique + not_null of every key column in one node and one scan
-   (each dbt node costs a query and dbt's own overhead). A failing row is the key with its count. #}
+   more than once or hold a null — unique + not_null of every key column in one node (each dbt node
+   costs a query and dbt's own overhead). A failing row is the key with its count. Repeats are found
+   in two steps: the keys' 64-bit hashes that occur more than once (an aggregate over one integer per
+   row, where grouping the key columns themselves holds every distinct key: 21M item keys at the 10M
+   bench, 5.5 → 2.6 s), then the keys of those hashes counted exactly (a hash shared by two keys is
+   no failure). #}
 {% test primary_key(model, column_name=none, columns=none) %}
 {%- set key = [column_name] if column_name else columns -%}
+{%- set has_null %}{% for column in key %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}{% endset -%}
+with repeated_hashes as (
+    select {{ key_hash(key) }} as key_hash
+    from {{ model }}
+    group by {{ key_hash(key) }}
+    having count(*) > 1
+)
+
 select {{ key | join(', ') }}, count(*) as occurrences
 from {{ model }}
+where not ({{ has_null }}) and {{ key_hash(key) }} in (select key_hash from repeated_hashes)
 group by {{ key | join(', ') }}
-having count(*) > 1 or {% for column in key %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+having count(*) > 1
+union all
+select {{ key | join(', ') }}, count(*) as occurrences
+from {{ model }}
+where {{ has_null }}
+group by {{ key | join(', ') }}
 {% endtest %}
 
 

@@ -178,3 +178,18 @@
 {% macro spark__latest_by(value, order_columns) -%}
     max_by({{ value }}, struct({{ order_columns | join(', ') }}))
 {%- endmacro %}
+
+
+{# A 64-bit hash of the given columns' values (one integer per row, for grouping a wide key cheaply;
+   equal values hash equal, two different values may too). #}
+{% macro key_hash(columns) -%}
+    {{ return(adapter.dispatch('key_hash')(columns)) }}
+{%- endmacro %}
+
+{% macro default__key_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__key_hash(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}
