@@ -41,6 +41,9 @@
 {%- set window = event_window() if is_incremental() else none %}
 {%- set by_groups = window is not none and window.start is not none and incremental_with_column('group_key') %}
 {%- set in_groups = 'in (select a.group_key from affected_groups as a)' %}
+{#- a Shopify group's own key (an order name or a transaction key): the inputs are filtered on their raw
+    columns, not on a key built for every row of history (9.7M order lines, 6.6M transactions at 10M) -#}
+{%- set in_shopify_groups = "in (select substr(a.group_key, 18) from affected_groups as a where starts_with(a.group_key, 'shopify_payments:'))" %}
 {%- if by_groups %}
     {#- Shopify transaction times are instants: two days' slack covers any business time zone -#}
     {%- set start = "cast('" ~ window.start ~ "' as date)" %}
@@ -182,7 +185,7 @@ shopify_orders as (
         sum(gross_sales - discounts + shipping_income + tax) as order_total
     from {{ ref('int_order_lines') }}
     where source = 'shopify'
-    {%- if by_groups %} and 'shopify_payments:' || order_id {{ in_groups }}{% endif %}
+    {%- if by_groups %} and order_id {{ in_shopify_groups }}{% endif %}
     group by order_id
 ),
 
@@ -204,7 +207,7 @@ shopify_tx as (
     left join shopify_orders as o on o.order_id = p.order_name
     where p.payout_id is not null and p.transaction_type <> 'payout'
     {%- if by_groups %}
-        and 'shopify_payments:' || coalesce(p.order_name, p.transaction_key) {{ in_groups }}
+        and coalesce(p.order_name, p.transaction_key) {{ in_shopify_groups }}
     {%- endif %}
 ),
 
