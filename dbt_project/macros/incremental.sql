@@ -144,6 +144,52 @@
 {%- endmacro %}
 
 
+{# The first date the staging-to-P&L reconciliations (tests/reconcile_*) check on an incremental night
+   on DuckDB: the night's min_date less the longest late-arriving days of the feeds the test reads
+   (the widest window of any model it compares). The older days were reconciled by the build that last
+   changed them and are untouched since: a file landed with older events widens the night's window to
+   them (docs/incremental.md §3), and every model re-processes its window's dates whole. None (check
+   every date) on a full build (the first, --full-refresh, no `landed_after`) and off DuckDB, where the
+   event models are rebuilt whole. #}
+{% macro reconciled_since() %}
+    {%- if not execute or target.type != 'duckdb' or flags.FULL_REFRESH or build_var('landed_after') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set first = build_var('min_date') or build_var('max_date') -%}
+    {%- if first is none or not graph.get('nodes') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set late_days = upstream_late_arriving_days(model) -%}
+    {{ return(modules.datetime.date.fromisoformat(first | string) - modules.datetime.timedelta(days=late_days)) }}
+{% endmacro %}
+
+
+{# A predicate for the reconciliation tests: `date_expression` is a date they check — up to max_date
+   (built_dates), from reconciled_since() on an incremental night, or one of the days in column `d` of
+   `also_days` (a relation: days that change whatever their date, e.g. accrued fees). #}
+{% macro reconciled_dates(date_expression, also_days=none) -%}
+    {%- set since = reconciled_since() -%}
+    {%- if since is none -%}
+        {{ built_dates(date_expression) }}
+    {%- else -%}
+        ({{ built_dates(date_expression) }} and ({{ date_expression }} >= cast('{{ since }}' as date)
+        {%- if also_days %} or {{ date_expression }} in (select d from {{ also_days }}){% endif %}))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# A cheap bound on a column of instants, read before their local day is computed: every instant whose
+   business-local day the reconciliations check (three days' margin, wider than any UTC offset). #}
+{% macro reconciled_instants(instant) -%}
+    {%- set since = reconciled_since() -%}
+    {%- if since is none -%}
+        true
+    {%- else -%}
+        {{ instant }} >= cast('{{ since - modules.datetime.timedelta(days=3) }}' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+
 {# Event models: delete the window's dates (and any key the window re-computes, should its date have
    moved), insert the window's rows. Deleting by date, not only by key, drops a row that the new
    data no longer produces (a refund of an order since cancelled). #}

@@ -1,7 +1,8 @@
 -- Spend in = spend out: per platform and day, every staged ad row's spend converted at its date's
 -- rate = Σ int_marketing_spend.spend_rc (no row lost or duplicated by the campaign rules); then per
 -- channel and day: Σ int_marketing_spend = Σ fct_marketing_spend = channel_pnl_daily.marketing_spend.
--- (Up to the build's max_date: events after it are left to a later build.)
+-- (Up to the build's max_date: events after it are left to a later build. On an incremental night,
+-- from the first date the night re-processed: reconciled_dates in macros/incremental.sql.)
 select * from (
 
 with staged_rows as (
@@ -53,7 +54,7 @@ from fact as f
 full outer join pnl as p on p.channel = f.channel and p.date = f.date
 where coalesce(f.spend_rc, 0) <> coalesce(p.spend_rc, 0)
 ) as mismatches
-where {{ built_dates('date') }}
+where {{ reconciled_dates('date') }}
 
 -- reads several models: Dagster shows it as a check of the one it verifies
 {{ config(meta={'dagster': {'ref': {'name': 'channel_pnl_daily'}}}) }}

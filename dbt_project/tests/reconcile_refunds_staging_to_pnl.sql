@@ -5,13 +5,21 @@
 --                      (the others are held back with their order: assert_shopify_payments_have_their_order)
 --   amazon_settlement  −Σ Refund lines classified as sales, promotion or tax
 --   wholesale          Σ units × unit_price − discount + tax of the credit-note lines
--- (Up to the build's max_date: events after it are left to a later build.)
+-- (Up to the build's max_date: events after it are left to a later build. On an incremental night,
+-- from the first date the night re-processed: reconciled_dates in macros/incremental.sql.)
 select * from (
 
 with shopify_orders as (
     select order_id
     from {{ ref('int_order_lines') }}
     where source = 'shopify'
+    {%- if reconciled_since() is not none %}
+      -- the orders of the refunds checked
+      and order_id in (
+          select order_name from {{ ref('stg_shopify__payment_transactions') }}
+          where transaction_type = 'refund' and {{ reconciled_instants('transaction_date') }}
+      )
+    {%- endif %}
     group by order_id
     having max(case when is_cancelled then 1 else 0 end) = 0
 ),
@@ -20,25 +28,26 @@ staged as (
     select 'shopify' as source, {{ local_date('p.transaction_date') }} as date, sum(abs(p.amount)) as money
     from {{ ref('stg_shopify__payment_transactions') }} as p
     inner join shopify_orders as o on o.order_id = p.order_name
-    where p.transaction_type = 'refund'
+    where p.transaction_type = 'refund' and {{ reconciled_instants('p.transaction_date') }}
     group by {{ local_date('p.transaction_date') }}
     union all
     select 'amazon_settlement', posted_date, -sum(amount)
     from {{ ref('int_settlement_lines') }}
     where transaction_type = 'Refund'
       and category in ('sales_principal', 'promotion_principal', 'sales_shipping', 'promotion_shipping', 'tax')
+      and {{ reconciled_dates('posted_date') }}
     group by posted_date
     union all
     select 'wholesale', invoice_date, sum(units * unit_price - coalesce(discount, 0) + coalesce(tax_amount, 0))
     from {{ ref('stg_erp__wholesale_invoice_lines') }}
-    where document_type = 'credit_note'
+    where document_type = 'credit_note' and {{ reconciled_dates('invoice_date') }}
     group by invoice_date
 ),
 
 refunded as (
     select source, refund_date as date, sum(returns + shipping_refund + tax_refund) as money
     from {{ ref('int_refunds') }}
-    where source <> 'fba_return'
+    where source <> 'fba_return' and {{ reconciled_dates('refund_date') }}
     group by source, refund_date
 ),
 
@@ -58,6 +67,7 @@ intermediate as (
     select channel, refund_date as date, sum(returns_rc) as returns, sum(shipping_refund_rc) as shipping_refund,
            sum(cogs_credit_rc) as cogs_credit
     from {{ ref('int_refunds') }}
+    where {{ reconciled_dates('refund_date') }}
     group by channel, refund_date
 ),
 
@@ -65,11 +75,12 @@ fact as (
     select channel, refund_date as date, sum(returns_rc) as returns, sum(shipping_refund_rc) as shipping_refund,
            sum(cogs_credit_rc) as cogs_credit
     from {{ ref('fct_refunds') }}
+    where {{ reconciled_dates('refund_date') }}
     group by channel, refund_date
 ),
 
 pnl as (
-    select channel, date, returns from {{ ref('channel_pnl_daily') }}
+    select channel, date, returns from {{ ref('channel_pnl_daily') }} where {{ reconciled_dates('date') }}
 ),
 
 layer_mismatch as (
@@ -91,7 +102,7 @@ select * from money_mismatch
 union all
 select * from layer_mismatch
 ) as mismatches
-where {{ built_dates('date') }}
+where {{ reconciled_dates('date') }}
 
 -- reads several models: Dagster shows it as a check of the one it verifies
 {{ config(meta={'dagster': {'ref': {'name': 'channel_pnl_daily'}}}) }}

@@ -3,7 +3,8 @@
 -- channel_pnl_daily.gross_sales; discounts, shipping income and COGS of the order lines = the P&L
 -- (before refunds: the P&L's shipping and COGS are net of refunds, taken from fct_refunds).
 -- Non-cancelled lines only. Returns the channel-days where any layer disagrees.
--- (Up to the build's max_date: events after it are left to a later build.)
+-- (Up to the build's max_date: events after it are left to a later build. On an incremental night,
+-- from the first date the night re-processed: reconciled_dates in macros/incremental.sql.)
 select * from (
 
 with rates as (
@@ -19,14 +20,14 @@ shopify as (
     from {{ ref('stg_shopify__order_lines') }} as o
     left join {{ ref('shopify_source_channels') }} as src on src.source = o.source
     cross join (select channel from {{ ref('shopify_source_channels') }} where source = '*') as dflt
-    where o.cancelled_at is null
+    where o.cancelled_at is null and {{ reconciled_instants('o.created_at') }}
 ),
 
 amazon_report as (
     select m.channel, {{ local_date('a.purchase_date') }} as date, coalesce(a.item_price, 0) as gross, a.currency
     from {{ ref('stg_amazon__order_items') }} as a
     left join {{ ref('amazon_marketplaces') }} as m on m.marketplace_name = a.sales_channel
-    where a.order_status <> 'Cancelled'
+    where a.order_status <> 'Cancelled' and {{ reconciled_instants('a.purchase_date') }}
 ),
 
 amazon_settlement_only as (
@@ -34,6 +35,12 @@ amazon_settlement_only as (
     select max(s.channel) as channel, min(s.posted_date) as date, sum(s.amount) as gross, max(s.currency) as currency
     from {{ ref('int_settlement_lines') }} as s
     where s.transaction_type = 'Order' and s.category = 'sales_principal'
+      {%- if reconciled_since() is not none %}
+      -- the items with a line posted in the checked dates (their first line may be older)
+      and s.order_id in (
+          select l.order_id from {{ ref('int_settlement_lines') }} as l where {{ reconciled_dates('l.posted_date') }}
+      )
+      {%- endif %}
       and not exists (
           select 1 from {{ ref('stg_amazon__order_items') }} as a
           where a.amazon_order_id = s.order_id and a.sku = s.sku
@@ -44,7 +51,7 @@ amazon_settlement_only as (
 wholesale as (
     select 'wholesale' as channel, w.invoice_date as date, w.units * w.unit_price as gross, w.currency
     from {{ ref('stg_erp__wholesale_invoice_lines') }} as w
-    where w.document_type = 'invoice'
+    where w.document_type = 'invoice' and {{ reconciled_dates('w.invoice_date') }}
 ),
 
 staged as (
@@ -62,7 +69,7 @@ staged as (
 intermediate as (
     select channel, order_date as date, sum(gross_sales_rc) as gross_sales
     from {{ ref('int_order_lines') }}
-    where not is_cancelled
+    where not is_cancelled and {{ reconciled_dates('order_date') }}
     group by channel, order_date
 ),
 
@@ -74,13 +81,14 @@ fact as (
         sum(shipping_income_rc) as shipping_income,
         sum(cogs_rc) as cogs
     from {{ ref('fct_order_lines') }}
-    where not is_cancelled
+    where not is_cancelled and {{ reconciled_dates('order_date') }}
     group by channel, order_date
 ),
 
 refunds as (
     select channel, refund_date as date, sum(shipping_refund_rc) as shipping_refund, sum(cogs_credit_rc) as cogs_credit
     from {{ ref('fct_refunds') }}
+    where {{ reconciled_dates('refund_date') }}
     group by channel, refund_date
 ),
 
@@ -90,6 +98,7 @@ pnl as (
            p.cogs + coalesce(r.cogs_credit, 0) as cogs_before_restocks
     from {{ ref('channel_pnl_daily') }} as p
     left join refunds as r on r.channel = p.channel and r.date = p.date
+    where {{ reconciled_dates('p.date') }}
 ),
 
 keys as (
@@ -125,7 +134,7 @@ where coalesce(s.gross_sales, 0) <> coalesce(i.gross_sales, 0)
    or coalesce(f.cogs, 0) <> coalesce(p.cogs_before_restocks, 0)
    -- a P&L day with sales but no staged rate or cost is caught by the facts' FX tests
 ) as mismatches
-where {{ built_dates('date') }}
+where {{ reconciled_dates('date') }}
 
 -- reads several models: Dagster shows it as a check of the one it verifies
 {{ config(meta={'dagster': {'ref': {'name': 'channel_pnl_daily'}}}) }}

@@ -19,6 +19,7 @@ older and say why.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -264,6 +265,40 @@ def test_incremental_equals_a_full_refresh(replayed):
     replay, tables, _, _ = replayed
     build(replay, "run", "--full-refresh", max_date=LAST_DAY.isoformat())
     _assert_same(snapshot(replay), tables)
+
+
+def _reconcile_sales(home: Home, **variables: str) -> list[tuple[str, int]]:
+    """dbt test reconcile_sales_staging_to_pnl with these vars → its (status, failing rows)."""
+    result = run_dbt(home, "test", "--select", "reconcile_sales_staging_to_pnl", "--vars", json.dumps(variables))
+    return [(str(r.status), r.failures) for r in result.result.results if r.node.name.startswith("reconcile_")]
+
+
+def test_the_reconciliations_check_the_nights_days_and_a_full_build_every_day(replayed, tmp_path):
+    """On an incremental night the staging-to-P&L reconciliations read the dates the night re-processed
+    (from min_date less the longest late-arriving days of their feeds, macro reconciled_dates): a fact
+    broken on such a day fails them; one broken before, left alone by every incremental build, is the
+    full build's to find — and it does."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    night = {"min_date": LAST_DAY.isoformat(), "max_date": LAST_DAY.isoformat(),
+             "landed_after": window.landed_after.isoformat()}
+    since = LAST_DAY - timedelta(days=max(VENDOR_LATENESS.values()))
+    assert _reconcile_sales(home, **night) == [("pass", 0)]
+
+    def break_a_line(day: date) -> None:
+        with duckdb.connect(str(build_database(home))) as con:
+            changed = con.execute("""
+                update marts.fct_order_lines set gross_sales_rc = gross_sales_rc + 1
+                where order_line_id = (select min(order_line_id) from marts.fct_order_lines
+                                       where order_date = $day and not is_cancelled)""", {"day": day}).fetchone()[0]
+        assert changed == 1, f"no order line on {day} to break"
+
+    break_a_line(since - timedelta(days=3))  # older than any date the night re-processed
+    assert _reconcile_sales(home, **night) == [("pass", 0)]
+    assert _reconcile_sales(home, max_date=LAST_DAY.isoformat()) == [("fail", 1)]
+    break_a_line(since)  # the night's first date
+    assert _reconcile_sales(home, **night) == [("fail", 1)]
 
 
 # ---------------------------------------------------------------------------------------------------
