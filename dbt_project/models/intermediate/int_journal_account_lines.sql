@@ -72,7 +72,7 @@ affected_payouts as {% if duckdb %}materialized {% endif %}(  -- noqa: ST03
     union
     select 'shopify_payments', payout_id
     from shopify_payout_tx
-    where cast(transaction_date as date) >= {{ tx_start }}
+    where transaction_date >= {{ tx_start }}
     union
     select 'shopify_payments', t.payout_id
     from shopify_payout_tx as t

@@ -108,7 +108,7 @@ tx_groups as not materialized (
 affected_payouts as (
     select distinct 'shopify_payments' as source, payout_id
     from tx_groups
-    where payout_id is not null and cast(transaction_date as date) >= {{ tx_start }}
+    where payout_id is not null and transaction_date >= {{ tx_start }}
     union
     select source, payout_id from payouts where source = 'amazon_settlement' and period_end >= {{ start }}
     union
@@ -126,15 +126,25 @@ amazon_start as (  -- noqa: ST03
     where p.source = 'amazon_settlement'
 ),
 
+-- the stored payouts whose rows are all re-computed: an affected payout's, or one that no longer exists
+-- (a few thousand keys, so the stored rows are read by one semi-join on them)
+replaced_payouts as (  -- noqa: ST03
+    select s.payout_key
+    from (select distinct payout_key from {{ this }}) as s
+    where s.payout_key not in (select p.payout_key from payouts as p where p.payout_key is not null)
+    union
+    select p.payout_key
+    from payouts as p
+    inner join affected_payouts as a on a.source = p.source and a.payout_id = p.payout_id
+),
+
 affected_groups as materialized (  -- noqa: ST03
     -- every stored row of an affected payout, or of a payout that no longer exists
     select s.group_key
     from {{ this }} as s
-    left join (select distinct payout_key from payouts) as p on p.payout_key = s.payout_key
-    left join affected_payouts as a on a.source = s.source and a.payout_id = s.payout_id
-    where p.payout_key is null or a.payout_id is not null
+    where s.payout_key in (select r.payout_key from replaced_payouts as r)
     union
-    select group_key from tx_groups where cast(transaction_date as date) >= {{ tx_start }}
+    select group_key from tx_groups where transaction_date >= {{ tx_start }}
     union
     select 'shopify_payments:' || order_id
     from {{ ref('int_order_lines') }}
