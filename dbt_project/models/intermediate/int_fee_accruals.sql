@@ -16,6 +16,25 @@ with coverage as (
     group by channel
 ),
 
+-- the items settled so far (an Order line names them): an Amazon order item not among them accrues
+settled_keys as (
+    select order_id, sku
+    from {{ ref('int_settlement_lines') }}
+    where transaction_type = 'Order' and order_id is not null
+),
+
+-- the rates' items: settled items whose first line posted in the 90 days through their channel's
+-- coverage end. Every line of such an item is posted after the earliest channel's cutoff, so only the
+-- orders with a line posted after it are aggregated, not every settlement line of history.
+recent_orders as (  -- noqa: ST03
+    select l.order_id
+    from {{ ref('int_settlement_lines') }} as l
+    where l.transaction_type = 'Order' and l.order_id is not null
+      and l.posted_date > (
+          select cast({{ dbt.dateadd('day', -90, 'min(c.covered_through)') }} as date) from coverage as c
+      )
+),
+
 settled_items as (
     select
         channel,
@@ -30,6 +49,7 @@ settled_items as (
         sum(case when category = 'fulfillment_costs' then -{{ to_cents('amount') }} else 0 end) as fulfillment_cents
     from {{ ref('int_settlement_lines') }}
     where transaction_type = 'Order' and order_id is not null
+      and order_id in (select r.order_id from recent_orders as r)
     group by channel, currency, order_id, sku
 ),
 
@@ -64,7 +84,7 @@ unsettled as (
     where o.source = 'amazon_orders_report'
       and not o.is_cancelled
       and not exists (
-          select 1 from settled_items as s
+          select 1 from settled_keys as s
           where s.order_id = o.order_id and s.sku = o.sku
       )
 ),

@@ -125,6 +125,15 @@ settlement_orders as (
     inner join {{ ref('settlement_line_categories') }} as c
         on c.amount_type = l.amount_type and c.amount_description = l.amount_description
     where l.transaction_type = 'Order' and l.order_id is not null
+    {%- set window = event_window() %}
+    {%- if window is not none and window.start is not none %}
+      -- an item whose first line is in the window has every line from its start on: only the orders
+      -- with such a line are aggregated, not every settlement line of history
+      and l.order_id in (
+          select w.order_id from {{ ref('stg_amazon__settlement_lines') }} as w
+          where w.transaction_type = 'Order' and w.posted_date >= cast('{{ window.start }}' as date)
+      )
+    {%- endif %}
     group by l.order_id, l.sku
     -- the window is tested on the aggregate: an item's lines may post on several days
     having {{ in_event_window('min(l.posted_date)') }}
