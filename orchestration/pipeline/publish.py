@@ -23,9 +23,13 @@ published file is never written in place. Publishing builds a new file next to i
    contract's constraints included) and its rows copied, one the build no longer has is dropped.
    An event-grain fact (dbt meta `event_date_column`: fct_order_lines, fct_fees…) whose DDL is
    unchanged is patched instead: the days whose (rows, sum of hashes) differ between build and copy
-   are deleted and re-inserted — a night changes its window's days, not the history — and every
-   day's (rows, sum of hashes) of the patched table must then equal the build's, else it is
-   re-created whole. The build's per-day sums also give its table checksum: one pass over it.
+   are deleted and re-inserted — a night changes its window's days, not the history. The copy's
+   per-day sums are those the previous publish recorded in `main.publish_day_sums` (the file was
+   copied byte for byte, as an unchanged table's recorded checksum is trusted), so the copy is not
+   read to find them; the patched days' (rows, sum of hashes) must then equal the build's, and every
+   day whose sums differ must be among them, else the table is re-created whole. The build's per-day
+   sums also give its table checksum (one pass over it) and are recorded for the next night; a file
+   published before the sums were recorded has its days summed from the copy instead.
    dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
    a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
    file lands);
@@ -86,6 +90,17 @@ CREATE TABLE tmp.main.{PUBLISH_LOG} (
     publish_seconds DOUBLE,
     tables_changed INTEGER,         -- tables copied from the build: new, or their content changed
     table_checksums VARCHAR         -- JSON: schema.table -> "rows:sum of row hashes" of every published table
+)"""
+
+# each event-grain table's rows and sum of row hashes per day as published (the day as text; null: rows
+# of no day): what the next night's patch compares the build with, instead of reading the copy
+DAY_SUMS = "publish_day_sums"
+DAY_SUMS_DDL = f"""
+CREATE TABLE IF NOT EXISTS tmp.main.{DAY_SUMS} (
+    table_name VARCHAR NOT NULL,    -- schema.table
+    "day" VARCHAR,
+    "rows" BIGINT NOT NULL,
+    row_hash_sum HUGEINT NOT NULL
 )"""
 
 
@@ -192,7 +207,7 @@ def _relations(con: duckdb.DuckDBPyConnection, database: str) -> dict[tuple[str,
         WHERE database_name = $db AND NOT internal AND NOT temporary""", {"db": database}).fetchall()
     return {(schema, name): (kind, ddl) for schema, name, kind, ddl in rows
             if schema in PUBLISHED_SCHEMAS and not INTERNAL_RELATION.search(name)
-            and (schema, name) != ("main", PUBLISH_LOG)}
+            and (schema, name) not in (("main", PUBLISH_LOG), ("main", DAY_SUMS))}
 
 
 def _checksum(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
@@ -246,40 +261,77 @@ def _day_sums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> tup
     return rows, f"{rows}:{total}"
 
 
-def _differing_days(relation: str, column: str) -> str:
-    """SELECT of the days (d, the build's rows n) whose rows differ between `relation` and the build
-    table summed in `publish_build_days`, by each day's row count and sum of row hashes."""
+def _days_of_table(relation: str, column: str, where: str = "TRUE") -> str:
+    """SELECT (d as text, n, h) of a table's rows and sum of row hashes per day (of the rows `where` holds)."""
     day = _ident(column)
+    return (f"SELECT CAST({day} AS VARCHAR) AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h "
+            f"FROM {relation} WHERE {where} GROUP BY {day}")
+
+
+def _recorded_days(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """SELECT (d, n, h) of the day sums the previous publish recorded for table `key`; None when it
+    recorded none (a file published before they were, or an empty table)."""
+    if not con.execute(f"SELECT count(*) FROM tmp.main.{DAY_SUMS} WHERE table_name = ?", [key]).fetchone()[0]:
+        return None
+    return (f'SELECT "day" AS d, "rows" AS n, row_hash_sum AS h FROM tmp.main.{DAY_SUMS} '
+            f"WHERE table_name = {_sql_str(key)}")
+
+
+def _differing_days(kept: str) -> str:
+    """SELECT of the days (d as text, the build's rows n) whose rows differ between the day sums `kept`
+    (SELECT d, n, h) and the build table summed in `publish_build_days`, by rows and sum of row hashes."""
     return f"""
-        WITH kept AS (SELECT {day} AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h FROM {relation} GROUP BY {day})
+        WITH built AS (SELECT CAST(d AS VARCHAR) AS d, n, h FROM {BUILD_DAYS}), kept AS ({kept})
         SELECT coalesce(built.d, kept.d) AS d, coalesce(built.n, 0) AS n
-        FROM {BUILD_DAYS} AS built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
+        FROM built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
         WHERE built.n IS DISTINCT FROM kept.n OR built.h IS DISTINCT FROM kept.h"""
 
 
-def _changed_days(con: duckdb.DuckDBPyConnection, target: str, column: str) -> int:
-    """Temp table `publish_changed_days` (d): the days whose rows differ between `target` and the build's
+def _changed_days(con: duckdb.DuckDBPyConnection, kept: str) -> int:
+    """Temp table `publish_changed_days` (d): the days whose sums differ between `kept` and the build's
     table (`_day_sums`). → the build's rows on those days."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE publish_changed_days AS {_differing_days(target, column)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE publish_changed_days AS {_differing_days(kept)}")
     return con.execute("SELECT coalesce(sum(n), 0) FROM publish_changed_days").fetchone()[0]
+
+
+def _patch_is_whole(con: duckdb.DuckDBPyConnection, target: str, column: str, match: str, kept: str) -> bool:
+    """After a patch: each patched day of `target` sums as the build's, and no day outside the patched
+    list differs between `kept` and the build (a list that missed a day is caught here)."""
+    listed = "EXISTS (SELECT 1 FROM publish_changed_days AS c WHERE c.d IS NOT DISTINCT FROM {}.d)"
+    wrong = con.execute(f"""
+        WITH built AS (SELECT CAST(d AS VARCHAR) AS d, n, h FROM {BUILD_DAYS}),
+             patched AS ({_days_of_table(target, column, match)})
+        SELECT count(*) FROM (SELECT * FROM built WHERE {listed.format('built')}) AS built
+        FULL OUTER JOIN patched ON built.d IS NOT DISTINCT FROM patched.d
+        WHERE built.n IS DISTINCT FROM patched.n OR built.h IS DISTINCT FROM patched.h""").fetchone()[0]
+    missed = con.execute(f"SELECT count(*) FROM ({_differing_days(kept)}) AS differing "
+                         f"WHERE NOT {listed.format('differing')}").fetchone()[0]
+    return wrong == 0 and missed == 0
 
 
 def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: str, build_rows: int) -> bool:
     """Make tmp's table equal to the build's by replacing only the days that differ (module docstring,
-    step 3). False (nothing to trust: re-create it) when most of it differs or, after the patch, any
-    day's rows or sum of row hashes is not the build's."""
+    step 3). False (nothing to trust: re-create it) when most of it differs or, after the patch, a
+    patched day's sums are not the build's or a day that differs was not patched."""
     source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
+    kept = _recorded_days(con, f"{schema}.{name}") or _days_of_table(target, column)
     try:
-        if _changed_days(con, target, column) > build_rows // 2:
+        if _changed_days(con, kept) > build_rows // 2:
             return False  # most of the table: a whole copy costs as much and leaves no free blocks
-        match = (f"{_ident(column)} IN (SELECT d FROM publish_changed_days) OR ({_ident(column)} IS NULL "
-                 "AND EXISTS (SELECT 1 FROM publish_changed_days WHERE d IS NULL))")
+        day = _ident(column)
+        match = (f"(CAST({day} AS VARCHAR) IN (SELECT d FROM publish_changed_days) OR ({day} IS NULL "
+                 "AND EXISTS (SELECT 1 FROM publish_changed_days WHERE d IS NULL)))")
         con.execute(f"DELETE FROM {target} WHERE {match}")
         con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {match}")
+        return _patch_is_whole(con, target, column, match, kept)
     finally:
         con.execute("DROP TABLE IF EXISTS publish_changed_days")
-    # every day checked, not only those patched: a day the list missed is caught here
-    return con.execute(f"SELECT count(*) FROM ({_differing_days(target, column)})").fetchone()[0] == 0
+
+
+def _record_day_sums(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """The build table's day sums (`publish_build_days`), now the published table's, recorded for `key`."""
+    con.execute(f"DELETE FROM tmp.main.{DAY_SUMS} WHERE table_name = ?", [key])
+    con.execute(f"INSERT INTO tmp.main.{DAY_SUMS} SELECT ?, CAST(d AS VARCHAR), n, h FROM {BUILD_DAYS}", [key])
 
 
 def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[str, str],
@@ -290,11 +342,12 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
     the build's rows, and what the build no longer has is dropped. → (tables, rows, checksums, changed
     table names, the patched ones among them)."""
     date_columns = date_columns or {}
+    con.execute(DAY_SUMS_DDL)
     build, kept = _relations(con, "build"), _relations(con, "tmp")
     for (schema, name), (kind, _ddl) in kept.items():
         if (schema, name) not in build:
             con.execute(f"DROP {kind.upper()} tmp.{_ident(schema)}.{_ident(name)}")
-    rows, checksums, changed, patched = 0, {}, [], []
+    rows, checksums, changed, patched, day_summed = 0, {}, [], [], []
     for (schema, name), (kind, ddl) in sorted(build.items()):
         key, relation = f"{schema}.{name}", f"build.{_ident(schema)}.{_ident(name)}"
         day_column = date_columns.get(key) if kind == "table" else None
@@ -302,17 +355,23 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
             count, checksums[key] = _day_sums(con, relation, day_column) if day_column else _checksum(con, relation)
             rows += count
             same_ddl = kept.get((schema, name)) == (kind, ddl)
-            if kind == "table" and same_ddl and published_checksums.get(key) == checksums[key]:
-                continue
-            changed.append(key)
-            if day_column and same_ddl and _patch_days(con, schema, name, day_column, count):
-                patched.append(key)
-                continue
+            in_place = kind == "table" and same_ddl and published_checksums.get(key) == checksums[key]
+            if not in_place:
+                changed.append(key)
+                if day_column and same_ddl and _patch_days(con, schema, name, day_column, count):
+                    patched.append(key)
+                    in_place = True
+            if day_column:  # what the table holds once this publish is done, for the next night's patch
+                _record_day_sums(con, key)
+                day_summed.append(key)
         finally:
             con.execute(f"DROP TABLE IF EXISTS {BUILD_DAYS}")
+        if in_place:
+            continue
         if (schema, name) in kept:
             con.execute(f"DROP {kept[(schema, name)][0].upper()} tmp.{_ident(schema)}.{_ident(name)}")
         _create_like_build(con, schema, name, kind, ddl)
+    con.execute(f"DELETE FROM tmp.main.{DAY_SUMS} WHERE NOT list_contains(?::VARCHAR[], table_name)", [day_summed])
     return len(build), rows, checksums, changed, patched
 
 

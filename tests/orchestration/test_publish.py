@@ -61,8 +61,8 @@ def make_build(home, scale: int = 1, rows: int = 100, channels: int = 3) -> None
         con.execute("CREATE TABLE main_dbt_test__audit.not_null_x AS SELECT 1 AS junk")
 
 
-PUBLISHED = {"main.publish_log": 1, "main.restatements": 1, "config.channels": 3, "ops.check_results": 1,
-             "marts.dim_channel": 3, "marts.fct_contribution": 100,
+PUBLISHED = {"main.publish_log": 1, "main.publish_day_sums": 0, "main.restatements": 1, "config.channels": 3,
+             "ops.check_results": 1, "marts.dim_channel": 3, "marts.fct_contribution": 100,
              "marts.big_contribution": 50}  # the view is published as a table (a snapshot, not a live query)
 
 
@@ -102,7 +102,7 @@ def test_publish_copies_tables_and_logs_the_run(home):
     assert row[7] == sha(build_database(home)) and row[8] == build_database(home).stat().st_size
     assert row[9:12] == (6, 158, 6)
     assert {k: int(v.split(":")[0]) for k, v in json.loads(row[12]).items()} == {
-        k: n for k, n in PUBLISHED.items() if k != "main.publish_log"}
+        k: n for k, n in PUBLISHED.items() if k not in ("main.publish_log", "main.publish_day_sums")}
     assert [p.name for p in result.path.parent.iterdir() if ".tmp" in p.name] == []
     assert publish_history(home)[-1]["outcome"] == "published"
 
@@ -438,8 +438,8 @@ def test_a_patch_that_misses_a_day_is_caught_and_the_table_copied_whole(home, mo
     make_events(home, range(60), amount_of=lambda day, i: day * 10 + i + (1 if day in (10, 40) else 0))
     real = pub._changed_days
 
-    def misses_a_day(con, target, column):
-        rows = real(con, target, column)
+    def misses_a_day(con, kept):
+        rows = real(con, kept)
         con.execute("DELETE FROM publish_changed_days WHERE d = (SELECT min(d) FROM publish_changed_days)")
         return rows
 
@@ -447,4 +447,67 @@ def test_a_patch_that_misses_a_day_is_caught_and_the_table_copied_whole(home, mo
     publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
     record = publish_history(home)[-1]
     assert EVENTS in record["tables_changed"] and record["tables_patched"] == []
+    assert published_equals_build(home, EVENTS)
+
+
+def day_sums(con, table: str, where: str = "TRUE") -> dict:
+    return {d: (n, h) for d, n, h in con.execute(
+        f"SELECT CAST(event_day AS VARCHAR), count(*), sum(hash(*COLUMNS(*))) FROM {table} WHERE {where} "
+        "GROUP BY event_day").fetchall()}
+
+
+def test_each_publish_records_the_event_facts_day_sums_for_the_next_nights_patch(home):
+    make_build(home)
+    make_events(home, range(10), null_rows=1)
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(12), null_rows=1, amount_of=lambda day, i: day * 10 + i + (5 if day == 3 else 0))
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    assert publish_history(home)[-1]["tables_patched"] == [EVENTS]
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        recorded = {d: (n, h) for d, n, h in con.execute(
+            'SELECT "day", "rows", row_hash_sum FROM main.publish_day_sums WHERE table_name = ?',
+            [EVENTS]).fetchall()}
+        assert recorded == day_sums(con, EVENTS) and len(recorded) == 13  # 12 days and the rows of no day
+        assert con.execute("SELECT DISTINCT table_name FROM main.publish_day_sums").fetchall() == [(EVENTS,)]
+
+
+def test_a_file_published_before_day_sums_were_recorded_is_patched_from_its_own_rows(home):
+    make_build(home)
+    make_events(home, range(30))
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(published_database(home))) as con:  # as an older version published it
+        con.execute("DROP TABLE main.publish_day_sums")
+    make_events(home, range(31), amount_of=lambda day, i: day * 10 + i + (2 if day in (4, 29) else 0))
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    assert publish_history(home)[-1]["tables_patched"] == [EVENTS]
+    assert published_equals_build(home, EVENTS)
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM main.publish_day_sums").fetchone()[0] == 31
+
+
+def test_a_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole(home, monkeypatch):
+    """The patched days are summed again from the published copy: a patch that lost rows (a bug in its
+    insert) cannot publish a table that differs from the audited build."""
+    make_build(home)
+    make_events(home, range(60))
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(61))
+    connect = duckdb.connect
+
+    class LosesRowsOnPatch:  # the patch's insert keeps only even ids
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT INTO tmp") and "WHERE (CAST(" in sql:
+                sql += " AND id % 2 = 0"
+            return self._con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    monkeypatch.setattr(pub.duckdb, "connect", lambda *a, **k: LosesRowsOnPatch(connect(*a, **k)))
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    monkeypatch.undo()
+    assert publish_history(home)[-1]["tables_patched"] == []
     assert published_equals_build(home, EVENTS)
