@@ -247,25 +247,23 @@ def event_date_columns(home: Home) -> dict[str, str]:
     return columns
 
 
-BUILD_DAYS = "publish_build_days"  # temp table: the build table's rows and sum of row hashes per day
-
-
-def _day_sums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> tuple[int, str]:
-    """Temp table `publish_build_days` (d, n, h): a build table's rows and sum of row hashes per value of
-    `column` (null included). → the table's (rows, checksum), as `_checksum` gives them: one pass over
-    the table gives both (the sums of the days add up to the table's)."""
-    day = _ident(column)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {BUILD_DAYS} AS SELECT {day} AS d, count(*) AS n, "
-                f"sum(hash(*COLUMNS(*))) AS h FROM {relation} GROUP BY {day}")
-    rows, total = con.execute(f"SELECT coalesce(sum(n), 0), coalesce(sum(h), 0) FROM {BUILD_DAYS}").fetchone()
-    return rows, f"{rows}:{total}"
-
-
 def _days_of_table(relation: str, column: str, where: str = "TRUE") -> str:
     """SELECT (d as text, n, h) of a table's rows and sum of row hashes per day (of the rows `where` holds)."""
     day = _ident(column)
     return (f"SELECT CAST({day} AS VARCHAR) AS d, count(*) AS n, sum(hash(*COLUMNS(*))) AS h "
             f"FROM {relation} WHERE {where} GROUP BY {day}")
+
+
+BUILD_DAYS = "publish_build_days"  # temp table: the build table's rows and sum of row hashes per day
+
+
+def _day_sums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> tuple[int, str]:
+    """Temp table `publish_build_days` (d as text, n, h): a build table's rows and sum of row hashes per
+    value of `column` (null included). → the table's (rows, checksum), as `_checksum` gives them: one
+    pass over the table gives both (the sums of the days add up to the table's)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {BUILD_DAYS} AS {_days_of_table(relation, column)}")
+    rows, total = con.execute(f"SELECT coalesce(sum(n), 0), coalesce(sum(h), 0) FROM {BUILD_DAYS}").fetchone()
+    return rows, f"{rows}:{total}"
 
 
 def _recorded_days(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -281,9 +279,9 @@ def _differing_days(kept: str) -> str:
     """SELECT of the days (d as text, the build's rows n) whose rows differ between the day sums `kept`
     (SELECT d, n, h) and the build table summed in `publish_build_days`, by rows and sum of row hashes."""
     return f"""
-        WITH built AS (SELECT CAST(d AS VARCHAR) AS d, n, h FROM {BUILD_DAYS}), kept AS ({kept})
+        WITH kept AS ({kept})
         SELECT coalesce(built.d, kept.d) AS d, coalesce(built.n, 0) AS n
-        FROM built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
+        FROM {BUILD_DAYS} AS built FULL OUTER JOIN kept ON built.d IS NOT DISTINCT FROM kept.d
         WHERE built.n IS DISTINCT FROM kept.n OR built.h IS DISTINCT FROM kept.h"""
 
 
@@ -299,9 +297,8 @@ def _patch_is_whole(con: duckdb.DuckDBPyConnection, target: str, column: str, ma
     list differs between `kept` and the build (a list that missed a day is caught here)."""
     listed = "EXISTS (SELECT 1 FROM publish_changed_days AS c WHERE c.d IS NOT DISTINCT FROM {}.d)"
     wrong = con.execute(f"""
-        WITH built AS (SELECT CAST(d AS VARCHAR) AS d, n, h FROM {BUILD_DAYS}),
-             patched AS ({_days_of_table(target, column, match)})
-        SELECT count(*) FROM (SELECT * FROM built WHERE {listed.format('built')}) AS built
+        WITH patched AS ({_days_of_table(target, column, match)})
+        SELECT count(*) FROM (SELECT * FROM {BUILD_DAYS} AS built WHERE {listed.format('built')}) AS built
         FULL OUTER JOIN patched ON built.d IS NOT DISTINCT FROM patched.d
         WHERE built.n IS DISTINCT FROM patched.n OR built.h IS DISTINCT FROM patched.h""").fetchone()[0]
     missed = con.execute(f"SELECT count(*) FROM ({_differing_days(kept)}) AS differing "
@@ -331,7 +328,7 @@ def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: 
 def _record_day_sums(con: duckdb.DuckDBPyConnection, key: str) -> None:
     """The build table's day sums (`publish_build_days`), now the published table's, recorded for `key`."""
     con.execute(f"DELETE FROM tmp.main.{DAY_SUMS} WHERE table_name = ?", [key])
-    con.execute(f"INSERT INTO tmp.main.{DAY_SUMS} SELECT ?, CAST(d AS VARCHAR), n, h FROM {BUILD_DAYS}", [key])
+    con.execute(f"INSERT INTO tmp.main.{DAY_SUMS} SELECT ?, d, n, h FROM {BUILD_DAYS}", [key])
 
 
 def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[str, str],
