@@ -1,6 +1,13 @@
+import os
+
 import pytest
 
 from connectors.home import Home
+
+# The nights of the suite validate in their own process: a GE helper per night (gates/suite_worker.py)
+# would import GE again for every night of every test, where a test process imports it once.
+# tests/orchestration/test_suite_worker.py switches the helper on where it is under test.
+os.environ.setdefault("CWH_SUITE_WORKER", "0")
 
 
 @pytest.fixture

@@ -239,6 +239,9 @@ def _child(kind: str, *args: str) -> dict:
     """The measured work, inside the child process (imports included in what it reports)."""
     started = time.perf_counter()
     if kind == "nightly":  # args: home, logical date
+        from orchestration.pipeline.gates.suite_worker import prestart
+
+        prestart()  # as `cwh run` does
         from connectors.home import Home
         from orchestration.launch import nightly_run
 

@@ -33,6 +33,9 @@ def run(
     """The nightly job, end to end: land what is in landing/, check every feed against its SLA, build
     the warehouse, audit it, publish it atomically — or hold the publish and say why. The build is
     incremental: the day before --date, plus each feed's late-arriving days (docs/incremental.md)."""
+    from orchestration.pipeline.gates.suite_worker import prestart
+
+    prestart()  # GE's helper process imports it on the other core while this one imports the night's code
     from connectors.home import business_today, published_database
     from orchestration.launch import nightly_run
     from orchestration.pipeline.run_lock import RunLocked

@@ -41,6 +41,8 @@ from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.expectations import load_suite_engine
 from orchestration.pipeline.gates.feed import feed_outcomes
 from orchestration.pipeline.gates.outcome import CheckOutcome
+from orchestration.pipeline.gates.suite_worker import SuiteWorker, SuiteWorkerError
+from orchestration.pipeline.gates.suite_worker import take as take_suite_worker
 from orchestration.pipeline.ops.alerts import post_webhook, record_alerts, record_run
 from orchestration.pipeline.ops.status import feed_sla_status, lake_watermarks, write_feed_sla_status
 from orchestration.pipeline.publish import PublishResult, held, publish
@@ -79,6 +81,7 @@ class RunReport:
     progress: Callable[[str], None] = no_progress
     stages: dict[str, dict] = field(default_factory=dict)  # seconds per step (the benchmark reads them)
     stage_timer: Callable[[str], AbstractContextManager] | None = None  # the benchmark's own timer
+    suite_worker: SuiteWorker | None = None  # GE's helper process, from landing to the gates
 
     def add_helpers_peak(self, name: str, mb: float) -> None:
         """A step's helper processes' peak memory: kept with the step, and told to the benchmark's timer."""
@@ -142,26 +145,56 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
         known = already_landed(home, waiting)  # landing/ keeps every file: most were landed before
         waiting = [file for file, result in zip(waiting, known, strict=True) if result is None]
         workers = landing_workers(waiting)
-        # while worker processes land, this process is idle: it imports the checks' GE meanwhile
+        # GE for the checks is imported by a helper process on the other core (gates/suite_worker.py);
+        # without one, while worker processes land, this idle process imports it in a thread
+        report.suite_worker = take_suite_worker(files_waiting=bool(waiting))
         suite_engine = threading.Thread(target=load_suite_engine, name="cwh-load-ge", daemon=True) \
-            if workers > 1 else None
+            if workers > 1 and report.suite_worker is None else None
         if suite_engine:
             suite_engine.start()
-        results, helpers_mb = land_waiting(home, waiting, progress=_landing_progress(report), workers=workers)
-        if suite_engine:
-            suite_engine.join()
-        report.add_helpers_peak("ingest", helpers_mb)
-        landed = iter(results)
-        results = [result or next(landed) for result in known]
-        report.landed += results
-        report.snapshot = incremental.take_snapshot(home)
+        try:
+            results, helpers_mb = land_waiting(home, waiting, progress=_landing_progress(report), workers=workers)
+            if suite_engine:
+                suite_engine.join()
+            # the helper's memory (GE imported while the files landed) is held beside the landing's
+            report.add_helpers_peak("ingest", helpers_mb + (report.suite_worker.peak_rss_mb()
+                                                            if report.suite_worker else 0.0))
+            landed = iter(results)
+            results = [result or next(landed) for result in known]
+            report.landed += results
+            report.snapshot = incremental.take_snapshot(home)
+        except BaseException:
+            _stop_suite_worker(report)
+            raise
+        if report.suite_worker is not None:  # it validates the files of every feed the gates judge
+            report.suite_worker.validate(home.root, feeds)
     return results
+
+
+def _stop_suite_worker(report: RunReport) -> None:
+    if report.suite_worker is not None:
+        report.suite_worker.stop()
+        report.suite_worker = None
+
+
+def _wait_for_suite_worker(report: RunReport) -> None:
+    """The helper's results are in the cache the expectations read; if it failed, they validate here."""
+    worker, report.suite_worker = report.suite_worker, None
+    if worker is None:
+        return
+    try:
+        summary = worker.wait()
+    except SuiteWorkerError as err:
+        log.warning("%s; validating the files in this process", err)
+        return
+    report.add_helpers_peak("checks", summary.peak_rss_mb)
 
 
 def gate(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[CheckOutcome]:
     """Every gate of the feeds (docs/gates.md), judged as of the run's logical date."""
     report.progress("checking feeds against their SLAs")
     with report.stage("checks"):
+        _wait_for_suite_worker(report)
         outcomes = [outcome for feed in feeds or list(load_contracts())
                     for outcome in feed_outcomes(home, feed, report.logical_date)]
         report.checks += outcomes

@@ -366,12 +366,17 @@ def superseded(contract: Contract, path: Path, failure: dict, newer: list[Path])
     return left == 0
 
 
+def lake_files(home: Home, feed: str) -> list[Path]:
+    """The feed's landed files in the lake (what the suite validates)."""
+    folder = home.raw(feed)
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("_")) if folder.is_dir() else []
+
+
 def run_expectations(home: Home, contract: Contract) -> CheckOutcome:
     """Validate every landed file of the feed against the contract's suite; fail when any expectation
     fails on rows the warehouse still reads (blocking). Failing rows that a later landed file replaced
     (same primary key) are reported as superseded, not failed."""
-    folder = home.raw(contract.feed)
-    paths = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("_")) if folder.is_dir() else []
+    paths = lake_files(home, contract.feed)
     records = {r.get("file_id"): r for r in ledger_records(home, contract.feed)}
     names = {fid: r.get("file") for fid, r in records.items()}
     loaded = {fid: r.get("loaded_at") or "" for fid, r in records.items()}
