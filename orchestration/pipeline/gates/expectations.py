@@ -90,8 +90,8 @@ class _Ge:
 
     def forget_batches(self) -> None:
         """Drop the frames GE's execution engine keeps after a validation (the last batch of each
-        feed, up to GROUP_ROWS rows each): held for the rest of the night, they were ~0.5 GB of the
-        1M full night's memory under dbt's buffer pool, more at 10M."""
+        feed, up to GROUP_ROWS rows each): held for the rest of the night under dbt's buffer pool, they
+        were ~0.2 GB of a night's memory at 1M lines and ~0.6 GB at 10M (README "Performance")."""
         manager = self.datasource.get_execution_engine().batch_manager
         manager.reset_batch_cache()
         manager.batch_data_cache.clear()
