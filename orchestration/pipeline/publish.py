@@ -54,7 +54,6 @@ import re
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -83,7 +82,7 @@ CREATE TABLE tmp.main.{PUBLISH_LOG} (
     checks_warned INTEGER,
     checks_failed INTEGER,
     check_results VARCHAR,          -- JSON: every check result of the run
-    build_database_sha256 VARCHAR,
+    tables_sha256 VARCHAR,          -- SHA-256 of table_checksums: equal for equal published contents
     build_database_bytes BIGINT,
     tables INTEGER,
     "rows" BIGINT,
@@ -127,12 +126,11 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _tables_sha256(checksums: Mapping[str, str]) -> str:
+    """The published contents' fingerprint: SHA-256 of every table's checksum, whatever the file's bytes.
+    (It replaced the build file's own SHA-256: a whole read of a file that grows with history — 6.5 GB,
+    7 s of a core at 10M lines — for a file the next night overwrites, so no one could check it.)"""
+    return hashlib.sha256(json.dumps(dict(checksums), sort_keys=True).encode()).hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -414,6 +412,13 @@ def _previous_log(con: duckdb.DuckDBPyConnection) -> None:
                 f"SELECT {columns} FROM prev.main.{PUBLISH_LOG} ORDER BY published_at")
 
 
+def _upgrade_publish_log(con: duckdb.DuckDBPyConnection) -> None:
+    """A copied file's publish_log in today's columns: `tables_sha256` replaced `build_database_sha256`
+    (the hash of a build file the next night overwrote, so nothing could be checked against it)."""
+    con.execute(f"ALTER TABLE tmp.main.{PUBLISH_LOG} ADD COLUMN IF NOT EXISTS tables_sha256 VARCHAR")
+    con.execute(f"ALTER TABLE tmp.main.{PUBLISH_LOG} DROP COLUMN IF EXISTS build_database_sha256")
+
+
 def _start_tmp(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) -> dict[str, str]:
     """Attach the new file as `tmp`: a copy of the published file when it can be reused (its table
     checksums returned), else a new file in the published storage version with the previous
@@ -426,6 +431,7 @@ def _start_tmp(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path) -> di
             con.execute("DETACH prev")
             shutil.copyfile(published, tmp)  # a reader of the published file is not disturbed: it is only read
             con.execute(f"ATTACH {_sql_str(tmp)} AS tmp")
+            _upgrade_publish_log(con)
             return checksums
     con.execute(f"ATTACH {_sql_str(tmp)} AS tmp (STORAGE_VERSION {_sql_str(PUBLISHED_STORAGE_VERSION)})")
     con.execute(PUBLISH_LOG_DDL)
@@ -464,26 +470,22 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
                 "temp_directory": str(published.parent / ".publish_spill")})
             try:
                 con.execute(f"ATTACH {_sql_str(build)} AS build (READ_ONLY)")
-                # stable while attached read-only; hashed on another core while the tables sync (hashlib
-                # releases the GIL): a whole read of the build file, ~1 s a GB
-                with ThreadPoolExecutor(max_workers=1) as hasher:
-                    build_sha = hasher.submit(_sha256, build)
-                    build_bytes = build.stat().st_size
-                    previous_checksums = _start_tmp(con, published, tmp)
-                    tables, rows, checksums, changed, patched = _sync_tables(
-                        con, previous_checksums, event_date_columns(home))
-                    build_sha = build_sha.result()
+                build_bytes = build.stat().st_size
+                previous_checksums = _start_tmp(con, published, tmp)
+                tables, rows, checksums, changed, patched = _sync_tables(
+                    con, previous_checksums, event_date_columns(home))
+                tables_sha = _tables_sha256(checksums)
                 published_at = datetime.now(UTC)
                 con.execute(
                     f"INSERT INTO tmp.main.{PUBLISH_LOG} (run_id, logical_date, published_at, feeds_watermarks, "
-                    "checks_passed, checks_warned, checks_failed, check_results, build_database_sha256, "
+                    "checks_passed, checks_warned, checks_failed, check_results, tables_sha256, "
                     "build_database_bytes, tables, \"rows\", publish_seconds, tables_changed, table_checksums) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [str(run_id), logical_date, published_at,
                      json.dumps(dict(watermarks), default=str, sort_keys=True),
                      summary["passed"], summary["warned"], summary["failed"],
                      json.dumps([check_to_dict(c) for c in checks], default=str),
-                     build_sha, build_bytes, tables, rows, time.perf_counter() - started,
+                     tables_sha, build_bytes, tables, rows, time.perf_counter() - started,
                      len(changed), json.dumps(checksums, sort_keys=True)])
                 con.execute("DETACH tmp")  # checkpoints: everything is in the tmp file, no WAL
                 con.execute("DETACH build")
@@ -506,7 +508,7 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
         "recorded_at": datetime.now(UTC).isoformat(), "published_at": published_at.isoformat(),
         "checks": summary, "tables": tables, "rows": rows, "seconds": round(seconds, 3),
         "tables_changed": changed, "tables_patched": patched,
-        "build_database_sha256": build_sha, "build_database_bytes": build_bytes,
+        "tables_sha256": tables_sha, "build_database_bytes": build_bytes,
         "published_database": str(published), "published_bytes": published.stat().st_size,
         "watermarks": dict(watermarks)})
     return PublishResult(True, published, tables, rows, seconds, changed=len(changed))

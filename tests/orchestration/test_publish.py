@@ -94,12 +94,13 @@ def test_publish_copies_tables_and_logs_the_run(home):
         assert con.execute("SELECT is_nullable FROM information_schema.columns "
                            "WHERE table_name = 'fct_contribution' AND column_name = 'channel'").fetchone()[0] == "NO"
         row = con.execute("SELECT run_id, logical_date, checks_passed, checks_warned, checks_failed, "
-                          "feeds_watermarks, check_results, build_database_sha256, build_database_bytes, "
+                          "feeds_watermarks, check_results, tables_sha256, build_database_bytes, "
                           "tables, \"rows\", tables_changed, table_checksums FROM publish_log").fetchone()
     assert row[:5] == ("run-1", date(2026, 8, 1), 1, 1, 0)
     assert json.loads(row[5]) == {"shopify_orders": "2026-07-31T23:59:00+00:00"}
     assert [c["check"] for c in json.loads(row[6])] == ["freshness", "no_quarantined_rows"]
-    assert row[7] == sha(build_database(home)) and row[8] == build_database(home).stat().st_size
+    assert row[7] == hashlib.sha256(json.dumps(json.loads(row[12]), sort_keys=True).encode()).hexdigest()
+    assert row[8] == build_database(home).stat().st_size
     assert row[9:12] == (6, 158, 6)
     assert {k: int(v.split(":")[0]) for k, v in json.loads(row[12]).items()} == {
         k: n for k, n in PUBLISHED.items() if k not in ("main.publish_log", "main.publish_day_sums")}
@@ -116,6 +117,46 @@ def test_second_publish_appends_to_publish_log(home):
         assert con.execute("SELECT run_id, logical_date FROM publish_log ORDER BY published_at").fetchall() == [
             ("run-1", date(2026, 8, 1)), ("run-2", date(2026, 8, 2))]
         assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == 9900
+
+
+def tables_sha256s(home) -> list[str]:
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        return [h for (h,) in con.execute("SELECT tables_sha256 FROM publish_log ORDER BY published_at").fetchall()]
+
+
+def test_the_published_contents_fingerprint_follows_the_contents_not_the_files_bytes(home):
+    """tables_sha256 is equal for equal published contents (a build written again with its rows in another
+    order) and differs when one table's rows do."""
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(build_database(home))) as con:  # same rows, other order: other bytes
+        con.execute("CREATE TABLE marts.shuffled AS SELECT * FROM marts.fct_contribution ORDER BY x DESC")
+        con.execute("DROP VIEW marts.big_contribution; DROP TABLE marts.fct_contribution")
+        con.execute("ALTER TABLE marts.shuffled RENAME TO fct_contribution")
+        con.execute("CREATE VIEW marts.big_contribution AS SELECT * FROM marts.fct_contribution WHERE id >= 50")
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    make_build(home, scale=2)
+    publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=[])
+    first, same, other = tables_sha256s(home)
+    assert len(first) == 64 and first == same and other != first
+
+
+def test_a_publish_log_with_the_build_files_hash_is_carried_over_in_todays_columns(home):
+    """A file published when publish_log kept the build file's SHA-256 (a file the next night overwrote)
+    gets tables_sha256 instead; its runs are kept."""
+    make_build(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(published_database(home))) as con:  # as an older version published it
+        con.execute("ALTER TABLE publish_log DROP COLUMN tables_sha256")
+        con.execute("ALTER TABLE publish_log ADD COLUMN build_database_sha256 VARCHAR DEFAULT 'abc'")
+    make_build(home, scale=2)
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        columns = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() "
+                                             "WHERE table_name = 'publish_log'").fetchall()}
+        runs = con.execute("SELECT run_id, tables_sha256 IS NULL FROM publish_log ORDER BY published_at").fetchall()
+    assert "tables_sha256" in columns and "build_database_sha256" not in columns
+    assert runs == [("run-1", True), ("run-2", False)]
 
 
 def blocks(path, table: str) -> set[int]:
