@@ -5,7 +5,8 @@
    - event-grain models (tag `daily`: order lines, refunds, fees, spend) re-process a window of event
      dates, [min_date − late-arriving days, max_date] (`replace_window` strategy), where the
      late-arriving days are the longest `late_arriving_days` of the feeds upstream of the model
-     (data_contracts/<feed>.yml). A full refresh builds every date up to max_date.
+     (data_contracts/<feed>.yml) — none on a night whose window the plan drew (`window_late_days`).
+     A full refresh builds every date up to max_date.
    vars: max_date (the last event date to build; none = everything), min_date (first date of the
    partition range; default max_date). Dagster sets both from the partition range, `cwh run` from
    the run date. #}
@@ -50,7 +51,21 @@
 {% endmacro %}
 
 
-{# A value of this build's window: min_date, max_date, landed_after. A nightly build reads them at
+{# The days a node's window reaches back before min_date. None on a night whose window the plan drew
+   (build var `window_planned`, orchestration/pipeline/incremental.py): the plan read the first event of
+   every file landed since the last build and min_date is already the oldest day any new row touches
+   (docs/incremental.md §3), so the feeds' late-arriving days would re-process weeks no new row is in.
+   A build without a plan (dbt run by hand with min_date/max_date vars) re-processes them, not knowing
+   what landed. #}
+{% macro window_late_days(node) %}
+    {%- if build_var('window_planned') == 'true' -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {{ return(upstream_late_arriving_days(node)) }}
+{% endmacro %}
+
+
+{# A value of this build's window: min_date, max_date, landed_after, window_planned. A nightly build reads them at
    run time from the table var `build_window` names (ops.build_window, written before dbt starts), so
    its --vars stay the same from night to night and dbt's partial parse survives (changed --vars force
    a full parse, ~6 s a night); without it, the var of that name (null = every date). #}
@@ -96,7 +111,7 @@
     {% if is_incremental() %}
         {% set first = modules.datetime.date.fromisoformat((build_var('min_date') or max_date) | string) %}
         {#- a unit test sees no graph: it states the days (var late_arriving_days) -#}
-        {% set late_days = upstream_late_arriving_days(model) if graph.get('nodes') else var('late_arriving_days') %}
+        {% set late_days = window_late_days(model) if graph.get('nodes') else var('late_arriving_days') %}
         {% set start = first - modules.datetime.timedelta(days=late_days) %}
     {% endif %}
     {{ return({'start': start, 'end': end}) }}
@@ -145,7 +160,8 @@
 
 
 {# The first date the staging-to-P&L reconciliations (tests/reconcile_*) check on an incremental night
-   on DuckDB: the night's min_date less the longest late-arriving days of the feeds the test reads
+   on DuckDB: the night's min_date less the longest late-arriving days of the feeds the test reads (none
+   when the plan drew the window: `window_late_days`)
    (the widest window of any model it compares). The older days were reconciled by the build that last
    changed them and are untouched since: a file landed with older events widens the night's window to
    them (docs/incremental.md §3), and every model re-processes its window's dates whole. None (check
@@ -159,7 +175,7 @@
     {%- if first is none or not graph.get('nodes') -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set late_days = upstream_late_arriving_days(model) -%}
+    {%- set late_days = window_late_days(model) -%}
     {{ return(modules.datetime.date.fromisoformat(first | string) - modules.datetime.timedelta(days=late_days)) }}
 {% endmacro %}
 
@@ -363,6 +379,6 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set start = modules.datetime.date.fromisoformat(first | string)
-                    - modules.datetime.timedelta(days=upstream_late_arriving_days(tested)) -%}
+                    - modules.datetime.timedelta(days=window_late_days(tested)) -%}
     {{ return(column ~ " >= cast('" ~ start ~ "' as date)") }}
 {%- endmacro %}

@@ -40,6 +40,8 @@ class BuildWindow:
     snapshot: dict[str, frozenset[str]] | None = None  # feed -> sha256 of the files this build holds
     new_files: dict[str, frozenset[str]] = field(default_factory=dict)  # those the last build did not
     rebuild_feeds: set[str] = field(default_factory=set)  # files removed since the last build: staging whole
+    # drawn by `plan` from the new files' events: the models add no late-arriving days (macro window_late_days)
+    planned: bool = False
 
 
 def take_snapshot(home: Home) -> dict[str, frozenset[str]]:
@@ -94,8 +96,9 @@ def write_build_files(home: Home, window: "BuildWindow") -> None:
         # the window as data, not --vars: the nightly dbt arguments stay the same (pipeline.dbt.snapshot_args)
         con.execute("create or replace table ops.build_window (name varchar primary key, value varchar)")
         values = {"min_date": window.first_day, "max_date": window.last_day, "landed_after": window.landed_after}
+        rows = [(name, value.isoformat()) for name, value in values.items() if value is not None]
         con.executemany("insert into ops.build_window values (?, ?)",
-                        [(name, value.isoformat()) for name, value in values.items() if value is not None])
+                        rows + ([("window_planned", "true")] if window.planned else []))
 
 
 def state_path(home: Home) -> Path:
@@ -127,12 +130,16 @@ def upstream_feeds(manifest: dict, unique_ids: list[str]) -> list[str]:
 
 @cache
 def event_model_feeds(manifest: Path = DBT_DIR / "target" / "manifest.json") -> frozenset[str]:
-    """The feeds upstream of the event-grain (tag `daily`) models, from the dbt manifest (every feed
-    when there is no manifest yet)."""
+    """The feeds upstream of the models that re-process a window of event dates — the event-grain ones
+    (tag `daily`) and the other incremental models past staging (payout items, customers, journal
+    lines) — from the dbt manifest (every feed when there is no manifest yet)."""
     if not manifest.exists():
         return frozenset(load_contracts())
     nodes = json.loads(manifest.read_text())
-    return frozenset(upstream_feeds(nodes, [uid for uid, n in nodes["nodes"].items() if "daily" in n.get("tags", [])]))
+    windowed = [uid for uid, n in nodes["nodes"].items() if "daily" in n.get("tags", []) or (
+        n.get("resource_type") == "model" and n.get("config", {}).get("materialized") == "incremental"
+        and "staging" not in n.get("fqn", []))]
+    return frozenset(upstream_feeds(nodes, windowed))
 
 
 def _landed_after(path: Path, moment: datetime) -> bool:
@@ -195,6 +202,7 @@ def plan(home: Home, first_day: date, last_day: date,
     if state is None:
         return window  # the first build of this home is a full one
     window.landed_after = datetime.fromisoformat(state["started_at"])
+    window.planned = True  # from here every day a new row touches is in the window (§3)
     built_through = date.fromisoformat(state["max_date"])
     if built_through < first_day:
         window.first_day = min(window.first_day, date.fromordinal(built_through.toordinal() + 1))

@@ -170,10 +170,13 @@ def build(home: Home, *options: str, **variables: str) -> None:
 
 
 def build_night(home: Home, day: date, *options: str) -> incremental.BuildWindow:
-    """The nightly build of one day: the planned window, then dbt, then the record of it."""
+    """The nightly build of one day: the planned window, then dbt (with the plan's window alone, as a
+    night: no late-arriving days added), then the record of it."""
     window = incremental.plan(home, day, day)
     landed = {"landed_after": window.landed_after.isoformat()} if window.landed_after else {}
-    build(home, *options, min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(), **landed)
+    planned = {"window_planned": "true"} if window.planned else {}
+    build(home, *options, min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(),
+          **landed, **planned)
     incremental.record(home, window)
     return window
 
@@ -299,6 +302,11 @@ def test_the_reconciliations_check_the_nights_days_and_a_full_build_every_day(re
     assert _reconcile_sales(home, max_date=LAST_DAY.isoformat()) == [("fail", 1)]
     break_a_line(since)  # the night's first date
     assert _reconcile_sales(home, **night) == [("fail", 1)]
+    # a night whose window the plan drew adds no late-arriving days: it checks from min_date itself
+    planned = {**night, "window_planned": "true"}
+    assert _reconcile_sales(home, **planned) == [("pass", 0)]
+    break_a_line(LAST_DAY)
+    assert _reconcile_sales(home, **planned) == [("fail", 1)]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -481,3 +489,31 @@ def test_late_data_one_day_before_the_window_widens_the_plan_which_says_why(wind
     tables = snapshot(home)
     build(home, "run", "--full-refresh", max_date=WINDOW_DAY.isoformat())
     _assert_same(snapshot(home), tables)
+
+
+def test_a_planned_night_re_processes_from_the_new_files_first_event_not_the_late_window(windowed, tmp_path):
+    """The night's plan reads the first event of every new file, so its window starts there: the feeds'
+    late-arriving days are not added (macro window_late_days). A fact changed on a day inside the old late
+    window but before the new data is left as it is by the planned night, and re-processed by a build
+    without the plan, which adds the late-arriving days."""
+    home = Home(tmp_path / "home")
+    shutil.copytree(windowed.root, home.root)
+    incremental.record(home, incremental.BuildWindow(WINDOW_DAY, WINDOW_DAY, started_at=datetime.now(UTC)))
+    late_day, untouched_day = WINDOW_DAY - timedelta(days=2), WINDOW_DAY - timedelta(days=5)
+    assert _window_days("int_order_lines") > 5  # the old window reached the untouched day
+    line = f"""(select min(order_line_id) from marts.fct_order_lines
+                where order_date = date '{untouched_day}' and not is_cancelled)"""
+    gross = f"select gross_sales_rc from marts.fct_order_lines where order_line_id = {line}"
+    before = _count(home, gross)
+    with duckdb.connect(str(build_database(home))) as con:  # a mark only a re-processing of the day removes
+        con.execute(f"update marts.fct_order_lines set gross_sales_rc = gross_sales_rc + 1 where order_line_id = {line}")
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        _late_orders(con, home, "planned", late_day)
+    window = build_night(home, WINDOW_DAY, "run", "--select", "+tag:daily")
+    assert (window.planned, window.first_day) == (True, late_day)
+    assert _count(home, f"select count(distinct order_id) from marts.fct_order_lines "
+                        f"where order_id like '%-planned' and order_date = date '{late_day}'") == 3
+    assert _count(home, gross) == before + 1  # not re-processed: no new row is dated on it
+    _night_alone(home, "run", "--select", "+tag:daily")  # no plan: the late-arriving days are re-processed
+    assert _count(home, gross) == before
