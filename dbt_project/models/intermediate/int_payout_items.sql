@@ -36,6 +36,8 @@
     unique_key='group_key',
     on_schema_change='append_new_columns',
     meta={'row_column': 'payout_key'},
+    post_hook=("drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__groups'}) }}"
+               if target.type == 'duckdb' else none),
 ) }}
 
 {%- set window = event_window() if is_incremental() else none %}
@@ -50,7 +52,9 @@
     {%- set tx_start = "cast('" ~ (window.start - modules.datetime.timedelta(days=2)) ~ "' as date)" %}
 {%- endif %}
 
-with payouts as (
+{#- the inputs the groups and the rows are computed from -#}
+{%- set inputs %}
+payouts as (
     select * from {{ ref('int_payouts') }}
 ),
 
@@ -90,8 +94,14 @@ amazon_lines_keyed as {% if by_groups %}not materialized {% endif %}(
                  || ':' || order_id || ':' || sku || ':' || cast(posted_date as {{ dbt.type_string() }})
              else settlement_line_id end as item_key
     from amazon_lines
-),
+)
+{%- endset %}
+
+{#- the groups this night re-computes; written to a table before the model's query (below), so the
+    optimizer plans the query knowing they are a few thousand keys: as a CTE it built its hash tables on
+    the whole-history inputs instead (10M bench: the query 13.2 → 4.3 + 4.8 s, CPU 29 → 15 s) -#}
 {%- if by_groups %}
+{%- set groups %}
 
 -- ---- the groups this night re-computes (docs/incremental.md) -------------------------------------------
 tx_groups as not materialized (
@@ -183,6 +193,21 @@ affected_groups as materialized (  -- noqa: ST03
     select l.item_key
     from amazon_lines_keyed as l
     where l.settlement_id in (select a.payout_id from affected_payouts as a where a.source = 'amazon_settlement')
+)
+{%- endset %}
+{%- endif %}
+
+{%- if by_groups and execute %}
+    {%- set groups_relation = this.incorporate(path={'identifier': this.identifier ~ '__groups'}) %}
+    {%- do run_query('create or replace table ' ~ groups_relation ~ ' as with ' ~ inputs ~ ','
+                     ~ groups ~ ' select distinct group_key from affected_groups') %}
+{%- endif %}
+
+with {{ inputs }},
+{%- if by_groups %}
+
+affected_groups as (
+    select group_key from {{ groups_relation }}
 ),
 {%- endif %}
 
