@@ -506,7 +506,8 @@ def test_a_planned_night_re_processes_from_the_new_files_first_event_not_the_lat
     gross = f"select gross_sales_rc from marts.fct_order_lines where order_line_id = {line}"
     before = _count(home, gross)
     with duckdb.connect(str(build_database(home))) as con:  # a mark only a re-processing of the day removes
-        con.execute(f"update marts.fct_order_lines set gross_sales_rc = gross_sales_rc + 1 where order_line_id = {line}")
+        con.execute(f"update marts.fct_order_lines set gross_sales_rc = gross_sales_rc + 1 "
+                    f"where order_line_id = {line}")
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")
         _late_orders(con, home, "planned", late_day)
