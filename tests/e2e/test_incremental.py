@@ -309,6 +309,37 @@ def test_the_reconciliations_check_the_nights_days_and_a_full_build_every_day(re
     assert _reconcile_sales(home, **planned) == [("fail", 1)]
 
 
+
+def _dbt_test(home: Home, name: str, **variables: str) -> list[tuple[str, int]]:
+    """dbt test `name` with these vars → its (status, failing rows)."""
+    result = run_dbt(home, "test", "--select", name, "--vars", json.dumps(variables))
+    return [(str(r.status), r.failures) for r in result.result.results if r.node.name == name]
+
+
+def test_the_customer_check_compares_the_customers_the_night_could_change(replayed, tmp_path):
+    """kpis_customers_in_dim_customer on a planned night compares the customers with an order line in its
+    window or a dim_customer row last ordered in it: a missing row of such a customer fails it; the
+    missing row of a customer who last ordered before the window is the full build's to find."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    night = {"min_date": LAST_DAY.isoformat(), "max_date": LAST_DAY.isoformat(),
+             "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+    check = "kpis_customers_in_dim_customer"
+    assert _dbt_test(home, check, **night) == [("pass", 0)]
+
+    def drop_a_customer(where: str) -> None:
+        with duckdb.connect(str(build_database(home))) as con:
+            dropped = con.execute(f"""delete from marts.dim_customer where customer_key = (
+                select min(customer_key) from marts.dim_customer where {where})""").fetchone()[0]
+        assert dropped == 1, f"no customer where {where}"
+
+    drop_a_customer(f"last_order_date < date '{LAST_DAY - timedelta(days=3)}'")  # outside the night's window
+    assert _dbt_test(home, check, **night) == [("pass", 0)]
+    assert _dbt_test(home, check, max_date=LAST_DAY.isoformat())[0][0] == "fail"
+    drop_a_customer(f"last_order_date = date '{LAST_DAY}'")
+    assert _dbt_test(home, check, **night)[0][0] == "fail"
+
 # ---------------------------------------------------------------------------------------------------
 # The late-arriving window on its own. Above, `plan` widens the last night back to the first event
 # of every file landed since the last build, so a wrong window would pass unseen. Here dbt builds the
