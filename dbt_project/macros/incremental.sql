@@ -52,7 +52,7 @@
 
 
 {# The days a node's window reaches back before min_date. None on a night whose window the plan drew
-   (build var `window_planned`, orchestration/pipeline/incremental.py): the plan read the first event of
+   (build var `window_planned`, written by the plan before dbt runs): the plan read the first event of
    every file landed since the last build and min_date is already the oldest day any new row touches
    (docs/incremental.md §3), so the feeds' late-arriving days would re-process weeks no new row is in.
    A build without a plan (dbt run by hand with min_date/max_date vars) re-processes them, not knowing
