@@ -197,18 +197,22 @@ affected_groups as materialized (  -- noqa: ST03
 {%- endset %}
 {%- endif %}
 
-{%- if by_groups and execute %}
+{#- only a build writes it: `dbt compile` and `dbt docs generate` show the same groups as a CTE -#}
+{%- set groups_as_table = by_groups and execute and flags.WHICH in ('run', 'build') %}
+{%- if groups_as_table %}
     {%- set groups_relation = this.incorporate(path={'identifier': this.identifier ~ '__groups'}) %}
     {%- do run_query('create or replace table ' ~ groups_relation ~ ' as with ' ~ inputs ~ ','
                      ~ groups ~ ' select distinct group_key from affected_groups') %}
 {%- endif %}
 
 with {{ inputs }},
-{%- if by_groups %}
+{%- if groups_as_table %}
 
 affected_groups as (
     select group_key from {{ groups_relation }}
 ),
+{%- elif by_groups %}
+{{ groups }},
 {%- endif %}
 
 -- ---- Shopify Payments -----------------------------------------------------------------------------
