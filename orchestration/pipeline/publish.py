@@ -82,7 +82,7 @@ CREATE TABLE tmp.main.{PUBLISH_LOG} (
     checks_warned INTEGER,
     checks_failed INTEGER,
     check_results VARCHAR,          -- JSON: every check result of the run
-    tables_sha256 VARCHAR,          -- SHA-256 of table_checksums: equal for equal published contents
+    tables_sha256 VARCHAR,          -- SHA-256 of the table_checksums text: equal for equal contents
     build_database_bytes BIGINT,
     tables INTEGER,
     "rows" BIGINT,
@@ -126,11 +126,11 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _tables_sha256(checksums: Mapping[str, str]) -> str:
-    """The published contents' fingerprint: SHA-256 of every table's checksum, whatever the file's bytes.
-    (It replaced the build file's own SHA-256: a whole read of a file that grows with history — 6.5 GB,
-    7 s of a core at 10M lines — for a file the next night overwrites, so no one could check it.)"""
-    return hashlib.sha256(json.dumps(dict(checksums), sort_keys=True).encode()).hexdigest()
+def _tables_sha256(checksums_json: str) -> str:
+    """The published contents' fingerprint: the SHA-256 of the run's `table_checksums` text, whatever the
+    file's bytes. (It replaced the build file's own SHA-256: a whole read of a file that grows with history
+    — 6.5 GB, 7 s of a core at 10M lines — for a file the next night overwrites, so no one could check it.)"""
+    return hashlib.sha256(checksums_json.encode()).hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -474,7 +474,8 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
                 previous_checksums = _start_tmp(con, published, tmp)
                 tables, rows, checksums, changed, patched = _sync_tables(
                     con, previous_checksums, event_date_columns(home))
-                tables_sha = _tables_sha256(checksums)
+                checksums_json = json.dumps(checksums, sort_keys=True)
+                tables_sha = _tables_sha256(checksums_json)
                 published_at = datetime.now(UTC)
                 con.execute(
                     f"INSERT INTO tmp.main.{PUBLISH_LOG} (run_id, logical_date, published_at, feeds_watermarks, "
@@ -486,7 +487,7 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
                      summary["passed"], summary["warned"], summary["failed"],
                      json.dumps([check_to_dict(c) for c in checks], default=str),
                      tables_sha, build_bytes, tables, rows, time.perf_counter() - started,
-                     len(changed), json.dumps(checksums, sort_keys=True)])
+                     len(changed), checksums_json])
                 con.execute("DETACH tmp")  # checkpoints: everything is in the tmp file, no WAL
                 con.execute("DETACH build")
             finally:
