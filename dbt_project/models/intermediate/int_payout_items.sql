@@ -37,7 +37,7 @@
     on_schema_change='append_new_columns',
     meta={'row_column': 'payout_key'},
     post_hook=("drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__groups'}) }}"
-               if target.type == 'duckdb' else none),
+               if target.type == 'duckdb' else []),
 ) }}
 
 {%- set window = event_window() if is_incremental() else none %}
