@@ -36,7 +36,8 @@ from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental, seed_reload
 from orchestration.pipeline.dbt import node_progress, run_build, snapshot_args
-from orchestration.pipeline.forecast.phase import ForecastOutcome, run_forecast
+from orchestration.pipeline.forecast.helper import prestarted_peak_rss_mb
+from orchestration.pipeline.forecast.phase import ForecastOutcome, prepare_helper, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.expectations import load_suite_engine
 from orchestration.pipeline.gates.feed import feed_outcomes
@@ -214,11 +215,14 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
             report.progress(f"building from {window.first_day}: {reason}")
         incremental.write_build_files(home, window)
         whole = not dbt_selection and not report.full_refresh  # a subset from the UI builds what it selects
+        if not dbt_selection:  # the forecast phase follows: its helper imports while dbt builds
+            prepare_helper()
         result = run_build(home, snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS,
                            *dbt_selection, *(["--full-refresh"] if report.full_refresh else []),
                            callbacks=[*(callbacks or []), node_progress(report.progress)],
                            skip_unchanged_seeds=whole)
         report.seeds_unchanged = whole and seed_reload.left_out(result)
+        report.add_helpers_peak("dbt_build", prestarted_peak_rss_mb())
         report.checks += dbt_checks(result, home)
         if result.success:
             incremental.record(home, window)
@@ -237,6 +241,7 @@ def forecast(home: Home, report: RunReport) -> ForecastOutcome:
             log.warning("forecast phase failed", exc_info=True)
             outcome = ForecastOutcome(warnings=[f"the forecast phase failed ({type(err).__name__}: {err})"])
         report.checks.append(forecast_check(outcome))
+        report.add_helpers_peak("forecast", outcome.helper_peak_rss_mb)
     return outcome
 
 

@@ -93,7 +93,7 @@ def test_the_phase_fits_on_one_blas_thread_and_restores_the_count(monkeypatch, t
     duckdb.connect(str(build_database(home))).close()
     inside = []
 
-    def fits(history, last_day):  # stands in for the backtests and forecasts
+    def fits(history, last_day, **_):  # stands in for the backtests and forecasts
         inside.extend(blas_threads())
         a = np.arange(1.0, 10.0).reshape(3, 3) + np.eye(3)  # numpy's linear algebra still works
         assert np.allclose(a @ np.linalg.inv(a), np.eye(3))

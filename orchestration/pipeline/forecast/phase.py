@@ -13,6 +13,9 @@ Per channel (series.py: top-down, stockout and promotion days masked):
 - the forecast of the next `HORIZON` days is that method's, split across the SKUs by their shares;
   a SKU's 80% interval is the channel's, times its share, widened by the count noise of a SKU's
   daily units (Poisson 10% and 90% quantiles).
+
+Channels are independent: on two cores a helper process (helper.py) forecasts some of them while
+this process does the others, with the same rows.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from threadpoolctl import threadpool_limits
 
 from connectors.home import Home, build_database
 from orchestration.pipeline.forecast import TABLES, clear_tables, write_table
+from orchestration.pipeline.forecast.helper import ForecastHelper, share_work
+from orchestration.pipeline.forecast.helper import prestart as prestart_helper
+from orchestration.pipeline.forecast.helper import take as take_helper
 from orchestration.pipeline.forecast.models import BASELINE, METHODS, seasonal_naive_scale
 from orchestration.pipeline.forecast.series import channel_demand, fill_gaps, load_history, sku_shares
 
@@ -40,6 +46,9 @@ ORIGINS = 4  # backtest origins, a week apart, the latest HORIZON days before th
 MIN_TRAINING_DAYS = 21  # an origin with less history before it is not backtested
 BUCKETS = (("1-7", 1, 7), ("8-14", 8, 14), ("15-28", 15, 28))
 MODELS = ("ets", "theta")
+# what the fits import on first use (models.py, forecast_channel): a helper imports them before its first channel
+HELPER_PRELOAD = (__name__, "statsmodels.tsa.exponential_smoothing.ets", "statsmodels.tsa.forecasting.theta",
+                  "scipy.stats")
 
 
 @dataclass
@@ -51,6 +60,7 @@ class ForecastOutcome:
     methods: dict[str, str] = field(default_factory=dict)  # channel → method kept
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    helper_peak_rss_mb: float = 0.0  # the helper process's (helper.py), beside this process's own
 
     @property
     def ok(self) -> bool:
@@ -182,28 +192,44 @@ def forecast_channel(channel: str, history: pd.DataFrame, last_day: pd.Timestamp
 
 
 # ---- the phase -------------------------------------------------------------------------------------
+def channel_result(channel: str, frame: pd.DataFrame, end: pd.Timestamp, mask: bool,
+                   methods: tuple[str, ...]) -> ChannelResult:
+    """One channel's backtest, the method it selects, and that method's forecast."""
+    accuracy, daily, warnings = backtest_channel(channel, frame, end, mask, methods)
+    selected = next((r["method"] for r in accuracy if r["is_selected"]), BASELINE)
+    rows, used, more = forecast_channel(channel, frame, end, selected, mask)
+    return ChannelResult(accuracy, daily, rows, used, warnings + more)
+
+
 def forecast_all(history: pd.DataFrame, last_day: date, mask: bool = True,
-                 methods: tuple[str, ...] = (*MODELS, BASELINE)) -> tuple[dict[str, list[dict]], ForecastOutcome]:
-    """Backtest and forecast every channel of `history` (series.load_history)."""
+                 methods: tuple[str, ...] = (*MODELS, BASELINE),
+                 helper: ForecastHelper | None = None) -> tuple[dict[str, list[dict]], ForecastOutcome]:
+    """Backtest and forecast every channel of `history` (series.load_history); with a `helper`
+    process, the two share the channels (helper.py: the same rows, in the same order)."""
     outcome = ForecastOutcome()
     tables: dict[str, list[dict]] = {"demand_forecast": [], "forecast_accuracy": [], "forecast_backtest": []}
     end = pd.Timestamp(last_day)
-    for channel, frame in history.groupby("channel", sort=True):
-        accuracy, daily, warnings = backtest_channel(channel, frame, end, mask, methods)
-        selected = next((r["method"] for r in accuracy if r["is_selected"]), BASELINE)
-        rows, used, more = forecast_channel(channel, frame, end, selected, mask)
-        tables["forecast_accuracy"] += accuracy
-        tables["forecast_backtest"] += daily
-        tables["demand_forecast"] += rows
-        outcome.methods[channel] = used
-        outcome.warnings += warnings + more
+    tasks = [(channel, frame, end, mask, methods) for channel, frame in history.groupby("channel", sort=True)]
+    for (channel, *_), result in zip(tasks, share_work(tasks, channel_result, helper), strict=True):
+        tables["forecast_accuracy"] += result.accuracy
+        tables["forecast_backtest"] += result.backtest
+        tables["demand_forecast"] += result.forecast
+        outcome.methods[channel] = result.method
+        outcome.warnings += result.warnings
     return tables, outcome
+
+
+def prepare_helper() -> None:
+    """Start the phase's helper process ahead of the phase (the night calls it as its dbt build
+    starts): it imports the fits' modules meanwhile, so it takes channels as soon as the phase starts."""
+    prestart_helper(HELPER_PRELOAD)
 
 
 def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
     """The night's forecast phase (module docstring). Never raises."""
     started = time.perf_counter()
     outcome = ForecastOutcome()
+    helper = take_helper(HELPER_PRELOAD)
     try:
         # one BLAS thread: the fits are hundreds of small problems, where OpenBLAS's second thread has
         # nothing to share and its spinning took a core from the phase (half its CPU on 2 cores); the
@@ -211,7 +237,9 @@ def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
         with threadpool_limits(limits=1, user_api="blas"), \
                 duckdb.connect(str(build_database(home)), read_only=True) as con:
             history = load_history(con, last_day)
-            tables, outcome = forecast_all(history, last_day)
+            tables, outcome = forecast_all(history, last_day, helper=helper)
+            if helper is not None:  # its work is done: its memory is freed before the elasticity's
+                outcome.helper_peak_rss_mb, helper = helper.close(), None
             outcome.rows["price_elasticity"] = _elasticity(home, con, outcome)
         for name, rows in tables.items():
             outcome.rows[name] = write_table(home, name, pa.Table.from_pylist(rows, schema=TABLES[name]))
@@ -221,6 +249,9 @@ def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
         outcome.rows = dict.fromkeys(TABLES, 0)
         outcome.warnings.append(f"the forecast phase failed ({type(err).__name__}: {err}); tonight's forecast "
                                 "tables are empty and the marts that read them are built without a forecast")
+    finally:
+        if helper is not None:
+            outcome.helper_peak_rss_mb = helper.close()
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
 
