@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -326,7 +327,7 @@ def test_held_and_blocked_runs_leave_the_published_file_untouched(home):
     assert history["run-3"]["outcome"] == "held"
 
 
-@pytest.mark.parametrize("where", ["replace", "base_copy", "table_copy"])
+@pytest.mark.parametrize("where", ["replace", "base_copy", "sums_while_copying", "table_copy"])
 def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, where):
     make_build(home)
     publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
@@ -335,6 +336,8 @@ def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, w
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
+
+    copied = []
 
     if where == "replace":
         monkeypatch.setattr(pub.os, "replace", boom)
@@ -345,6 +348,19 @@ def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, w
             raise OSError("disk full")
 
         monkeypatch.setattr(pub.shutil, "copyfile", half_copy)
+    elif where == "sums_while_copying":  # the build's sums fail while the copy, in its thread, has not
+        real_copy = shutil.copyfile     # even started: the clean-up waits for it, or it would leave its file
+
+        def slow_copy(source, target):
+            time.sleep(0.5)
+            real_copy(source, target)
+            copied.append(target)
+
+        def sums_fail(*args):
+            raise duckdb.IOException("the build could not be read")
+
+        monkeypatch.setattr(pub.shutil, "copyfile", slow_copy)
+        monkeypatch.setattr(pub, "_build_sums", sums_fail)
     else:  # the first changed table is re-created in the new file, the second crashes
         real_create, created = pub._create_like_build, []
 
@@ -358,6 +374,7 @@ def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, w
     with pytest.raises((OSError, PublishError)):
         publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
     monkeypatch.undo()
+    assert len(copied) == (where == "sums_while_copying")  # the failed publish waited for its copy to end
     assert sha(published_database(home)) == before
     assert sorted(p.name for p in published_database(home).parent.iterdir()) == [
         ".publish.lock", "build.duckdb", "published.duckdb"]
