@@ -180,16 +180,19 @@ def _telling(progress: FileProgress | None, label: str):
     return lambda stage, rows, fraction: progress(label, stage, rows, fraction)
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB: its high-water mark (VmHWM, which the benchmark
-    resets per stage), else its peak since it started (ru_maxrss)."""
+def peak_rss_mb(pid: int | None = None) -> float:
+    """Peak resident memory in MB of this process (or of process `pid`, 0 when it cannot be read): its
+    high-water mark (VmHWM, which the benchmark resets per stage), else, for this process, its peak
+    since it started (ru_maxrss)."""
     try:
-        status = Path("/proc/self/status").read_text()
+        status = Path(f"/proc/{pid or 'self'}/status").read_text()
     except OSError:
         status = ""
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
+    if pid is not None:
+        return 0.0
     import resource
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 

@@ -2,10 +2,10 @@
 
 The phase is ~80 small statsmodels fits a night (4 backtest origins × 3 ETS configurations, Theta and
 the baseline, then the forecast itself, per channel), one core's Python work, channels independent of
-each other, while the machine's other core sits idle. So the phase starts this helper first (it
-imports pandas and statsmodels while the night reads the history), and the night's process and the
-helper take channels from one list until none is left: the one that finishes first takes the next,
-so a slow channel does not leave the other core waiting.
+each other, while the machine's other core sits idle. So a helper process is started as the night's
+dbt build starts (`prestart`; else as the phase starts), importing pandas and statsmodels meanwhile,
+and the night's process and the helper take channels from one list until none is left: the one that
+finishes first takes the next, so a slow channel does not leave the other core waiting.
 
 The helper only saves time: it runs the same function on the same frame (one BLAS thread, as the
 night's process does), so the rows are the same. When it is switched off (`CWH_FORECAST_HELPER=0`),
@@ -24,7 +24,6 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -66,10 +65,9 @@ class ForecastHelper:
 
     def rss_peak_so_far_mb(self) -> float:
         """Its peak memory until now (0 once it has ended)."""
-        try:
-            return _peak_rss_mb(Path(f"/proc/{self._process.pid}/status"))
-        except OSError:
-            return 0.0
+        from connectors.landing_pool import peak_rss_mb
+
+        return peak_rss_mb(self._process.pid)
 
     def close(self) -> float:
         """End the helper; its peak memory (MB), 0 when it had already stopped."""
@@ -125,19 +123,17 @@ def share_work(tasks: list[tuple], compute: Callable[..., Any], helper: Forecast
     todo, results, lock = deque(enumerate(tasks)), [None] * len(tasks), threading.Lock()
     done = [False] * len(tasks)
 
-    def take():
+    def next_task():
         with lock:
             return todo.popleft() if todo else None
 
     def helper_loop() -> None:
-        while (item := take()) is not None:
+        while (item := next_task()) is not None:
             index, task = item
             try:
                 results[index] = helper.compute(compute, task)
-            except HelperError as err:
+            except HelperError as err:  # its task is done below, after the join
                 log.info("%s; this process forecasts the rest", err)
-                with lock:
-                    todo.appendleft(item)  # done below, after the join, if nobody took it
                 return
             done[index] = True
 
@@ -145,26 +141,19 @@ def share_work(tasks: list[tuple], compute: Callable[..., Any], helper: Forecast
     if thread:
         thread.start()
     try:
-        while (item := take()) is not None:
+        while (item := next_task()) is not None:
             index, task = item
             results[index], done[index] = compute(*task), True
     finally:
         if thread:
             thread.join()
-    for index, task in enumerate(tasks):  # what the helper handed back
+    for index, task in enumerate(tasks):  # what the helper did not return
         if not done[index]:
             results[index] = compute(*task)
     return results
 
 
 # ---- the helper's side ----------------------------------------------------------------------------
-def _peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
-    for line in status.read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def _serve(preload: list[str]) -> None:
     """Import `preload`; then read tasks (function, arguments) until None and answer each with ("ok",
     result) or ("error", why); then ("peak", its peak RSS in MB)."""
@@ -186,7 +175,9 @@ def _serve(preload: list[str]) -> None:
                 answer = ("error", f"{type(err).__name__}: {err}")
             pickle.dump(answer, sink, protocol=pickle.HIGHEST_PROTOCOL)
             sink.flush()
-    pickle.dump(("peak", _peak_rss_mb()), sink)
+    from connectors.landing_pool import peak_rss_mb
+
+    pickle.dump(("peak", peak_rss_mb()), sink)
     sink.flush()
 
 
