@@ -323,8 +323,15 @@ def _patch_days(con: duckdb.DuckDBPyConnection, schema: str, name: str, column: 
         if _changed_days(con, kept) > build_rows // 2:
             return False  # most of the table: a whole copy costs as much and leaves no free blocks
         day = _ident(column)
-        match = (f"(CAST({day} AS VARCHAR) IN (SELECT d FROM publish_changed_days) OR ({day} IS NULL "
-                 "AND EXISTS (SELECT 1 FROM publish_changed_days WHERE d IS NULL)))")
+        day_type = con.execute("SELECT data_type FROM duckdb_columns() WHERE database_name = 'build' "
+                               "AND schema_name = ? AND table_name = ? AND column_name = ?",
+                               [schema, name, column]).fetchone()[0]
+        # the days in the column's own type, and rows without a day only when that "day" changed, so
+        # DuckDB skips the row groups whose min/max hold none of them (a text match, or an OR on nulls,
+        # reads every row of history: ~1 s a scan of the 10M lines' facts, three scans a patch)
+        match = f"{day} IN (SELECT CAST(d AS {day_type}) FROM publish_changed_days)"
+        if con.execute("SELECT count(*) FROM publish_changed_days WHERE d IS NULL").fetchone()[0]:
+            match = f"({match} OR {day} IS NULL)"
         con.execute(f"DELETE FROM {target} WHERE {match}")
         con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {match}")
         return _patch_is_whole(con, target, column, match, kept)
