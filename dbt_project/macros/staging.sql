@@ -25,14 +25,22 @@
         select * from {{ source(source_name, table_name) }}
         where {{ landed_since_last_build(table_name) }}
     ),
-    candidates as (
-        select * from landed
-        union all by name
-        select * from {{ this }} as stored
+    -- the stored rows of the landed keys, found by the key columns alone, then read whole by row id
+    -- (incremental staging is DuckDB's): a semi-join on the table reads every column of its history
+    -- before it filters (10M bench, Shopify order lines: 2.5 -> 0.5 s with a cold page cache)
+    stored_versions as materialized (
+        select stored.rowid as stored_row
+        from {{ this }} as stored
         where exists (
             select 1 from landed
             where {% for column in key %}landed.{{ column }} = stored.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
         )
+    ),
+    candidates as (
+        select * from landed
+        union all by name
+        select * from {{ this }}
+        where rowid in (select v.stored_row from stored_versions as v)
     )
     {%- endif %}
     select {{ star_except(["_version"]) }}
