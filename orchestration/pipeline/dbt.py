@@ -63,8 +63,19 @@ def prepare(home: Home) -> None:
 
 
 # nothing on the terminal, not even dbt's error lines (the caller reports failures once, from the
-# results); everything stays in the log file under the home
-QUIET = ("--log-level", "none", "--log-level-file", "debug")
+# results); the log file under the home keeps every node's start, result, timing and error at `info`.
+# `debug` adds each query's SQL and dbt's connection chatter: ~30k lines a night, whose formatting and
+# writing compete with the build for the GIL (1M incremental night, alternated: dbt stage 27-30 ->
+# 22-25 s), so it is asked for (CWH_DBT_LOG_LEVEL=debug) when diagnosing, not paid every night.
+DBT_LOG_LEVEL_ENV = "CWH_DBT_LOG_LEVEL"
+DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")
+
+
+def quiet_flags() -> tuple[str, ...]:
+    level = os.environ.get(DBT_LOG_LEVEL_ENV, "info").strip().lower() or "info"
+    if level not in DBT_LOG_LEVELS:
+        raise ValueError(f"{DBT_LOG_LEVEL_ENV}={level!r}: use one of {', '.join(DBT_LOG_LEVELS)}")
+    return ("--log-level", "none", "--log-level-file", level)
 
 
 def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb", callbacks: list | None = None):
@@ -76,7 +87,7 @@ def run_dbt(home: Home, *command: str, quiet: bool = True, target: str = "duckdb
 
     prepare(home)
     try:
-        flags = QUIET if quiet else ()
+        flags = quiet_flags() if quiet else ()
         return dbtRunner(callbacks=callbacks or []).invoke([*flags, *dbt_args(home, command, target)])
     finally:
         if target == "duckdb":
@@ -104,8 +115,8 @@ def run_build(home: Home, variables: Sequence[str], *selection: str, callbacks: 
     seed_plan = seed_reload.plan(home, parsed.result) if skip_unchanged_seeds else None
     try:
         result = dbtRunner(manifest=parsed.result, callbacks=callbacks or []).invoke(
-            [*QUIET, *dbt_args(home, ["build", *variables, *selection, *(seed_plan.leave_out if seed_plan else []),
-                                     "--no-write-json"])])
+            [*quiet_flags(), *dbt_args(home, ["build", *variables, *selection,
+                                              *(seed_plan.leave_out if seed_plan else []), "--no-write-json"])])
     finally:
         release_database()
     if seed_plan:

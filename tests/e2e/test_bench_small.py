@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from orchestration.bench import goals
 from orchestration.cli import app
+from orchestration.pipeline.dbt import DBT_LOG_LEVEL_ENV
 
 LINES = 20_000
 
@@ -21,6 +22,7 @@ def measured(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CWH_HOME", str(root / "home"))
         mp.setenv("CWH_LANDING_WORKERS", "2")  # the pool a big night lands with, at this small size too
+        mp.setenv(DBT_LOG_LEVEL_ENV, "debug")  # the parse lines the partial-parse test reads are dbt's debug
         result = CliRunner().invoke(app, ["bench", "--lines", str(LINES), "--history-days", "60",
                                           "--out", str(root / "out")], terminal_width=200)
     assert result.exit_code == 0, result.output

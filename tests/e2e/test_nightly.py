@@ -140,6 +140,11 @@ def test_a_failing_dbt_test_holds_the_publish(home):
     (home.landing("amazon_orders") / "all_orders_uk.txt").write_text(text)
     held = nightly_run(home, NOV_1)
     assert not held.published
-    assert any(c.feed == "warehouse" and c.check.startswith("dbt:") for c in held.blocking_failures), \
-        [(c.feed, c.check) for c in held.blocking_failures]
+    failed = [c for c in held.blocking_failures if c.feed == "warehouse" and c.check.startswith("dbt:")]
+    assert failed, [(c.feed, c.check) for c in held.blocking_failures]
     assert sha(published_database(home)) == before
+    # dbt's log file, at its default level (info), says which test failed, without each query's SQL
+    log = (home.root / "dbt" / "logs" / "dbt.log").read_text(errors="replace")
+    assert any(c.check.removeprefix("dbt:") in line and "FAIL" in line
+               for c in failed for line in log.splitlines()), log[-3000:]
+    assert '"app": "dbt"' not in log and "[debug]" not in log

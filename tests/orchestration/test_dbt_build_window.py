@@ -5,7 +5,7 @@ each invocation its own table as it stands when it starts."""
 import duckdb
 
 from connectors.home import Home, build_database
-from orchestration.pipeline.dbt import BUILD_WINDOW, run_dbt, snapshot_args
+from orchestration.pipeline.dbt import BUILD_WINDOW, DBT_LOG_LEVEL_ENV, run_dbt, snapshot_args
 
 SHOWN = ("select '{{ build_var(\"min_date\") }}' as min_date, '{{ build_var(\"max_date\") }}' as max_date, "
          "'{{ build_var(\"landed_after\") }}' as landed_after, '{{ build_var(\"max_date\") }}' as again")
@@ -30,7 +30,8 @@ def _shown(home: Home) -> tuple:
     return tuple(result.result.results[0].agate_table.rows[0])
 
 
-def test_the_window_is_read_once_per_invocation_and_each_invocation_reads_its_own(home):
+def test_the_window_is_read_once_per_invocation_and_each_invocation_reads_its_own(home, monkeypatch):
+    monkeypatch.setenv(DBT_LOG_LEVEL_ENV, "debug")  # the log file then holds every query dbt runs
     _write_window(home, min_date="2026-10-11", max_date="2026-11-01", landed_after="2026-11-01 02:00:00+00")
     assert _shown(home) == ("2026-10-11", "2026-11-01", "2026-11-01 02:00:00+00", "2026-11-01")
     # four values asked, one query (each cost dbt ~20 ms of its single-threaded Python, ~360 a night)
