@@ -80,10 +80,15 @@ affected_payouts as {% if duckdb %}materialized {% endif %}(  -- noqa: ST03
         select order_id from {{ ref('int_order_lines') }} where source = 'shopify' and order_date >= {{ start }}
     ) as o on o.order_id = t.order_name
     union
+    -- the window's refunds' transactions on their raw key (`shopify:` stripped from the refund line id):
+    -- not a line id built for every transaction of history (10M bench: this part's CPU 0.4 -> 0.2 s, same payouts)
     select 'shopify_payments', t.payout_id
     from shopify_payout_tx as t
-    inner join {{ ref('int_refunds') }} as r on r.refund_line_id = 'shopify:' || t.transaction_key
-    where r.source = 'shopify' and r.refund_date >= {{ start }}
+    inner join (
+        select substr(refund_line_id, 9) as transaction_key
+        from {{ ref('int_refunds') }}
+        where source = 'shopify' and refund_date >= {{ start }} and refund_line_id like 'shopify:%'
+    ) as r on r.transaction_key = t.transaction_key
 ),
 {%- endif %}
 
