@@ -21,33 +21,12 @@ with channels as (
     where channel_type <> 'unallocated'
 ),
 
-order_lines as (
-    select * from {{ ref('int_order_lines') }}
-    where not is_cancelled
-),
-
 orders as (
-    -- one row per order; an order is shipped once every line has shipped
-    select
-        channel,
-        order_id,
-        min(order_date) as order_date,
-        min(ordered_at) as ordered_at,
-        case when count(shipped_at) = count(*) then max(shipped_at) end as shipped_at,
-        sum(units) as units,
-        sum(gross_sales_rc) as gross_sales,
-        sum(discounts_rc) as discounts,
-        sum(shipping_income_rc) as shipping_income
-    from order_lines
-    group by channel, order_id
-),
-
-orders_timed as (
-    select
-        o.*,
-        cast({{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} as double) / 3600
-            as cycle_hours
-    from orders as o
+    -- one row per order with a non-cancelled line (int_orders: shipped once every such line has
+    -- shipped; cycle_hours from placed to shipped)
+    select channel, order_id, order_date, shipped_at, cycle_hours, has_customer, units,
+           gross_sales_rc as gross_sales, discounts_rc as discounts, shipping_income_rc as shipping_income
+    from {{ ref('int_orders') }}
 ),
 
 order_kpis as (
@@ -63,7 +42,7 @@ order_kpis as (
         sum(case when o.shipped_at is not null and o.cycle_hours <= c.promised_handling_hours then 1 else 0 end)
             as on_time_shipped_orders,
         percentile_cont(0.5) within group (order by o.cycle_hours) as order_cycle_hours
-    from orders_timed as o
+    from orders as o
     inner join channels as c on c.channel = o.channel
     group by o.channel, o.order_date
 ),
@@ -76,7 +55,7 @@ sessions as (
 
 identified_channels as (
     -- channels whose orders carry a buyer identity (Amazon's never do)
-    select distinct channel from order_lines where customer_key is not null
+    select distinct channel from orders where has_customer
 ),
 
 new_customers as (
@@ -127,7 +106,7 @@ pnl as (
 ),
 
 activity as (
-    select order_date as date from order_lines
+    select order_date as date from orders
     union all select date from sessions
     union all select refund_date from refunds
     union all select date from pnl where marketing_spend <> 0

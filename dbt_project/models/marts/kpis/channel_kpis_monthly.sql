@@ -36,24 +36,16 @@ channels as (
 ),
 
 orders as (
-    select
-        channel,
-        order_id,
-        min(order_date) as order_date,
-        min(ordered_at) as ordered_at,
-        case when count(shipped_at) = count(*) then max(shipped_at) end as shipped_at
-    from {{ ref('int_order_lines') }}
-    where not is_cancelled
-    group by channel, order_id
+    -- one row per order with a non-cancelled line (int_orders: shipped once every such line has shipped)
+    select channel, order_date, shipped_at, cycle_hours
+    from {{ ref('int_orders') }}
 ),
 
 order_cycle as (
     select
         o.channel,
         d.month,
-        percentile_cont(0.5) within group (
-            order by cast({{ elapsed_seconds('o.ordered_at', 'o.shipped_at') }} as double) / 3600
-        ) as order_cycle_hours
+        percentile_cont(0.5) within group (order by o.cycle_hours) as order_cycle_hours
     from orders as o
     inner join {{ ref('dim_date') }} as d on d.date = o.order_date
     where o.shipped_at is not null
