@@ -133,6 +133,13 @@ def test_price_inconsistency_and_promo_collision_where_seeded(built):
                          "and period_start = ?", [cut["channel"], cut["subject"], first.replace(day=1)])[0]
     assert price["is_price_outlier"] and price["is_below_map"] and price["price_deviation"] < -0.15
     assert price["lowest_list_price"] == Decimal("31.2000")  # 48.00 × 0.65
+    # the lines listed below MAP, counted here from the order lines themselves (the mart counts price points' lines)
+    below = query(built, "select count(*) as n from marts.fct_order_lines as l "
+                         "join config.minimum_advertised_prices as m on m.sku = l.sku and m.currency = l.currency "
+                         "where l.channel = ? and l.sku = ? and date_trunc('month', l.order_date) = ? "
+                         "and not l.is_cancelled and l.units > 0 and l.unit_price < m.minimum_advertised_price",
+                  [cut["channel"], cut["subject"], first.replace(day=1)])[0]["n"]
+    assert price["lines_below_map"] == below > 0
     flag = query(built, "select * from marts.channel_flags where flag = 'price_inconsistency' and grain = 'month'")
     assert [(f["channel"], f["subject"], f["period_start"]) for f in flag] == \
         [(cut["channel"], cut["subject"], first.replace(day=1))]

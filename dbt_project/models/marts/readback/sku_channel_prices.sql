@@ -17,9 +17,12 @@
 --     sales; below_margin_floor when under dim_channel.margin_floor_pct (with price_min_units).
 
 with lines as (
+    -- the order lines' price points per day (int_sku_channel_price_days: non-cancelled lines that sold
+    -- units of a SKU, grouped by channel, SKU, order date, currency and unit list price)
     select
         l.channel,
         l.sku,
+        l.lines,
         l.units,
         l.currency,
         l.unit_price,
@@ -30,14 +33,13 @@ with lines as (
         d.week_start,
         m.minimum_advertised_price,
         case when m.minimum_advertised_price is not null and l.unit_price < m.minimum_advertised_price
-             then 1 else 0 end as is_below_map
-    from {{ ref('fct_order_lines') }} as l
+             then l.lines else 0 end as lines_below_map
+    from {{ ref('int_sku_channel_price_days') }} as l
     inner join {{ ref('dim_date') }} as d on d.date = l.order_date
     inner join {{ ref('dim_channel') }} as c on c.channel = l.channel
     left join {{ ref('price_compare_channel_types') }} as t on t.channel_type = c.channel_type
     left join {{ ref('minimum_advertised_prices') }} as m
         on m.sku = l.sku and m.currency = l.currency and coalesce(t.compared, false)
-    where not l.is_cancelled and l.units > 0 and l.sku is not null
 ),
 
 periods as (
@@ -54,7 +56,7 @@ periods as (
         max(minimum_advertised_price) as minimum_advertised_price,
         max(case when minimum_advertised_price is not null then currency end) as map_currency,
         min(case when minimum_advertised_price is not null then unit_price end) as lowest_list_price,
-        sum(is_below_map) as lines_below_map
+        sum(lines_below_map) as lines_below_map
     from lines
     group by {{ column }}, channel, sku
     {{ "union all" if not loop.last }}
