@@ -83,3 +83,36 @@ where false
     {%- if max_value is not none %} or {{ column }} > {{ max_value }}{% endif %}
 {%- endfor %}
 {% endtest %}
+
+
+{# Totals in = totals out between a model and the model it is built from, per `group_by`: `totals` maps
+   a name to the expression computing it here and the one computing it there ({name: [here, there]},
+   e.g. orders: ['count(*)', 'count(distinct order_id)']); `compare_where` filters the other side (the
+   rows this model keeps). Returns the groups where any total differs. On an incremental night only the
+   dates in `date_column` the night re-processed are compared (reconciled_dates: both models re-process
+   their window's dates whole, the older ones are untouched since the build that last compared them); a
+   full build compares every date up to max_date. #}
+{% test same_totals(model, compare_model, group_by, totals, date_column, compare_where='true') %}
+with here as (
+    select {{ group_by | join(', ') }}
+        {%- for name, expressions in totals.items() %}, {{ expressions[0] }} as {{ name }}{% endfor %}
+    from {{ model }}
+    where {{ reconciled_dates(date_column) }}
+    group by {{ group_by | join(', ') }}
+),
+
+there as (
+    select {{ group_by | join(', ') }}
+        {%- for name, expressions in totals.items() %}, {{ expressions[1] }} as {{ name }}{% endfor %}
+    from {{ compare_model }}
+    where ({{ compare_where }}) and {{ reconciled_dates(date_column) }}
+    group by {{ group_by | join(', ') }}
+)
+
+select
+    {% for g in group_by %}coalesce(here.{{ g }}, there.{{ g }}) as {{ g }}, {% endfor %}
+    {%- for name in totals %}here.{{ name }} as {{ name }}_here, there.{{ name }} as {{ name }}_there{% if not loop.last %}, {% endif %}{% endfor %}
+from here
+full outer join there on {% for g in group_by %}here.{{ g }} = there.{{ g }}{% if not loop.last %} and {% endif %}{% endfor %}
+where {% for name in totals %}coalesce(here.{{ name }}, 0) <> coalesce(there.{{ name }}, 0){% if not loop.last %} or {% endif %}{% endfor %}
+{% endtest %}
