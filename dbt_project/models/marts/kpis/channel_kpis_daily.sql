@@ -24,7 +24,7 @@ with channels as (
 orders as (
     -- one row per order with a non-cancelled line (int_orders: shipped once every such line has
     -- shipped; cycle_hours from placed to shipped)
-    select channel, order_id, order_date, shipped_at, cycle_hours, has_customer, units,
+    select channel, order_date, shipped_at, cycle_hours, has_customer, units,
            gross_sales_rc as gross_sales, discounts_rc as discounts, shipping_income_rc as shipping_income
     from {{ ref('int_orders') }}
 ),

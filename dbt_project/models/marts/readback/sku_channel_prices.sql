@@ -22,7 +22,6 @@ with lines as (
     select
         l.channel,
         l.sku,
-        l.lines,
         l.units,
         l.currency,
         l.unit_price,
