@@ -253,6 +253,29 @@
 {% endmacro %}
 
 
+{# The groups a group-incremental model (strategy replace_groups or replace_listed_groups) re-computed
+   in this build: table `<model>__groups` next to it, one row per group (its unique_key), or one null
+   row when the build computed every group. The model writes it on every DuckDB build and it stays until
+   the next, so the model's row tests read only the rows the build wrote (tested_window_predicate). #}
+{% macro night_groups_relation(relation) %}
+    {%- if relation is none -%}  {#- a unit test's model has no relation -#}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__groups'}, type='table')) }}
+{% endmacro %}
+
+
+{# Write a group-incremental model's groups table (`groups_sql`: a select of the group keys as column
+   `key`; none: the build computes every group) and tell dbt's relation cache, so the tests find it. #}
+{% macro write_night_groups(groups_relation, key, groups_sql=none) %}
+    {%- if groups_relation is not none and execute and target.type == 'duckdb' and flags.WHICH in ('run', 'build') -%}
+        {%- set every_group = 'select cast(null as ' ~ dbt.type_string() ~ ') as ' ~ key -%}
+        {%- do run_query('create or replace table ' ~ groups_relation ~ ' as ' ~ (groups_sql or every_group)) -%}
+        {%- do adapter.cache_added(groups_relation) -%}
+    {%- endif -%}
+{% endmacro %}
+
+
 {# Models incremental by listed group (int_payout_items: by item group): the temp relation holds every
    row of the groups (unique_key) the build re-computed, and one marker row per such group
    (meta.row_column null) so that a group now without rows is listed too; the stored rows of the listed
@@ -360,7 +383,8 @@
 {%- endmacro %}
 
 
-{# The window predicate of the event model this test is attached to (none: test every row). #}
+{# The window predicate of the event model this test is attached to, or the groups predicate of a
+   group-incremental model (night_groups_predicate); none: test every row. #}
 {% macro tested_window_predicate() -%}
     {%- set scoped_tests = ['not_null', 'not_null_columns', 'primary_key', 'unique',
                             'accepted_values', 'accepted_range', 'accepted_range_columns', 'expression_is_true'] -%}
@@ -373,6 +397,9 @@
     {%- if test_name not in scoped_tests or tested is none or tested.config.materialized != 'incremental' -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- if tested.config.incremental_strategy in ('replace_groups', 'replace_listed_groups') -%}
+        {{ return(night_groups_predicate(tested)) }}
+    {%- endif -%}
     {%- set column = (tested.config.meta or {}).get('event_date_column') -%}
     {%- set first = build_var('min_date') or build_var('max_date') -%}
     {%- if not column or first is none -%}
@@ -381,4 +408,21 @@
     {%- set start = modules.datetime.date.fromisoformat(first | string)
                     - modules.datetime.timedelta(days=window_late_days(tested)) -%}
     {{ return(column ~ " >= cast('" ~ start ~ "' as date)") }}
+{%- endmacro %}
+
+
+{# A group-incremental model's tested rows: those of the groups its build re-computed (night_groups_relation;
+   the other groups' rows are as the last build that wrote them tested them). None (every row) when the
+   build computed every group or the table is missing (a model whose build did not write it). #}
+{% macro night_groups_predicate(tested) -%}
+    {%- set key = tested.config.unique_key -%}
+    {%- set groups = adapter.get_relation(tested.database, tested.schema, (tested.alias or tested.name) ~ '__groups') -%}
+    {%- if groups is none or not key -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set every_group = run_query('select count(*) from ' ~ groups ~ ' where ' ~ key ~ ' is null').columns[0].values()[0] -%}
+    {%- if every_group -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(key ~ ' in (select g.' ~ key ~ ' from ' ~ groups ~ ' as g)') }}
 {%- endmacro %}

@@ -191,7 +191,10 @@ def snapshot(home: Home) -> dict[str, list[tuple]]:
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in {BUILT_SCHEMAS} and table_type = 'BASE TABLE' order by all").fetchall()
+            f"where table_schema in {BUILT_SCHEMAS} and table_type = 'BASE TABLE' "
+            # a group-incremental model's list of the groups its build re-computed (not data: a full
+            # build lists every group)
+            "and not ends_with(table_name, '__groups') order by all").fetchall()
         return {f"{schema}.{name}": [_comparable(row) for row in
                                      con.execute(f'select * from {schema}."{name}" order by all').fetchall()]
                 for schema, name in tables}
@@ -339,6 +342,45 @@ def test_the_customer_check_compares_the_customers_the_night_could_change(replay
     assert _dbt_test(home, check, max_date=LAST_DAY.isoformat())[0][0] == "fail"
     drop_a_customer(f"last_order_date = date '{LAST_DAY}'")
     assert _dbt_test(home, check, **night)[0][0] == "fail"
+
+
+def test_the_payout_item_key_check_reads_the_groups_the_night_re_computed(replayed, tmp_path):
+    """The row tests of a group-incremental model (int_payout_items) on an incremental night read only
+    the groups its build re-computed, which it keeps in `int_payout_items__groups`: a repeated key in
+    such a group fails the primary key; one in a group every night since left alone (its rows as the
+    build that wrote them tested them) is the full build's to find."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    night = {"min_date": LAST_DAY.isoformat(), "max_date": LAST_DAY.isoformat(),
+             "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+    build(home, "run", "--select", "int_payout_items", **night)  # the last night's build of the model
+    manifest = json.loads((incremental.DBT_DIR / "target" / "manifest.json").read_text())
+    check = next(node["name"] for node in manifest["nodes"].values()
+                 if node["name"].startswith("primary_key_int_payout_items_"))
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        listed, every = con.execute("""
+            select (select count(*) from intermediate.int_payout_items__groups where group_key is not null),
+                   (select count(distinct group_key) from intermediate.int_payout_items)""").fetchone()
+    assert 0 < listed < every, (listed, every)  # the last night re-computed some groups, not all
+    assert _dbt_test(home, check, **night) == [("pass", 0)]
+
+    def repeat_an_item(in_the_nights_groups: bool) -> None:
+        listed = "in" if in_the_nights_groups else "not in"
+        with duckdb.connect(str(build_database(home))) as con:
+            added = con.execute(f"""
+                insert into intermediate.int_payout_items
+                select * from intermediate.int_payout_items where group_key = (
+                    select min(group_key) from intermediate.int_payout_items
+                    where group_key {listed} (select group_key from intermediate.int_payout_items__groups))
+                limit 1""").fetchone()[0]
+        assert added == 1
+
+    repeat_an_item(in_the_nights_groups=False)
+    assert _dbt_test(home, check, **night) == [("pass", 0)]
+    assert _dbt_test(home, check, max_date=LAST_DAY.isoformat()) == [("fail", 1)]
+    repeat_an_item(in_the_nights_groups=True)
+    assert _dbt_test(home, check, **night) == [("fail", 1)]
 
 # ---------------------------------------------------------------------------------------------------
 # The late-arriving window on its own. Above, `plan` widens the last night back to the first event

@@ -36,8 +36,6 @@
     unique_key='group_key',
     on_schema_change='append_new_columns',
     meta={'row_column': 'payout_key'},
-    post_hook=("drop table if exists {{ this.incorporate(path={'identifier': this.identifier ~ '__groups'}) }}"
-               if target.type == 'duckdb' else []),
 ) }}
 
 {%- set window = event_window() if is_incremental() else none %}
@@ -204,13 +202,12 @@ affected_groups as materialized (  -- noqa: ST03
 {%- endset %}
 {%- endif %}
 
-{#- only a build writes it: `dbt compile` and `dbt docs generate` show the same groups as a CTE -#}
+{#- only a build writes it: `dbt compile` and `dbt docs generate` show the same groups as a CTE. It stays
+    after the build: the model's row tests read only its groups (night_groups_relation) -#}
 {%- set groups_as_table = by_groups and execute and flags.WHICH in ('run', 'build') %}
-{%- if groups_as_table %}
-    {%- set groups_relation = this.incorporate(path={'identifier': this.identifier ~ '__groups'}) %}
-    {%- do run_query('create or replace table ' ~ groups_relation ~ ' as with ' ~ inputs ~ ','
-                     ~ groups ~ ' select distinct group_key from affected_groups') %}
-{%- endif %}
+{%- set groups_relation = night_groups_relation(this) %}
+{%- do write_night_groups(groups_relation, 'group_key', ('with ' ~ inputs ~ ',' ~ groups
+                          ~ ' select distinct group_key from affected_groups') if groups_as_table else none) %}
 
 with {{ inputs }},
 {%- if groups_as_table %}

@@ -16,32 +16,43 @@
 
 {#- a table built before it carried the file's sha256 is re-processed whole, once -#}
 {%- set compares_files = incremental_with_column('_source_sha256') %}
-
-with
-{%- if compares_files %}
-staged_files as (
+{%- set changed_settlements %}
     -- staging keeps one file per settlement (its latest)
-    select settlement_id, min(_source_sha256) as source_sha256
-    from {{ ref('stg_amazon__settlement_lines') }}
-    group by settlement_id
-),
+    with staged_files as (
+        select settlement_id, min(_source_sha256) as source_sha256
+        from {{ ref('stg_amazon__settlement_lines') }}
+        group by settlement_id
+    ),
 
-built_files as (
-    select
-        settlement_id,
-        min(_source_sha256) as source_sha256,
-        max(case when category is null or channel is null then 1 else 0 end) as has_unresolved_line
-    from {{ this }}
-    group by settlement_id
-),
+    built_files as (
+        select
+            settlement_id,
+            min(_source_sha256) as source_sha256,
+            max(case when category is null or channel is null then 1 else 0 end) as has_unresolved_line
+        from {{ this }}
+        group by settlement_id
+    )
 
-changed_settlements as (
     select s.settlement_id
     from staged_files as s
     left join built_files as b on b.settlement_id = s.settlement_id
     where b.settlement_id is null
         or coalesce(b.source_sha256, '') <> s.source_sha256
         or b.has_unresolved_line = 1
+{%- endset %}
+{#- the settlements re-processed, kept for the model's row tests (night_groups_relation); a build reads them back -#}
+{%- set groups_relation = night_groups_relation(this) %}
+{%- set groups_as_table = compares_files and execute and flags.WHICH in ('run', 'build') %}
+{%- do write_night_groups(groups_relation, 'settlement_id', changed_settlements if groups_as_table else none) %}
+
+with
+{%- if compares_files %}
+changed_settlements as (
+    {%- if groups_as_table %}
+    select settlement_id from {{ groups_relation }}
+    {%- else %}
+    {{ changed_settlements }}
+    {%- endif %}
 ),
 
 lines as (
