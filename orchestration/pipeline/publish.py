@@ -33,6 +33,10 @@ published file is never written in place. Publishing builds a new file next to i
    day whose sums differ must be among them, else the table is re-created whole. The build's per-day
    sums also give its table checksum (one pass over it) and are recorded for the next night; a file
    published before the sums were recorded has its days summed from the copy instead.
+   Any other table of unchanged DDL is patched by row: the row hashes found on one side only (one
+   hash join of build and copy) are the rows deleted from the copy and those inserted from the build
+   (dim_customer: a night changes ~18k of its 4.1M customers); its (rows, checksum) must then be the
+   build's, else it is re-created whole, as it is when most of it changed.
    dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
    a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
    file lands);
@@ -354,6 +358,35 @@ class BuildSums:
     days_table: str | None = None
 
 
+def _patch_rows(con: duckdb.DuckDBPyConnection, schema: str, name: str, build: BuildSums) -> bool:
+    """Make tmp's table (no event-grain fact, same DDL as the build's) equal to the build's by deleting
+    the rows the build no longer has and inserting those it added, told apart by row hash (a night
+    changes ~18k of dim_customer's 4.1M rows at the 10M bench: 2.9 → 1.1 s against a re-created table).
+    False (nothing to trust: re-create it) when most of it changed or, after the patch, its (rows,
+    checksum) is not the build's (a row repeated on one side only matches nothing it can tell apart)."""
+    source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
+    columns = [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'build' AND schema_name = ? "
+        "AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()]
+    row_hash = f"hash({', '.join(_ident(c) for c in columns)})"  # hash(*COLUMNS(*)), which DELETE cannot bind
+    try:
+        # one hash join: a row hash on one side only was added (build) or removed (tmp)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE publish_changed_rows AS
+            SELECT coalesce(built.h, kept.h) AS h, built.h IS NOT NULL AS added
+            FROM (SELECT {row_hash} AS h FROM {source}) AS built
+            FULL OUTER JOIN (SELECT {row_hash} AS h FROM {target}) AS kept ON built.h = kept.h
+            WHERE built.h IS NULL OR kept.h IS NULL""")
+        if con.execute("SELECT count(*) FROM publish_changed_rows").fetchone()[0] > build.rows // 2:
+            return False  # most of the table: a whole copy costs as much and leaves no free blocks
+        con.execute(f"DELETE FROM {target} WHERE {row_hash} IN (SELECT h FROM publish_changed_rows WHERE NOT added)")
+        con.execute(f"INSERT INTO {target} SELECT * FROM {source} "
+                    f"WHERE {row_hash} IN (SELECT h FROM publish_changed_rows WHERE added)")
+        return _checksum(con, target) == (build.rows, build.checksum)
+    finally:
+        con.execute("DROP TABLE IF EXISTS publish_changed_rows")
+
+
 def _build_sums(con: duckdb.DuckDBPyConnection, build: Mapping[tuple[str, str], tuple[str, str]],
                 date_columns: Mapping[str, str]) -> dict[str, BuildSums]:
     """Every published relation of the build summed (step 3's build side): its (rows, checksum), and an
@@ -379,8 +412,9 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
     """Make the published schemas of the attached `tmp` equal to the build's (`build`: its relations,
     `sums`: their `_build_sums`): a table whose checksum and DDL equal what was published is kept, an
     event-grain table of unchanged DDL has its changed days replaced (`date_columns`: schema.table →
-    event date column), any other is (re-)created with the build's rows, and what the build no longer
-    has is dropped. → (tables, rows, checksums, changed table names, the patched ones among them)."""
+    event date column), any other table of unchanged DDL its changed rows, the rest (or a patch that
+    fails) is (re-)created with the build's rows, and what the build no longer has is dropped.
+    → (tables, rows, checksums, changed table names, the patched ones among them)."""
     date_columns = date_columns or {}
     con.execute(DAY_SUMS_DDL)
     kept = _relations(con, "tmp")
@@ -400,7 +434,9 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
             in_place = kind == "table" and same_ddl and published_checksums.get(key) == checksums[key]
             if not in_place:
                 changed.append(key)
-                if day_column and same_ddl and _patch_days(con, schema, name, day_column, summed.rows):
+                if kind == "table" and same_ddl and (
+                        _patch_days(con, schema, name, day_column, summed.rows) if day_column
+                        else _patch_rows(con, schema, name, summed)):
                     patched.append(key)
                     in_place = True
             if day_column:  # what the table holds once this publish is done, for the next night's patch

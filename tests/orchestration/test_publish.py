@@ -569,3 +569,66 @@ def test_a_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole(hom
     monkeypatch.undo()
     assert publish_history(home)[-1]["tables_patched"] == []
     assert published_equals_build(home, EVENTS)
+
+
+# ---- other tables: a night's changed rows are patched, not the table re-created --------------------
+def test_a_table_with_few_changed_rows_gets_only_those_rows_replaced(home):
+    make_build(home, rows=20_000)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(build_database(home))) as con:  # the next night: 10 rows restated, 5 gone, 5 new
+        con.execute("UPDATE marts.fct_contribution SET x = x + 1 WHERE id < 10")
+        con.execute("DELETE FROM marts.fct_contribution WHERE id BETWEEN 100 AND 104")
+        con.execute("INSERT INTO marts.fct_contribution SELECT i, 'ch9', i FROM range(20_000, 20_005) t(i)")
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    record = publish_history(home)[-1]
+    assert record["tables_changed"] == ["marts.big_contribution", "marts.fct_contribution"]
+    assert record["tables_patched"] == ["marts.fct_contribution"]  # the view is copied whole, as always
+    assert published_equals_build(home, "marts.fct_contribution")
+    with duckdb.connect(str(published_database(home)), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(x) FROM marts.fct_contribution").fetchone() == (
+            20_000, sum(range(20_000)) + 10 - sum(range(100, 105)) + sum(range(20_000, 20_005)))
+        # the patched table keeps its contract: primary key and not null
+        assert sorted(con.execute("SELECT constraint_type FROM duckdb_constraints() "
+                                  "WHERE table_name = 'fct_contribution'").fetchall()) == [
+            ("NOT NULL",), ("NOT NULL",), ("PRIMARY KEY",)]
+
+
+def test_a_row_patch_that_cannot_tell_repeated_rows_apart_is_caught_and_the_table_copied_whole(home):
+    """A row added twice where the copy has it once matches on its hash and looks unchanged: the patched
+    table's checksum is not the build's, so the table is re-created from the build."""
+    make_build(home, channels=30)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("INSERT INTO marts.dim_channel VALUES ('ch1')")
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    record = publish_history(home)[-1]
+    assert record["tables_changed"] == ["marts.big_contribution", "marts.dim_channel"]
+    assert record["tables_patched"] == []
+    assert published_equals_build(home, "marts.dim_channel")
+    assert relations(published_database(home))["marts.dim_channel"] == 31
+
+
+def test_a_row_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole(home, monkeypatch):
+    make_build(home, rows=2_000)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("UPDATE marts.fct_contribution SET x = -x WHERE id < 20")
+    connect = duckdb.connect
+
+    class LosesRowsOnPatch:  # the patch's insert keeps only even ids
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT INTO tmp") and "FROM publish_changed_rows" in sql:
+                sql += " AND id % 2 = 0"
+            return self._con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    monkeypatch.setattr(pub.duckdb, "connect", lambda *a, **k: LosesRowsOnPatch(connect(*a, **k)))
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    monkeypatch.undo()
+    assert publish_history(home)[-1]["tables_patched"] == []
+    assert published_equals_build(home, "marts.fct_contribution")
