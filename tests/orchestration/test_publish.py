@@ -543,21 +543,17 @@ def test_a_file_published_before_day_sums_were_recorded_is_patched_from_its_own_
         assert con.execute("SELECT count(*) FROM main.publish_day_sums").fetchone()[0] == 31
 
 
-def test_a_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole(home, monkeypatch):
-    """The patched days are summed again from the published copy: a patch that lost rows (a bug in its
-    insert) cannot publish a table that differs from the audited build."""
-    make_build(home)
-    make_events(home, range(60))
-    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
-    make_events(home, range(61))
+def lose_rows_on_patch(monkeypatch, reads: str) -> None:
+    """Publish's connections, with a patch's insert (the `INSERT INTO tmp` whose SQL has `reads`) keeping
+    only even ids: a bug in a patch that the check of the patched table must catch."""
     connect = duckdb.connect
 
-    class LosesRowsOnPatch:  # the patch's insert keeps only even ids
+    class LosesRowsOnPatch:
         def __init__(self, con):
             self._con = con
 
         def execute(self, sql, *args):
-            if sql.startswith("INSERT INTO tmp") and "FROM publish_changed_days" in sql:
+            if sql.startswith("INSERT INTO tmp") and reads in sql:
                 sql += " AND id % 2 = 0"
             return self._con.execute(sql, *args)
 
@@ -565,6 +561,16 @@ def test_a_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole(hom
             return getattr(self._con, name)
 
     monkeypatch.setattr(pub.duckdb, "connect", lambda *a, **k: LosesRowsOnPatch(connect(*a, **k)))
+
+
+def test_a_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole(home, monkeypatch):
+    """The patched days are summed again from the published copy: a patch that lost rows (a bug in its
+    insert) cannot publish a table that differs from the audited build."""
+    make_build(home)
+    make_events(home, range(60))
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(61))
+    lose_rows_on_patch(monkeypatch, "FROM publish_changed_days")
     publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
     monkeypatch.undo()
     assert publish_history(home)[-1]["tables_patched"] == []
@@ -613,21 +619,7 @@ def test_a_row_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole
     publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
     with duckdb.connect(str(build_database(home))) as con:
         con.execute("UPDATE marts.fct_contribution SET x = -x WHERE id < 20")
-    connect = duckdb.connect
-
-    class LosesRowsOnPatch:  # the patch's insert keeps only even ids
-        def __init__(self, con):
-            self._con = con
-
-        def execute(self, sql, *args):
-            if sql.startswith("INSERT INTO tmp") and "FROM publish_changed_rows" in sql:
-                sql += " AND id % 2 = 0"
-            return self._con.execute(sql, *args)
-
-        def __getattr__(self, name):
-            return getattr(self._con, name)
-
-    monkeypatch.setattr(pub.duckdb, "connect", lambda *a, **k: LosesRowsOnPatch(connect(*a, **k)))
+    lose_rows_on_patch(monkeypatch, "FROM publish_changed_rows")
     publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
     monkeypatch.undo()
     assert publish_history(home)[-1]["tables_patched"] == []
