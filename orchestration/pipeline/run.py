@@ -35,7 +35,7 @@ from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental, seed_reload
-from orchestration.pipeline.dbt import node_progress, run_build, snapshot_args
+from orchestration.pipeline.dbt import node_progress, parse_project, run_build, snapshot_args
 from orchestration.pipeline.forecast.helper import prestarted_peak_rss_mb
 from orchestration.pipeline.forecast.phase import ForecastOutcome, prepare_helper, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
@@ -78,6 +78,7 @@ class RunReport:
     build_window: incremental.BuildWindow | None = None
     snapshot: dict | None = None  # the ledger files this run builds (taken once landing is over)
     seeds_unchanged: bool = False  # the build left the seeds out, unchanged since loaded (pipeline.seed_reload)
+    dbt_manifest: object = None  # the project as the first dbt phase parsed it; the second builds on it
     finished: bool = False  # the publish decision is taken (published or held)
     progress: Callable[[str], None] = no_progress
     stages: dict[str, dict] = field(default_factory=dict)  # seconds per step (the benchmark reads them)
@@ -217,10 +218,13 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
         whole = not dbt_selection and not report.full_refresh  # a subset from the UI builds what it selects
         if not dbt_selection:  # the forecast phase follows: its helper imports while dbt builds
             prepare_helper()
-        result = run_build(home, snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS,
-                           *dbt_selection, *(["--full-refresh"] if report.full_refresh else []),
-                           callbacks=[*(callbacks or []), node_progress(report.progress)],
-                           skip_unchanged_seeds=whole)
+        parsed = parse_project(home, snapshot_args())
+        report.dbt_manifest = parsed.result if parsed.success else None
+        result = parsed if not parsed.success else run_build(
+            home, snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS, *dbt_selection,
+            *(["--full-refresh"] if report.full_refresh else []),
+            callbacks=[*(callbacks or []), node_progress(report.progress)], skip_unchanged_seeds=whole,
+            manifest=report.dbt_manifest)
         report.seeds_unchanged = whole and seed_reload.left_out(result)
         report.add_helpers_peak("dbt_build", prestarted_peak_rss_mb())
         report.checks += dbt_checks(result, home)
@@ -254,7 +258,8 @@ def build_forecast_marts(home: Home, report: RunReport, *dbt_selection: str, cal
         result = run_build(home, snapshot_args(), "--exclude", "test_type:unit",
                            *(dbt_selection or ("--select", FORECAST_MODELS)),  # a subset is within it
                            *(["--full-refresh"] if report.full_refresh else []),
-                           callbacks=[*(callbacks or []), node_progress(report.progress)])
+                           callbacks=[*(callbacks or []), node_progress(report.progress)],
+                           manifest=report.dbt_manifest)  # parsed by the first phase, same arguments
         report.checks += dbt_checks(result, home)
     return result
 
