@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from connectors.home import published_database
-from orchestration.pipeline.publish import publish
+from orchestration.pipeline.publish import publish, standby_database
 from tests.orchestration.test_publish import make_build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,8 @@ KILLED_PUBLISH = textwrap.dedent("""
             real_create(con, *args)
         pub._create_like_build = create_once
     elif point == "before_swap":  # the new file complete and fsync'ed, not yet renamed
-        pub.os.replace = die
+        real_replace, published = pub.os.replace, pub.published_database(home)
+        pub.os.replace = lambda source, target: die() if Path(target) == published else real_replace(source, target)
     pub.publish(home, run_id="killed", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
 """)
 
@@ -60,9 +61,13 @@ def sha(path: Path) -> str:
 
 @pytest.mark.parametrize("point", ["base_copy", "table_copy", "before_swap"])
 def test_a_publish_killed_anywhere_leaves_the_published_file_as_it_was(home, point):
+    """table_copy and before_swap write into the standby file (publish.standby_database), base_copy
+    copies the published file (no standby)."""
     make_build(home, rows=20_000)
     publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
     published = published_database(home)
+    if point == "base_copy":
+        standby_database(published).unlink()
     before = sha(published)
     make_build(home, scale=3, rows=20_000, channels=4)  # two tables change
 
@@ -77,6 +82,10 @@ def test_a_publish_killed_anywhere_leaves_the_published_file_as_it_was(home, poi
 
     result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
     assert result.published and not list(published.parent.glob("published.duckdb.*.tmp*"))
+    # the file replaced is the next standby, as it was published: a kill between the standby's link and
+    # the swap left it under both names, and the next publish did not write into it
+    standby = standby_database(published)
+    assert sha(standby) == before and not standby.samefile(published)
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("SELECT list(run_id ORDER BY published_at) FROM publish_log").fetchone()[0] == [
             "run-1", "run-2"]

@@ -331,6 +331,9 @@ def test_held_and_blocked_runs_leave_the_published_file_untouched(home):
 def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, where):
     make_build(home)
     publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    published = published_database(home)
+    if where in ("base_copy", "sums_while_copying"):  # without a standby, the new file starts as a copy
+        pub.standby_database(published).unlink()
     before = sha(published_database(home))
     make_build(home, scale=7, channels=4)  # two tables change: the second copy crashes
 
@@ -376,8 +379,12 @@ def test_crash_mid_publish_leaves_published_file_and_no_tmp(home, monkeypatch, w
     monkeypatch.undo()
     assert len(copied) == (where == "sums_while_copying")  # the failed publish waited for its copy to end
     assert sha(published_database(home)) == before
-    assert sorted(p.name for p in published_database(home).parent.iterdir()) == [
+    standby = pub.standby_database(published)
+    assert sorted(p.name for p in published.parent.iterdir() if p != standby) == [
         ".publish.lock", "build.duckdb", "published.duckdb"]
+    # the standby, written into by the failed publish, is gone, or was never touched (the swap's os.replace
+    # fails before it is taken); never the published file under a second name
+    assert standby.exists() == (where == "replace") and not (standby.exists() and standby.samefile(published))
     with duckdb.connect(str(published_database(home)), read_only=True) as con:
         assert con.execute("SELECT list(run_id) FROM publish_log").fetchone()[0] == ["run-1"]
 
@@ -624,3 +631,121 @@ def test_a_row_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole
     monkeypatch.undo()
     assert publish_history(home)[-1]["tables_patched"] == []
     assert published_equals_build(home, "marts.fct_contribution")
+
+
+# ---- the standby: the file published before the current one becomes the next night's new file ------------
+def inode(path) -> int:
+    return path.stat().st_ino
+
+
+def publish_night(home, night: int, **build) -> None:
+    make_build(home, scale=night, **build)
+    publish(home, run_id=f"run-{night}", logical_date=date(2026, 8, night), watermarks={}, checks=[])
+
+
+def test_the_third_publish_writes_only_the_changes_into_the_file_published_first(home, monkeypatch):
+    published = published_database(home)
+    publish_night(home, 1, rows=2_000)
+    first = inode(published)
+    publish_night(home, 2, rows=2_000)
+    assert inode(pub.standby_database(published)) == first  # kept, not deleted, by the swap
+    second = inode(published)
+    make_build(home, scale=3, rows=2_000)
+    make_events(home, range(30), amount_of=lambda day, i: day * 10 + i + (5 if day == 20 else 0))
+    copies = []
+    monkeypatch.setattr(pub.shutil, "copyfile", lambda *args: copies.append(args))
+    publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=[])
+    assert copies == [] and inode(published) == first  # two nights' changes written into it, nothing copied
+    assert inode(pub.standby_database(published)) == second
+    assert relations(published) == {**PUBLISHED, "main.publish_log": 3, "main.publish_day_sums": 30,
+                                    "marts.fct_contribution": 2_000, "marts.big_contribution": 1_950,
+                                    EVENTS: 90}
+    for table in ("marts.fct_contribution", "marts.big_contribution", "config.channels", EVENTS):
+        assert published_equals_build(home, table), table
+    with duckdb.connect(str(published), read_only=True) as con:  # the published file's log, not the standby's
+        assert con.execute("SELECT list(run_id ORDER BY published_at) FROM publish_log").fetchone()[0] == [
+            "run-1", "run-2", "run-3"]
+    # the next night patches the events the standby (run-2's file, which never had them) lacks
+    make_events(home, range(31))
+    publish(home, run_id="run-4", logical_date=date(2026, 8, 4), watermarks={}, checks=[])
+    assert copies == [] and inode(published) == second and published_equals_build(home, EVENTS)
+
+
+def test_a_standby_another_process_reads_is_left_to_it_and_the_published_file_copied(home, tmp_path):
+    published = published_database(home)
+    publish_night(home, 1, rows=20_000)
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(ready), str(stop)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert reader.poll() is None, reader.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        first = inode(published)
+        publish_night(home, 2, rows=20_000)  # the reader's file is now the standby
+        publish_night(home, 3, rows=20_000)  # which it still reads: not written into
+        assert inode(published) != first and not pub.standby_database(published).samefile(published)
+        stop.touch()
+        out, err = reader.communicate(timeout=30)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert reader.returncode == 0, err
+    report = json.loads(out)
+    assert set(report["reads"]) == {sum(range(20_000))} and report["old_log"] == ["run-1"]
+    assert report["after_reconnect"] == 3 * sum(range(20_000))
+    assert published_equals_build(home, "marts.fct_contribution")
+
+
+def test_a_standby_this_process_reads_is_left_to_it(home):
+    published = published_database(home)
+    publish_night(home, 1)
+    publish_night(home, 2)
+    with duckdb.connect(str(pub.standby_database(published)), read_only=True) as reader:
+        first = inode(pub.standby_database(published))
+        publish_night(home, 3)
+        assert inode(published) != first
+        assert reader.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == sum(range(100))
+    assert published_equals_build(home, "marts.fct_contribution")
+
+
+def test_a_publish_that_fails_in_the_standby_leaves_the_published_file_and_the_next_one_copies(home, monkeypatch):
+    published = published_database(home)
+    publish_night(home, 1)
+    publish_night(home, 2)
+    before = sha(published)
+    make_build(home, scale=3)
+
+    def crash(*args):
+        raise duckdb.IOException("crash in the middle of the standby's patch")
+
+    monkeypatch.setattr(pub, "_create_like_build", crash)
+    with pytest.raises(PublishError):
+        publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=[])
+    monkeypatch.undo()
+    assert sha(published) == before
+    assert sorted(p.name for p in published.parent.iterdir()) == [
+        ".publish.lock", "build.duckdb", "published.duckdb"]  # the half-written standby is gone
+    publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=[])
+    assert published_equals_build(home, "marts.fct_contribution")
+    assert pub.standby_database(published).exists()
+
+
+def test_a_standby_that_is_the_published_file_is_never_written_into(home):
+    """A publish killed between linking the standby and the swap leaves both names on one file."""
+    published = published_database(home)
+    publish_night(home, 1)
+    publish_night(home, 2)
+    pub.standby_database(published).unlink()
+    os.link(published, pub.standby_database(published))
+    before = sha(published)
+    with duckdb.connect(str(published), read_only=True) as con:
+        old = con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0]
+    publish_night(home, 3)
+    assert published_equals_build(home, "marts.fct_contribution")
+    standby = pub.standby_database(published)
+    assert sha(standby) == before and not standby.samefile(published)
+    with duckdb.connect(str(standby), read_only=True) as con:
+        assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == old
