@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -281,13 +283,11 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_reader_keeps_a_consistent_snapshot_during_publish(home, tmp_path):
-    make_build(home, rows=20_000)
-    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
-    old_sum = sum(range(20_000))
-    make_build(home, scale=3, rows=20_000)
-    ready, stop = tmp_path / "ready", tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(published_database(home)), str(ready), str(stop)],
+@contextmanager
+def another_process_reading(path: Path, tmp_path: Path) -> Iterator[dict]:
+    """A process reading `path` (READER) from before the block to after it; its report fills the dict."""
+    ready, stop, report = tmp_path / "ready", tmp_path / "stop", {}
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(path), str(ready), str(stop)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -295,15 +295,24 @@ def test_reader_keeps_a_consistent_snapshot_during_publish(home, tmp_path):
             assert reader.poll() is None, reader.stderr.read()
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
-        assert result.published  # while the reader holds the old file open read-only
+        yield report
         stop.touch()
         out, err = reader.communicate(timeout=30)
     finally:
         if reader.poll() is None:
             reader.kill()
     assert reader.returncode == 0, err
-    report = json.loads(out)
+    report.update(json.loads(out))
+
+
+def test_reader_keeps_a_consistent_snapshot_during_publish(home, tmp_path):
+    make_build(home, rows=20_000)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    old_sum = sum(range(20_000))
+    make_build(home, scale=3, rows=20_000)
+    with another_process_reading(published_database(home), tmp_path) as report:
+        result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+        assert result.published  # while the reader holds the old file open read-only
     assert len(report["reads"]) >= 5
     assert set(report["reads"]) == {old_sum}  # every read on the open connection: the old snapshot
     assert report["old_log"] == ["run-1"]
@@ -674,26 +683,11 @@ def test_the_third_publish_writes_only_the_changes_into_the_file_published_first
 def test_a_standby_another_process_reads_is_left_to_it_and_the_published_file_copied(home, tmp_path):
     published = published_database(home)
     publish_night(home, 1, rows=20_000)
-    ready, stop = tmp_path / "ready", tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(ready), str(stop)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert reader.poll() is None, reader.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+    with another_process_reading(published, tmp_path) as report:
         first = inode(published)
         publish_night(home, 2, rows=20_000)  # the reader's file is now the standby
         publish_night(home, 3, rows=20_000)  # which it still reads: not written into
         assert inode(published) != first and not pub.standby_database(published).samefile(published)
-        stop.touch()
-        out, err = reader.communicate(timeout=30)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-    assert reader.returncode == 0, err
-    report = json.loads(out)
     assert set(report["reads"]) == {sum(range(20_000))} and report["old_log"] == ["run-1"]
     assert report["after_reconnect"] == 3 * sum(range(20_000))
     assert published_equals_build(home, "marts.fct_contribution")
