@@ -743,3 +743,19 @@ def test_a_standby_that_is_the_published_file_is_never_written_into(home):
     assert sha(standby) == before and not standby.samefile(published)
     with duckdb.connect(str(standby), read_only=True) as con:
         assert con.execute("SELECT sum(x) FROM marts.fct_contribution").fetchone()[0] == old
+
+
+def test_the_tables_changed_are_told_against_the_last_publish_not_the_older_standby(home):
+    published = published_database(home)
+    publish_night(home, 1)
+    publish_night(home, 2)  # fct_contribution changes
+    first = inode(pub.standby_database(published))
+    result = publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=[])  # same build
+    assert inode(published) == first  # written into the standby, which had night 1's rows
+    record = publish_history(home)[-1]
+    # night 2's fct_contribution was re-written into it, yet tonight changed nothing but the view (always copied)
+    assert record["tables_changed"] == ["marts.big_contribution"] and result.changed == 1
+    assert published_equals_build(home, "marts.fct_contribution")
+    with duckdb.connect(str(published), read_only=True) as con:
+        assert con.execute("SELECT list(tables_changed ORDER BY published_at) FROM publish_log").fetchone()[0] == [
+            6, 2, 1]
