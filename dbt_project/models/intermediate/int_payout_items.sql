@@ -35,7 +35,7 @@
     incremental_strategy='replace_listed_groups',
     unique_key='group_key',
     on_schema_change='append_new_columns',
-    meta={'row_column': 'payout_key'},
+    meta={'row_column': 'payout_key', 'full_build_rows_per_bucket': 6000000},
 ) }}
 
 {%- set window = event_window() if is_incremental() else none %}
@@ -44,6 +44,9 @@
 {#- a Shopify group's own key (an order name or a transaction key): the inputs are filtered on their raw
     columns, not on a key built for every row of history (9.7M order lines, 6.6M transactions at 10M) -#}
 {%- set in_shopify_groups = "in (select substr(a.group_key, 18) from affected_groups as a where starts_with(a.group_key, 'shopify_payments:'))" %}
+{#- a whole build (first, --full-refresh) runs in buckets of groups when the inputs are big (macro
+    full_build_buckets): each input filtered on its group's own key, as by_groups filters on the groups -#}
+{%- set buckets = full_build_buckets() %}
 {%- if by_groups %}
     {#- Shopify transaction times are instants: two days' slack covers any business time zone -#}
     {%- set start = "cast('" ~ window.start ~ "' as date)" %}
@@ -229,6 +232,7 @@ shopify_orders as (
     from {{ ref('int_order_lines') }}
     where source = 'shopify'
     {%- if by_groups %} and order_id {{ in_shopify_groups }}{% endif %}
+    {%- if buckets > 1 %} and {{ full_build_bucket('order_id', buckets) }}{% endif %}
     group by order_id
 ),
 
@@ -251,6 +255,8 @@ shopify_tx as (
     where p.payout_id is not null and p.transaction_type <> 'payout'
     {%- if by_groups %}
         and coalesce(p.order_name, p.transaction_key) {{ in_shopify_groups }}
+    {%- elif buckets > 1 %}
+        and {{ full_build_bucket('coalesce(p.order_name, p.transaction_key)', buckets) }}
     {%- endif %}
 ),
 
@@ -366,6 +372,8 @@ amazon_paid as (
     from amazon_lines_keyed
     {%- if by_groups %}
     where item_key {{ in_groups }}
+    {%- elif buckets > 1 %}
+    where {{ full_build_bucket('item_key', buckets) }}
     {%- endif %}
 ),
 
@@ -389,6 +397,7 @@ amazon_fact_rows as (
     left join amazon_withheld as w on w.item_key = l.order_line_id
     where l.source in ('amazon_orders_report', 'amazon_settlement') and not l.is_cancelled
     {%- if by_groups %} and l.order_line_id {{ in_groups }}{% endif %}
+    {%- if buckets > 1 %} and {{ full_build_bucket('l.order_line_id', buckets) }}{% endif %}
     union all
     select
         'refund' as item_kind,
@@ -399,6 +408,7 @@ amazon_fact_rows as (
     from {{ ref('int_refunds') }}
     where source = 'amazon_settlement'
     {%- if by_groups %} and refund_line_id {{ in_groups }}{% endif %}
+    {%- if buckets > 1 %} and {{ full_build_bucket('refund_line_id', buckets) }}{% endif %}
     union all
     select
         case when pnl_line = 'reimbursements' then 'reimbursement' else 'fee' end as item_kind,
@@ -409,6 +419,7 @@ amazon_fact_rows as (
     from {{ ref('int_fees') }}
     where source = 'amazon_settlement'
     {%- if by_groups %} and fee_line_id {{ in_groups }}{% endif %}
+    {%- if buckets > 1 %} and {{ full_build_bucket('fee_line_id', buckets) }}{% endif %}
 ),
 
 amazon_facts as (
