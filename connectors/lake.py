@@ -226,6 +226,7 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                 pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwh-lake-write") as background:
             account = FileAccount()
+            constant = _Constants()
             writing: Future | None = None
             for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp", account=account,
                                        progress=progress):
@@ -234,11 +235,11 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
                 if good.num_rows:
                     n = good.num_rows
                     lineage = {
-                        "_source_file": _constant(path.name, pa.string(), n),
-                        "_source_sha256": _constant(sha, pa.string(), n),
+                        "_source_file": constant(path.name, pa.string(), n),
+                        "_source_sha256": constant(sha, pa.string(), n),
                         "_source_line": good.column("_line").cast(pa.int64()),
-                        "_source_format": _constant(layout.format.name, pa.string(), n),
-                        "_loaded_at": _constant(stamp, pa.int64(), n).cast(pa.timestamp("us", tz="UTC")),
+                        "_source_format": constant(layout.format.name, pa.string(), n),
+                        "_loaded_at": constant(stamp, pa.timestamp("us", tz="UTC"), n),
                     }
                     table = good.drop(["_line"])
                     for name, column in lineage.items():
@@ -283,6 +284,21 @@ def _constant(value, type_: pa.DataType, n: int) -> pa.Array:
     from Python values import pandas, seconds of a landing's time)."""
     dtype = pl.String if type_ == pa.string() else pl.Int64
     return pl.select(pl.repeat(value, n, dtype=dtype)).to_series().to_arrow().cast(type_)
+
+
+class _Constants:
+    """A file's lineage columns (one value repeated): each built once, at its first batch's size, and
+    sliced for the batches after, not re-built per batch (~3% of landing a Shopify export)."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple, pa.Array] = {}
+
+    def __call__(self, value, type_: pa.DataType, n: int) -> pa.Array:
+        array = self._arrays.get((value, type_))
+        if array is None or len(array) < n:
+            stored = pa.int64() if pa.types.is_timestamp(type_) else type_
+            array = self._arrays[(value, type_)] = _constant(value, stored, n).cast(type_)
+        return array.slice(0, n)
 
 
 def _event_range(table: pa.Table, column: str, low, high):
