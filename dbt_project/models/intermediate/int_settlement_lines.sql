@@ -60,7 +60,7 @@ lines as (
     where settlement_id in (select c.settlement_id from changed_settlements as c)
 ),
 {%- else %}
-lines as (
+lines as {{ not_materialized() }} (  -- every line of history, read again rather than held whole
     select * from {{ ref('stg_amazon__settlement_lines') }}
 ),
 {%- endif %}

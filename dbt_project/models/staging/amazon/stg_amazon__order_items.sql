@@ -19,7 +19,7 @@ items as (
     select * from {{ this }} as stored where stored.amazon_order_id in (select l.amazon_order_id from landed as l)
 ),
 {%- else %}
-items as (
+items as {{ not_materialized() }} (  -- read twice (each order's latest file, then its rows), never held whole
     select * from {{ source('amazon', 'amazon_orders') }}
     where {{ in_file_snapshot('amazon_orders') }}
 ),

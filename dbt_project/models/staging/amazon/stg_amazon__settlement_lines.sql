@@ -17,7 +17,8 @@ lines as (
     select * from {{ this }} as stored where stored.settlement_id in (select l.settlement_id from landed as l)
 ),
 {%- else %}
-lines as (
+-- read twice (the latest file of each settlement, then its lines), never buffered whole
+lines as {{ not_materialized() }} (
     select * from {{ source('amazon', 'amazon_settlements') }}
     where {{ in_file_snapshot('amazon_settlements') }}
 ),
