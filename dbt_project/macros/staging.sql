@@ -42,6 +42,7 @@
         select * from {{ this }}
         where rowid in (select v.stored_row from stored_versions as v)
     )
+    {{ latest_versions(key, 'candidates') }}
     {%- elif target.type == 'duckdb' %}
     {#- a whole build: only the keys landed more than once (a re-export, a revised row) are ranked; the
         others, nearly all, are taken as they are instead of sorting every whole row by its key (10M
@@ -61,34 +62,28 @@
     from {{ source(source_name, table_name) }} as landed
     where {{ in_file_snapshot(table_name) }} and not {{ repeated }}
     union all
-    select {{ star_except(["_version"]) }}
-    from (
-        select
-            *,
-            row_number() over (
-                partition by {{ key | join(', ') }}
-                order by _loaded_at desc, _source_line desc
-            ) as _version
-        from {{ source(source_name, table_name) }} as landed
-        where {{ in_file_snapshot(table_name) }} and {{ repeated }}
-    ) as versions
-    where _version = 1
-    {%- endif %}
-    {%- if is_incremental() or target.type != 'duckdb' %}
-    select {{ star_except(["_version"]) }}
-    from (
-        select
-            *,
-            row_number() over (
-                partition by {{ key | join(', ') }}
-                order by _loaded_at desc, _source_line desc
-            ) as _version
-        from {% if is_incremental() %}candidates{% else %}{{ source(source_name, table_name) }}
-        where {{ in_file_snapshot(table_name) }}{% endif %}
-    ) as versions
-    where _version = 1
+    {{ latest_versions(key, source(source_name, table_name) ~ ' as landed where '
+                                ~ in_file_snapshot(table_name) ~ ' and ' ~ repeated) }}
+    {%- else %}
+    {{ latest_versions(key, source(source_name, table_name) ~ ' where ' ~ in_file_snapshot(table_name)) }}
     {%- endif %}
 {% endmacro %}
+
+
+{# Per key, the row of the most recently landed file, then the later line: `rows` is what follows `from`. #}
+{% macro latest_versions(key, rows) %}
+    select {{ star_except(["_version"]) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by {{ key | join(', ') }}
+                order by _loaded_at desc, _source_line desc
+            ) as _version
+        from {{ rows }}
+    ) as versions
+    where _version = 1
+{%- endmacro %}
 
 
 {# Rows of this run's new files: with var `file_snapshot` (`cwh run`, the Dagster job), the files the
