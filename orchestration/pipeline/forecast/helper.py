@@ -1,16 +1,19 @@
-"""The forecast's second core: a helper process that forecasts some of the night's channels.
+"""The forecast's cores: helper processes that do the phase's tasks while the night's process waits.
 
 The phase is ~80 small statsmodels fits a night (4 backtest origins × 3 ETS configurations, Theta and
-the baseline, then the forecast itself, per channel), one core's Python work, channels independent of
-each other, while the machine's other core sits idle. So a helper process is started as the night's
-dbt build starts (`prestart`; else as the phase starts), importing pandas and statsmodels meanwhile,
-and the night's process and the helper take channels from one list until none is left: the one that
-finishes first takes the next, so a slow channel does not leave the other core waiting.
+the baseline, then the forecast itself, per channel) and a price-elasticity regression: one core's
+Python work in independent tasks (one per channel, one for the elasticity). So `HELPERS` helper
+processes (one per core, at most two) are started as the night's dbt build starts (`prestart`; else
+as the phase starts), importing pandas and statsmodels meanwhile at a lower priority than the build
+(`HELPER_NICENESS`), and they take tasks from one list
+until none is left: the one that finishes first takes the next, so a slow task does not leave the
+other core waiting. The night's process does none of them itself when it has helpers: it would first
+import statsmodels (~1 s of the phase, measured at the 1M bench, while a helper had done two channels).
 
-The helper only saves time: it runs the same function on the same frame (one BLAS thread, as the
-night's process does), so the rows are the same. When it is switched off (`CWH_FORECAST_HELPER=0`),
-the machine has one core, or it fails, the night computes what the helper did not return, exactly as
-without it. Frames and results cross the pipe as pickles between two processes of this checkout.
+The helpers only save time: they run the same function on the same arguments (one BLAS thread, as the
+night's process does), so the rows are the same. When they are switched off (`CWH_FORECAST_HELPER=0`),
+the machine has one core, or one fails, the night computes what the helpers did not return, exactly
+as without them. Tasks and results cross the pipe as pickles between processes of this checkout.
 """
 
 from __future__ import annotations
@@ -23,17 +26,25 @@ import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-SWITCH_ENV = "CWH_FORECAST_HELPER"  # "0": every channel in the night's own process
+SWITCH_ENV = "CWH_FORECAST_HELPER"  # "0": every task in the night's own process
+# a phase is ~6 tasks of ~0.5 s at the 1M bench: a third process would spend more importing than it saves
+HELPERS = 2
+HELPER_NICENESS = 10
 
 
 def enabled() -> bool:
     return (os.environ.get(SWITCH_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
             and (os.cpu_count() or 1) > 1)
+
+
+def helper_count() -> int:
+    """Helpers a phase gets: one per core, at most HELPERS; none when switched off or on one core."""
+    return min(os.cpu_count() or 1, HELPERS) if enabled() else 0
 
 
 class HelperError(RuntimeError):
@@ -89,37 +100,42 @@ class ForecastHelper:
         return lines[-1] if lines else "no message"
 
 
-_prestarted: ForecastHelper | None = None
+_prestarted: list[ForecastHelper] = []
 
 
 def prestart(preload: tuple[str, ...]) -> None:
-    """Start a helper now, to import `preload` while the night does other work (the dbt build);
-    the phase adopts it with `take`. A helper never taken ends with the night's process."""
-    global _prestarted
-    if _prestarted is None and enabled():
-        _prestarted = ForecastHelper(preload)
+    """Start the helpers now, to import `preload` while the night does other work (the dbt build);
+    the phase adopts them with `take`. Helpers never taken end with the night's process."""
+    if not _prestarted:
+        _prestarted.extend(ForecastHelper(preload) for _ in range(helper_count()))
 
 
 def prestarted_peak_rss_mb() -> float:
-    """The prestarted helper's memory so far: the night counts it in the step it waited through."""
-    return _prestarted.rss_peak_so_far_mb() if _prestarted is not None else 0.0
+    """The prestarted helpers' memory so far: the night counts it in the step it waited through."""
+    return sum(helper.rss_peak_so_far_mb() for helper in _prestarted)
 
 
-def take(preload: tuple[str, ...]) -> ForecastHelper | None:
-    """The phase's helper: the prestarted one, else a new one; None when switched off."""
-    global _prestarted
-    helper, _prestarted = _prestarted, None
+def take(preload: tuple[str, ...]) -> list[ForecastHelper]:
+    """The phase's helpers: the prestarted ones, else new ones; none when switched off."""
+    helpers = list(_prestarted)
+    _prestarted.clear()
     if not enabled():
-        if helper is not None:
+        for helper in helpers:
             helper.close()
-        return None
-    return helper or ForecastHelper(preload)
+        return []
+    return helpers or [ForecastHelper(preload) for _ in range(helper_count())]
 
 
-def share_work(tasks: list[tuple], compute: Callable[..., Any], helper: ForecastHelper | None) -> list[Any]:
-    """`[compute(*task) for task in tasks]` (`compute` a module-level function), the helper (when
-    given) taking tasks from the same list as this process. A task the helper could not do is done
-    here, so the result is the same list."""
+def close_all(helpers: list[ForecastHelper]) -> float:
+    """End the helpers; their peak memory summed (MB: they ran side by side)."""
+    return sum(helper.close() for helper in helpers)
+
+
+def share_work(tasks: list[tuple], compute: Callable[..., Any],
+               helpers: Sequence[ForecastHelper] = ()) -> list[Any]:
+    """`[compute(*task) for task in tasks]` (`compute` a module-level function), in order. With
+    helpers, they take the tasks from one list and this process computes only what they could not
+    return; without, this process computes every task."""
     todo, results, lock = deque(enumerate(tasks)), [None] * len(tasks), threading.Lock()
     done = [False] * len(tasks)
 
@@ -127,27 +143,23 @@ def share_work(tasks: list[tuple], compute: Callable[..., Any], helper: Forecast
         with lock:
             return todo.popleft() if todo else None
 
-    def helper_loop() -> None:
+    def helper_loop(helper: ForecastHelper) -> None:
         while (item := next_task()) is not None:
             index, task = item
             try:
                 results[index] = helper.compute(compute, task)
             except HelperError as err:  # its task is done below, after the join
-                log.info("%s; this process forecasts the rest", err)
+                log.info("%s; the other helpers and this process do the rest", err)
                 return
             done[index] = True
 
-    thread = threading.Thread(target=helper_loop, name="forecast-helper", daemon=True) if helper else None
-    if thread:
+    threads = [threading.Thread(target=helper_loop, args=(helper,), name="forecast-helper", daemon=True)
+               for helper in helpers]
+    for thread in threads:
         thread.start()
-    try:
-        while (item := next_task()) is not None:
-            index, task = item
-            results[index], done[index] = compute(*task), True
-    finally:
-        if thread:
-            thread.join()
-    for index, task in enumerate(tasks):  # what the helper did not return
+    for thread in threads:
+        thread.join()
+    for index, task in enumerate(tasks):  # every task without helpers; else what they did not return
         if not done[index]:
             results[index] = compute(*task)
     return results
@@ -161,6 +173,10 @@ def _serve(preload: list[str]) -> None:
 
     from threadpoolctl import threadpool_limits
 
+    # below the night's process: started as the dbt build starts, the helpers import on the cycles dbt leaves
+    # idle instead of taking them from it (unniced, two importing helpers slowed the 1M incremental night's
+    # build by ~0.5 s); in the phase the night's process only waits, so nothing else wants the cores
+    os.nice(HELPER_NICENESS)
     sink = os.fdopen(os.dup(1), "wb")  # the pipe is for pickles only: anything printed goes to stderr
     os.dup2(2, 1)
     for module in preload:

@@ -14,14 +14,15 @@ Per channel (series.py: top-down, stockout and promotion days masked):
   a SKU's 80% interval is the channel's, times its share, widened by the count noise of a SKU's
   daily units (Poisson 10% and 90% quantiles).
 
-Channels are independent: on two cores a helper process (helper.py) forecasts some of them while
-this process does the others, with the same rows.
+Channels are independent of each other and of the price elasticity: on two cores two helper
+processes (helper.py) share those tasks, with the same rows.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,9 +34,9 @@ from threadpoolctl import threadpool_limits
 
 from connectors.home import Home, build_database
 from orchestration.pipeline.forecast import TABLES, clear_tables, write_table
-from orchestration.pipeline.forecast.helper import ForecastHelper, share_work
-from orchestration.pipeline.forecast.helper import prestart as prestart_helper
-from orchestration.pipeline.forecast.helper import take as take_helper
+from orchestration.pipeline.forecast.helper import ForecastHelper, close_all, share_work
+from orchestration.pipeline.forecast.helper import prestart as prestart_helpers
+from orchestration.pipeline.forecast.helper import take as take_helpers
 from orchestration.pipeline.forecast.models import BASELINE, METHODS, seasonal_naive_scale
 from orchestration.pipeline.forecast.series import channel_demand, fill_gaps, load_history, sku_shares
 
@@ -46,9 +47,10 @@ ORIGINS = 4  # backtest origins, a week apart, the latest HORIZON days before th
 MIN_TRAINING_DAYS = 21  # an origin with less history before it is not backtested
 BUCKETS = (("1-7", 1, 7), ("8-14", 8, 14), ("15-28", 15, 28))
 MODELS = ("ets", "theta")
-# what the fits import on first use (models.py, forecast_channel): a helper imports them before its first channel
-HELPER_PRELOAD = (__name__, "statsmodels.tsa.exponential_smoothing.ets", "statsmodels.tsa.forecasting.theta",
-                  "scipy.stats")
+# what the tasks import on first use (models.py, forecast_channel, elasticity.py): a helper imports them
+# before its first task
+HELPER_PRELOAD = (__name__, "orchestration.pipeline.forecast.elasticity", "statsmodels.tsa.exponential_smoothing.ets",
+                  "statsmodels.tsa.forecasting.theta", "scipy.stats")
 
 
 @dataclass
@@ -60,7 +62,7 @@ class ForecastOutcome:
     methods: dict[str, str] = field(default_factory=dict)  # channel → method kept
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    helper_peak_rss_mb: float = 0.0  # the helper process's (helper.py), beside this process's own
+    helper_peak_rss_mb: float = 0.0  # the helper processes' (helper.py), beside this process's own
 
     @property
     def ok(self) -> bool:
@@ -201,46 +203,75 @@ def channel_result(channel: str, frame: pd.DataFrame, end: pd.Timestamp, mask: b
     return ChannelResult(accuracy, daily, rows, used, warnings + more)
 
 
+@dataclass
+class ElasticityResult:
+    rows: list[dict]
+    warnings: list[str]
+
+
+def elasticity_result(database: str) -> ElasticityResult:
+    """price_elasticity (forecast/elasticity.py) from the build database, on a read-only connection of
+    its own (a helper's task, beside the channels'); its failure is a warning and no rows, never raised."""
+    try:
+        from orchestration.pipeline.forecast.elasticity import price_elasticity
+
+        with duckdb.connect(database, read_only=True) as con:
+            return ElasticityResult(price_elasticity(con).to_pylist(), [])
+    except Exception as err:  # noqa: BLE001 — only this table is empty
+        log.warning("price elasticity failed", exc_info=True)
+        return ElasticityResult([], [f"price elasticity failed ({type(err).__name__}: {err}); its table is empty"])
+
+
+def phase_task(kind: str, *args):
+    """One task of the phase (what share_work hands a helper): a channel's forecast or the elasticity."""
+    return elasticity_result(*args) if kind == "elasticity" else channel_result(*args)
+
+
 def forecast_all(history: pd.DataFrame, last_day: date, mask: bool = True,
-                 methods: tuple[str, ...] = (*MODELS, BASELINE),
-                 helper: ForecastHelper | None = None) -> tuple[dict[str, list[dict]], ForecastOutcome]:
-    """Backtest and forecast every channel of `history` (series.load_history); with a `helper`
-    process, the two share the channels (helper.py: the same rows, in the same order)."""
+                 methods: tuple[str, ...] = (*MODELS, BASELINE), helpers: Sequence[ForecastHelper] = (),
+                 elasticity_from: str | None = None) -> tuple[dict[str, list[dict]], ForecastOutcome]:
+    """Backtest and forecast every channel of `history` (series.load_history) and, given the build
+    database's path `elasticity_from`, estimate the price elasticity (`price_elasticity` rows); the
+    `helpers` share those tasks (helper.py: the same rows, in the same order)."""
     outcome = ForecastOutcome()
     tables: dict[str, list[dict]] = {"demand_forecast": [], "forecast_accuracy": [], "forecast_backtest": []}
     end = pd.Timestamp(last_day)
-    tasks = [(channel, frame, end, mask, methods) for channel, frame in history.groupby("channel", sort=True)]
-    for (channel, *_), result in zip(tasks, share_work(tasks, channel_result, helper), strict=True):
+    tasks = [("channel", channel, frame, end, mask, methods)
+             for channel, frame in history.groupby("channel", sort=True)]
+    if elasticity_from is not None:  # first: the longest task, so no core waits on it at the end
+        tasks.insert(0, ("elasticity", elasticity_from))
+    for task, result in zip(tasks, share_work(tasks, phase_task, helpers), strict=True):
+        outcome.warnings += result.warnings
+        if isinstance(result, ElasticityResult):
+            tables["price_elasticity"] = result.rows
+            continue
         tables["forecast_accuracy"] += result.accuracy
         tables["forecast_backtest"] += result.backtest
         tables["demand_forecast"] += result.forecast
-        outcome.methods[channel] = result.method
-        outcome.warnings += result.warnings
+        outcome.methods[task[1]] = result.method
     return tables, outcome
 
 
 def prepare_helper() -> None:
-    """Start the phase's helper process ahead of the phase (the night calls it as its dbt build
-    starts): it imports the fits' modules meanwhile, so it takes channels as soon as the phase starts."""
-    prestart_helper(HELPER_PRELOAD)
+    """Start the phase's helper processes ahead of the phase (the night calls it as its dbt build
+    starts): they import the tasks' modules meanwhile, so they take tasks as soon as the phase starts."""
+    prestart_helpers(HELPER_PRELOAD)
 
 
 def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
     """The night's forecast phase (module docstring). Never raises."""
     started = time.perf_counter()
     outcome = ForecastOutcome()
-    helper = take_helper(HELPER_PRELOAD)
+    helpers = take_helpers(HELPER_PRELOAD)
     try:
         # one BLAS thread: the fits are hundreds of small problems, where OpenBLAS's second thread has
         # nothing to share and its spinning took a core from the phase (half its CPU on 2 cores); the
         # results do not change (OpenBLAS splits a product by rows and columns, never along the sums)
-        with threadpool_limits(limits=1, user_api="blas"), \
-                duckdb.connect(str(build_database(home)), read_only=True) as con:
-            history = load_history(con, last_day)
-            tables, outcome = forecast_all(history, last_day, helper=helper)
-            if helper is not None:  # its work is done: its memory is freed before the elasticity's
-                outcome.helper_peak_rss_mb, helper = helper.close(), None
-            outcome.rows["price_elasticity"] = _elasticity(home, con, outcome)
+        with threadpool_limits(limits=1, user_api="blas"):
+            with duckdb.connect(str(build_database(home)), read_only=True) as con:
+                history = load_history(con, last_day)
+            tables, outcome = forecast_all(history, last_day, helpers=helpers,
+                                           elasticity_from=str(build_database(home)))
         for name, rows in tables.items():
             outcome.rows[name] = write_table(home, name, pa.Table.from_pylist(rows, schema=TABLES[name]))
     except Exception as err:  # noqa: BLE001 — the forecast never holds the night
@@ -250,23 +281,6 @@ def run_forecast(home: Home, last_day: date) -> ForecastOutcome:
         outcome.warnings.append(f"the forecast phase failed ({type(err).__name__}: {err}); tonight's forecast "
                                 "tables are empty and the marts that read them are built without a forecast")
     finally:
-        if helper is not None:
-            outcome.helper_peak_rss_mb = helper.close()
+        outcome.helper_peak_rss_mb = close_all(helpers)
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
-
-
-def _elasticity(home: Home, con: duckdb.DuckDBPyConnection, outcome: ForecastOutcome) -> int:
-    """price_elasticity (forecast/elasticity.py) into its table; its failure empties only that table."""
-    try:
-        from orchestration.pipeline.forecast.elasticity import price_elasticity
-
-        result = price_elasticity(con)
-        table = result if isinstance(result, pa.Table) else pa.Table.from_pandas(
-            result.to_pandas() if hasattr(result, "to_pandas") else result, preserve_index=False)
-        return write_table(home, "price_elasticity", table)
-    except Exception as err:  # noqa: BLE001
-        log.warning("price elasticity failed", exc_info=True)
-        outcome.warnings.append(f"price elasticity failed ({type(err).__name__}: {err}); its table is empty")
-        write_table(home, "price_elasticity", None)
-        return 0
