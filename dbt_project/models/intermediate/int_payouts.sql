@@ -8,11 +8,72 @@
 --   amazon_settlement  reported = the summary row's total-amount (Σ of the channel's lines when one
 --                      settlement holds lines of several channels); period = [settlement start date,
 --                      settlement end date), deposit date = payout date
+--
+-- Incremental on DuckDB by payout (strategy replace_listed_groups, docs/incremental.md): a row sums its
+-- payout's transactions or lines over its whole history, so a night re-computes whole payouts — those
+-- with a transaction or a settlement line in the window (two days' slack: transaction times are
+-- instants, the window's days local ones), those whose stored period reaches into it (a transaction
+-- that moved to another payout, a settlement re-issued) and those the sources no longer hold — and
+-- replaces every stored row of them (a marker row each, source null, so that a channel the payout no
+-- longer has is deleted too). Elsewhere, and on a full build, every payout.
+{{ config(
+    materialized=('incremental' if target.type == 'duckdb' else 'table'),
+    incremental_strategy='replace_listed_groups',
+    unique_key='payout_key',
+    on_schema_change='append_new_columns',
+    meta={'row_column': 'source'},
+) }}
+{%- set window = event_window() if is_incremental() else none %}
+{%- set by_payouts = window is not none and window.start is not none %}
+{%- if by_payouts %}
+    {%- set start = "cast('" ~ (window.start - modules.datetime.timedelta(days=2)) ~ "' as date)" %}
+    {%- set shopify_payouts = "(select a.payout_id from affected_payouts as a where a.source = 'shopify_payments')" %}
+    {%- set amazon_payouts = "(select a.payout_id from affected_payouts as a where a.source = 'amazon_settlement')" %}
+{%- endif %}
 
-with shopify_orders as (
+with
+{%- if by_payouts %}
+-- every payout the sources hold (a distinct key each: a hash join below, where `not in` took 0.3 s at 10M)
+-- (ST03: sqlfluff does not see the uses below, in a join and in `in (select …)` filters)
+live_payouts as (  -- noqa: ST03
+    select distinct 'shopify_payments' as source, payout_id
+    from {{ ref('stg_shopify__payment_transactions') }}
+    where payout_id is not null
+    union all
+    select distinct 'amazon_settlement' as source, settlement_id as payout_id
+    from {{ ref('stg_amazon__settlement_lines') }}
+),
+
+affected_payouts as materialized (  -- noqa: ST03
+    select distinct 'shopify_payments' as source, payout_id
+    from {{ ref('stg_shopify__payment_transactions') }}
+    where payout_id is not null and transaction_date >= {{ start }}
+    union
+    select distinct 'amazon_settlement' as source, settlement_id as payout_id
+    from {{ ref('stg_amazon__settlement_lines') }}
+    where posted_date >= {{ start }} or settlement_end_date >= {{ start }}
+    union
+    select source, payout_id from {{ this }} where period_end >= {{ start }}
+    union
+    select s.source, s.payout_id
+    from {{ this }} as s
+    left join live_payouts as l on l.source = s.source and l.payout_id = s.payout_id
+    where l.payout_id is null
+),
+
+{% endif %}
+shopify_tx as (
+    select *
+    from {{ ref('stg_shopify__payment_transactions') }}
+    where payout_id is not null and transaction_type <> 'payout'
+    {%- if by_payouts %} and payout_id in {{ shopify_payouts }}{% endif %}
+),
+
+shopify_orders as (
     select order_id, min(channel) as channel
     from {{ ref('int_order_lines') }}
     where source = 'shopify'
+    {%- if by_payouts %} and order_id in (select t.order_name from shopify_tx as t){% endif %}
     group by order_id
 ),
 
@@ -28,15 +89,17 @@ shopify as (
         max({{ local_date('p.transaction_date') }}) as period_end,
         count(*) as transactions,
         sum(p.net) as reported
-    from {{ ref('stg_shopify__payment_transactions') }} as p
+    from shopify_tx as p
     left join shopify_orders as o on o.order_id = p.order_name
-    where p.payout_id is not null and p.transaction_type <> 'payout'
     group by p.payout_id, coalesce(o.channel, 'unallocated')
 ),
 
 settlement_channels as (
     select settlement_id, channel, count(*) as lines, sum(amount) as amount
     from {{ ref('int_settlement_lines') }}
+    {%- if by_payouts %}
+    where settlement_id in {{ amazon_payouts }}
+    {%- endif %}
     group by settlement_id, channel
 ),
 
@@ -49,6 +112,9 @@ settlements as (
         cast(max(settlement_end_date) as date) as period_end_exclusive,
         cast(max(deposit_date) as date) as deposit_date
     from {{ ref('stg_amazon__settlement_lines') }}
+    {%- if by_payouts %}
+    where settlement_id in {{ amazon_payouts }}
+    {%- endif %}
     group by settlement_id
 ),
 
@@ -88,3 +154,17 @@ select
 from {{ payouts }}
 {% if not loop.last %}union all{% endif %}
 {% endfor %}
+{%- if is_incremental() %}
+-- the payouts re-computed, one marker row per stored row of theirs (source null: strategy
+-- replace_listed_groups deletes the stored rows, inserts none); a build without a window marks every
+-- stored row (a null key)
+union all
+select
+    {{ 's.payout_key' if by_payouts else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as payout_key,
+    cast(null as {{ dbt.type_string() }}) as source,
+    null, null, null, null, null, null, null, null, null
+{%- if by_payouts %}
+from {{ this }} as s
+inner join affected_payouts as a on a.source = s.source and a.payout_id = s.payout_id
+{%- endif %}
+{%- endif %}
