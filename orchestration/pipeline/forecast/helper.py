@@ -5,10 +5,10 @@ the baseline, then the forecast itself, per channel) and a price-elasticity regr
 Python work in independent tasks (one per channel, one for the elasticity). So `HELPERS` helper
 processes (one per core, at most two) are started as the night's dbt build starts (`prestart`; else
 as the phase starts), importing pandas and statsmodels meanwhile at a lower priority than the build
-(`HELPER_NICENESS`), and they take tasks from one list
-until none is left: the one that finishes first takes the next, so a slow task does not leave the
-other core waiting. The night's process does none of them itself when it has helpers: it would first
-import statsmodels (~1 s of the phase, measured at the 1M bench, while a helper had done two channels).
+(`HELPER_NICENESS`), and they take tasks from one list until none is left: the one that finishes
+first takes the next, so a slow task does not leave the other core waiting. The night's process does
+none of them itself when it has helpers: it would first import statsmodels (1.7 s of its phase at the
+1M bench, found with py-spy, while the one helper it had then did most channels).
 
 The helpers only save time: they run the same function on the same arguments (one BLAS thread, as the
 night's process does), so the rows are the same. When they are switched off (`CWH_FORECAST_HELPER=0`),
@@ -48,7 +48,7 @@ def helper_count() -> int:
 
 
 class HelperError(RuntimeError):
-    """The helper did not return a channel (it stopped, or the channel raised there)."""
+    """The helper did not return a task's result (it stopped, or the task raised there)."""
 
 
 class ForecastHelper:
