@@ -44,7 +44,7 @@ live_payouts as (  -- noqa: ST03
     from {{ ref('stg_amazon__settlement_lines') }}
 ),
 
-affected_payouts as materialized (  -- noqa: ST03
+affected_payouts as {% if target.type == 'duckdb' %}materialized {% endif %}(  -- noqa: ST03
     select distinct 'shopify_payments' as source, payout_id
     from {{ ref('stg_shopify__payment_transactions') }}
     where payout_id is not null and transaction_date >= {{ start }}
