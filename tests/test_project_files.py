@@ -97,3 +97,7 @@ def test_the_duckdb_memory_limit_has_one_default_in_python_and_the_dbt_profile()
 
     profile = (ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
     assert f"memory_limit: \"{{{{ env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}') }}}}\"" in profile
+    # given once, when dbt opens the database: as `settings`, dbt-duckdb SETs it on every node's cursor
+    duckdb_target = yaml.safe_load(profile)["cwh"]["outputs"]["duckdb"]
+    assert "memory_limit" in duckdb_target["config_options"]
+    assert "memory_limit" not in (duckdb_target.get("settings") or {})
