@@ -4,6 +4,7 @@ The build database, dbt's target folder and its logs all live under the home, so
 test workers, a test and a demo) never share dbt state.
 """
 
+import functools
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -60,6 +61,7 @@ def prepare(home: Home) -> None:
     (home.root / "warehouse").mkdir(parents=True, exist_ok=True)
     ensure_feed_files(home)
     ensure_forecast_files(home)  # source `forecasts` readable before the forecast phase first writes it
+    drop_file_lines_below_their_level()
 
 
 # nothing on the terminal, not even dbt's error lines (the caller reports failures once, from the
@@ -69,6 +71,40 @@ def prepare(home: Home) -> None:
 # 22-25 s), so it is asked for (CWH_DBT_LOG_LEVEL=debug) when diagnosing, not paid every night.
 DBT_LOG_LEVEL_ENV = "CWH_DBT_LOG_LEVEL"
 DBT_LOG_LEVELS = ("debug", "info", "warn", "error", "none")
+
+
+def drop_file_lines_below_their_level() -> bool:
+    """Make dbt's log file skip the events below its level before it formats them, not after.
+
+    dbt formats every event as a line of its log file (the secrets of the environment scrubbed from
+    each, by scanning every variable) and only then does Python's logging drop the lines below the
+    file's level: at `info`, the ~30k debug events of a night are formatted for nothing, on the build's
+    GIL-bound threads (1M incremental night, alternated: dbt phase 10.5 / 10.6 -> 10.3 / 9.7 s). The
+    file logger dbt builds (`dbt.events.logging._get_logfile_config`, dbt-core 1.11) gets a filter that
+    drops them first; the lines written are the same. Returns False, leaving dbt as it is, if a dbt
+    version no longer has that function (tests/orchestration/test_dbt_log_level.py says so)."""
+    from dbt.events import logging as dbt_logging
+
+    build_config = getattr(dbt_logging, "_get_logfile_config", None)
+    if build_config is None:
+        return False
+    if not getattr(build_config, "drops_lines_below_level", False):
+        def file_config(*args, **kwargs):
+            config = build_config(*args, **kwargs)
+            config.filter = functools.partial(_at_or_above, config.level, config.filter)
+            return config
+
+        file_config.drops_lines_below_level = True
+        dbt_logging._get_logfile_config = file_config
+    return True
+
+
+def _at_or_above(level, dbt_filter: Callable, msg) -> bool:
+    """dbt's own test (`_Logger.write_line`): print events are written as errors, whatever their level."""
+    from dbt_common.events.logger import PRINT_EVENT_NAMES, _log_level_map
+
+    written = msg.info.name in PRINT_EVENT_NAMES or _log_level_map[msg.info.level] >= _log_level_map[level]
+    return written and dbt_filter(msg)
 
 
 def quiet_flags() -> tuple[str, ...]:
