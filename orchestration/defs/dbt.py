@@ -27,6 +27,7 @@ from dbt_common.events.functions import msg_to_dict
 from connectors.home import DBT_DIR
 from orchestration.defs.resources import NightRun
 from orchestration.pipeline import run as night
+from orchestration.pipeline import seed_reload
 from orchestration.pipeline.forecast import SOURCE as FORECAST_SOURCE
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE
 from orchestration.pipeline.publish import PUBLISHED_SCHEMAS
@@ -118,13 +119,17 @@ def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
     assets, checks = context.selected_asset_keys, context.selected_asset_check_keys
     if night_run.report.seeds_unchanged:  # first: a multi-asset yields its outputs in dependency order
         yield from _unchanged_seeds(context, manifest, assets)
+    checked: set[dg.AssetCheckKey] = set()
     for event in events:
         key = getattr(event, "asset_key", None)
         if isinstance(event, dg.Output):
             key = context.asset_key_for_output(event.output_name)
-        if key in assets or (isinstance(event, dg.AssetCheckResult)
-                             and dg.AssetCheckKey(event.asset_key, event.check_name) in checks):
+        check = dg.AssetCheckKey(event.asset_key, event.check_name) if isinstance(event, dg.AssetCheckResult) else None
+        if key in assets or check in checks:
+            checked.add(check)
             yield event
+    if night_run.report.seeds_unchanged:
+        yield from _unchanged_seed_checks(night_run.report.dbt_manifest, checks - checked)
     if not result.success:  # the outcomes say which node and why; the publish decision holds the run
         failed = [c for c in night_run.report.checks if c.feed == WAREHOUSE and c.status == "fail"]
         raise dg.Failure(description="; ".join(c.detail for c in failed)[:2000] or "dbt build failed",
@@ -143,6 +148,19 @@ def _unchanged_seeds(context: dg.AssetExecutionContext, manifest: dict, selected
             yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(key),
                             data_version=dg.DataVersion(node["checksum"]["checksum"]),
                             metadata={"dbt": "unchanged since a build loaded and tested it: not reloaded"})
+
+
+def _unchanged_seed_checks(parsed_manifest, waiting: set[dg.AssetCheckKey]):
+    """The checks of the tests that read only seeds, left out with the unchanged seeds: passed, as they
+    did in the build that recorded the seeds (pipeline.seed_reload records only a build where they all
+    passed), and saying so. Without a result, Dagster warns that each blocking check emitted none and
+    lets the steps downstream run without gating on it."""
+    _, seed_tests = seed_reload.seed_only(parsed_manifest)
+    left_out = {test.name for test in seed_tests}
+    for key in sorted(waiting, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        if key.name in left_out:
+            yield dg.AssetCheckResult(asset_key=key.asset_key, check_name=key.name, passed=True, metadata={
+                "dbt": "not re-run: it reads only seeds, unchanged since a build loaded them and passed it"})
 
 
 @dbt_assets(manifest=DBT_PROJECT.manifest_path, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
