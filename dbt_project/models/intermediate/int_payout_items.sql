@@ -53,9 +53,6 @@
     {%- set tx_start = "cast('" ~ (window.start - modules.datetime.timedelta(days=2)) ~ "' as date)" %}
 {%- endif %}
 
-{#- where the model's query reads only the settlement lines of the night's groups (group_lines, below) -#}
-{%- set group_lines_marker = '/* the lines of the groups */' %}
-
 {#- the inputs the groups and the rows are computed from -#}
 {%- set inputs %}
 payouts as (
@@ -79,7 +76,7 @@ amazon_lines as {% if by_groups %}not materialized {% endif %}(
              when category = 'reimbursements' then 'reimbursement'
              when category in ('marketplace_fees', 'fulfillment_costs') then 'fee'
              else 'unmatched' end as item_kind
-    from {{ ref('int_settlement_lines') }}{{ group_lines_marker }}
+    from {{ ref('int_settlement_lines') }}
 ),
 
 amazon_lines_keyed as {% if by_groups %}not materialized {% endif %}(
@@ -193,26 +190,10 @@ affected_groups as materialized (  -- noqa: ST03
     after the build: the model's row tests read only its groups (night_groups_relation) -#}
 {%- set groups_as_table = by_groups and execute and flags.WHICH in ('run', 'build') %}
 {%- set groups_relation = night_groups_relation(this) %}
-{%- do write_night_groups(groups_relation, 'group_key', ('with ' ~ inputs | replace(group_lines_marker, '') ~ ','
-                          ~ groups ~ ' select distinct group_key from affected_groups') if groups_as_table else none) %}
+{%- do write_night_groups(groups_relation, 'group_key', ('with ' ~ inputs ~ ',' ~ groups
+                          ~ ' select distinct group_key from affected_groups') if groups_as_table else none) %}
 
-{#- the settlement lines of the groups, picked on their raw columns before a key is built for every line of
-    history (12.3M at the 10M bench: the query's CPU 3.1 -> 2.4 s): a sale's group is `amazon:<order>:<sku>`, a
-    refund's `amazon_settlement:<settlement>:…` (amazon_lines_keyed), any other line's its own id. A line
-    whose order or settlement id holds a ':' is kept here and matched on its whole key (amazon_paid). -#}
-{%- set group_lines %}
-    where order_id in (
-        select split_part(g.group_key, ':', 2) from {{ groups_relation }} as g where starts_with(g.group_key, 'amazon:')
-    )
-    or settlement_id in (
-        select split_part(g.group_key, ':', 2) from {{ groups_relation }} as g
-        where starts_with(g.group_key, 'amazon_settlement:')
-    )
-    or settlement_line_id in (select g.group_key from {{ groups_relation }} as g)
-    or contains(order_id, ':') or contains(settlement_id, ':')
-{%- endset %}
-
-with {{ inputs | replace(group_lines_marker, group_lines if groups_as_table else '') }},
+with {{ inputs }},
 {%- if groups_as_table %}
 
 affected_groups as (
