@@ -84,6 +84,7 @@ def drop_file_lines_below_their_level() -> bool:
     drops them first; the lines written are the same. Returns False, leaving dbt as it is, if a dbt
     version no longer has that function (tests/orchestration/test_dbt_log_level.py says so)."""
     from dbt.events import logging as dbt_logging
+    from dbt_common.events.logger import PRINT_EVENT_NAMES, _log_level_map
 
     build_config = getattr(dbt_logging, "_get_logfile_config", None)
     if build_config is None:
@@ -91,7 +92,8 @@ def drop_file_lines_below_their_level() -> bool:
     if not getattr(build_config, "drops_lines_below_level", False):
         def file_config(*args, **kwargs):
             config = build_config(*args, **kwargs)
-            config.filter = functools.partial(_at_or_above, config.level, config.filter)
+            written = {level for level, rank in _log_level_map.items() if rank >= _log_level_map[config.level]}
+            config.filter = functools.partial(_at_or_above, written, PRINT_EVENT_NAMES, config.filter)
             return config
 
         file_config.drops_lines_below_level = True
@@ -99,12 +101,9 @@ def drop_file_lines_below_their_level() -> bool:
     return True
 
 
-def _at_or_above(level, dbt_filter: Callable, msg) -> bool:
+def _at_or_above(written_levels: set, print_events: tuple, dbt_filter: Callable, msg) -> bool:
     """dbt's own test (`_Logger.write_line`): print events are written as errors, whatever their level."""
-    from dbt_common.events.logger import PRINT_EVENT_NAMES, _log_level_map
-
-    written = msg.info.name in PRINT_EVENT_NAMES or _log_level_map[msg.info.level] >= _log_level_map[level]
-    return written and dbt_filter(msg)
+    return (msg.info.level in written_levels or msg.info.name in print_events) and dbt_filter(msg)
 
 
 def quiet_flags() -> tuple[str, ...]:

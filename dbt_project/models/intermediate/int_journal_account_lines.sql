@@ -23,10 +23,10 @@
 -- orders (the order's amounts share out a charge; a refund's tax). A night re-computes the payouts
 -- any input in the night's window touches — a settlement line posted, a Shopify transaction dated
 -- (two days earlier: instants; a refund is dated by its transaction), an order line of an order whose
--- transactions a payout holds —, those with a stored line dated in the window (a transaction since moved to another payout)
--- and those int_payouts no longer has (a file unlanded); their stored rows are deleted and
--- the re-computed ones inserted. A full build (first, --full-refresh, no window) computes every
--- payout. Elsewhere a table rebuilt whole.
+-- transactions a payout holds —, those with a stored line dated in the window (a transaction since
+-- moved to another payout) and those int_payouts no longer has (a file unlanded); their stored rows are
+-- deleted and the re-computed ones inserted. A full build (first, --full-refresh, no window) computes
+-- every payout. Elsewhere a table rebuilt whole.
 -- depends_on: {{ ref('int_payouts') }}  (read on incremental nights only: the payouts still there)
 {{ config(
     materialized=('incremental' if target.type == 'duckdb' else 'table'),
