@@ -239,6 +239,7 @@ def _child(kind: str, *args: str) -> dict:
     """The measured work, inside the child process (imports included in what it reports)."""
     started = time.perf_counter()
     if kind == "nightly":  # args: home, logical date
+        from orchestration.batch_gc import CollectorTime
         from orchestration.pipeline.gates.suite_worker import prestart
 
         prestart()  # as `cwh run` does
@@ -247,9 +248,11 @@ def _child(kind: str, *args: str) -> dict:
 
         imported = time.perf_counter()
         timer = StageTimer()
-        report = nightly_run(Home(Path(args[0])), date.fromisoformat(args[1]), stage=timer)
+        with CollectorTime() as collector:
+            report = nightly_run(Home(Path(args[0])), date.fromisoformat(args[1]), stage=timer)
         loaded = [r for r in report.landed if r.status == "loaded"]
         return {"imports_seconds": round(imported - started, 3), "stages": timer.stages,
+                "gc_seconds": round(collector.seconds, 3), "gc_collections": collector.collections,
                 "landing_by_feed": landing_by_feed(loaded),
                 "in_process_seconds": round(time.perf_counter() - started, 3),
                 "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -314,6 +317,7 @@ def _nightly_figures(result: dict) -> dict:
         "stage_seconds_total": round(sum(s["seconds"] for s in stages.values()), 3),
         "process_overhead_seconds": round(result["wall_seconds"] - sum(s["seconds"] for s in stages.values()), 3),
         "imports_seconds": result["imports_seconds"],
+        "gc_seconds": result.get("gc_seconds"), "gc_collections": result.get("gc_collections"),
         "peak_rss_mb": max([result["process_peak_rss_mb"], *(s["peak_rss_mb"] for s in stages.values())]),
         "stages": stages,
         "landing_by_feed": result.get("landing_by_feed", {}),
@@ -494,8 +498,10 @@ def render(f: dict, console) -> None:
                 note = f"Shopify orders: {shop['rows']:,} rows, {shop['rows_per_second'] or 0:,} rows/s"
             t.add_row(run_name, goals.STAGE_LABELS.get(stage, stage), f"{s['seconds']:.1f}",
                       f"{s['peak_rss_mb']:,.0f}", note)
+        collector = (f"; the garbage collector {r['gc_seconds']:.1f}s of the run ({r['gc_collections'][2]} full)"
+                     if r.get("gc_seconds") is not None else "")
         t.add_row(run_name, "process start + imports", f"{r['process_overhead_seconds']:.1f}", "",
-                  f"imports {r['imports_seconds']:.1f}s")
+                  f"imports {r['imports_seconds']:.1f}s{collector}")
         note = "published" if r["published"] else f"[red]held[/]: {r['held_reason']}"
         t.add_row(f"[bold]{run_name}[/]", "[bold]total[/]", f"[bold]{r['wall_seconds']:.1f}[/]",
                   f"[bold]{r['peak_rss_mb']:,.0f}[/]",
@@ -540,9 +546,11 @@ def compare(root: Path, sizes: list[int], console) -> dict:
 
 
 if __name__ == "__main__":  # the measured child process (`make bench` / `cwh bench` start the runs)
-    if len(sys.argv) > 2 and sys.argv[1] == "_child":  # ends as `cwh` does (orchestration/quick_exit.py)
+    if len(sys.argv) > 2 and sys.argv[1] == "_child":  # collects and ends as `cwh` does
+        from orchestration.batch_gc import collect_less_often
         from orchestration.quick_exit import run_then_exit
 
+        collect_less_often()
         run_then_exit(lambda: print(json.dumps(_child(sys.argv[2], *sys.argv[3:]), default=str)))
     else:
         sys.exit("run the benchmark with `make bench` or `cwh bench --lines N`")

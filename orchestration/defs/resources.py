@@ -16,6 +16,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from connectors.home import Home, business_today
+from orchestration.batch_gc import night_heap
 from orchestration.pipeline import run as night
 from orchestration.pipeline.run_lock import run_lock
 
@@ -83,7 +84,7 @@ class NightRun(WarehouseHome):
         lock = (run_lock(self._home, run.run_id, wait_seconds=self.lock_wait_seconds,
                          command=f"dagster run {run.run_id} ({run.job_name})")
                 if self._decides and not self.lock_held else contextlib.nullcontext())
-        with lock:
+        with lock, night_heap():  # the collector leaves the heap the run starts with alone (batch_gc.py)
             night.start(self._home, self._report)
             try:
                 yield self
