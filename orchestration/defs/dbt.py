@@ -28,6 +28,7 @@ from connectors.home import DBT_DIR
 from orchestration.defs.resources import NightRun
 from orchestration.pipeline import run as night
 from orchestration.pipeline import seed_reload
+from orchestration.pipeline.dbt import reads_info_and_above
 from orchestration.pipeline.forecast import SOURCE as FORECAST_SOURCE
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE
 from orchestration.pipeline.publish import PUBLISHED_SCHEMAS
@@ -104,6 +105,7 @@ def _materialize(context: dg.AssetExecutionContext, night_run: NightRun, build):
 
     errors: list[BaseException] = []
 
+    @reads_info_and_above  # dbt fires its result events at info, warn or error
     def convert(event) -> None:  # dbt's result events → Dagster events (dagster-dbt's conversion)
         if event.info.name not in RESULT_EVENTS or event.data.node_info.unique_id not in manifest["nodes"]:
             return  # not a result, or a node the definitions' manifest does not know (run `make install`)

@@ -62,6 +62,7 @@ def prepare(home: Home) -> None:
     ensure_feed_files(home)
     ensure_forecast_files(home)  # source `forecasts` readable before the forecast phase first writes it
     drop_file_lines_below_their_level()
+    skip_debug_events_no_one_reads()
 
 
 # nothing on the terminal, not even dbt's error lines (the caller reports failures once, from the
@@ -99,6 +100,54 @@ def drop_file_lines_below_their_level() -> bool:
         file_config.drops_lines_below_level = True
         dbt_logging._get_logfile_config = file_config
     return True
+
+
+def reads_info_and_above(callback: Callable) -> Callable:
+    """Mark a dbt callback that reads no debug event: with only such callbacks, dbt may skip building
+    the debug events no logger writes either (`skip_debug_events_no_one_reads`)."""
+    callback.reads_debug_events = False
+    return callback
+
+
+def skip_debug_events_no_one_reads() -> bool:
+    """Make dbt drop a debug event no one reads before it builds the event's message.
+
+    dbt builds a message for every event it fires (its text formatted, a protobuf message filled from a
+    dict) and only then asks its loggers and callbacks whether they want it: ~7,500 debug events in a 1M-line
+    incremental night (a query's SQL, connection chatter), on the build's GIL-bound threads. dbt_common's
+    `EventManager.fire_event` gets a test first: an event fired at debug level, not a print event (those are
+    written whatever their level), not forced to warn-or-error handling, while every logger is above debug
+    and every callback is marked `reads_info_and_above`, is dropped (1M incremental night, alternated: dbt
+    phase 11.3 / 11.6 -> 10.9 / 10.7 s). What is written and what our callbacks see is the same (the result
+    events are fired at info or above); CWH_DBT_LOG_LEVEL=debug, or any unmarked callback, keeps every event.
+    Returns False, leaving dbt as it is, if dbt_common's EventManager no longer has `fire_event`."""
+    from dbt import tracking
+    from dbt_common.events.event_manager import EventManager
+
+    fire = getattr(EventManager, "fire_event", None)
+    if fire is None:
+        return False
+    # dbt's own callback, added to every invocation, reads only BehaviorChangeEvent (fired at warn)
+    if tracker := getattr(tracking, "track_behavior_change_warn", None):
+        reads_info_and_above(tracker)
+    if not getattr(fire, "skips_unread_debug_events", False):
+        def fire_unless_unread(self, e, level=None, node=None, force_warn_or_error_handling=False):
+            if not force_warn_or_error_handling and _unread_debug_event(self, e, level):
+                return None
+            return fire(self, e, level, node, force_warn_or_error_handling)
+
+        fire_unless_unread.skips_unread_debug_events = True
+        EventManager.fire_event = fire_unless_unread
+    return True
+
+
+def _unread_debug_event(manager, event, level) -> bool:
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.logger import PRINT_EVENT_NAMES, _log_level_map
+
+    return ((level or event.level_tag()) == EventLevel.DEBUG and type(event).__name__ not in PRINT_EVENT_NAMES
+            and all(_log_level_map[logger.level] > _log_level_map[EventLevel.DEBUG] for logger in manager.loggers)
+            and all(getattr(callback, "reads_debug_events", True) is False for callback in manager.callbacks))
 
 
 def _at_or_above(written_levels: set, print_events: tuple, dbt_filter: Callable, msg) -> bool:
@@ -191,6 +240,7 @@ def release_database() -> None:
 def node_progress(tell: Callable[[str], None]):
     """A dbt callback telling how far a build is as each node starts: 'dbt 525/770 (68%): test
     not_null_…' (dbt's own start line, which the terminal no longer shows)."""
+    @reads_info_and_above  # dbt fires its start line at info
     def on_event(event) -> None:
         if event.info.name == "LogStartLine" and event.data.total:
             data = event.data

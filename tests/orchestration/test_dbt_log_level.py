@@ -61,3 +61,87 @@ def test_the_log_file_gets_the_lines_of_its_level_and_above_and_formats_no_other
     assert [line for line in expected if line in written] == expected
     assert ("a query's SQL" in written) == (level == "debug")
     assert config.filter.func.__name__ == "_at_or_above"
+
+
+class _Seen:
+    """A dbt callback recording the events it gets; marked as reading info and above, or not."""
+
+    def __init__(self, marked: bool) -> None:
+        self.names: list[str] = []
+        if marked:
+            self.reads_debug_events = False
+
+    def __call__(self, msg) -> None:
+        self.names.append(msg.info.msg)
+
+
+@pytest.mark.parametrize(("file_level", "marked", "debug_built"), [
+    ("info", True, False),  # the night's setting: no one reads the debug event, it is never built
+    ("debug", True, True),  # CWH_DBT_LOG_LEVEL=debug: written, so built
+    ("info", False, True),  # a callback that did not say it reads info and above gets everything
+])
+def test_a_debug_event_no_one_reads_is_dropped_before_its_message_is_built(
+        tmp_path, monkeypatch, file_level, marked, debug_built):
+    from dbt_common.events import event_manager as dbt_event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note, PrintEvent
+
+    from orchestration.pipeline.dbt import skip_debug_events_no_one_reads
+
+    assert skip_debug_events_no_one_reads(), "dbt_common's EventManager no longer has fire_event"
+    assert skip_debug_events_no_one_reads()  # a second call does not wrap it twice
+    manager, _config = _file_log(tmp_path, file_level)
+    seen = _Seen(marked)
+    manager.add_callback(seen)
+    built = []
+    original = dbt_event_manager.msg_from_base_event
+    monkeypatch.setattr(dbt_event_manager, "msg_from_base_event",
+                        lambda event, level=None: built.append(event.message()) or original(event, level=level))
+    manager.fire_event(Note(msg="a query's SQL"), level=EventLevel.DEBUG)
+    manager.fire_event(Note(msg="a node's result"), level=EventLevel.INFO)
+    manager.fire_event(PrintEvent(msg="printed whatever the level"), level=EventLevel.DEBUG)
+    manager.flush()
+    always = ["a node's result", "printed whatever the level"]
+    assert built == (["a query's SQL", *always] if debug_built else always)
+    assert seen.names == built
+    assert "printed whatever the level" in (tmp_path / "dbt.log").read_text()
+
+
+def test_a_night_s_callbacks_read_info_and_above():
+    """The night's callbacks are marked (else no debug event is skipped), and what they read is fired at
+    info or above: dbt's result events (pipeline.dbt.skip_debug_events_no_one_reads)."""
+    from orchestration.pipeline.dbt import node_progress
+
+    assert node_progress(print).reads_debug_events is False
+
+
+def test_with_dbt_s_own_logging_set_up_as_a_night_asks_no_debug_event_is_built(tmp_path, monkeypatch):
+    """dbt's setup of an invocation (its file logger at info, no terminal, its own callback added to ours)
+    leaves the debug events unread: none is built."""
+    from types import SimpleNamespace
+
+    from dbt.events.logging import setup_event_logger
+    from dbt_common.events import event_manager as dbt_event_manager
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.functions import fire_event, get_event_manager
+    from dbt_common.events.types import Note
+
+    from orchestration.pipeline.dbt import node_progress, skip_debug_events_no_one_reads
+
+    skip_debug_events_no_one_reads()
+    flags = SimpleNamespace(LOG_PATH=str(tmp_path), LOG_LEVEL="none", LOG_LEVEL_FILE="info", LOG_FORMAT_FILE="default",
+                            USE_COLORS_FILE=False, LOG_FILE_MAX_BYTES=10_000_000, DEBUG=False)
+    built = []
+    original = dbt_event_manager.msg_from_base_event
+    monkeypatch.setattr(dbt_event_manager, "msg_from_base_event",
+                        lambda event, level=None: built.append(event.message()) or original(event, level=level))
+    setup_event_logger(flags, [node_progress(print)])
+    try:
+        assert len(get_event_manager().callbacks) == 2  # ours and dbt's behaviour-change tracker
+        fire_event(Note(msg="a query's SQL"), level=EventLevel.DEBUG)
+        fire_event(Note(msg="a node's result"), level=EventLevel.INFO)
+        assert built == ["a node's result"]
+    finally:
+        from dbt.events.logging import cleanup_event_logger
+
+        cleanup_event_logger()
