@@ -34,11 +34,16 @@ def test_every_feed_has_its_blocking_gates_and_settlements_their_reconciliation(
     assert all(graph.get_check_spec(checks[(f"raw/{feed}", "freshness")]).blocking for feed in FEEDS)
 
 
-def run_all(home):
+def run_all(home, instance=None):
     """Land every feed through Dagster (the feed assets and their gates), as the run of 2026-11-01;
     a run without the publish asset lands and judges, and publishes nothing."""
-    return dg.materialize([raw_feeds, feed_gates], tags={LOGICAL_DATE_TAG: "2026-11-01"},
+    return dg.materialize([raw_feeds, feed_gates], tags={LOGICAL_DATE_TAG: "2026-11-01"}, instance=instance,
                           resources={"night_run": NightRun(root=str(home.root))}, raise_on_error=False)
+
+
+def landing_lines(instance, result) -> list[str]:
+    return [entry.user_message for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is None and entry.step_key == "land_feeds_step"]
 
 
 def evaluations(result):
@@ -59,6 +64,17 @@ def test_landing_the_demo_through_dagster_passes_every_check(demo_home):
               for m in result.get_asset_materialization_events() for m in [m.materialization]}
     assert len(landed) == len(FEEDS) and all(rows > 0 for rows in landed.values())
     assert not published_database(demo_home).exists()  # no publish asset in the run: nothing published
+
+
+def test_the_run_log_names_each_file_landed_and_sums_up_those_landed_before(demo_home):
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = run_all(demo_home, instance)
+        again = run_all(demo_home, instance)  # landing/ keeps every file: all of them landed already
+        first_lines, again_lines = landing_lines(instance, first), landing_lines(instance, again)
+    files = sum(len(list(demo_home.landing(feed).iterdir())) for feed in FEEDS)
+    assert len([line for line in first_lines if ": loaded " in line]) == files
+    assert len(again_lines) == 1 and again_lines[0].startswith(f"{files} files already landed, left as they are: ")
+    assert "shopify_orders " in again_lines[0]
 
 
 def test_an_unbalanced_settlement_fails_the_blocking_reconciliation(demo_home):
