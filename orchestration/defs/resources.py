@@ -86,11 +86,14 @@ class NightRun(WarehouseHome):
                 if self._decides and not self.lock_held else contextlib.nullcontext())
         with lock, night_heap():  # the collector leaves the heap the run starts with alone (batch_gc.py)
             night.start(self._home, self._report)
+            self._report.builds_warehouse = self._decides  # dbt may parse while the gates run
             try:
                 yield self
             finally:
                 if self._decides and not self._report.finished:
                     self._end_without_publish_step()
+                if self._report.parse_ahead is not None:  # the build never took it: no parse outlives its night
+                    self._report.parse_ahead.wait()
 
     def _end_without_publish_step(self) -> None:
         """The publish step did not run (a blocking check or a failed dbt test skipped it): the
