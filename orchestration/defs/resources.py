@@ -18,6 +18,7 @@ from pydantic import PrivateAttr
 from connectors.home import Home, business_today
 from orchestration.batch_gc import night_heap
 from orchestration.pipeline import run as night
+from orchestration.pipeline.forecast import TABLES as FORECAST_TABLES
 from orchestration.pipeline.run_lock import run_lock
 
 LOGICAL_DATE_TAG = "cwh/logical_date"
@@ -86,14 +87,17 @@ class NightRun(WarehouseHome):
                 if self._decides and not self.lock_held else contextlib.nullcontext())
         with lock, night_heap():  # the collector leaves the heap the run starts with alone (batch_gc.py)
             night.start(self._home, self._report)
-            self._report.builds_warehouse = self._decides  # dbt may parse while the gates run
+            # work a later step needs may start early (pipeline/ahead.py): dbt's parse while the gates run,
+            # the forecast while Dagster stores the dbt step's events
+            self._report.builds_warehouse = self._decides
+            self._report.forecast_follows = self._decides and (
+                not selection or any(dg.AssetKey(["forecast", table]) in selection for table in FORECAST_TABLES))
             try:
                 yield self
             finally:
                 if self._decides and not self._report.finished:
                     self._end_without_publish_step()
-                if self._report.parse_ahead is not None:  # the build never took it: no parse outlives its night
-                    self._report.parse_ahead.wait()
+                self._report.wait_for_work_ahead()  # a step that never took its work: nothing outlives the night
 
     def _end_without_publish_step(self) -> None:
         """The publish step did not run (a blocking check or a failed dbt test skipped it): the

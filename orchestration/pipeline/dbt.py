@@ -7,7 +7,6 @@ test workers, a test and a demo) never share dbt state.
 import functools
 import json
 import os
-import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
@@ -183,38 +182,6 @@ def parse_project(home: Home, variables: Sequence[str]):
     """`dbt parse` (partial where it can): the dbtRunnerResult, whose `result` is the manifest; it also
     writes target/manifest.json and dbt's partial-parse state."""
     return run_dbt(home, "parse", *variables)
-
-
-class ParseAhead:
-    """`dbt parse` of the night's build (`snapshot_args()`) on a thread, started as the gates start: they
-    mostly wait on the expectations' helper process and on DuckDB, and the build step then takes the
-    manifest instead of parsing (1M-line incremental night: the parse is 1.3-1.5 s of the dbt stage; started
-    with the landing instead, it slowed the landing's Python by as much as it saved). The parse reads only
-    the project, its profile and the home's folders, which the gates do not change. dbt is not made for two
-    invocations at once in one process: nothing else runs dbt until the build takes the result, and the
-    night waits for the thread before it ends."""
-
-    def __init__(self, home: Home) -> None:
-        self._result = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._parse, args=(home,), name="cwh-dbt-parse", daemon=True)
-        self._thread.start()
-
-    def _parse(self, home: Home) -> None:
-        try:
-            self._result = parse_project(home, snapshot_args())
-        except BaseException as err:  # noqa: BLE001 — raised again in the build step, which reports it
-            self._error = err
-
-    def result(self):
-        """The dbtRunnerResult of the parse, as `parse_project` returns it (its exception raised here)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-    def wait(self) -> None:
-        self._thread.join()
 
 
 def run_build(home: Home, variables: Sequence[str], *selection: str, callbacks: list | None = None,

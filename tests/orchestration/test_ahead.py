@@ -1,0 +1,75 @@
+"""Work a night starts before the step that needs it (pipeline/ahead.py): dbt's parse from the gates'
+start, the forecast phase from the end of a build that succeeded; each step takes the result, only a
+night whose later step follows starts it, and nothing outlives its night."""
+
+import threading
+from datetime import date
+
+import pytest
+
+from connectors.home import Home
+from orchestration.pipeline import run as night
+from orchestration.pipeline.ahead import Ahead
+from orchestration.pipeline.forecast.phase import ForecastOutcome
+
+
+def test_work_ahead_runs_on_its_own_thread_and_hands_its_result_over():
+    release, seen = threading.Event(), []
+
+    def work(a, b):
+        seen.append(threading.current_thread().name)
+        release.wait(5)
+        return a + b
+
+    ahead = Ahead("sum", work, 2, 3)
+    release.set()
+    assert ahead.result() == 5 and seen == ["cwh-sum"]
+
+
+def test_work_ahead_that_raises_raises_in_the_step_that_takes_it():
+    def parse():
+        raise RuntimeError("dbt_project.yml is not valid YAML")
+
+    ahead = Ahead("dbt-parse", parse)
+    ahead.wait()
+    with pytest.raises(RuntimeError, match="not valid YAML"):
+        ahead.result()
+
+
+@pytest.mark.parametrize("builds", [True, False])
+def test_the_gates_start_dbt_s_parse_only_for_a_night_that_builds(tmp_path, monkeypatch, builds):
+    parsed = []
+    monkeypatch.setattr(night, "parse_project", lambda home, variables: parsed.append(variables) or "manifest")
+    monkeypatch.setattr(night, "feed_outcomes", lambda home, feed, day: [])
+    report = night.RunReport("run", date(2026, 11, 2))
+    report.builds_warehouse = builds
+    night.gate(Home(tmp_path), report, feeds=["shopify_orders"])
+    assert (report.parse_ahead is not None) is builds
+    if builds:
+        assert report.parse_ahead.result() == "manifest" and parsed == [night.snapshot_args()]
+
+
+@pytest.mark.parametrize("follows", [True, False])
+def test_a_build_starts_the_forecast_only_when_the_forecast_step_follows(tmp_path, monkeypatch, follows):
+    outcome = ForecastOutcome(rows={"demand_forecast": 3})
+    closed = []
+    monkeypatch.setattr(night, "run_forecast", lambda home, last_day: closed.append(last_day) or outcome)
+    report = night.RunReport("run", date(2026, 11, 2))
+    report.forecast_follows = follows
+    night.start_forecast_ahead(Home(tmp_path), report)
+    assert (report.forecast_ahead is not None) is follows
+    report.wait_for_work_ahead()
+    assert closed == ([date(2026, 11, 1)] if follows else [])  # the night closes the day before its date
+
+
+def test_the_forecast_step_takes_the_outcome_started_ahead(tmp_path, monkeypatch):
+    outcome = ForecastOutcome(rows={"demand_forecast": 3}, methods={"shopify_web": "theta"})
+
+    def computed_again(home, last_day):
+        raise AssertionError("the forecast step computed the forecast again")
+
+    monkeypatch.setattr(night, "run_forecast", computed_again)
+    report = night.RunReport("run", date(2026, 11, 2))
+    report.forecast_ahead = Ahead("forecast", lambda: outcome)
+    assert night.forecast(Home(tmp_path), report) is outcome
+    assert report.forecast_ahead is None and report.checks[-1].check == "forecast"
