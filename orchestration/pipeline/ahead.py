@@ -9,32 +9,15 @@ that ends before the step waits for the thread (`defs.resources.NightRun`).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 
-class Ahead:
-    """`function(*args)` on a thread from now; `result()` waits for it and returns what it returned, or
-    raises what it raised."""
-
-    def __init__(self, name: str, function: Callable[..., Any], *args: Any) -> None:
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(function, args), name=f"cwh-{name}", daemon=True)
-        self._thread.start()
-
-    def _run(self, function: Callable[..., Any], args: tuple) -> None:
-        try:
-            self._result = function(*args)
-        except BaseException as err:  # noqa: BLE001 — raised again in the step that takes the result
-            self._error = err
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-    def wait(self) -> None:
-        self._thread.join()
+def ahead(name: str, function: Callable[..., Any], *args: Any) -> Future:
+    """`function(*args)` on a thread from now: its Future (`result()` waits, and raises what it raised)."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cwh-{name}")
+    try:
+        return executor.submit(function, *args)
+    finally:
+        executor.shutdown(wait=False)  # the thread ends with its task: none is left idle in the process

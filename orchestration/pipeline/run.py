@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -35,7 +36,7 @@ from connectors.registry import FEEDS
 from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental, seed_reload
-from orchestration.pipeline.ahead import Ahead
+from orchestration.pipeline.ahead import ahead
 from orchestration.pipeline.dbt import node_progress, parse_project, run_build, snapshot_args
 from orchestration.pipeline.forecast.helper import prestarted_peak_rss_mb
 from orchestration.pipeline.forecast.phase import ForecastOutcome, prepare_helper, run_forecast
@@ -87,14 +88,12 @@ class RunReport:
     suite_worker: SuiteWorker | None = None  # GE's helper process, from landing to the gates
     builds_warehouse: bool = False  # the dbt build follows the gates (a night, not a landing-only run)
     forecast_follows: bool = False  # the forecast phase follows the dbt build in this run
-    parse_ahead: Ahead | None = None  # dbt's parse from the gates' start, until the build takes it
-    forecast_ahead: Ahead | None = None  # the forecast phase from the build's end, until its step takes it
+    parse_ahead: Future | None = None  # dbt's parse from the gates' start, until the build takes it
+    forecast_ahead: Future | None = None  # the forecast phase from the build's end, until its step takes it
 
     def wait_for_work_ahead(self) -> None:
         """The work started for a step that never took it (pipeline/ahead.py): done before the night ends."""
-        for ahead in (self.parse_ahead, self.forecast_ahead):
-            if ahead is not None:
-                ahead.wait()
+        wait([work for work in (self.parse_ahead, self.forecast_ahead) if work is not None])
 
     def add_helpers_peak(self, name: str, mb: float) -> None:
         """A step's helper processes' peak memory: kept with the step, and told to the benchmark's timer."""
@@ -210,7 +209,7 @@ def gate(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
         if report.builds_warehouse and report.parse_ahead is None:
             # while the gates wait on the expectations' helper (1M incremental night: ~1 s of the dbt stage;
             # started with the landing instead, it slowed the landing's Python by as much as it saved)
-            report.parse_ahead = Ahead("dbt-parse", parse_project, home, snapshot_args())
+            report.parse_ahead = ahead("dbt-parse", parse_project, home, snapshot_args())
         _wait_for_suite_worker(report)
         outcomes = [outcome for feed in feeds or list(load_contracts())
                     for outcome in feed_outcomes(home, feed, report.logical_date)]
@@ -233,8 +232,8 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
         whole = not dbt_selection and not report.full_refresh  # a subset from the UI builds what it selects
         if not dbt_selection:  # the forecast phase follows: its helper imports while dbt builds
             prepare_helper()
-        ahead, report.parse_ahead = report.parse_ahead, None
-        parsed = ahead.result() if ahead is not None else parse_project(home, snapshot_args())
+        parse, report.parse_ahead = report.parse_ahead, None
+        parsed = parse.result() if parse is not None else parse_project(home, snapshot_args())
         report.dbt_manifest = parsed.result if parsed.success else None
         result = parsed if not parsed.success else run_build(
             home, snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS, *dbt_selection,
@@ -256,7 +255,7 @@ def start_forecast_ahead(home: Home, report: RunReport) -> None:
     the other core while Dagster stores the dbt step's events (~1.3 s at 1M lines, on this process's GIL).
     The forecast step takes the outcome (`forecast`)."""
     if report.forecast_follows and report.forecast_ahead is None:
-        report.forecast_ahead = Ahead("forecast", run_forecast, home, closing_day(report.logical_date))
+        report.forecast_ahead = ahead("forecast", run_forecast, home, closing_day(report.logical_date))
 
 
 def forecast(home: Home, report: RunReport) -> ForecastOutcome:
@@ -265,9 +264,9 @@ def forecast(home: Home, report: RunReport) -> ForecastOutcome:
     back (seasonal naive, or no rows) and is one warning of the run (check `forecast`, non-blocking)."""
     report.progress("forecasting demand (statsmodels ETS / Theta, backtested against seasonal naive)")
     with report.stage("forecast"):  # what the night waits for: started at the build's end, when it was
-        ahead, report.forecast_ahead = report.forecast_ahead, None
+        started, report.forecast_ahead = report.forecast_ahead, None
         try:
-            outcome = ahead.result() if ahead is not None else run_forecast(home, closing_day(report.logical_date))
+            outcome = started.result() if started is not None else run_forecast(home, closing_day(report.logical_date))
         except Exception as err:  # noqa: BLE001 — run_forecast falls back itself; this is the last net
             log.warning("forecast phase failed", exc_info=True)
             outcome = ForecastOutcome(warnings=[f"the forecast phase failed ({type(err).__name__}: {err})"])

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.home import Home
 from orchestration.pipeline import run as night
-from orchestration.pipeline.ahead import Ahead
+from orchestration.pipeline.ahead import ahead
 from orchestration.pipeline.forecast.phase import ForecastOutcome
 
 
@@ -17,23 +17,24 @@ def test_work_ahead_runs_on_its_own_thread_and_hands_its_result_over():
     release, seen = threading.Event(), []
 
     def work(a, b):
-        seen.append(threading.current_thread().name)
+        seen.append(threading.current_thread())
         release.wait(5)
         return a + b
 
-    ahead = Ahead("sum", work, 2, 3)
+    started = ahead("sum", work, 2, 3)
     release.set()
-    assert ahead.result() == 5 and seen == ["cwh-sum"]
+    assert started.result() == 5
+    assert seen[0].name.startswith("cwh-sum") and seen[0] is not threading.current_thread()
+    seen[0].join(5)
+    assert not seen[0].is_alive()  # no idle thread left behind (`cwh` ends at once only without one)
 
 
 def test_work_ahead_that_raises_raises_in_the_step_that_takes_it():
     def parse():
         raise RuntimeError("dbt_project.yml is not valid YAML")
 
-    ahead = Ahead("dbt-parse", parse)
-    ahead.wait()
     with pytest.raises(RuntimeError, match="not valid YAML"):
-        ahead.result()
+        ahead("dbt-parse", parse).result()
 
 
 @pytest.mark.parametrize("builds", [True, False])
@@ -70,6 +71,6 @@ def test_the_forecast_step_takes_the_outcome_started_ahead(tmp_path, monkeypatch
 
     monkeypatch.setattr(night, "run_forecast", computed_again)
     report = night.RunReport("run", date(2026, 11, 2))
-    report.forecast_ahead = Ahead("forecast", lambda: outcome)
+    report.forecast_ahead = ahead("forecast", lambda: outcome)
     assert night.forecast(Home(tmp_path), report) is outcome
     assert report.forecast_ahead is None and report.checks[-1].check == "forecast"
