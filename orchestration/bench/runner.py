@@ -218,7 +218,10 @@ def run_child(kind: str, *args: str, home: Path | None = None) -> dict:
     if proc.returncode != 0:
         why = ("killed: most likely out of memory" if proc.returncode == -9
                else "out of memory" if "MemoryError" in proc.stderr else f"exit {proc.returncode}")
-        raise RuntimeError(f"bench child {kind} failed ({why}):\n{proc.stderr[-4000:]}")
+        # its last words on the same line: the one line the bench records and prints says what happened
+        # (a MemoryError, "No space left on device" when DuckDB's spill filled the disk…), not only the status
+        last = next((line.strip() for line in reversed(proc.stderr.splitlines()) if line.strip()), "no message")
+        raise RuntimeError(f"bench child {kind} failed ({why}): {last[:300]}\n{proc.stderr[-4000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = round(wall, 3)
     return result

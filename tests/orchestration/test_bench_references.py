@@ -13,7 +13,7 @@ def test_a_killed_child_is_recorded_with_why(monkeypatch, tmp_path):
 
     monkeypatch.setattr(runner.subprocess, "run", killed)
     got = runner.reference_run("pandas", tmp_path / "landing", tmp_path / "out.parquet", tmp_path / "home")
-    assert got == {"failed": "bench child pandas failed (killed: most likely out of memory):"}
+    assert got == {"failed": "bench child pandas failed (killed: most likely out of memory): Killed"}
 
 
 def test_the_agreement_keeps_the_references_that_ran():
@@ -40,4 +40,23 @@ def test_the_pandas_child_fails_alone_when_out_of_memory(monkeypatch, tmp_path):
 
     monkeypatch.setattr(runner.subprocess, "run", out_of_memory)
     got = runner.reference_run("pandas", tmp_path / "landing", tmp_path / "out.parquet", tmp_path / "home")
-    assert got == {"failed": "bench child pandas failed (out of memory):"}
+    assert got == {"failed": "bench child pandas failed (out of memory): MemoryError: Unable to allocate"}
+
+
+def test_a_child_that_fails_otherwise_says_why_on_the_line_recorded(monkeypatch, tmp_path):
+    """A reference child that exits 1 (DuckDB's spill filled the disk) is recorded with its last line,
+    not only its status; one that says nothing is recorded as such."""
+    def disk_full(cmd, **kwargs):
+        return type("Done", (), {"returncode": 1, "stdout": "", "stderr": (
+            "Traceback (most recent call last):\n  ...\n"
+            "duckdb.duckdb.IOException: IO Error: Could not write file: No space left on device\n\n")})()
+
+    monkeypatch.setattr(runner.subprocess, "run", disk_full)
+    got = runner.reference_run("lower_bound", tmp_path / "landing", tmp_path / "out.parquet", tmp_path / "home")
+    assert got == {"failed": "bench child lower_bound failed (exit 1): duckdb.duckdb.IOException: IO Error: "
+                             "Could not write file: No space left on device"}
+
+    monkeypatch.setattr(runner.subprocess, "run",
+                        lambda cmd, **kwargs: type("Done", (), {"returncode": 1, "stdout": "", "stderr": ""})())
+    got = runner.reference_run("pandas", tmp_path / "landing", tmp_path / "out.parquet", tmp_path / "home")
+    assert got == {"failed": "bench child pandas failed (exit 1): no message"}
