@@ -343,41 +343,46 @@ class ReadColumns:
         return cls(read_sql.projection(contract, layout.positions, hashing), params)
 
 
+class ReadAgain(Exception):
+    """The direct read of a file failed after some of its rows were handed on: the caller discards
+    what it made of them and parses the file again with `direct=False` (record by record)."""
+
+
 def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_ROWS,
                         scratch_dir: Path | None = None, account: FileAccount | None = None,
                         progress: reader.Progress | None = None,
-                        read: ReadColumns | None = None) -> Iterator[pl.DataFrame]:
+                        read: ReadColumns | None = None, direct: bool = True) -> Iterator[pl.DataFrame]:
     """The file's needed columns as text, renamed to canonical names, plus `_line`.
 
-    A plain file (UTF-8, one record per line: `reader.plain_file`, the common case) is read by
-    DuckDB's CSV reader directly (`reader.read_plain`); any other, or one in which DuckDB meets a
-    record it cannot read, goes record by record: `connectors.reader` splits the file into records
-    (true line numbers) and DuckDB reads them strictly. Either way the rows land in an all-text
-    Parquet scratch file (`COPY` streams: memory stays flat whatever the file size), read back batch
-    by batch, and both ways give the same rows, lines and counts. Records the reader refuses (wrong
-    field count, NUL bytes, a cut last row) are left in `account.refused` for the caller to quarantine.
+    A plain file (UTF-8, one record per line: `reader.plain_file`, the common case) is streamed from
+    DuckDB's CSV reader directly (`reader.stream_plain`); any other goes record by record:
+    `connectors.reader` splits the file into records (true line numbers) and DuckDB reads them
+    strictly into an all-text Parquet scratch file (`COPY` streams: memory stays flat whatever the
+    file size), read back batch by batch. Both ways give the same rows, lines and counts. When DuckDB
+    meets a record it cannot read directly, the file is read record by record instead, or, if rows
+    were already handed on, `ReadAgain` is raised. Records the record-by-record reader refuses
+    (wrong field count, NUL bytes, a cut last row) are left in `account.refused` for the caller to
+    quarantine.
     """
     account = account if account is not None else FileAccount()
     dialect = layout.dialect
     read = read or ReadColumns.plain(layout)
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
-        direct = _read_direct(path, layout, Path(tmp), progress, read) if READ_DIRECT else None
-        if direct is not None:
-            text, tally = direct
-            account.start(tally, dialect, [])
-            account.read = "direct"
-            first_line = layout.header_line + 1
-            for batch in reader.text_batches(text, batch_rows):
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                yield frame.with_columns(pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
-                                         .alias("_line")).select("_line", *frame.columns)
-                first_line += frame.height
+    if direct and READ_DIRECT:
+        handed_on = False
+        try:
+            for frame in _read_direct(path, layout, scratch_dir, progress, read, batch_rows, account):
+                handed_on = True
+                yield frame
             return
+        except reader.NotPlain:
+            if handed_on:
+                raise ReadAgain(path.name) from None
+    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="cwh-read-") as tmp:
         strict, tally = _read_by_record(path, layout, Path(tmp), batch_rows, progress, read)
         account.start(tally, dialect, strict.rejected + strict.refused)
+        account.read = "by record"
         for batch in pq.ParquetFile(strict.parquet).iter_batches(batch_size=batch_rows):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
@@ -388,23 +393,30 @@ def stream_text_batches(path: Path, layout: FileLayout, batch_rows: int = BATCH_
 READ_DIRECT = True
 
 
-def _read_direct(path: Path, layout: FileLayout, scratch: Path, progress: reader.Progress | None,
-                 read: ReadColumns) -> tuple[Path, reader.Tally] | None:
+def _read_direct(path: Path, layout: FileLayout, scratch_dir: Path | None, progress: reader.Progress | None,
+                 read: ReadColumns, batch_rows: int, account: FileAccount) -> Iterator[pl.DataFrame]:
+    """The plain file's rows from DuckDB, numbered by line; `reader.NotPlain` when it is not plain."""
     dialect = layout.dialect
     plain = reader.plain_file(path, dialect.encoding, layout.header_line, dialect.delimiter, dialect.quote)
     if plain is None:
-        return None
+        raise reader.NotPlain(f"{path.name}: not one record per line")
+    account.start(reader.Tally(preamble_lines=layout.header_line - 1, records=plain.records), dialect, [])
+    account.read = "direct"
     if progress is not None:  # the pre-scan read every line
         progress("reading", layout.header_line + plain.records, 1.0)
         progress("parsing", 0, 0.0)
-    text = reader.read_plain(path, plain, header_line=layout.header_line, width=layout.width,
-                             columns=read.columns, delimiter=dialect.delimiter, quote=dialect.quote,
-                             scratch=scratch, params=read.params)
-    if text is None:
-        return None
-    if progress is not None:
-        progress("parsing", plain.records, 1.0)
-    return text, reader.Tally(preamble_lines=layout.header_line - 1, records=plain.records)
+    spill = scratch_dir if scratch_dir is not None else Path(tempfile.gettempdir())
+    first_line = layout.header_line + 1
+    for table in reader.stream_plain(path, plain, header_line=layout.header_line, width=layout.width,
+                                     columns=read.columns, delimiter=dialect.delimiter, quote=dialect.quote,
+                                     scratch=spill, params=read.params, batch_rows=batch_rows):
+        if progress is not None and first_line == layout.header_line + 1:  # parsed as it is checked
+            progress("parsing", plain.records, 1.0)
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame.with_columns(pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64)
+                                 .alias("_line")).select("_line", *frame.columns)
+        first_line += frame.height
 
 
 def _read_by_record(path: Path, layout: FileLayout, scratch: Path, batch_rows: int,
@@ -720,16 +732,18 @@ def _repeated_keys(good: pl.DataFrame, contract: Contract, layout: FileLayout,
 
 def parse_batches(path: Path, contract: Contract, layout: FileLayout, batch_rows: int = BATCH_ROWS,
                   scratch_dir: Path | None = None, account: FileAccount | None = None,
-                  progress: reader.Progress | None = None) -> Iterator[ParsedBatch]:
+                  progress: reader.Progress | None = None, direct: bool = True) -> Iterator[ParsedBatch]:
     """Typed batches of the file; at the end, every record is accounted for in `account` (landed,
-    quarantined, non-data or merged into other rows by the connector) or the file is refused."""
+    quarantined, non-data or merged into other rows by the connector) or the file is refused.
+    Raises `ReadAgain` when the direct read fails after batches were handed on (see
+    `stream_text_batches`): parse again, from a new account, with `direct=False`."""
     fmt = layout.format
     account = account if account is not None else FileAccount()
     state: dict = {"path": path, "layout": layout, "merged_lines": set()}
     schema = contract.arrow_schema(with_lineage=False)
     first = True
     read = ReadColumns.for_contract(contract, layout)
-    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account, progress, read):
+    for text in stream_text_batches(path, layout, batch_rows, scratch_dir, account, progress, read, direct):
         if first:
             first = False
             refused, refused_non_data = _refused_rows(account.refused, contract, layout)
@@ -789,12 +803,17 @@ def parse_file(path: Path | str, contract: Contract, formats: list[VendorFormat]
                options: Mapping[str, str] | None = None, others: OtherFeeds | None = None) -> ParsedFile:
     path = Path(path)
     layout = sniff(path, contract, formats, options or {}, others)
-    batches, quarantines, non_data = [], [], 0
-    account = FileAccount()
-    for parsed in parse_batches(path, contract, layout, account=account):
-        batches.append(parsed.good)
-        quarantines.append(parsed.quarantine)
-        non_data += parsed.non_data_rows
+    for direct in (True, False):
+        batches, quarantines, non_data = [], [], 0
+        account = FileAccount()
+        try:
+            for parsed in parse_batches(path, contract, layout, account=account, direct=direct):
+                batches.append(parsed.good)
+                quarantines.append(parsed.quarantine)
+                non_data += parsed.non_data_rows
+            break
+        except ReadAgain:
+            continue
     schema = pa.schema([*contract.arrow_schema(with_lineage=False), pa.field("_line", pa.int64())])
     table = pa.concat_tables(batches) if batches else schema.empty_table()
     quarantine = pl.concat(quarantines) if quarantines else pl.DataFrame(

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.contracts import Contract
-from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, parse_batches, sniff
+from connectors.engine import QUARANTINE_SCHEMA, FileAccount, FileRejected, ReadAgain, parse_batches, sniff
 from connectors.facts import FactError, check_facts
 from connectors.home import Home  # noqa: F401  (re-exported: connectors.lake.Home)
 from connectors.landing_safety import (
@@ -215,68 +215,93 @@ def _write_lake(home: Home, contract: Contract, formats, path: Path, sha: str,
     for directory in (raw_path.parent, quarantine_path.parent):
         directory.mkdir(parents=True, exist_ok=True)
     raw_tmp, q_tmp = raw_path.with_suffix(".tmp"), quarantine_path.with_suffix(".tmp")
-    schema = contract.arrow_schema()
-    loaded = quarantined = non_data = 0
-    event_min = event_max = None
-    stamp = (loaded_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-    try:
-        # the lake file is compressed and written by a thread while the next batch is typed (pyarrow
-        # lets go of the GIL); the executor is left, waiting for the last write, before the writer closes
-        with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
-                pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer, \
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwh-lake-write") as background:
-            account = FileAccount()
-            constant = _Constants()
-            writing: Future | None = None
-            for batch in parse_batches(path, contract, layout, scratch_dir=home.root / "tmp", account=account,
-                                       progress=progress):
-                non_data += batch.non_data_rows
-                good = batch.good
-                if good.num_rows:
-                    n = good.num_rows
-                    lineage = {
-                        "_source_file": constant(path.name, pa.string(), n),
-                        "_source_sha256": constant(sha, pa.string(), n),
-                        "_source_line": good.column("_line").cast(pa.int64()),
-                        "_source_format": constant(layout.format.name, pa.string(), n),
-                        "_loaded_at": constant(stamp, pa.timestamp("us", tz="UTC"), n),
-                    }
-                    table = good.drop(["_line"])
-                    for name, column in lineage.items():
-                        table = table.append_column(name, column)
-                    if writing is not None:
-                        writing.result()  # one batch in flight: memory stays flat, errors surface here
-                    writing = background.submit(writer.write_table, table.cast(schema))
-                    loaded += n
-                    event_min, event_max = _event_range(good, contract.event_time_column, event_min, event_max)
-                if batch.quarantine.height:
-                    q = batch.quarantine.with_columns(
-                        pl.lit(contract.feed).alias("feed"), pl.lit(path.name).alias("source_file"),
-                        pl.lit(sha).alias("source_sha256"),
-                        pl.lit(loaded_at).cast(pl.Datetime("us", "UTC")).alias("loaded_at"),
-                    ).select(QUARANTINE_SCHEMA.names)
-                    q_writer.write_table(q.to_arrow().cast(QUARANTINE_SCHEMA))
-                    quarantined += batch.quarantine.height
-                if progress is not None:
-                    checked = loaded + quarantined + non_data
-                    progress("checking", checked, min(checked / account.records, 1.0) if account.records else 1.0)
-            if writing is not None:
-                writing.result()
-    except BaseException:
-        raw_tmp.unlink(missing_ok=True)
-        q_tmp.unlink(missing_ok=True)
-        raise
+    for direct in (True, False):  # a direct read that fails late is done again, record by record
+        try:
+            written = _write_parsed(contract, layout, path, sha, loaded_at, raw_tmp, q_tmp,
+                                    home.root / "tmp", progress, direct)
+            break
+        except ReadAgain:
+            continue
+        except BaseException:
+            raw_tmp.unlink(missing_ok=True)
+            q_tmp.unlink(missing_ok=True)
+            raise
     os.replace(raw_tmp, raw_path)
-    if quarantined:
+    if written.quarantined:
         os.replace(q_tmp, quarantine_path)
     else:
         q_tmp.unlink(missing_ok=True)
     return LandingResult(
-        contract.feed, path.name, "loaded", file_id, loaded, quarantined, non_data,
+        contract.feed, path.name, "loaded", file_id, written.loaded, written.quarantined, written.non_data,
         format=layout.format.name, extra_columns=layout.extra_headers,
         missing_optional_columns=layout.missing_optional,
-        _extra={"header_line": layout.header_line, "min_event_time": event_min,
-                "max_event_time": event_max, **account.ledger()})
+        _extra={"header_line": layout.header_line, "min_event_time": written.event_min,
+                "max_event_time": written.event_max, **written.account.ledger()})
+
+
+@dataclass
+class _Written:
+    """What one parse of a file put into the lake's temporary files."""
+
+    account: FileAccount
+    loaded: int = 0
+    quarantined: int = 0
+    non_data: int = 0
+    event_min: object = None
+    event_max: object = None
+
+
+def _write_parsed(contract: Contract, layout, path: Path, sha: str, loaded_at: datetime, raw_tmp: Path,
+                  q_tmp: Path, scratch: Path, progress: Progress | None, direct: bool) -> _Written:
+    """Parse the file into `raw_tmp` (landed rows with their lineage) and `q_tmp` (quarantine),
+    both written anew (`ReadAgain` leaves them to be overwritten by the next parse)."""
+    schema = contract.arrow_schema()
+    stamp = (loaded_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    written = _Written(FileAccount())
+    # the lake file is compressed and written by a thread while the next batch is typed (pyarrow
+    # lets go of the GIL); the executor is left, waiting for the last write, before the writer closes
+    with pq.ParquetWriter(raw_tmp, schema, compression="zstd") as writer, \
+            pq.ParquetWriter(q_tmp, QUARANTINE_SCHEMA, compression="zstd") as q_writer, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cwh-lake-write") as background:
+        account = written.account
+        constant = _Constants()
+        writing: Future | None = None
+        for batch in parse_batches(path, contract, layout, scratch_dir=scratch, account=account,
+                                   progress=progress, direct=direct):
+            written.non_data += batch.non_data_rows
+            good = batch.good
+            if good.num_rows:
+                n = good.num_rows
+                lineage = {
+                    "_source_file": constant(path.name, pa.string(), n),
+                    "_source_sha256": constant(sha, pa.string(), n),
+                    "_source_line": good.column("_line").cast(pa.int64()),
+                    "_source_format": constant(layout.format.name, pa.string(), n),
+                    "_loaded_at": constant(stamp, pa.timestamp("us", tz="UTC"), n),
+                }
+                table = good.drop(["_line"])
+                for name, column in lineage.items():
+                    table = table.append_column(name, column)
+                if writing is not None:
+                    writing.result()  # one batch in flight: memory stays flat, errors surface here
+                writing = background.submit(writer.write_table, table.cast(schema))
+                written.loaded += n
+                written.event_min, written.event_max = _event_range(
+                    good, contract.event_time_column, written.event_min, written.event_max)
+            if batch.quarantine.height:
+                q = batch.quarantine.with_columns(
+                    pl.lit(contract.feed).alias("feed"), pl.lit(path.name).alias("source_file"),
+                    pl.lit(sha).alias("source_sha256"),
+                    pl.lit(loaded_at).cast(pl.Datetime("us", "UTC")).alias("loaded_at"),
+                ).select(QUARANTINE_SCHEMA.names)
+                q_writer.write_table(q.to_arrow().cast(QUARANTINE_SCHEMA))
+                written.quarantined += batch.quarantine.height
+            if progress is not None:
+                checked = written.loaded + written.quarantined + written.non_data
+                progress("checking", checked, min(checked / account.records, 1.0) if account.records else 1.0)
+        if writing is not None:
+            writing.result()
+    return written
 
 
 def _constant(value, type_: pa.DataType, n: int) -> pa.Array:

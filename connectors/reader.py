@@ -554,14 +554,25 @@ def _plain_lines(block: bytes, state: _QuoteState | None) -> bool:
     return True
 
 
-def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, columns: Mapping[str, str],
-               delimiter: str, quote: str, scratch: Path, params: Sequence[object] = ()) -> Path | None:
-    """DuckDB's CSV reader on the file itself (no scratch copy of the records), with the same pinned
-    dialect as `read_records`. Any record it cannot read as a row of `width` fields, or a row count
-    other than the pre-scan's, gives None: the caller reads the file record by record, which names
-    each refused record and its line. Returns an Arrow IPC file of the rows as text, in file order,
-    without `_line` (record n is on line header_line + 1 + n): DuckDB streams Arrow at twice the
-    speed it writes Parquet in order, and the file is read back without decoding."""
+class NotPlain(Exception):
+    """DuckDB did not read the file as the pre-scan promised (a record of another width, a row count
+    other than the pre-scan's): it is read again, record by record."""
+
+
+# rows DuckDB hands over at a time: a file it cannot read as plain fails on its first fetch when it is
+# smaller than this (every small file), so only longer files ever need to be read a second time
+FETCH_ROWS = 50_000
+
+
+def stream_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, columns: Mapping[str, str],
+                 delimiter: str, quote: str, scratch: Path, params: Sequence[object] = (),
+                 batch_rows: int = FETCH_ROWS) -> Iterator[pa.Table]:
+    """DuckDB's CSV reader on the file itself, with the same pinned dialect as `read_records`: the
+    rows as text, in file order, in tables of `batch_rows` rows (the last one shorter), without
+    `_line` (record n is on line header_line + 1 + n). Streamed, not staged in a scratch file: the
+    rows go on to be typed while DuckDB reads on, and memory stays flat. Raises `NotPlain` when
+    DuckDB meets a record it cannot read as a row of `width` fields, or when the row count differs
+    from the pre-scan's (rows handed on before that are the caller's to discard)."""
     columns_sql = "{" + ", ".join(f"'f{i}': 'VARCHAR'" for i in range(width)) + "}"
     quote_sql = _sql_str(quote) if quote else "''"
     # LF pinned; CRLF left to DuckDB's default (LF, CR or CRLF: the pre-scan proved only CRLF occurs),
@@ -573,41 +584,32 @@ def read_plain(path: Path, plain: PlainFile, *, header_line: int, width: int, co
         "strict_mode = true", "null_padding = false", "ignore_errors = false",
         f"max_line_size = {MAX_RECORD_BYTES}", f"buffer_size = {BUFFER_BYTES}", "encoding = 'utf-8'", *new_line,
     ]
-    projection = _projection(columns)
-    text = scratch / "text.arrow"
+    query = f"SELECT {_projection(columns)} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
     rows = 0
-    try:
-        with reader_cursor(scratch.parent) as con:
-            query = f"SELECT {projection} FROM read_csv({_sql_str(str(path))}, {', '.join(options)})"
-            batches = con.sql(query, params=list(params) or None).to_arrow_reader(1 << 16)
-            with pa.OSFile(str(text), "wb") as sink, pa.ipc.new_file(sink, batches.schema) as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-                    rows += batch.num_rows
-    except duckdb.Error:
-        rows = -1
+    with reader_cursor(scratch) as con:
+        try:
+            batches = con.sql(query, params=list(params) or None).to_arrow_reader(FETCH_ROWS)
+            for table in _rebatched(batches, batch_rows):
+                rows += table.num_rows
+                yield table
+        except (duckdb.Error, pa.ArrowException, OSError) as err:  # DuckDB's error, through Arrow's reader
+            raise NotPlain(f"{path.name}: {(str(err).splitlines() or [type(err).__name__])[0]}") from None
     if rows != plain.records:
-        text.unlink(missing_ok=True)
-        return None
-    return text
+        raise NotPlain(f"{path.name}: DuckDB read {rows} rows where the pre-scan found {plain.records} lines")
 
 
-def text_batches(text: Path, batch_rows: int) -> Iterator[pa.Table]:
-    """The rows of `read_plain`'s file in tables of `batch_rows` rows (the last one shorter), zero-copy
-    slices of its batches (the caller copies them once, into its own frames). Read, not memory-mapped:
-    mapped pages would stay resident and the peak memory would grow with the file."""
-    with pa.OSFile(str(text), "rb") as source:
-        stored = pa.ipc.open_file(source)
-        pending: list[pa.RecordBatch] = []
-        count = 0
-        for index in range(stored.num_record_batches):
-            batch = stored.get_batch(index)
-            pending.append(batch)
-            count += batch.num_rows
-            while count >= batch_rows:
-                table = pa.Table.from_batches(pending, stored.schema)
-                yield table.slice(0, batch_rows)
-                rest = table.slice(batch_rows)
-                pending, count = rest.to_batches(), rest.num_rows
-        if count:
-            yield pa.Table.from_batches(pending, stored.schema)
+def _rebatched(batches: pa.RecordBatchReader, batch_rows: int) -> Iterator[pa.Table]:
+    """`batches` in tables of `batch_rows` rows (the last one shorter): zero-copy slices (the caller
+    copies them once, into its own frames)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= batch_rows:
+            table = pa.Table.from_batches(pending, batches.schema)
+            yield table.slice(0, batch_rows)
+            rest = table.slice(batch_rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending, batches.schema)

@@ -66,8 +66,8 @@ def test_a_crash_mid_landing_leaves_no_partial_files(home, tmp_path, monkeypatch
             yield batch
 
     monkeypatch.setattr(lake, "parse_batches",
-                        lambda p, c, layout, scratch_dir, account, progress=None:
-                        crash_after_first_batch(p, c, layout, 1, scratch_dir, account, progress))
+                        lambda p, c, layout, scratch_dir, account, progress=None, direct=True:
+                        crash_after_first_batch(p, c, layout, 1, scratch_dir, account, progress, direct))
     with pytest.raises(KeyboardInterrupt):
         land_file(home, "shopify_orders", path)
     leftovers = [p for p in home.root.rglob("*") if p.is_file()

@@ -8,11 +8,12 @@ comparison would prove nothing).
 """
 
 from dataclasses import asdict
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
-from connectors import engine
+from connectors import engine, reader
 from connectors.engine import parse_batches, sniff
 from connectors.lake import Home, land_file, ledger_records
 from connectors.registry import feed_spec, parse
@@ -169,3 +170,45 @@ def test_a_column_of_emails_hashes_as_pii_hash_does_each_one():
     hashed = engine._hash_column(pl.DataFrame({"email": emails}), "email")["email"].to_list()
     assert hashed == [engine.pii_hash(e) if e is not None and e.strip() else None for e in emails]
     assert hashed[0] == hashed[1] and hashed[2] != hashed[0]
+
+
+@pytest.mark.parametrize("late", ["a row with an extra field", "a total line"])
+def test_a_direct_read_that_fails_after_handing_on_rows_lands_what_the_record_by_record_read_lands(
+        tmp_path, monkeypatch, late):
+    """DuckDB reads a file buffer by buffer: a bad record in a later buffer fails the direct read
+    after rows were typed and written. The landing starts again, record by record, from empty files."""
+    days = [date(2021, 1, 1) + timedelta(days=n) for n in range(1600)]
+    rows = [f"{day},{currency},1.{n:04d}" for n, day in enumerate(days) for currency in ("EUR", "GBP")]
+    bad = "2026-01-01,EUR,1.1,oops" if late == "a row with an extra field" else "Total rows: 3200"
+    data = ("date,currency,rate_to_usd\n" + "\n".join(rows[:3000] + [bad] + rows[3000:]) + "\n").encode()
+    real = reader.stream_plain
+    handed_on = []
+
+    def small_batches(*args, **kwargs):
+        try:
+            for table in real(*args, **{**kwargs, "batch_rows": 100}):
+                handed_on.append(table.num_rows)
+                yield table
+        except reader.NotPlain:
+            handed_on.append("failed")
+            raise
+
+    monkeypatch.setattr(reader, "FETCH_ROWS", 100)
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 1 << 10)  # DuckDB's CSV buffer of 4 kB, not 32 MB:
+    monkeypatch.setattr(reader, "BUFFER_BYTES", 4 << 10)  # what a file of 100 MB does, in 60 kB
+    monkeypatch.setattr(reader, "stream_plain", small_batches)
+    by_record_home, by_record = _land(tmp_path, "late", "fx_rates", data, False, monkeypatch)
+    direct_home, direct = _land(tmp_path, "late", "fx_rates", data, True, monkeypatch)
+    assert handed_on[-1] == "failed" and sum(handed_on[:-1]) > 0  # rows were handed on, then it failed
+    for result in (by_record, direct):
+        result.pop("seconds")
+    assert direct == by_record and direct["status"] == "loaded" and direct["rows_loaded"] == len(rows)
+    assert _counts(direct_home, "fx_rates") == _counts(by_record_home, "fx_rates")
+    for ours, theirs in zip(_lake(direct_home, "fx_rates"), _lake(by_record_home, "fx_rates"), strict=True):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            assert ours.equals(theirs)
+    path = tmp_path / "parsed.csv"
+    path.write_bytes(data)
+    assert parse("fx_rates", path).account.read == "by record"
+    assert len(parse("fx_rates", path).frame) == len(rows)
