@@ -622,7 +622,7 @@ def to_canonical(frame: pl.DataFrame, contract: Contract, layout: FileLayout) ->
     for name in contract.column_names:
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(layout.constants.get(name), dtype=pl.String).alias(name))
-    frame = frame.with_columns([values.clean_column(pl.col(n)).alias(n) for n in contract.column_names])
+    frame = frame.with_columns([values.clean_text(pl.col(n)).alias(n) for n in contract.column_names])
     for col in contract.columns:
         if col.pii == "hash" and frame.height:
             frame = _hash_column(frame, col.name)

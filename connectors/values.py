@@ -24,16 +24,9 @@ _FALSE = ["false", "f", "no", "n", "0"]
 
 
 def clean_text(expr: pl.Expr) -> pl.Expr:
-    """Trimmed text; empty becomes null."""
-    text = expr.cast(pl.String).str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
-
-
-def clean_column(expr: pl.Expr) -> pl.Expr:
-    """`clean_text` of a whole column, skipped when no value has whitespace at an end or is empty
-    (the usual column): one anchored regex per value instead of a trimmed copy of each."""
-    needs = (expr.str.contains(r"^\s|\s$") | (expr.str.len_bytes() == 0)).fill_null(False).any()
-    return pl.when(needs).then(clean_text(expr)).otherwise(expr)
+    """Trimmed text; empty becomes null. (A `replace` of "": half the time of a when/then on the
+    trimmed text, and less than finding first whether any value needs trimming.)"""
+    return expr.cast(pl.String).str.strip_chars().replace("", None)
 
 
 # ---- parsers as steps ------------------------------------------------------------------------
@@ -169,9 +162,11 @@ def parse_integer(expr: pl.Expr) -> pl.Expr:
     return _parse("integer", expr)
 
 
+_BOOLEANS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+
+
 def parse_boolean(expr: pl.Expr) -> pl.Expr:
-    text = clean_text(expr).str.to_lowercase()
-    return pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).otherwise(None)
+    return clean_text(expr).str.to_lowercase().replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
 
 
 def parse_timestamp(expr: pl.Expr) -> pl.Expr:

@@ -15,6 +15,7 @@ import pytest
 
 from connectors import engine, reader
 from connectors.engine import parse_batches, sniff
+from connectors.iso4217 import ACTIVE_CURRENCIES
 from connectors.lake import Home, land_file, ledger_records
 from connectors.registry import feed_spec, parse
 from tests.connectors.test_shopify import ORDER_HEADER, order_rows, write_csv
@@ -178,9 +179,10 @@ def test_a_direct_read_that_fails_after_handing_on_rows_lands_what_the_record_by
     """DuckDB reads a file buffer by buffer: a bad record in a later buffer fails the direct read
     after rows were typed and written. The landing starts again, record by record, from empty files."""
     days = [date(2021, 1, 1) + timedelta(days=n) for n in range(1600)]
-    rows = [f"{day},{currency},1.{n:04d}" for n, day in enumerate(days) for currency in ("EUR", "GBP")]
-    bad = "2026-01-01,EUR,1.1,oops" if late == "a row with an extra field" else "Total rows: 3200"
-    data = ("date,currency,rate_to_usd\n" + "\n".join(rows[:3000] + [bad] + rows[3000:]) + "\n").encode()
+    currencies = sorted(ACTIVE_CURRENCIES)[:40]
+    rows = [f"{day},{currency},1.{n:04d}" for n, day in enumerate(days) for currency in currencies]  # 1.5 MB
+    bad = "2026-01-01,EUR,1.1,oops" if late == "a row with an extra field" else f"Total rows: {len(rows)}"
+    data = ("date,currency,rate_to_usd\n" + "\n".join(rows[:60_000] + [bad] + rows[60_000:]) + "\n").encode()
     real = reader.stream_plain
     handed_on = []
 
