@@ -214,3 +214,26 @@ def test_a_direct_read_that_fails_after_handing_on_rows_lands_what_the_record_by
     path.write_bytes(data)
     assert parse("fx_rates", path).account.read == "by record"
     assert len(parse("fx_rates", path).frame) == len(rows)
+
+
+def test_a_row_count_duckdb_does_not_confirm_sends_the_file_record_by_record(tmp_path, monkeypatch):
+    """The pre-scan's count of records must be DuckDB's: were they ever to differ, the rows read
+    directly (already handed on) are discarded and the file lands as the record-by-record read lands it."""
+    data = _cases(tmp_path)["plain orders (bad values, repeated key, PII, quoted commas)"][1]
+    by_record_home, by_record = _land(tmp_path, "count", "shopify_orders", data, False, monkeypatch)
+    real = reader.plain_file
+
+    def one_line_too_many(*args):
+        plain = real(*args)
+        return None if plain is None else reader.PlainFile(plain.new_line, plain.records + 1)
+
+    monkeypatch.setattr(reader, "plain_file", one_line_too_many)
+    direct_home, direct = _land(tmp_path, "count", "shopify_orders", data, True, monkeypatch)
+    for result in (by_record, direct):
+        result.pop("seconds")
+    assert direct == by_record and direct["status"] == "loaded"
+    assert _counts(direct_home, "shopify_orders") == _counts(by_record_home, "shopify_orders")
+    assert _lake(direct_home, "shopify_orders")[0].equals(_lake(by_record_home, "shopify_orders")[0])
+    path = tmp_path / "parsed.csv"
+    path.write_bytes(data)
+    assert parse("shopify_orders", path).account.read == "by record"
