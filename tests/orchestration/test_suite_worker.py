@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -95,3 +97,14 @@ def test_no_helper_when_switched_off_or_nothing_waits(monkeypatch):
     monkeypatch.setattr(suite_worker, "ge_loaded_here", lambda: True)
     suite_worker.prestart()
     assert suite_worker.take(files_waiting=True) is None  # GE already here: validating here is cheaper
+
+
+def test_the_helper_loads_ge_without_spark():
+    """The helper keeps pyspark out (GE imports it when installed: ~0.7 s of the helper's start) and GE
+    still builds its suites; the night's own process is left as it is (the Spark path needs pyspark)."""
+    probe = ("import sys; from orchestration.pipeline.gates import suite_worker as w; w._keep_spark_out(); "
+             "from orchestration.pipeline.gates.expectations import load_suite_engine; load_suite_engine(); "
+             "print(sys.modules.get('pyspark') is None)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "True"
+    assert sys.modules.get("pyspark", "absent") is not None  # this process: untouched
