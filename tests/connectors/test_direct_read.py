@@ -196,8 +196,8 @@ def test_a_direct_read_that_fails_after_handing_on_rows_lands_what_the_record_by
             raise
 
     monkeypatch.setattr(reader, "FETCH_ROWS", 100)
-    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 1 << 10)  # DuckDB's CSV buffer of 4 kB, not 32 MB:
-    monkeypatch.setattr(reader, "BUFFER_BYTES", 4 << 10)  # what a file of 100 MB does, in 60 kB
+    monkeypatch.setattr(reader, "DIRECT_MAX_LINE_BYTES", 1 << 10)  # DuckDB's CSV buffer of 4 kB, not 8 MB:
+    monkeypatch.setattr(reader, "DIRECT_BUFFER_BYTES", 4 << 10)  # what a file of 100 MB does, in 1.5 MB
     monkeypatch.setattr(reader, "stream_plain", small_batches)
     by_record_home, by_record = _land(tmp_path, "late", "fx_rates", data, False, monkeypatch)
     direct_home, direct = _land(tmp_path, "late", "fx_rates", data, True, monkeypatch)
