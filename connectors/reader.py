@@ -561,7 +561,8 @@ class NotPlain(Exception):
 
 # The direct read streams while the rows are typed, so DuckDB's CSV buffers and the typed batches are
 # held at once: smaller buffers and fetches keep a landing's memory as flat as the staged read's was
-# (a 330 MB Shopify export: peak 764 MB with 32 MB buffers and 50k-row fetches, ~600 MB with these).
+# (a 330 MB Shopify export peaked at 764 MB with 32 MB buffers and 50k-row fetches, 640-670 MB with these;
+# the staged read, 601 MB).
 # A longer line is not an error: DuckDB refuses it and the file is read record by record (up to
 # MAX_RECORD_BYTES a record).
 DIRECT_MAX_LINE_BYTES = 4 << 20
