@@ -67,13 +67,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         if self._batch is not None and self._batch_thread == threading.get_ident():
             yield self._batch_connection(shard)
             return
-        with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+        with self._db_lock, self._ready_engine(shard).connect() as conn, conn.begin():
+            yield conn
 
     def store_event_batch(self, events) -> None:
         """A batch of events (Dagster sends the ~550 'planned' events of a night's run as one, when
@@ -94,13 +89,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def _batch_connection(self, shard: str) -> db.Connection:
         conn = self._batch.get(shard)
         if conn is None:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            conn = self._batch[shard] = engine.connect()
+            conn = self._batch[shard] = self._ready_engine(shard).connect()
             conn.begin()
         return conn
+
+    def _ready_engine(self, shard: str) -> db.Engine:
+        """The shard's engine, its database created or migrated on first use (under `_db_lock`)."""
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        return engine
 
     def dispose(self) -> None:
         for engine in self._engines.values():
