@@ -13,8 +13,10 @@
 
 
 {# Config of an event-grain model: incremental over a window of event dates on DuckDB (a table on
-   other engines, rebuilt whole), tagged `daily` (the Dagster partitioned assets). #}
-{% macro event_model_config(unique_key, event_date_column) %}
+   other engines, rebuilt whole), tagged `daily` (the Dagster partitioned assets). A mart's per-day
+   sums for publish are refreshed after the model's own `post_hook`s (macros/day_sums.sql), with the
+   days `also_days_where` holds a row of. #}
+{% macro event_model_config(unique_key, event_date_column, post_hook=[], also_days_where=none) %}
     {{ config(
         materialized=('incremental' if target.type == 'duckdb' else 'table'),
         incremental_strategy='replace_window',
@@ -22,6 +24,8 @@
         on_schema_change='append_new_columns',
         tags=['daily'],
         meta={'event_date_column': event_date_column},
+        post_hook=post_hook + ["{{ refresh_event_day_sums(" ~ (("'" ~ also_days_where ~ "'") if also_days_where
+                                                                 else 'none') ~ ") }}"],
     ) }}
 {% endmacro %}
 

@@ -31,7 +31,7 @@ from connectors.contracts import load_contracts
 from connectors.home import build_database
 from connectors.lake import Home, land_all
 from orchestration.demo import generate
-from orchestration.pipeline import incremental
+from orchestration.pipeline import incremental, publish
 from orchestration.pipeline.dbt import failures, run_dbt
 
 LAST_DAY = date(2026, 10, 31)
@@ -246,6 +246,61 @@ def test_the_replay_built_incrementally(replayed):
     assert len(tables["marts.fct_order_lines"]) > 1000
 
 
+def test_the_build_keeps_every_event_marts_day_sums_as_its_rows_give_them(replayed):
+    """dbt_state.event_day_sums (macros/day_sums.sql), re-summed each night only on the days the night may
+    have changed, equals every day's (rows, sum of row hashes) of each event-grain mart — after nights of
+    late data, a re-issued settlement and accruals settled — and again after a full refresh. Publish
+    patches the published file by these sums (test_publish.py)."""
+    replay, _, _, _ = replayed
+
+    def kept_and_summed() -> dict[str, tuple[set, set]]:
+        with duckdb.connect(str(build_database(replay)), read_only=True) as con:
+            pairs = {}
+            for table, column in publish.event_date_columns(replay).items():
+                if not table.startswith("marts."):
+                    continue
+                kept = set(con.execute('select "day", "rows", row_hash_sum from dbt_state.event_day_sums '
+                                       "where table_name = ?", [table]).fetchall())
+                summed = set(con.execute(f"select cast({column} as varchar), count(*), sum(hash(*COLUMNS(*))) "
+                                         f"from {table} group by {column}").fetchall())
+                pairs[table] = (kept, summed)
+            return pairs
+
+    pairs = kept_and_summed()
+    assert {"marts.fct_order_lines", "marts.fct_fees", "marts.fct_refunds"} <= pairs.keys()
+    for table, (kept, summed) in pairs.items():
+        assert kept == summed and len(summed) > 20, table
+    with duckdb.connect(str(build_database(replay)), read_only=True) as con:  # accruals of older days re-rated
+        assert con.execute("select count(distinct fee_date) from marts.fct_fees where is_accrued").fetchone()[0] > 1
+
+
+def test_an_accrual_re_rated_on_a_day_before_the_window_is_re_summed(replayed, tmp_path):
+    """fct_fees re-inserts every current accrual whatever its date (a new settlement re-rates them all): an
+    unsettled item ordered before the night's window keeps its row count but not its amount, so its day
+    is re-summed too (`also_days_where`), not only the window's days and the days whose count moved."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    with duckdb.connect(str(build_database(home))) as con:
+        fee_line_id, fee_date = con.execute(
+            "select fee_line_id, fee_date from marts.fct_fees where is_accrued and fee_date < ? "
+            "order by fee_date, fee_line_id limit 1", [LAST_DAY]).fetchone()
+        # as a settlement landed tonight would re-rate it
+        con.execute("update intermediate.int_fee_accruals set amount = amount + 1, amount_rc = amount_rc + 1 "
+                    "where fee_line_id = ?", [fee_line_id])
+    build(home, "run", "--select", "fct_fees", min_date=LAST_DAY.isoformat(), max_date=LAST_DAY.isoformat(),
+          landed_after=window.landed_after.isoformat(), window_planned="true")
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        assert con.execute("select amount_rc from marts.fct_fees where fee_line_id = ?", [fee_line_id]).fetchone()[0] \
+            == con.execute("select amount_rc from intermediate.int_fee_accruals where fee_line_id = ?",
+                           [fee_line_id]).fetchone()[0]
+        kept = con.execute('select "rows", row_hash_sum from dbt_state.event_day_sums '
+                           "where table_name = 'marts.fct_fees' and \"day\" = ?", [str(fee_date)]).fetchone()
+        summed = con.execute("select count(*), sum(hash(*COLUMNS(*))) from marts.fct_fees where fee_date = ?",
+                             [fee_date]).fetchone()
+    assert kept == summed
+
+
 def test_a_reissued_settlement_replaces_its_lines(replayed):
     """int_settlement_lines re-processes only the settlements whose file changed: the re-issued one
     holds the new file's lines (the dropped line gone, the raised one raised), the others are kept."""
@@ -269,8 +324,12 @@ def test_rebuilding_the_same_day_changes_nothing(replayed):
 
 def test_incremental_equals_a_full_refresh(replayed):
     replay, tables, _, _ = replayed
+    with duckdb.connect(str(build_database(replay)), read_only=True) as con:
+        day_sums = set(con.execute("select * from dbt_state.event_day_sums").fetchall())
     build(replay, "run", "--full-refresh", max_date=LAST_DAY.isoformat())
     _assert_same(snapshot(replay), tables)
+    with duckdb.connect(str(build_database(replay)), read_only=True) as con:  # re-summed whole, the same
+        assert set(con.execute("select * from dbt_state.event_day_sums").fetchall()) == day_sums
 
 
 def test_a_whole_build_in_buckets_equals_one_in_one_piece(replayed, tmp_path):

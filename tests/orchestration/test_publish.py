@@ -545,6 +545,78 @@ def test_each_publish_records_the_event_facts_day_sums_for_the_next_nights_patch
         assert con.execute("SELECT DISTINCT table_name FROM main.publish_day_sums").fetchall() == [(EVENTS,)]
 
 
+def keep_day_sums(home, wrong_hash_of_day: str | None = None) -> None:
+    """The build's own per-day sums of the event fact, as dbt's post-hook keeps them (macros/day_sums.sql)."""
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS dbt_state")
+        con.execute("CREATE OR REPLACE TABLE dbt_state.event_day_sums (table_name VARCHAR, \"day\" VARCHAR, "
+                    "\"rows\" BIGINT, row_hash_sum HUGEINT, columns_signature VARCHAR)")
+        signature = pub._columns_signature("marts", "fct_events").replace("'build'", "current_database()")
+        con.execute(f"INSERT INTO dbt_state.event_day_sums SELECT '{EVENTS}', d, n, "
+                    f"CASE WHEN d = ? THEN h + 1 ELSE h END, ({signature}) "
+                    f"FROM ({pub._days_of_table(EVENTS, 'event_day')})", [wrong_hash_of_day])
+
+
+@pytest.fixture
+def summed_tables(monkeypatch) -> list[str]:
+    """The relations publish sums itself (`_day_sums`), in order."""
+    summed, real = [], pub._day_sums
+    monkeypatch.setattr(pub, "_day_sums", lambda con, relation, column: summed.append(relation) or real(
+        con, relation, column))
+    return summed
+
+
+def test_the_day_sums_the_build_keeps_spare_publish_summing_the_event_fact(home, summed_tables):
+    make_build(home)
+    make_events(home, range(60), null_rows=2)
+    keep_day_sums(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, [d for d in range(61) if d != 55], null_rows=3,
+                amount_of=lambda day, i: day * 10 + i + (7 if day == 50 else 0))
+    keep_day_sums(home)
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    assert summed_tables == []
+    assert publish_history(home)[-1]["tables_patched"] == [EVENTS]
+    assert published_equals_build(home, EVENTS)
+
+
+@pytest.mark.parametrize("change", ["a row deleted", "a column added", "no sums of it"])
+def test_kept_day_sums_that_do_not_fit_the_table_are_not_trusted(home, summed_tables, change):
+    """Sums of another day's row count or of other columns (the table written without them being kept)
+    are not used: publish sums the table itself, and publishes the build as it is."""
+    make_build(home)
+    make_events(home, range(30))
+    keep_day_sums(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(30), amount_of=lambda day, i: day * 10 + i + (3 if day == 12 else 0))
+    keep_day_sums(home)
+    with duckdb.connect(str(build_database(home))) as con:
+        if change == "a row deleted":
+            con.execute(f"DELETE FROM {EVENTS} WHERE id = 20 * 3")
+        elif change == "a column added":
+            con.execute(f"ALTER TABLE {EVENTS} ADD COLUMN note VARCHAR DEFAULT 'x'")
+        else:
+            con.execute("DELETE FROM dbt_state.event_day_sums")
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    assert summed_tables == ['build."marts"."fct_events"']
+    assert published_equals_build(home, EVENTS)
+
+
+def test_a_kept_day_sum_that_is_wrong_is_caught_by_the_patch_and_the_table_copied_whole(home, summed_tables):
+    """Publish checks what it patched against the kept sums: a wrong sum of a changed day cannot leave the
+    published table different from the build."""
+    make_build(home)
+    make_events(home, range(30))
+    keep_day_sums(home)
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    make_events(home, range(30), amount_of=lambda day, i: day * 10 + i + (3 if day == 12 else 0))
+    keep_day_sums(home, wrong_hash_of_day="2026-01-13")
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    record = publish_history(home)[-1]
+    assert summed_tables == [] and EVENTS in record["tables_changed"] and record["tables_patched"] == []
+    assert published_equals_build(home, EVENTS)
+
+
 def test_a_file_published_before_day_sums_were_recorded_is_patched_from_its_own_rows(home):
     make_build(home)
     make_events(home, range(30))

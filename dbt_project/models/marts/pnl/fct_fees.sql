@@ -3,11 +3,10 @@
 -- Accruals are an estimate of the whole current state, not events of a day: every build replaces
 -- all of them (an incremental build inserts every current accrual and deletes the accruals whose
 -- item has since been settled, whatever their date), so an accrual never outlives its settlement.
-{{ event_model_config(unique_key='fee_line_id', event_date_column='fee_date') }}
-{{ config(post_hook=(
+{{ event_model_config(unique_key='fee_line_id', event_date_column='fee_date', also_days_where='is_accrued', post_hook=[
     "delete from {{ this }} where is_accrued and fee_line_id not in "
     ~ "(select fee_line_id from {{ ref('int_fee_accruals') }})"
-) if target.type == 'duckdb' else []) }}
+] if target.type == 'duckdb' else []) }}
 
 with actual as (
     select
