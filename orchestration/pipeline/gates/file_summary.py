@@ -6,9 +6,10 @@ judge it by never change either: its rows, its newest load, its event range, its
 and balances of its settlements). They are computed in one DuckDB pass over the files that have no
 summary yet (the files landed since the last night) and cached in `lake/summaries/<feed>/<id>.json`
 with the file's size and mtime, the summary's version and the time zone its days are in: the nightly
-gates read a few numbers per file, not every row. A gate that needs the rows of a window (volume,
-channel coverage, the newest event of a file that straddles the logical date) reads only the files
-whose event days reach into it (`files_between`), so its cost follows the window, not the history.
+gates read a few numbers per file, not every row. A gate that needs the rows of a window (channel
+coverage, the newest event of a file that straddles the logical date) reads only the files whose event
+days reach into it (`files_between`), volume only those with rows on the days it compares, so their
+cost follows the window, not the history.
 """
 
 from __future__ import annotations

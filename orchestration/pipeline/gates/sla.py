@@ -565,6 +565,22 @@ def robust_z(value: float, history: list[float]) -> tuple[float, float, float, f
 ZERO_DAY_MEDIAN = math.log(1000)  # ≈ 6.9
 
 
+def _distinct_keys_per_day(contract: Contract, files: list, zone: str, days: list[date]) -> dict[date, int]:
+    """{day: distinct primary keys with an event on it} over the lake files with rows on those days (file
+    summaries): a re-export that overlaps an earlier file counts once."""
+    wanted = set(days)
+    paths = [f.path for f in files if not wanted.isdisjoint(f.days)]
+    if not paths:
+        return {}
+    day = _day_expr(contract)
+    # a breakdown export (age × gender, device) splits one grain row into many: count the grain
+    key = ", ".join(ident(c) for c in contract.primary_key if c != "breakdown")
+    with connect(zone) as con:
+        return dict(con.execute(
+            f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {parquet_list(paths)} "
+            f"WHERE {day} IN (SELECT unnest(?::DATE[]))) GROUP BY d", [sorted(wanted)]).fetchall())
+
+
 def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     """Rows of the last complete day against what the feed's own recent history makes normal."""
     if contract.cadence != "daily":
@@ -576,26 +592,20 @@ def volume(home: Home, contract: Contract, logical_date: date) -> CheckOutcome:
     if not files:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (nothing landed).",
                        blocking=False, history_days=0)
-    day = _day_expr(contract)
-    # a breakdown export (age × gender, device) splits one grain row into many: count the grain
-    key = ", ".join(ident(c) for c in contract.primary_key if c != "breakdown")
     first_day = min((s.first_day for s in files if s.days), default=None)
-    start = last - timedelta(days=VOLUME_SEASONAL_DAYS)
-    counts = {}
-    if window := files_between(files, start, last):  # only the files with events in the window are read
-        with connect(zone) as con:
-            # distinct primary keys per day: a re-export that overlaps an earlier file counts once
-            counts = dict(con.execute(
-                f"SELECT d, count(*) FROM (SELECT DISTINCT {day} AS d, {key} FROM {parquet_list(window)} "
-                f"WHERE {day} BETWEEN ? AND ?) GROUP BY d", [start, last]).fetchall())
+    day_before = last - timedelta(days=1)
+    trailing = list(_days(max(first_day, last - timedelta(days=VOLUME_WINDOW_DAYS)), day_before)) \
+        if first_day else []
+    same_weekday = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_SEASONAL_DAYS)), day_before)
+                    if d.weekday() == last.weekday()] if first_day else []
+    # the days compared, and only the files with rows on them are read (a daily feed: 9 files of the
+    # 57 days the seasonal window spans)
+    counts = _distinct_keys_per_day(contract, files, zone, [last, *(
+        same_weekday if len(same_weekday) >= VOLUME_MIN_SAME_WEEKDAY else trailing)])
     value = counts.get(last, 0)
     if first_day is None or first_day > last:
         return outcome(contract, "volume", "ok", f"{contract.feed}: not enough history (no day before "
                        f"{last.isoformat()}).", blocking=False, history_days=0, rows=value)
-    day_before = last - timedelta(days=1)
-    trailing = list(_days(max(first_day, last - timedelta(days=VOLUME_WINDOW_DAYS)), day_before))
-    same_weekday = [d for d in _days(max(first_day, last - timedelta(days=VOLUME_SEASONAL_DAYS)), day_before)
-                    if d.weekday() == last.weekday()]
     meta = dict(logical_date=logical_date.isoformat(), day=last.isoformat(), rows=value,
                 counted_as="distinct primary keys per event day")
     if len(trailing) < VOLUME_MIN_HISTORY:
