@@ -22,10 +22,6 @@
     {%- set window = none if whole else event_window() -%}
     {%- set table_name = "'" ~ this.schema ~ '.' ~ this.identifier ~ "'" -%}
     {%- set signature = event_day_sums_signature(this.database, this.schema, this.identifier) -%}
-    create schema if not exists dbt_state;
-    create table if not exists dbt_state.event_day_sums (
-        table_name varchar, "day" varchar, "rows" bigint, row_hash_sum hugeint, columns_signature varchar
-    );
     create or replace temp table event_day_counts as
         select {{ date_column }} as day_value, cast({{ date_column }} as varchar) as "day", count(*) as "rows"
         from {{ this }} group by {{ date_column }};
@@ -60,6 +56,19 @@
     );
     drop table event_day_counts;
     drop table event_days_resummed
+{% endmacro %}
+
+
+{# The table of the kept sums, created once before a build's models (on-run-start): created by the marts'
+   post-hooks themselves, two of them running at once on dbt's two threads conflicted in DuckDB's catalog
+   (the first build of a home failed one of them). #}
+{% macro create_event_day_sums() %}
+    {%- if target.type == 'duckdb' -%}
+    create schema if not exists dbt_state;
+    create table if not exists dbt_state.event_day_sums (
+        table_name varchar, "day" varchar, "rows" bigint, row_hash_sum hugeint, columns_signature varchar
+    )
+    {%- endif -%}
 {% endmacro %}
 
 
