@@ -4,9 +4,11 @@ The build database, dbt's target folder and its logs all live under the home, so
 test workers, a test and a demo) never share dbt state.
 """
 
+import ast
 import functools
 import json
 import os
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
@@ -63,6 +65,34 @@ def prepare(home: Home) -> None:
     ensure_forecast_files(home)  # source `forecasts` readable before the forecast phase first writes it
     drop_file_lines_below_their_level()
     skip_debug_events_no_one_reads()
+    parse_python_one_thread_at_a_time()
+
+
+_AST_LOCK = threading.RLock()
+
+
+def parse_python_one_thread_at_a_time() -> bool:
+    """Make `ast.parse` (and `ast.literal_eval`, which calls it) run in one thread at a time.
+
+    CPython 3.11 keeps one recursion counter for building every thread's AST objects, and each parse
+    resets it to its own thread's depth: when the garbage collector runs Python code in the middle of
+    one parse and another thread parses meanwhile, the first fails with `SystemError: AST constructor
+    recursion depth mismatch` (python/cpython#106905). dbt's two threads parse through Jinja's
+    native rendering (`literal_eval`) while they render models and unit tests, so a night failed a
+    node this way at random (seen once in CI, a unit test). Parses are short; holding a lock around
+    them costs nothing measurable. Returns False if `ast.parse` already holds it."""
+    if getattr(ast.parse, "holds_the_ast_lock", False):
+        return False
+    parse = ast.parse
+
+    @functools.wraps(parse)
+    def parse_alone(*args, **kwargs):
+        with _AST_LOCK:
+            return parse(*args, **kwargs)
+
+    parse_alone.holds_the_ast_lock = True
+    ast.parse = parse_alone
+    return True
 
 
 # nothing on the terminal, not even dbt's error lines (the caller reports failures once, from the
