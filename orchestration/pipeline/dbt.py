@@ -65,6 +65,7 @@ def prepare(home: Home) -> None:
     ensure_forecast_files(home)  # source `forecasts` readable before the forecast phase first writes it
     drop_file_lines_below_their_level()
     skip_debug_events_no_one_reads()
+    build_event_data_when_read()
     parse_python_one_thread_at_a_time()
 
 
@@ -168,6 +169,49 @@ def skip_debug_events_no_one_reads() -> bool:
 
         fire_unless_unread.skips_unread_debug_events = True
         EventManager.fire_event = fire_unless_unread
+    return True
+
+
+def build_event_data_when_read() -> bool:
+    """Make a dbt event fill its protobuf data when something reads it, not when it is made.
+
+    dbt makes every event with its data (`BaseEvent.__init__`: protobuf's pure-Python `ParseDict` of
+    the arguments, the node's whole `node_info` among them) before `fire_event` decides whether anyone
+    reads it; the debug events `skip_debug_events_no_one_reads` drops (~30k a night) were filled for
+    nothing (1M incremental night, alternated: dbt phase 9.7 / 9.9 / 9.9 -> 9.4 / 9.4 / 9.5 s).
+    An event keeps its arguments and is filled on first access, by dbt's own `__init__` (its errors
+    handled as dbt handles them); events are fired as they are made, so what a reader sees is the same.
+    Returns False if it was already so."""
+    from dbt_common.events.base_types import BaseEvent
+
+    if getattr(BaseEvent, "builds_data_when_read", False):
+        return False
+    fill = BaseEvent.__init__
+
+    def remember(self, *args, **kwargs):
+        object.__setattr__(self, "_unfilled", (args, kwargs))
+
+    def data(self):
+        unfilled = self.__dict__.pop("_unfilled", None)
+        if unfilled is not None:
+            fill(self, *unfilled[0], **unfilled[1])
+        return self.__dict__["pb_msg"]
+
+    def get(self, key):
+        if key == "pb_msg":
+            if "_unfilled" not in self.__dict__:
+                raise AttributeError(key)
+            return data(self)
+        return getattr(data(self), key)
+
+    def set_attribute(self, key, value):
+        if key == "pb_msg":
+            object.__setattr__(self, key, value)
+        else:
+            setattr(data(self), key, value)
+
+    BaseEvent.__init__, BaseEvent.__getattr__, BaseEvent.__setattr__ = remember, get, set_attribute
+    BaseEvent.builds_data_when_read = True
     return True
 
 

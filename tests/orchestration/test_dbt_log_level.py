@@ -145,3 +145,35 @@ def test_with_dbt_s_own_logging_set_up_as_a_night_asks_no_debug_event_is_built(t
         from dbt.events.logging import cleanup_event_logger
 
         cleanup_event_logger()
+
+
+def test_an_event_is_filled_when_read_and_reads_as_dbt_made_it(tmp_path, monkeypatch):
+    """dbt's events keep their arguments until something reads them (pipeline.dbt.build_event_data_when_read):
+    a debug event no one reads is never filled; one that is read has dbt's own data and message."""
+    from dbt.adapters.events.types import SQLQuery
+    from dbt_common.events import base_types
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.types import Note
+
+    from orchestration.pipeline.dbt import build_event_data_when_read, skip_debug_events_no_one_reads
+
+    build_event_data_when_read()
+    assert not build_event_data_when_read()  # a second call does not wrap it twice
+    skip_debug_events_no_one_reads()
+    fills = []
+    parse = base_types.ParseDict
+    monkeypatch.setattr(base_types, "ParseDict",
+                        lambda values, message: fills.append(dict(values)) or parse(values, message))
+    query = SQLQuery(conn_name="model.x", sql="select 1", node_info={"unique_id": "model.x"})
+    assert fills == []  # made, not filled
+    manager, _config = _file_log(tmp_path, "info")
+    manager.fire_event(query, level=EventLevel.DEBUG)  # unread at info: dropped unfilled
+    assert fills == []
+    assert query.message() == "On model.x: select 1"
+    assert query.to_dict()["node_info"]["unique_id"] == "model.x"
+    assert len(fills) == 1  # filled once, on first read
+    query.sql = "select 2"  # dbt sets fields on an event after making it
+    assert query.message() == "On model.x: select 2" and len(fills) == 1
+    manager.fire_event(Note(msg="a node's result"), level=EventLevel.INFO)
+    manager.flush()
+    assert "a node's result" in (tmp_path / "dbt.log").read_text()
