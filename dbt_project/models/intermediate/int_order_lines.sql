@@ -5,23 +5,33 @@
 -- Incremental over order dates (macros/incremental.sql): each source is read for the window's dates.
 {{ event_model_config(unique_key='order_line_id', event_date_column='order_date') }}
 
-with shopify as (
+{#- DuckDB's CTE hint (the unit tests render this model on Spark too) -#}
+{%- set not_materialized = 'not materialized ' if target.type == 'duckdb' else '' %}
+
+with shopify as {{ not_materialized }}(
     select
         *,
         lineitem_price * lineitem_quantity as gross,
-        coalesce(lineitem_discount, 0) as line_discount,
-        sum(lineitem_price * lineitem_quantity) over (partition by order_name) as order_gross,
-        -- the part of the order's discount not already on its lines
-        coalesce(discount_amount, 0)
-            - sum(coalesce(lineitem_discount, 0)) over (partition by order_name) as order_level_discount
+        coalesce(lineitem_discount, 0) as line_discount
     from {{ ref('stg_shopify__order_lines') }}
     where {{ in_event_window_local('created_at') }}
 ),
 
-shopify_allocation as (
+-- each order's totals, joined back to its lines: windows over the lines held every staging column of the
+-- window's lines and sorted them (10M bench, whole build: 28 of the query's 32 s)
+shopify_orders as (
+    select
+        order_name,
+        sum(line_discount) as line_discounts,
+        sum({{ to_cents('gross') }}) as order_gross_cents
+    from shopify
+    group by order_name
+),
+
+shopify_allocation as {{ not_materialized }}(
     -- order-level discount ∝ line gross, in whole cents (exact integers, never floating point):
     -- each line gets floor(discount × gross ÷ order gross) cents, the cents left over go one each
-    -- to the lines with the largest remainders, ties to the earlier line
+    -- to the lines with the largest remainders, ties to the earlier line (shopify_extra_cents)
     select
         *,
         case when order_gross_cents = 0 then 0
@@ -33,21 +43,29 @@ shopify_allocation as (
         end as alloc_remainder
     from (
         select
-            *,
-            {{ to_cents('gross') }} as gross_cents,
-            {{ to_cents('order_level_discount') }} as order_level_discount_cents,
-            sum({{ to_cents('gross') }}) over (partition by order_name) as order_gross_cents
-        from shopify
+            s.*,
+            {{ to_cents('s.gross') }} as gross_cents,
+            -- the part of the order's discount not already on its lines
+            {{ to_cents('coalesce(s.discount_amount, 0) - o.line_discounts') }} as order_level_discount_cents,
+            o.order_gross_cents
+        from shopify as s
+        inner join shopify_orders as o on o.order_name = s.order_name
     ) as cents
 ),
 
-shopify_ranked as (
+-- the lines that get one of the cents left over: ranked only in the orders with an order-level discount
+-- to share (in any other order every floor is 0 or, on a single line, the whole discount: none is left)
+shopify_extra_cents as (
     select
-        *,
-        case when order_gross_cents = 0 then 0
-             else order_level_discount_cents - sum(alloc_floor_cents) over (partition by order_name) end as cents_left,
-        row_number() over (partition by order_name order by alloc_remainder desc, line_number asc) as fraction_rank
+        order_name,
+        line_number,
+        row_number() over (partition by order_name order by alloc_remainder desc, line_number asc)
+        <= order_level_discount_cents - sum(alloc_floor_cents) over (partition by order_name) as gets_a_cent
     from shopify_allocation
+    where order_name in (
+        select d.order_name from shopify_allocation as d
+        where d.order_gross_cents <> 0 and d.order_level_discount_cents <> 0
+    )
 ),
 
 shopify_lines as (
@@ -67,13 +85,14 @@ shopify_lines as (
         s.lineitem_price as unit_price,
         s.gross as gross_sales,
         s.line_discount
-            + cast(s.alloc_floor_cents + case when s.fraction_rank <= s.cents_left then 1 else 0 end as decimal(18, 0))
+            + cast(s.alloc_floor_cents + case when e.gets_a_cent then 1 else 0 end as decimal(18, 0))
             * 0.01
             as discounts,
         -- order-level shipping and tax sit on the order's first line
         case when s.line_number = 1 then coalesce(s.shipping, 0) else 0 end as shipping_income,
         case when s.line_number = 1 then coalesce(s.taxes, 0) else 0 end as tax
-    from shopify_ranked as s
+    from shopify_allocation as s
+    left join shopify_extra_cents as e on e.order_name = s.order_name and e.line_number = s.line_number
     left join {{ ref('shopify_source_channels') }} as src on src.source = s.source
     cross join (select channel from {{ ref('shopify_source_channels') }} where source = '*') as dflt
 ),
