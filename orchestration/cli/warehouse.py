@@ -57,12 +57,13 @@ def _full_build(home, last_day: date, progress=None):
     the nightly build passes (min_date, max_date, file_snapshot: orchestration/pipeline/run.py), and
     recorded as a night's build is, so the next night builds only what is new since."""
     from orchestration.pipeline import incremental
-    from orchestration.pipeline.dbt import node_progress, run_dbt, snapshot_args
+    from orchestration.pipeline.dbt import node_progress, run_dbt, snapshot_args, whole_build_threads
 
     snapshot = incremental.take_snapshot(home)
     window = incremental.BuildWindow(last_day, last_day, snapshot=snapshot, new_files=snapshot)
     incremental.write_build_files(home, window)
-    result = run_dbt(home, "build", *snapshot_args(), "--full-refresh",
+    threads = whole_build_threads(incremental.whole_build_rows(home, window, full_refresh=True))
+    result = run_dbt(home, "build", *snapshot_args(), "--full-refresh", *threads,
                      callbacks=[node_progress(progress)] if progress else None)
     if result.success:
         incremental.record(home, window)

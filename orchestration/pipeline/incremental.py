@@ -42,6 +42,7 @@ class BuildWindow:
     rebuild_feeds: set[str] = field(default_factory=set)  # files removed since the last build: staging whole
     # drawn by `plan` from the new files' events: the models add no late-arriving days (macro window_late_days)
     planned: bool = False
+    first_build: bool = False  # no successful build before: every model is built whole
 
 
 def take_snapshot(home: Home) -> dict[str, frozenset[str]]:
@@ -200,7 +201,8 @@ def plan(home: Home, first_day: date, last_day: date,
         built = _built_files(home, state)
         window.new_files = {feed: shas - built.get(feed, frozenset()) for feed, shas in snapshot.items()}
     if state is None:
-        return window  # the first build of this home is a full one
+        window.first_build = True  # the first build of this home is a full one
+        return window
     window.landed_after = datetime.fromisoformat(state["started_at"])
     window.planned = True  # from here every day a new row touches is in the window (§3)
     built_through = date.fromisoformat(state["max_date"])
@@ -216,6 +218,18 @@ def plan(home: Home, first_day: date, last_day: date,
     if snapshot is not None:
         plan_dropped_files(home, window, built)
     return window
+
+
+def whole_build_rows(home: Home, window: BuildWindow, full_refresh: bool) -> int | None:
+    """The landed rows a whole build reads (a home's first build, or `--full-refresh`): the rows of the files of
+    its snapshot, from their ledger records. None for a build of the window's days."""
+    if not (full_refresh or window.first_build):
+        return None
+    from connectors.lake import ledger_records
+
+    held = {sha for shas in (window.snapshot or {}).values() for sha in shas}
+    return sum(int(record.get("rows_loaded") or 0) for record in ledger_records(home)
+               if window.snapshot is None or record.get("sha256") in held)
 
 
 def plan_dropped_files(home: Home, window: BuildWindow, built: dict[str, frozenset[str]]) -> None:

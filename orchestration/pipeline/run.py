@@ -37,7 +37,14 @@ from connectors.secrets import ensure_hash_key
 from orchestration.outputs.report import write_on_publish
 from orchestration.pipeline import incremental, seed_reload
 from orchestration.pipeline.ahead import ahead
-from orchestration.pipeline.dbt import node_progress, parse_project, run_build, snapshot_args
+from orchestration.pipeline.dbt import (
+    DBT_THREADS_ENV,
+    node_progress,
+    parse_project,
+    run_build,
+    snapshot_args,
+    whole_build_threads,
+)
 from orchestration.pipeline.forecast.helper import prestarted_peak_rss_mb
 from orchestration.pipeline.forecast.phase import ForecastOutcome, prepare_helper, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
@@ -235,9 +242,13 @@ def build(home: Home, report: RunReport, *dbt_selection: str, callbacks: list | 
         parse, report.parse_ahead = report.parse_ahead, None
         parsed = parse.result() if parse is not None else parse_project(home, snapshot_args())
         report.dbt_manifest = parsed.result if parsed.success else None
+        threads = whole_build_threads(incremental.whole_build_rows(home, window, report.full_refresh))
+        if threads:
+            report.progress(f"a whole build of a big warehouse: one dbt thread, its heavy models not sharing "
+                            f"DuckDB's memory ({DBT_THREADS_ENV} to choose)")
         result = parsed if not parsed.success else run_build(
             home, snapshot_args(), "--exclude", "test_type:unit", FORECAST_MODELS, *dbt_selection,
-            *(["--full-refresh"] if report.full_refresh else []),
+            *(["--full-refresh"] if report.full_refresh else []), *threads,
             callbacks=[*(callbacks or []), node_progress(report.progress)], skip_unchanged_seeds=whole,
             manifest=report.dbt_manifest)
         report.seeds_unchanged = whole and seed_reload.left_out(result)

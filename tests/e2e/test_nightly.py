@@ -148,3 +148,26 @@ def test_a_failing_dbt_test_holds_the_publish(home):
     assert any(c.check.removeprefix("dbt:") in line and "FAIL" in line
                for c in failed for line in log.splitlines()), log[-3000:]
     assert '"app": "dbt"' not in log and "[debug]" not in log
+
+
+def test_a_big_whole_build_runs_on_one_dbt_thread(home, monkeypatch):
+    """A home's first build of more landed rows than WHOLE_BUILD_ONE_THREAD_ROWS (lowered here to this demo's)
+    asks dbt for one thread, and builds and publishes as on two."""
+    from orchestration.pipeline import dbt as pipeline_dbt
+    from orchestration.pipeline import run as night
+
+    monkeypatch.delenv(pipeline_dbt.DBT_THREADS_ENV, raising=False)
+    monkeypatch.setattr(pipeline_dbt, "WHOLE_BUILD_ONE_THREAD_ROWS", 1_000)
+    builds = []
+    run_build = night.run_build
+
+    def recorded(home, variables, *selection, **options):
+        builds.append(selection)
+        return run_build(home, variables, *selection, **options)
+
+    monkeypatch.setattr(night, "run_build", recorded)
+    report = nightly_run(home, NOV_1)
+    assert report.published, report.held_reason
+    whole, forecast_marts = builds
+    assert whole[-2:] == ("--threads", "1")
+    assert "--threads" not in forecast_marts

@@ -10,7 +10,7 @@ import re
 import duckdb
 
 from connectors.contracts import load_contracts
-from connectors.home import Home, build_database
+from connectors.home import MEMORY_LIMIT_ENV, Home, build_database, duckdb_memory_limit
 from orchestration.pipeline import incremental
 from orchestration.pipeline.gates.outcome import CheckOutcome
 
@@ -48,6 +48,19 @@ def _manifest(home: Home) -> dict:
         return json.loads(path.read_text()) if path.exists() else {}
     except ValueError:
         return {}
+
+
+OUT_OF_MEMORY = "Out of Memory Error"  # DuckDB's, in a model's failure message
+
+
+def _out_of_memory_action(model_names: str) -> str:
+    """What to do when a model outgrew DuckDB's pool: the pool is the build's, shared by dbt's two threads, so a
+    big model can fail because of the one built beside it (seen once in a 10M-line whole build:
+    `int_payout_items` beside `channel_kpis_daily`)."""
+    return (f"DuckDB's memory pool ({duckdb_memory_limit()}, {MEMORY_LIMIT_ENV}) filled up while it built "
+            f"{model_names}; the models dbt builds side by side share it. Nothing was published: run the night "
+            f"again, or for that run give DuckDB more ({MEMORY_LIMIT_ENV}=3GB) or build one model at a time "
+            "(CWH_DBT_THREADS=1)")
 
 
 KEY_COLUMN = re.compile(r"(_id|_key|_name|_number|^sku|^date|_date|^currency|^channel|^marketplace.*)$")
@@ -111,6 +124,8 @@ def _dbt_outcome(result_node, manifest: dict, home: Home | None, warning: bool =
     action = (f"Look at the failing rows (`dbt test --select {node.name} --store-failures`); usually a feed "
               f"({', '.join(feeds) or 'see the model'}) carries data the warehouse cannot place: fix it at the "
               "source and re-land, or fix the model")
+    if not is_test and OUT_OF_MEMORY in (result_node.message or ""):
+        action = _out_of_memory_action(model_names)
     if warning:  # the test's description says what its rows mean (e.g. SKUs to recount)
         action = (" ".join((info.get("description") or "").split()) + " The rows: "
                   f"`dbt test --select {node.name} --store-failures`.").strip()
