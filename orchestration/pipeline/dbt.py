@@ -245,9 +245,9 @@ def whole_build_threads(rows: int | None) -> list[str]:
     """`--threads 1` for a whole build of a big warehouse, unless CWH_DBT_THREADS says otherwise.
 
     The build's heavy models share one DuckDB buffer pool (CWH_DUCKDB_MEMORY_LIMIT): built side by side at the
-    10M-line bench (34M landed rows), each spills more and two can exhaust it (a `--full-refresh` failed once
+    10M-line bench (39M landed rows), each spills more and two can exhaust it (a `--full-refresh` failed once
     with DuckDB's "Out of Memory Error" in `int_payout_items` and `channel_kpis_daily`, built together); one
-    thread built it faster (dbt phase 314.7 → 304.2 s, README Performance). At 1M lines (3.4M rows) two threads
+    thread built it faster (dbt phase 314.7 → 304.2 s, README Performance). At 1M lines (4.0M rows) two threads
     overlap dbt's per-node overhead with DuckDB's work (whole build 32.6 against 35.6–39.2 s on one), and a
     night of new days is small: both keep two. `rows`: `incremental.whole_build_rows` (None: not a whole build)."""
     if os.environ.get(DBT_THREADS_ENV, "").strip() or rows is None or rows < WHOLE_BUILD_ONE_THREAD_ROWS:

@@ -11,7 +11,7 @@ from orchestration.pipeline.incremental import BuildWindow, whole_build_rows
 def test_a_big_whole_build_runs_on_one_thread_unless_the_setting_says(monkeypatch):
     monkeypatch.delenv(DBT_THREADS_ENV, raising=False)
     assert whole_build_threads(WHOLE_BUILD_ONE_THREAD_ROWS) == ["--threads", "1"]
-    assert whole_build_threads(WHOLE_BUILD_ONE_THREAD_ROWS - 1) == []  # the 1M bench's 3.4M rows keep two
+    assert whole_build_threads(WHOLE_BUILD_ONE_THREAD_ROWS - 1) == []  # the 1M bench's 4.0M rows keep two
     assert whole_build_threads(None) == []  # a night of new days, however big the warehouse
     monkeypatch.setenv(DBT_THREADS_ENV, "2")
     assert whole_build_threads(10 * WHOLE_BUILD_ONE_THREAD_ROWS) == []  # the user's choice, in the profile
