@@ -205,37 +205,57 @@ def _unpivot_legacy(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per non-empty amount of each wide legacy row, numbered within the row.
 
     A row with no amount at all is kept once with an empty amount, so it goes to quarantine
-    instead of vanishing."""
-    frame = frame.with_row_index("_row")
+    instead of vanishing. Each amount kind keeps only its own rows before they are put back in file
+    order (a row's components in column order): stacking every kind for every row and then sorting
+    and filtering that moved nine copies of each row (10M bench legacy file: 280 -> 65 ms)."""
     wide = [c for spec in LEGACY_AMOUNTS for c in spec[:2] if c and c != "transaction_type"]
     wide = [c for c in wide if c in frame.columns]
+    amounts = [values.clean_text(pl.col(a)) if a in frame.columns else pl.lit(None, pl.String)
+               for a, _, _ in LEGACY_AMOUNTS]
+    rows = pl.concat([frame.with_row_index("_row"), _legacy_numbering(frame, amounts)], how="horizontal")
+    kept = [c for c in frame.columns if c not in wide and c not in _LEGACY_COMPONENT]
     parts = []
     for k, (amount_col, desc_col, amount_type) in enumerate(LEGACY_AMOUNTS):
-        amount = values.clean_text(pl.col(amount_col)) if amount_col in frame.columns else pl.lit(None, pl.String)
         if desc_col is None:
             desc = pl.lit(amount_type)
         elif desc_col in frame.columns:
             desc = values.clean_text(pl.col(desc_col))
         else:
             desc = pl.lit(None, pl.String)
-        parts.append(frame.with_columns(
-            pl.lit(k, pl.Int32).alias("_k"),
-            pl.lit(amount_type).alias("amount_type"),
-            desc.cast(pl.String).alias("amount_description"),
-            amount.alias("amount"),
-            pl.lit(_vendor(amount_col)).alias("legacy_amount_column"),
-        ).drop(wide))
-    long = pl.concat(parts, how="vertical").sort(["_row", "_k"], maintain_order=True)
-    present = pl.col("amount").is_not_null()
-    keep = present | (~present.any().over("_row") & (pl.col("_k") == 0))
-    long = long.filter(keep).with_columns(
-        pl.when(present).then(pl.col("amount_type")).otherwise(None).alias("amount_type"),
-        pl.when(present).then(pl.col("amount_description")).otherwise(None).alias("amount_description"),
-        pl.when(present).then(pl.col("legacy_amount_column")).otherwise(None).alias("legacy_amount_column"),
-        pl.concat_str([pl.col("_line").cast(pl.String), pl.lit("."),
-                       pl.int_range(1, pl.len() + 1).over("_row").cast(pl.String)]).alias("line_id"),
-    )
-    return long.drop("_row", "_k")
+        present = pl.col(f"_present{k}")
+        # the first kind also keeps the rows with no amount at all, once, every component empty
+        own = rows.filter(present | pl.col("_no_amount")) if k == 0 else rows.filter(present)
+        parts.append(own.select(
+            "_row", *kept,
+            pl.when(present).then(pl.lit(amount_type)).otherwise(None).alias("amount_type"),
+            pl.when(present).then(desc.cast(pl.String)).otherwise(None).alias("amount_description"),
+            amounts[k].alias("amount"),
+            pl.when(present).then(pl.lit(_vendor(amount_col))).otherwise(None).alias("legacy_amount_column"),
+            pl.col(f"_number{k}").alias("_number"),
+        ))
+    order = [c for c in frame.with_columns(*(pl.lit(None).alias(c) for c in _LEGACY_COMPONENT)).columns
+             if c not in wide]
+    long = pl.concat(parts, how="vertical").sort("_row", maintain_order=True)
+    return long.with_columns(
+        pl.concat_str([pl.col("_line").cast(pl.String), pl.lit("."), pl.col("_number").cast(pl.String)])
+        .alias("line_id")
+    ).select(*order, "line_id")
+
+
+# the columns one legacy amount becomes
+_LEGACY_COMPONENT = ("amount_type", "amount_description", "amount", "legacy_amount_column")
+
+
+def _legacy_numbering(frame: pl.DataFrame, amounts: list[pl.Expr]) -> pl.DataFrame:
+    """Per row and amount kind k: `_present{k}` (the amount is there), `_number{k}` (its number among
+    the row's amounts: 1 + the amounts before it), and `_no_amount` (the row has none)."""
+    flags = frame.select(*(a.is_not_null().alias(f"_present{k}") for k, a in enumerate(amounts)))
+    before = pl.lit(0, pl.UInt32)
+    numbers = []
+    for k in range(len(amounts)):
+        numbers.append((before + 1).alias(f"_number{k}"))
+        before = before + pl.col(f"_present{k}").cast(pl.UInt32)
+    return flags.with_columns(*numbers, (before == 0).alias("_no_amount"))
 
 
 # what identifies one order item's rows in a legacy file: its quantity row and its components
