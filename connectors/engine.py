@@ -159,17 +159,24 @@ def _split_header(line: str, delimiter: str, quote: str = '"') -> list[str]:
 def _match_layout(fmt: VendorFormat, headers: list[str], contract: Contract) -> tuple[dict, dict, list, list]:
     """(mapping, constants, missing required, missing optional) of a format against headers."""
     mapping, constants, missing_required, missing_optional = {}, {}, [], []
+    # a plain header name is looked up, not compared with every header: sniffing tries each layout on
+    # up to SNIFF_LINES lines, and a legacy Amazon settlement first failed the V2 layout on all of them
+    by_name: dict[str, str] = {}
+    for header in headers:
+        by_name.setdefault(header.strip().lower(), header)
     wanted = list(fmt.columns) + list(fmt.reads)
     for canonical in wanted:
         found = None
         for cand in fmt.candidates(canonical):
-            for header in headers:
-                hit = cand.match(header)
-                if hit:
-                    found = header
-                    if isinstance(hit, re.Match):
+            if not cand.pattern:
+                found = by_name.get(cand.name.lower())
+            else:
+                for header in headers:
+                    hit = cand.match(header)
+                    if hit:
+                        found = header
                         constants.update({k: v for k, v in hit.groupdict().items() if v})
-                    break
+                        break
             if found:
                 break
         if found:
