@@ -447,9 +447,15 @@ facts as (
     select * from amazon_facts
 ),
 
-paid_totals as (
-    select source, item_kind, item_key, sum(paid) as paid_total
-    from paid
+-- per item, over every payout: what they paid, and its facts' amount (null: no fact), in one grouping
+-- (two groupings, each joined back, cost a hash join more: 1M whole build, the query 5.3 -> 4.9 s)
+item_totals as (
+    select source, item_kind, item_key, sum(paid) as paid_total, sum(fact) as fact
+    from (
+        select source, item_kind, item_key, paid, null as fact from paid
+        union all
+        select source, item_kind, item_key, null as paid, fact from facts
+    ) as amounts
     group by source, item_kind, item_key
 ),
 
@@ -483,7 +489,7 @@ select
     cast(m.paid as decimal(18, 2)) as paid,
     cast(m.expected as decimal(18, 2)) as expected,
     cast(m.paid - m.expected as decimal(18, 2)) as variance,
-    cast(fa.fact as decimal(18, 2)) as fact,
+    cast(t.fact as decimal(18, 2)) as fact,
     cast(coalesce(t.paid_total, 0) as decimal(18, 2)) as paid_total,
     case m.item_kind
         when 'reserve' then 'reserves'
@@ -491,17 +497,14 @@ select
         when 'withheld_tax' then 'adjustments'
         when 'unmatched' then 'unexplained'
         else case
-            when fa.fact is not null and (coalesce(t.paid_total, 0) = fa.fact or coalesce(t.paid_total, 0) = 0)
+            when t.fact is not null and (coalesce(t.paid_total, 0) = t.fact or coalesce(t.paid_total, 0) = 0)
                 then case m.item_kind when 'sale' then 'timing' when 'refund' then 'refunds'
                                       when 'fee' then 'fees' else 'reimbursements' end
             else 'unexplained' end
     end as component,
     m.group_key
 from matched as m
-left join (
-    select source, item_kind, item_key, sum(fact) as fact from facts group by source, item_kind, item_key
-) as fa on fa.source = m.source and fa.item_kind = m.item_kind and fa.item_key = m.item_key
-left join paid_totals as t on t.source = m.source and t.item_kind = m.item_kind and t.item_key = m.item_key
+left join item_totals as t on t.source = m.source and t.item_kind = m.item_kind and t.item_key = m.item_key
 {%- if is_incremental() %}
 -- the groups re-computed, one marker row each (payout_key null: strategy replace_listed_groups deletes
 -- their stored rows, inserts none); a full build in an incremental run marks every stored row (null group)
