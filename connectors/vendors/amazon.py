@@ -406,13 +406,20 @@ def _number_sku_occurrences(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
     order, sku = values.clean_text(pl.col("amazon_order_id")), values.clean_text(pl.col("sku"))
     key = pl.concat_str([order.fill_null(""), sku.fill_null("")], separator="\x1f")
     frame = frame.with_columns(key.alias("_order_sku"))
-    seen: dict[str, int] = state.setdefault("sku_occurrences", {})
-    before = pl.col("_order_sku").replace_strict(seen, default=0, return_dtype=pl.Int64)
+    # the counts so far, one row per (order, sku), joined: a dict of them, turned into a Series for every
+    # batch and updated row by row in Python, cost more than the rest of the file's typing
+    # (10M bench All Orders export of 197k rows: 390 -> 60 ms)
+    seen: pl.DataFrame | None = state.get("sku_occurrences")
+    if seen is not None:
+        frame = frame.join(seen, on="_order_sku", how="left", maintain_order="left")
+    before = pl.col("_seen").fill_null(0) if seen is not None else pl.lit(0, pl.Int64)
     frame = frame.with_columns(
         (before + pl.int_range(1, pl.len() + 1).over("_order_sku")).alias("_occurrence"))
-    seen.update(dict(frame.group_by("_order_sku").agg(pl.col("_occurrence").max()).iter_rows()))
+    counts = frame.group_by("_order_sku").agg(pl.col("_occurrence").max().alias("_seen"))
+    state["sku_occurrences"] = counts if seen is None else (
+        pl.concat([seen, counts]).group_by("_order_sku").agg(pl.col("_seen").max()))
     return frame.with_columns(pl.col("_occurrence").cast(pl.String).alias("sku_occurrence")).drop(
-        "_order_sku", "_occurrence")
+        "_order_sku", "_occurrence", "_seen", strict=False)
 
 
 ALL_ORDERS = VendorFormat(
