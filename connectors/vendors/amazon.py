@@ -282,17 +282,22 @@ def _carry_legacy_quantities(frame: pl.DataFrame, state: dict) -> pl.DataFrame:
                        & clean["transaction_type"].is_not_null() & clean["order_id"].is_not_null()
                        & item.is_not_null())
     frame = frame.with_columns(key.alias("_item"), is_quantity_row.alias("_qty_row"))
-    carried: dict[str, str] = state.setdefault("legacy_quantities", {})
-    from_earlier = pl.col("_item").replace_strict(carried, default=None, return_dtype=pl.String)
+    # the quantities of earlier batches, one row per item, joined (not a dict made a Series each batch)
+    carried: pl.DataFrame | None = state.get("legacy_quantities")
+    if carried is not None:
+        frame = frame.join(carried, on="_item", how="left", maintain_order="left")
+    from_earlier = pl.col("_carried") if carried is not None else pl.lit(None, pl.String)
     in_batch = (pl.when(pl.col("_qty_row")).then(clean["quantity_purchased"]).otherwise(None)
                 .forward_fill().over("_item"))
     frame = frame.with_columns(
         pl.coalesce(clean["quantity_purchased"], in_batch, from_earlier).alias("quantity_purchased"))
-    latest = frame.filter(pl.col("_qty_row")).group_by("_item").agg(pl.col("quantity_purchased").last())
-    carried.update(dict(latest.iter_rows()))
+    latest = (frame.filter(pl.col("_qty_row")).group_by("_item")
+              .agg(pl.col("quantity_purchased").last().alias("_carried")))
+    state["legacy_quantities"] = latest if carried is None else (
+        pl.concat([carried, latest]).group_by("_item", maintain_order=True).agg(pl.col("_carried").last()))
     merged = frame.filter(pl.col("_qty_row"))["_line"].to_list()
     state.setdefault("merged_lines", set()).update(merged)
-    return frame.filter(~pl.col("_qty_row")).drop("_item", "_qty_row")
+    return frame.filter(~pl.col("_qty_row")).drop("_item", "_qty_row", "_carried", strict=False)
 
 
 def _prepare_settlement(report_layout: str):
