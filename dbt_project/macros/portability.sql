@@ -209,3 +209,18 @@
 {% macro duckdb__not_materialized() -%}
     not materialized
 {%- endmacro %}
+
+
+{# The number of distinct non-null values of `column` among the rows of each `partition_by` group, on every
+   row (a window): Spark has no DISTINCT in window functions, but counts the set of the values. #}
+{% macro distinct_count_over(column, partition_by) -%}
+    {{ return(adapter.dispatch('distinct_count_over')(column, partition_by)) }}
+{%- endmacro %}
+
+{% macro default__distinct_count_over(column, partition_by) -%}
+    count(distinct {{ column }}) over (partition by {{ partition_by }})
+{%- endmacro %}
+
+{% macro spark__distinct_count_over(column, partition_by) -%}
+    size(collect_set({{ column }}) over (partition by {{ partition_by }}))
+{%- endmacro %}
