@@ -247,9 +247,10 @@ def whole_build_threads(rows: int | None) -> list[str]:
     The build's heavy models share one DuckDB buffer pool (CWH_DUCKDB_MEMORY_LIMIT): built side by side at the
     10M-line bench (39M landed rows), each spills more and two can exhaust it (a `--full-refresh` failed once
     with DuckDB's "Out of Memory Error" in `int_payout_items` and `channel_kpis_daily`, built together); one
-    thread built it faster (dbt phase 314.7 → 304.2 s, README Performance). At 1M lines (4.0M rows) two threads
-    overlap dbt's per-node overhead with DuckDB's work (whole build 32.6 against 35.6–39.2 s on one), and a
-    night of new days is small: both keep two. `rows`: `incremental.whole_build_rows` (None: not a whole build)."""
+    thread built it faster (dbt phase 322.0 → 288.3 s on one home; 314.7 → 304.2 s in an earlier round; README
+    Performance). At 1M lines (4.0M rows) two threads overlap dbt's per-node overhead with DuckDB's work (whole
+    build 32.6 against 35.6–39.2 s on one), and a night of new days is small: both keep two.
+    `rows`: `incremental.whole_build_rows` (None: not a whole build)."""
     if os.environ.get(DBT_THREADS_ENV, "").strip() or rows is None or rows < WHOLE_BUILD_ONE_THREAD_ROWS:
         return []
     return ["--threads", "1"]
