@@ -357,6 +357,28 @@ def test_a_whole_build_in_buckets_equals_one_in_one_piece(replayed, tmp_path):
     built = snapshot(home)["intermediate.int_payout_items"]
     assert built == tables["intermediate.int_payout_items"]
 
+    # transactions without an order (the demo's all have one): a bucket takes the fees of its orders, and
+    # an orderless transaction's fee is found by its transaction, in the transaction's own bucket
+    with duckdb.connect(str(build_database(home))) as con:
+        orderless = [key for (key,) in con.execute("""
+            update staging.stg_shopify__payment_transactions set order_name = null
+            where transaction_key in (select transaction_key from staging.stg_shopify__payment_transactions
+                                      where fee <> 0 and transaction_type = 'charge' order by all limit 6)
+            returning transaction_key""").fetchall()]
+        con.execute("update intermediate.int_fees set order_id = null, channel = 'unallocated' "
+                    "where fee_line_id in (select 'shopify_payments:' || unnest($keys))", {"keys": orderless})
+    assert len(orderless) == 6
+    build(home, "run", "--select", "int_payout_items", "--full-refresh", max_date=LAST_DAY.isoformat())
+    in_one_piece = snapshot(home)["intermediate.int_payout_items"]
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        fees = con.execute("select count(*) from intermediate.int_payout_items "
+                           "where item_kind = 'fee' and item_key in (select unnest($keys)) and fact is not null",
+                           {"keys": orderless}).fetchone()[0]
+    assert fees == len(orderless)
+    build(home, "run", "--select", "int_payout_items", "--full-refresh", max_date=LAST_DAY.isoformat(),
+          full_build_rows_per_bucket="2000")
+    assert snapshot(home)["intermediate.int_payout_items"] == in_one_piece
+
 
 def _reconcile_sales(home: Home, **variables: str) -> list[tuple[str, int]]:
     """dbt test reconcile_sales_staging_to_pnl with these vars → its (status, failing rows)."""

@@ -143,7 +143,12 @@ settlement_orders as (
     from {{ ref('stg_amazon__settlement_lines') }} as l
     inner join {{ ref('settlement_line_categories') }} as c
         on c.amount_type = l.amount_type and c.amount_description = l.amount_description
-    where l.transaction_type = 'Order' and l.order_id is not null
+    -- an item an All Orders report has is left out line by line, before the aggregate (an anti-join:
+    -- as `not exists` after it, every item of history was summed and nearly all thrown away; 10M
+    -- bench, whole build: the query 21.1 -> 18.8 s)
+    left join {{ ref('stg_amazon__order_items') }} as o
+        on o.amazon_order_id = l.order_id and o.sku = l.sku
+    where l.transaction_type = 'Order' and l.order_id is not null and o.amazon_order_id is null
     {%- set window = event_window() %}
     {%- if window is not none and window.start is not none %}
       -- an item whose first line is in the window has every line from its start on: only the orders
@@ -179,10 +184,6 @@ amazon_settlement_only as (
         s.tax
     from settlement_orders as s
     left join {{ ref('amazon_marketplaces') }} as m on m.marketplace_name = s.marketplace_name
-    where not exists (
-        select 1 from {{ ref('stg_amazon__order_items') }} as o
-        where o.amazon_order_id = s.order_id and o.sku = s.sku
-    )
 ),
 
 wholesale_lines as (
