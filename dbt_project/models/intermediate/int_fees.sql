@@ -119,7 +119,6 @@ threepl as (
     left join (
         select order_id, min(channel) as channel
         from orders
-        where source in ('shopify', 'wholesale')
         group by order_id
     ) as o on o.order_id = t.reference_id
 ),
