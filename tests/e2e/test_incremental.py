@@ -451,6 +451,55 @@ def test_the_customer_check_compares_the_customers_the_night_could_change(replay
     assert _dbt_test(home, check, **night)[0][0] == "fail"
 
 
+FACT_CHECKS = {  # the check of a fact against the model it copies → (fact table, its date, its rows checked)
+    "pnl_order_lines_match_int_order_lines": ("marts.fct_order_lines", "order_date", "true"),
+    "pnl_refunds_match_int_refunds": ("marts.fct_refunds", "refund_date", "true"),
+    "pnl_fees_match_int_fees": ("marts.fct_fees", "fee_date", "not is_accrued"),
+    "pnl_marketing_spend_matches_int_marketing_spend": ("marts.fct_marketing_spend", "spend_date", "true"),
+}
+
+
+def _fact_checks(home: Home, **variables: str) -> dict[str, tuple[str, int]]:
+    """The facts' checks against their intermediate models with these vars → {name: (status, failing rows)}."""
+    result = run_dbt(home, "test", "--select", *FACT_CHECKS, "--vars", json.dumps(variables))
+    return {r.node.name: (str(r.status), r.failures) for r in result.result.results if r.node.name in FACT_CHECKS}
+
+
+def test_the_facts_match_their_models_on_the_nights_days_and_a_full_build_on_every_day(replayed, tmp_path):
+    """Each fact is its intermediate model's rows over the same window of event dates, so on an incremental
+    night its check (lines and amounts per day) compares the days the night re-processed: a row lost on
+    such a day fails it; one lost before them, on a day every incremental build since left alone, is the
+    full build's to find — and it does."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    with duckdb.connect(str(build_database(home))) as con:
+        newest = min(con.execute(f"select max({day}) from {table} where {rows} and {day} <= $last",
+                                 {"last": LAST_DAY}).fetchone()[0] for table, day, rows in FACT_CHECKS.values())
+    night = {"min_date": newest.isoformat(), "max_date": LAST_DAY.isoformat(),
+             "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+    passed = {name: ("pass", 0) for name in FACT_CHECKS}
+    assert _fact_checks(home, **night) == passed
+
+    def drop_a_row(on_or_before: date) -> None:
+        with duckdb.connect(str(build_database(home))) as con:
+            for table, day, rows in FACT_CHECKS.values():
+                dropped = con.execute(f"""delete from {table} where {rows} and {day} = (
+                    select max({day}) from {table} where {rows} and {day} <= $day)
+                    and rowid = (select min(rowid) from {table} where {rows} and {day} = (
+                        select max({day}) from {table} where {rows} and {day} <= $day))""",
+                                      {"day": on_or_before}).fetchone()[0]
+                assert dropped == 1, f"no row of {table} on or before {on_or_before} to drop"
+
+    drop_a_row(newest - timedelta(days=3))  # before the night's window
+    assert _fact_checks(home, **night) == passed
+    assert {name: status for name, (status, _) in _fact_checks(home, max_date=LAST_DAY.isoformat()).items()} \
+        == dict.fromkeys(FACT_CHECKS, "fail")
+    drop_a_row(LAST_DAY)  # the night's window
+    assert {name: status for name, (status, _) in _fact_checks(home, **night).items()} \
+        == dict.fromkeys(FACT_CHECKS, "fail")
+
+
 def test_the_payout_item_key_check_reads_the_groups_the_night_re_computed(replayed, tmp_path):
     """The row tests of a group-incremental model (int_payout_items) on an incremental night read only
     the groups its build re-computed, which it keeps in `int_payout_items__groups`: a repeated key in
