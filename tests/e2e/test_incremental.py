@@ -380,6 +380,61 @@ def test_a_whole_build_in_buckets_equals_one_in_one_piece(replayed, tmp_path):
     assert snapshot(home)["intermediate.int_payout_items"] == in_one_piece
 
 
+def test_a_night_reads_the_lines_of_its_items_in_settlements_it_leaves_alone(replayed, tmp_path):
+    """A night of int_payout_items builds item keys only for the settlement lines whose order or settlement
+    one of its group keys names (read off the key); an id holding a colon cannot be read off, so its lines
+    always pass. Here two items of the night's newest settlement lines have one more line each in the oldest
+    settlement, which the night leaves alone, and the order id of one holds a colon: the night finds both
+    lines, as a whole build does."""
+    replay, _, window, _ = replayed
+    homes = {kind: Home(tmp_path / kind) for kind in ("night", "whole")}
+    for home in homes.values():
+        shutil.copytree(replay.root, home.root)
+        with duckdb.connect(str(build_database(home))) as con:
+            items = con.execute("""
+                select l.order_id, l.sku, l.posted_date, o.payout_id, o.period_start
+                from intermediate.int_settlement_lines as l,
+                     (select payout_id, period_start from intermediate.int_payouts
+                      where source = 'amazon_settlement' order by period_end, payout_id limit 1) as o
+                where l.transaction_type = 'Order' and l.category = 'sales_principal' and l.posted_date <= $last
+                  and l.settlement_id <> o.payout_id
+                qualify row_number() over (partition by l.order_id order by l.settlement_line_id) = 1
+                order by l.posted_date desc, l.settlement_line_id limit 2""", {"last": LAST_DAY}).fetchall()
+            keys = []
+            for (order_id, sku, _, oldest, oldest_day), renamed in zip(items, ("{}", "colon:{}"), strict=True):
+                renamed = renamed.format(order_id)
+                con.execute("""
+                    insert into intermediate.int_settlement_lines by name
+                    select * replace ('amazon_settlement:' || $oldest || ':extra:' || $order as settlement_line_id,
+                                      $oldest as settlement_id, $oldest_day as posted_date)
+                    from intermediate.int_settlement_lines
+                    where order_id = $order and sku = $sku and category = 'sales_principal' limit 1""",
+                            {"oldest": oldest, "oldest_day": oldest_day, "order": order_id, "sku": sku})
+                for table, key in (("int_settlement_lines", None), ("int_order_lines", "order_line_id"),
+                                   ("int_refunds", "refund_line_id"), ("int_fees", None)):
+                    renamed_key = f", {key} = replace({key}, $order, $renamed)" if key else ""
+                    con.execute(f"update intermediate.{table} set order_id = $renamed{renamed_key} "
+                                "where order_id = $order", {"order": order_id, "renamed": renamed})
+                keys.append(f"amazon:{renamed}:{sku}")
+    night_day, oldest, oldest_day = min(item[2] for item in items), items[0][3], items[0][4]
+    assert night_day > oldest_day + timedelta(days=14), "the night would reach into the oldest settlement"
+    # a night of the newest lines' days: their settlements' groups (these items' among them), not the oldest's
+    night = {"min_date": night_day.isoformat(), "max_date": LAST_DAY.isoformat(),
+             "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+    build(homes["night"], "run", "--select", "int_payout_items", **night)
+    build(homes["whole"], "run", "--select", "int_payout_items", "--full-refresh", max_date=LAST_DAY.isoformat())
+    with duckdb.connect(str(build_database(homes["night"])), read_only=True) as con:
+        found = con.execute("select count(*) from intermediate.int_payout_items where payout_id = $oldest "
+                            "and item_key in (select unnest($keys))", {"oldest": oldest, "keys": keys}).fetchone()[0]
+        oldest_left_alone = con.execute(
+            "select count(*) = 0 from intermediate.int_payout_items__groups "
+            "where starts_with(group_key, 'amazon_settlement:' || $oldest || ':')", {"oldest": oldest}).fetchone()[0]
+    assert found == 2
+    assert oldest_left_alone
+    assert snapshot(homes["night"])["intermediate.int_payout_items"] \
+        == snapshot(homes["whole"])["intermediate.int_payout_items"]
+
+
 def _reconcile_sales(home: Home, **variables: str) -> list[tuple[str, int]]:
     """dbt test reconcile_sales_staging_to_pnl with these vars → its (status, failing rows)."""
     result = run_dbt(home, "test", "--select", "reconcile_sales_staging_to_pnl", "--vars", json.dumps(variables))
