@@ -49,7 +49,7 @@ from orchestration.pipeline.forecast.helper import prestarted_peak_rss_mb
 from orchestration.pipeline.forecast.phase import ForecastOutcome, prepare_helper, run_forecast
 from orchestration.pipeline.gates.dbt_results import WAREHOUSE, dbt_checks
 from orchestration.pipeline.gates.expectations import load_suite_engine
-from orchestration.pipeline.gates.feed import feed_outcomes
+from orchestration.pipeline.gates.feed import outcomes_before_expectations, with_expectations
 from orchestration.pipeline.gates.outcome import CheckOutcome
 from orchestration.pipeline.gates.suite_worker import SuiteWorker, SuiteWorkerError
 from orchestration.pipeline.gates.suite_worker import take as take_suite_worker
@@ -167,7 +167,8 @@ def land(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
         # GE for the checks is imported by a helper process on the other core (gates/suite_worker.py);
         # without one, while worker processes land, this idle process imports it in a thread
         report.suite_worker = take_suite_worker(files_waiting=bool(waiting))
-        suite_engine = threading.Thread(target=load_suite_engine, name="cwh-load-ge", daemon=True) \
+        suite_engine = threading.Thread(target=load_suite_engine, args=(load_contracts().values(),),
+                                        name="cwh-load-ge", daemon=True) \
             if workers > 1 and report.suite_worker is None else None
         if suite_engine:
             suite_engine.start()
@@ -217,9 +218,11 @@ def gate(home: Home, report: RunReport, feeds: list[str] | None = None) -> list[
             # while the gates wait on the expectations' helper (1M incremental night: ~1 s of the dbt stage;
             # started with the landing instead, it slowed the landing's Python by as much as it saved)
             report.parse_ahead = ahead("dbt-parse", parse_project, home, snapshot_args())
+        feeds = feeds or list(load_contracts())
+        # the gates that read no expectation results are judged while the helper still validates
+        judged = {feed: outcomes_before_expectations(home, feed, report.logical_date) for feed in feeds}
         _wait_for_suite_worker(report)
-        outcomes = [outcome for feed in feeds or list(load_contracts())
-                    for outcome in feed_outcomes(home, feed, report.logical_date)]
+        outcomes = [outcome for feed in feeds for outcome in with_expectations(home, feed, judged[feed])]
         report.checks += outcomes
     return outcomes
 

@@ -41,7 +41,8 @@ def test_work_ahead_that_raises_raises_in_the_step_that_takes_it():
 def test_the_gates_start_dbt_s_parse_only_for_a_night_that_builds(tmp_path, monkeypatch, builds):
     parsed = []
     monkeypatch.setattr(night, "parse_project", lambda home, variables: parsed.append(variables) or "manifest")
-    monkeypatch.setattr(night, "feed_outcomes", lambda home, feed, day: [])
+    monkeypatch.setattr(night, "outcomes_before_expectations", lambda home, feed, day: [])
+    monkeypatch.setattr(night, "with_expectations", lambda home, feed, outcomes: outcomes)
     report = night.RunReport("run", date(2026, 11, 2))
     report.builds_warehouse = builds
     night.gate(Home(tmp_path), report, feeds=["shopify_orders"])
@@ -74,3 +75,21 @@ def test_the_forecast_step_takes_the_outcome_started_ahead(tmp_path, monkeypatch
     report.forecast_ahead = ahead("forecast", lambda: outcome)
     assert night.forecast(Home(tmp_path), report) is outcome
     assert report.forecast_ahead is None and report.checks[-1].check == "forecast"
+
+
+def test_the_gates_judge_every_check_but_the_expectations_while_the_helper_validates(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(night, "parse_project", lambda home, variables: "manifest")
+    monkeypatch.setattr(night, "outcomes_before_expectations", lambda home, feed, day: calls.append(("judge", feed)) or [])
+    monkeypatch.setattr(night, "_wait_for_suite_worker", lambda report: calls.append(("wait",)))
+    monkeypatch.setattr(night, "with_expectations", lambda home, feed, outcomes: calls.append(("results", feed)) or [])
+    night.gate(Home(tmp_path), night.RunReport("run", date(2026, 11, 2)), feeds=["shopify_orders", "fx_rates"])
+    assert calls == [("judge", "shopify_orders"), ("judge", "fx_rates"), ("wait",),
+                     ("results", "shopify_orders"), ("results", "fx_rates")]
+
+
+def test_a_feed_s_outcomes_keep_their_order_with_the_expectations_after_schema_drift(lake):
+    from orchestration.pipeline.gates.feed import EXTRA_CHECKS, FEED_CHECKS, feed_outcomes
+
+    checks = [outcome.check for outcome in feed_outcomes(lake, "shopify_orders", date(2026, 11, 1))]
+    assert checks == [*FEED_CHECKS, *EXTRA_CHECKS["shopify_orders"]]

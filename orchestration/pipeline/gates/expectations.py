@@ -24,6 +24,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,9 +111,13 @@ def _ge() -> _Ge:
     return _GE
 
 
-def load_suite_engine() -> None:
-    """Import GE and build its context now (~5 s): the night does it while worker processes land."""
-    _ge()
+def load_suite_engine(contracts: Iterable[Contract] = ()) -> None:
+    """Import GE and build its context now (~5 s), and the suites of `contracts` (~20 ms each): the
+    night does it while worker processes land, the helper process while it waits for its files."""
+    ge = _ge()
+    with _LOCK:
+        for contract in contracts:
+            ge.suite(contract, suite_fingerprint(contract))
 
 
 # ---- the suite, from the contract ----------------------------------------------------------------

@@ -132,11 +132,11 @@ def _rss_mb(field: str, status: Path = Path("/proc/self/status")) -> float:
 def _serve() -> int:
     """Import GE, read one request {root, feeds} from stdin, validate the feeds' files that have no
     result yet (writing each result to the cache), then print a summary as one JSON line."""
-    from connectors.contracts import get_contract
+    from connectors.contracts import get_contract, load_contracts
     from connectors.home import Home
     from orchestration.pipeline.gates.expectations import file_results, lake_files, load_suite_engine
 
-    load_suite_engine()
+    load_suite_engine(load_contracts().values())  # every suite built before the files are named
     line = sys.stdin.readline()
     if not line.strip():  # the night stopped before its gates (or never needed them)
         return 0
