@@ -257,16 +257,21 @@
 {% endmacro %}
 
 
-{# The groups a group-incremental model (strategy replace_groups or replace_listed_groups) re-computed
-   in this build: table `<model>__groups` next to it, one row per group (its unique_key), or one null
-   row when the build computed every group. The model writes it on every DuckDB build and it stays until
-   the next, so the model's row tests read only the rows the build wrote (tested_window_predicate). #}
+{# The groups a group-incremental model (strategy replace_groups or replace_listed_groups), or the keys
+   a replace_since model (dim_customer), re-computed in this build: table `<model>__groups` next to it,
+   one row per group (its unique_key), or one null row when the build computed every group. The model
+   writes it on every DuckDB build and it stays until the next, so the model's row tests read only the
+   rows the build wrote (tested_window_predicate). Always in the build-only schema `intermediate`: a
+   mart's would be published. #}
 {% macro night_groups_relation(relation) %}
-    {%- if relation is none -%}  {#- a unit test's model has no relation -#}
+    {%- if relation is none or relation is string -%}  {#- a unit test's model: no relation, or its given rows -#}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(relation.incorporate(path={'identifier': relation.identifier ~ '__groups'}, type='table')) }}
+    {{ return(relation.incorporate(path={'schema': night_groups_schema(), 'identifier': relation.identifier ~ '__groups'},
+                                   type='table')) }}
 {% endmacro %}
+
+{% macro night_groups_schema() %}{{ return('intermediate') }}{% endmacro %}
 
 
 {# Write a group-incremental model's groups table (`groups_sql`: a select of the group keys as column
@@ -388,7 +393,7 @@
 
 
 {# The window predicate of the event model this test is attached to, or the groups predicate of a
-   group-incremental model (night_groups_predicate); none: test every row. #}
+   group-incremental or replace_since model (night_groups_predicate); none: test every row. #}
 {% macro tested_window_predicate() -%}
     {%- set scoped_tests = ['not_null', 'not_null_columns', 'primary_key', 'unique',
                             'accepted_values', 'accepted_range', 'accepted_range_columns', 'expression_is_true'] -%}
@@ -401,7 +406,7 @@
     {%- if test_name not in scoped_tests or tested is none or tested.config.materialized != 'incremental' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if tested.config.incremental_strategy in ('replace_groups', 'replace_listed_groups') -%}
+    {%- if tested.config.incremental_strategy in ('replace_groups', 'replace_listed_groups', 'replace_since') -%}
         {{ return(night_groups_predicate(tested)) }}
     {%- endif -%}
     {%- set column = (tested.config.meta or {}).get('event_date_column') -%}
@@ -415,12 +420,13 @@
 {%- endmacro %}
 
 
-{# A group-incremental model's tested rows: those of the groups its build re-computed (night_groups_relation;
-   the other groups' rows are as the last build that wrote them tested them). None (every row) when the
-   build computed every group or the table is missing (a model whose build did not write it). #}
+{# A group-incremental (or replace_since) model's tested rows: those of the groups its build re-computed
+   (night_groups_relation; the other groups' rows are as the last build that wrote them tested them). None
+   (every row) when the build computed every group or the table is missing (a model whose build did not
+   write it). #}
 {% macro night_groups_predicate(tested) -%}
     {%- set key = tested.config.unique_key -%}
-    {%- set groups = adapter.get_relation(tested.database, tested.schema, (tested.alias or tested.name) ~ '__groups') -%}
+    {%- set groups = adapter.get_relation(tested.database, night_groups_schema(), (tested.alias or tested.name) ~ '__groups') -%}
     {%- if groups is none or not key -%}
         {{ return(none) }}
     {%- endif -%}

@@ -555,42 +555,47 @@ def test_the_facts_match_their_models_on_the_nights_days_and_a_full_build_on_eve
         == dict.fromkeys(FACT_CHECKS, "fail")
 
 
-def test_the_payout_item_key_check_reads_the_groups_the_night_re_computed(replayed, tmp_path):
-    """The row tests of a group-incremental model (int_payout_items) on an incremental night read only
-    the groups its build re-computed, which it keeps in `int_payout_items__groups`: a repeated key in
-    such a group fails the primary key; one in a group every night since left alone (its rows as the
-    build that wrote them tested them) is the full build's to find."""
+@pytest.mark.parametrize(("model", "table", "group"), [
+    ("int_payout_items", "intermediate.int_payout_items", "group_key"),  # replace_listed_groups
+    ("dim_customer", "marts.dim_customer", "customer_key"),  # replace_since
+])
+def test_the_key_check_reads_the_groups_the_night_re_computed(replayed, tmp_path, model, table, group):
+    """The row tests of a model incremental by group (int_payout_items by item group, dim_customer by
+    customer) on an incremental night read only the groups its build re-computed, which it keeps in
+    `intermediate.<model>__groups`: a repeated key in such a group fails the primary key; one in a group
+    every night since left alone (its rows as the build that wrote them tested them) is the full build's
+    to find."""
     replay, _, window, _ = replayed
     home = Home(tmp_path / "home")
     shutil.copytree(replay.root, home.root)
     night = {"min_date": LAST_DAY.isoformat(), "max_date": LAST_DAY.isoformat(),
              "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
-    build(home, "run", "--select", "int_payout_items", **night)  # the last night's build of the model
+    build(home, "run", "--select", model, **night)  # the last night's build of the model
     manifest = json.loads((incremental.DBT_DIR / "target" / "manifest.json").read_text())
     check = next(node["name"] for node in manifest["nodes"].values()
-                 if node["name"].startswith("primary_key_int_payout_items_"))
+                 if node["name"].startswith(f"primary_key_{model}_"))
+    groups = f"intermediate.{model}__groups"
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
-        listed, every = con.execute("""
-            select (select count(*) from intermediate.int_payout_items__groups where group_key is not null),
-                   (select count(distinct group_key) from intermediate.int_payout_items)""").fetchone()
+        listed, every = con.execute(f"""
+            select (select count(*) from {groups} where {group} is not null),
+                   (select count(distinct {group}) from {table})""").fetchone()
     assert 0 < listed < every, (listed, every)  # the last night re-computed some groups, not all
     assert _dbt_test(home, check, **night) == [("pass", 0)]
 
-    def repeat_an_item(in_the_nights_groups: bool) -> None:
+    def repeat_a_row(in_the_nights_groups: bool) -> None:
         listed = "in" if in_the_nights_groups else "not in"
         with duckdb.connect(str(build_database(home))) as con:
             added = con.execute(f"""
-                insert into intermediate.int_payout_items
-                select * from intermediate.int_payout_items where group_key = (
-                    select min(group_key) from intermediate.int_payout_items
-                    where group_key {listed} (select group_key from intermediate.int_payout_items__groups))
+                insert into {table}
+                select * from {table} where {group} = (
+                    select min({group}) from {table} where {group} {listed} (select {group} from {groups}))
                 limit 1""").fetchone()[0]
         assert added == 1
 
-    repeat_an_item(in_the_nights_groups=False)
+    repeat_a_row(in_the_nights_groups=False)
     assert _dbt_test(home, check, **night) == [("pass", 0)]
     assert _dbt_test(home, check, max_date=LAST_DAY.isoformat()) == [("fail", 1)]
-    repeat_an_item(in_the_nights_groups=True)
+    repeat_a_row(in_the_nights_groups=True)
     assert _dbt_test(home, check, **night) == [("fail", 1)]
 
 # ---------------------------------------------------------------------------------------------------

@@ -80,7 +80,8 @@ def test_the_forecast_step_takes_the_outcome_started_ahead(tmp_path, monkeypatch
 def test_the_gates_judge_every_check_but_the_expectations_while_the_helper_validates(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(night, "parse_project", lambda home, variables: "manifest")
-    monkeypatch.setattr(night, "outcomes_before_expectations", lambda home, feed, day: calls.append(("judge", feed)) or [])
+    monkeypatch.setattr(night, "outcomes_before_expectations",
+                        lambda home, feed, day: calls.append(("judge", feed)) or [])
     monkeypatch.setattr(night, "_wait_for_suite_worker", lambda report: calls.append(("wait",)))
     monkeypatch.setattr(night, "with_expectations", lambda home, feed, outcomes: calls.append(("results", feed)) or [])
     night.gate(Home(tmp_path), night.RunReport("run", date(2026, 11, 2)), feeds=["shopify_orders", "fx_rates"])
