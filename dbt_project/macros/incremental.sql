@@ -258,7 +258,7 @@
 
 
 {# The groups a group-incremental model (strategy replace_groups or replace_listed_groups), or the keys
-   a replace_since model (dim_customer), re-computed in this build: table `<model>__groups` next to it,
+   a replace_since model (dim_customer), re-computed in this build: table `intermediate.<model>__groups`,
    one row per group (its unique_key), or one null row when the build computed every group. The model
    writes it on every DuckDB build and it stays until the next, so the model's row tests read only the
    rows the build wrote (tested_window_predicate). Always in the build-only schema `intermediate`: a

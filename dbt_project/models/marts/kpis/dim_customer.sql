@@ -7,7 +7,7 @@
 -- earlier order id); the customer is new on that order's date and counts for that order's channel.
 -- Incremental by customer on DuckDB (strategy replace_since, macros/incremental.sql): a night
 -- re-computes, over their whole history, the customers with an order line in the window and those
--- whose stored last order is in it (kept in `dim_customer__groups` for its row tests); the others keep
+-- whose stored last order is in it (kept in `intermediate.dim_customer__groups` for its row tests); the others keep
 -- their row.
 {%- set since_column = 'last_order_date' -%}
 {{ config(
