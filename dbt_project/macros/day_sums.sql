@@ -13,7 +13,7 @@
    Schema dbt_state is the build's own bookkeeping, never published. Publish trusts these sums only
    when their columns and per-day row counts match the table's; otherwise it sums the table itself. #}
 {% macro refresh_event_day_sums(also_days_where=none) %}
-    {%- if target.type != 'duckdb' or this.schema != 'marts' -%}
+    {%- if not keeps_event_day_sums(this) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set date_column = config.get('meta', {}).get('event_date_column') -%}
@@ -59,16 +59,81 @@
 {% endmacro %}
 
 
-{# The table of the kept sums, created once before a build's models (on-run-start): created by the marts'
-   post-hooks themselves, two of them running at once on dbt's two threads conflicted in DuckDB's catalog
-   (the first build of a home failed one of them). #}
+{# Whether the build keeps the day sums of an event-grain relation: DuckDB's published marts. #}
+{% macro keeps_event_day_sums(relation) %}
+    {{ return(target.type == 'duckdb' and relation.schema == 'marts') }}
+{% endmacro %}
+
+
+{# The tables of the kept sums and of the sums each reader last read (below), created once before a
+   build's models (on-run-start): created by the marts' post-hooks themselves, two of them running at
+   once on dbt's two threads conflicted in DuckDB's catalog (the first build of a home failed one). #}
 {% macro create_event_day_sums() %}
     {%- if target.type == 'duckdb' -%}
     create schema if not exists dbt_state;
     create table if not exists dbt_state.event_day_sums (
         table_name varchar, "day" varchar, "rows" bigint, row_hash_sum hugeint, columns_signature varchar
+    );
+    create table if not exists dbt_state.event_day_sums_read (
+        reader varchar, table_name varchar, "day" varchar, "rows" bigint, row_hash_sum hugeint,
+        columns_signature varchar
     )
     {%- endif -%}
+{% endmacro %}
+
+
+{# Readers of the kept sums: a model that sums event facts per day (channel_pnl_daily) re-sums only the
+   days whose facts changed since its last build, instead of every fact of history each night. `facts`:
+   a list of {relation, date_column}; a fact whose sums the build keeps is read from
+   dbt_state.event_day_sums, another (meant for small tables: int_operating_costs_daily) is summed
+   here. The reader saves the sums it was built from in its post-hook, in the transaction of its own
+   build (save_read_day_sums), so a night it did not build (failed upstream, not selected) is caught
+   up at its next build. DuckDB only. #}
+
+{# SELECT (table_name, day, rows, row_hash_sum, columns_signature) of the facts' current sums. #}
+{% macro fact_day_sums_now(facts) -%}
+    {%- for fact in facts %}
+    {%- set relation = fact.relation %}
+    {%- if keeps_event_day_sums(relation) %}
+    select table_name, "day", "rows", row_hash_sum, columns_signature from dbt_state.event_day_sums
+    where table_name = '{{ relation.schema }}.{{ relation.identifier }}'
+    {%- else %}
+    select '{{ relation.schema }}.{{ relation.identifier }}', d, n, h,
+        ({{ event_day_sums_signature(relation.database, relation.schema, relation.identifier) }})
+    from ({{ event_day_sums_query(relation, fact.date_column) }}) as sums
+    {%- endif %}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{# SELECT day_value (a date; null for the facts' null day): the days whose sums differ from those
+   `reader` saw (a day new, gone or changed in any fact; every day the first time). #}
+{% macro changed_fact_days(reader, facts) -%}
+    select distinct cast(coalesce(now_sums."day", seen."day") as date) as day_value
+    from ({{ fact_day_sums_now(facts) }}) as now_sums
+    full outer join (select * from dbt_state.event_day_sums_read where reader = '{{ reader }}') as seen
+        on seen.table_name = now_sums.table_name and seen."day" is not distinct from now_sums."day"
+    where now_sums.table_name is null or seen.table_name is null
+       or now_sums."rows" <> seen."rows" or now_sums.row_hash_sum <> seen.row_hash_sum
+       or now_sums.columns_signature is distinct from seen.columns_signature
+{%- endmacro %}
+
+
+{# A filter on an event date: the days of `days` (a relation of day_value), or every day (none). #}
+{% macro in_days(date_column, days) -%}
+    {{ date_column ~ ' in (select d.day_value from ' ~ days ~ ' as d)' if days else 'true' }}
+{%- endmacro %}
+
+
+{# A reader's post-hook: keep the sums it was just built from. #}
+{% macro save_read_day_sums(reader, facts) %}
+    {%- if target.type != 'duckdb' -%}
+        {{ return('') }}
+    {%- endif -%}
+    delete from dbt_state.event_day_sums_read where reader = '{{ reader }}';
+    insert into dbt_state.event_day_sums_read
+    select '{{ reader }}', * from ({{ fact_day_sums_now(facts) }}) as sums
 {% endmacro %}
 
 

@@ -233,12 +233,27 @@
 {% endmacro %}
 
 
+{# Small derived tables that read their stored rows (channel_pnl_daily: the days its facts did not
+   change): the temp relation holds every row; the stored ones are replaced in the build's transaction. #}
+{% macro get_incremental_replace_all_sql(arg_dict) %}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{% endmacro %}
+
+
 {# Whether this incremental build adds to a stored table that has `column` (false on a full build). #}
 {% macro incremental_with_column(column) %}
+    {{ return(incremental_with_columns([column])) }}
+{% endmacro %}
+
+{% macro incremental_with_columns(columns) %}
     {%- if not is_incremental() -%}
         {{ return(false) }}
     {%- endif -%}
-    {{ return(column in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list)) }}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {{ return(columns | reject('in', stored) | list | length == 0) }}
 {% endmacro %}
 
 

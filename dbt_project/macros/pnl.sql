@@ -67,6 +67,19 @@
 {%- endmacro %}
 
 
+{# The facts channel_pnl_daily sums, with their event dates: an incremental build re-sums the days
+   whose facts changed (macros/day_sums.sql, changed_fact_days). #}
+{% macro pnl_daily_facts() %}
+    {{ return([
+        {'relation': ref('fct_order_lines'), 'date_column': 'order_date'},
+        {'relation': ref('fct_refunds'), 'date_column': 'refund_date'},
+        {'relation': ref('fct_fees'), 'date_column': 'fee_date'},
+        {'relation': ref('fct_marketing_spend'), 'date_column': 'spend_date'},
+        {'relation': ref('int_operating_costs_daily'), 'date_column': 'cost_date'},
+    ]) }}
+{% endmacro %}
+
+
 {# CTEs (continue a `with`) then the final select: from a relation `base` holding channel, the period column and the stored lines summed at that
    grain: every P&L column, the margins as a share of net revenue, and each channel's share of the
    company total at the same period (null when the denominator is 0); then the accrued lines and

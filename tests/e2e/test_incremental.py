@@ -309,6 +309,60 @@ def test_an_accrual_re_rated_on_a_day_before_the_window_is_re_summed(replayed, t
     assert kept == summed
 
 
+def test_the_daily_pnl_re_sums_the_days_whose_facts_changed_and_keeps_the_others(replayed, tmp_path):
+    """channel_pnl_daily re-sums only the days whose facts' sums changed since its last build
+    (macros/day_sums.sql, changed_fact_days): an accrual re-rated on an older day (fct_fees, kept sums) and
+    an operating cost changed on another (int_operating_costs_daily, summed by the reader) reach their
+    days; a day whose facts did not change keeps its stored lines (altered here, to see that it is not
+    re-summed); a full refresh re-sums every day. The night: the last day's window (LAST_DAY)."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    lines = "gross_sales, marketplace_fees, fulfillment_costs, operating_costs, accrued_marketplace_fees, " \
+            "accrued_fulfillment_costs, contribution_after_opex"
+
+    def pnl(con, channel, day) -> dict:
+        row = con.execute(f"select {lines} from marts.channel_pnl_daily where channel = ? and date = ?",
+                          [channel, day]).fetchone()
+        return dict(zip(lines.split(", "), row, strict=True))
+
+    with duckdb.connect(str(build_database(home))) as con:
+        fee_line_id, fee_date, fee_channel, pnl_line = con.execute(
+            "select fee_line_id, fee_date, channel, pnl_line from marts.fct_fees where is_accrued and fee_date < ? "
+            "order by fee_date, fee_line_id limit 1", [LAST_DAY]).fetchone()
+        con.execute("update intermediate.int_fee_accruals set amount = amount + 1, amount_rc = amount_rc + 1 "
+                    "where fee_line_id = ?", [fee_line_id])
+        cost_date, cost_channel, cost_type = con.execute(
+            "select cost_date, channel, cost_type from intermediate.int_operating_costs_daily "
+            "where cost_date < ? order by cost_date, channel, cost_type limit 1", [fee_date]).fetchone()
+        con.execute("update intermediate.int_operating_costs_daily set amount_rc = amount_rc + 2 "
+                    "where cost_date = ? and channel = ? and cost_type = ?", [cost_date, cost_channel, cost_type])
+        kept_date, kept_channel = con.execute(
+            "select date, channel from marts.channel_pnl_daily where gross_sales > 0 and date not in (?, ?) "
+            "and date < ? order by date, channel limit 1", [fee_date, cost_date, LAST_DAY]).fetchone()
+        con.execute("update marts.channel_pnl_daily set gross_sales = gross_sales + 100 where date = ? and channel = ?",
+                    [kept_date, kept_channel])
+        before = {"fee": pnl(con, fee_channel, fee_date), "cost": pnl(con, cost_channel, cost_date),
+                  "kept": pnl(con, kept_channel, kept_date)}
+    build(home, "run", "--select", "fct_fees", "channel_pnl_daily", min_date=LAST_DAY.isoformat(),
+          max_date=LAST_DAY.isoformat(), landed_after=window.landed_after.isoformat(), window_planned="true")
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        after = {"fee": pnl(con, fee_channel, fee_date), "cost": pnl(con, cost_channel, cost_date),
+                 "kept": pnl(con, kept_channel, kept_date)}
+    assert after["fee"][pnl_line] == before["fee"][pnl_line] + 1
+    assert after["fee"][f"accrued_{pnl_line}"] == before["fee"][f"accrued_{pnl_line}"] + 1
+    assert after["cost"]["operating_costs"] == before["cost"]["operating_costs"] + 2
+    # not re-summed: the altered stored line stays, and the derived lines are recomputed from it
+    assert after["kept"]["gross_sales"] == before["kept"]["gross_sales"]
+    assert after["kept"]["contribution_after_opex"] == before["kept"]["contribution_after_opex"] + 100
+    build(home, "run", "--full-refresh", "--select", "channel_pnl_daily", max_date=LAST_DAY.isoformat())
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        refreshed = {"fee": pnl(con, fee_channel, fee_date), "cost": pnl(con, cost_channel, cost_date),
+                     "kept": pnl(con, kept_channel, kept_date)}
+    assert refreshed["fee"] == after["fee"] and refreshed["cost"] == after["cost"]
+    assert refreshed["kept"]["gross_sales"] == before["kept"]["gross_sales"] - 100
+
+
 def test_a_reissued_settlement_replaces_its_lines(replayed):
     """int_settlement_lines re-processes only the settlements whose file changed: the re-issued one
     holds the new file's lines (the dropped line gone, the raised one raised), the others are kept."""
