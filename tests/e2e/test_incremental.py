@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from connectors.contracts import load_contracts
-from connectors.home import build_database
+from connectors.home import build_database, business_timezone
 from connectors.lake import Home, land_all
 from orchestration.demo import generate
 from orchestration.pipeline import incremental, publish
@@ -361,6 +361,36 @@ def test_the_daily_pnl_re_sums_the_days_whose_facts_changed_and_keeps_the_others
                      "kept": pnl(con, kept_channel, kept_date)}
     assert refreshed["fee"] == after["fee"] and refreshed["cost"] == after["cost"]
     assert refreshed["kept"]["gross_sales"] == before["kept"]["gross_sales"] - 100
+
+
+def test_a_dbt_command_on_another_time_zone_stops_before_any_model(replayed, tmp_path, monkeypatch):
+    """A dbt command run on another business time zone than the build's (by hand, without the zone `cwh`
+    sets) would re-date the window's events on that clock and keep the older days on the first, every
+    test passing (macros/build_zone.sql): it stops before any model and says which zone the database was
+    built on; a full refresh of every model rebuilds every day on the new zone and keeps it."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    rows = "select order_date, count(*) from marts.fct_order_lines group by all order by all"
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        before = con.execute(rows).fetchall()
+    built_on = business_timezone(home)
+    other = "Asia/Tokyo" if built_on != "Asia/Tokyo" else "UTC"
+    monkeypatch.setenv("CWH_TIMEZONE", other)  # as a dbt command run by hand on the wrong zone
+    night = {"min_date": LAST_DAY.isoformat(), "max_date": LAST_DAY.isoformat(),
+             "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+    result = run_dbt(home, "run", "--select", "+fct_order_lines", "--vars", json.dumps(night))
+    assert not result.success
+    assert any(f"built on the business time zone {built_on}" in line and f"CWH_BUSINESS_TIMEZONE={built_on}" in line
+               for line in failures(result)), failures(result)
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        assert con.execute(rows).fetchall() == before
+    build(home, "run", "--full-refresh", max_date=LAST_DAY.isoformat())
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        assert con.execute("select value from dbt_state.build_settings where name = 'business_timezone'").fetchall() \
+            == [(other,)]
+        assert con.execute(rows).fetchall() != before  # the days re-dated on the new zone
+    build(home, "run", "--select", "+fct_order_lines", **night)  # the new zone's nights go on
 
 
 def test_a_reissued_settlement_replaces_its_lines(replayed):
