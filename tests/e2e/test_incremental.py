@@ -590,6 +590,87 @@ def test_the_customer_check_compares_the_customers_the_night_could_change(replay
     assert _dbt_test(home, check, **night)[0][0] == "fail"
 
 
+def _payments_without_their_order(home: Home) -> set[str]:
+    """The warning's truth: every Shopify charge or refund whose order is in no order line of history."""
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        return {key for (key,) in con.execute("""
+            select transaction_key from staging.stg_shopify__payment_transactions
+            where transaction_type in ('charge', 'refund') and (order_name is null or order_name not in (
+                select order_id from intermediate.int_order_lines where source = 'shopify'))""").fetchall()}
+
+
+def _night_warnings(home: Home, day: date, name: str) -> int:
+    """The night of `day` (planned, as build_night) → the failing rows of the warning test `name`."""
+    window = incremental.plan(home, day, day)
+    variables = {"min_date": window.first_day.isoformat(), "max_date": window.last_day.isoformat(),
+                 "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+    result = run_dbt(home, "build", "--vars", json.dumps(variables))
+    assert result.success, failures(result)
+    incremental.record(home, window)
+    return sum(r.failures or 0 for r in result.result.results if r.node.name == name)
+
+
+def test_the_payments_warning_lists_every_transaction_without_its_order_until_the_order_lands(replayed, tmp_path):
+    """assert_shopify_payments_have_their_order takes a paid transaction's match with the orders from
+    int_payout_items (re-computed by a night for every order and transaction it could change) and looks up
+    the pending ones itself. A charge of a payout 20 days old, re-landed under an order not landed yet, and
+    a new pending charge of another: the night lists both, besides those the replay already has, as the
+    whole-history anti-join finds them. Their orders then land late, dated 20 days back: the next night
+    lists neither."""
+    replay, _, _, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    check = "assert_shopify_payments_have_their_order"
+    lake, payments = home.raw("shopify_orders"), home.raw("shopify_payments")
+    old_day = LAST_DAY - timedelta(days=20)
+    # the replay's own: the last evening's charges, whose orders fall on the day after the build in its zone (UTC)
+    already = _payments_without_their_order(home)
+
+    def stamped(name: str) -> str:
+        return f"'{name}' as _source_file, '{name}' as _source_sha256, " \
+               f"cast('{datetime.now(UTC).isoformat()}' as timestamp with time zone) as _loaded_at"
+
+    with duckdb.connect() as con:
+        con.execute("set timezone = 'UTC'")
+        files = f"read_parquet('{payments}/*.parquet', union_by_name = true)"
+        charge, order = con.execute(
+            f"select transaction_key, order_name from {files} where transaction_type = 'charge' "
+            f"and payout_id is not null and cast(timezone('{ZONE}', transaction_date) as date) = date '{old_day}' "
+            "order by transaction_key limit 1").fetchone()
+        con.execute(f"""
+            copy (
+                select * replace ('LATE-A' as order_name, {stamped('orphans')})
+                from {files} where transaction_key = $charge
+                union all
+                select * replace ('pending-' || transaction_key as transaction_key, 'LATE-P' as order_name,
+                                  cast('{LAST_DAY} 15:00:00+00' as timestamp with time zone) as transaction_date,
+                                  'pending' as payout_status, cast(null as date) as payout_date,
+                                  cast(null as varchar) as payout_id, cast(null as date) as available_on,
+                                  {stamped('orphans')})
+                from {files} where transaction_key = $charge
+            ) to '{payments}/orphans.parquet' (format parquet)""", {"charge": charge})
+    orphans = {charge, f"pending-{charge}"}
+    warned = _night_warnings(home, LAST_DAY, check)
+    assert _payments_without_their_order(home) == already | orphans
+    assert warned == len(already | orphans)
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        assert con.execute("select payout_id is null from staging.stg_shopify__payment_transactions "
+                           "where transaction_key = $k", {"k": f"pending-{charge}"}).fetchone() == (True,)
+
+    with duckdb.connect() as con:  # the two orders land late: copies of the charge's order, dated on its day
+        con.execute("set timezone = 'UTC'")
+        con.execute(f"""
+            copy (
+                select * replace (late.name as order_name, order_id || late.suffix as order_id,
+                                  {stamped('late-orders')})
+                from read_parquet('{lake}/*.parquet', union_by_name = true),
+                     (values ('LATE-A', '8'), ('LATE-P', '9')) as late(name, suffix)
+                where order_name = $order
+            ) to '{lake}/late-orders.parquet' (format parquet)""", {"order": order})
+    assert _night_warnings(home, LAST_DAY, check) == len(already)
+    assert _payments_without_their_order(home) == already
+
+
 FACT_CHECKS = {  # the check of a fact against the model it copies → (fact table, its date, its rows checked)
     "pnl_order_lines_match_int_order_lines": ("marts.fct_order_lines", "order_date", "true"),
     "pnl_refunds_match_int_refunds": ("marts.fct_refunds", "refund_date", "true"),

@@ -282,7 +282,7 @@ shopify_paid as (
         case when transaction_type = 'charge' and known_order is not null and is_cancelled = 0 then order_name
              else transaction_key end as item_key,
         case when known_order is null and transaction_type in ('charge', 'refund')
-                 then transaction_type || ' of an order the facts do not have'
+                 then {{ unknown_order_detail('transaction_type') }}
              else transaction_type end as detail,
         amount as paid,
         group_key
