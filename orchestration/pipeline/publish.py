@@ -47,7 +47,10 @@ published file is never written in place. Publishing builds a new file next to i
    Any other table of unchanged DDL is patched by row: the row hashes found on one side only (one
    hash join of build and copy) are the rows deleted from the copy and those inserted from the build
    (dim_customer: a night changes ~18k of its 4.1M customers); its (rows, checksum) must then be the
-   build's, else it is re-created whole, as it is when most of it changed.
+   build's, else it is re-created whole, as it is when most of it changed. The build's row hashes are
+   taken once, with its checksum, and the patched table's checksum follows from the copy's and those of
+   the rows deleted and inserted (each statement must touch exactly the rows summed), not from hashing
+   it again.
    dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
    a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
    file lands);
@@ -278,6 +281,7 @@ def _days_of_table(relation: str, column: str, where: str = "TRUE") -> str:
 
 
 BUILD_DAYS = "publish_build_days"  # temp table: the build table's rows and sum of row hashes per day
+BUILD_ROWS = "publish_build_rows"  # temp tables: another build table's row ids and row hashes
 
 
 def _day_sums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> tuple[int, str]:
@@ -403,6 +407,7 @@ class BuildSums:
     rows: int
     checksum: str
     days_table: str | None = None
+    rows_table: str | None = None  # another table's (rowid, row hash) per row, for its row patch
 
 
 def _patch_rows(con: duckdb.DuckDBPyConnection, schema: str, name: str, build: BuildSums) -> bool:
@@ -412,33 +417,40 @@ def _patch_rows(con: duckdb.DuckDBPyConnection, schema: str, name: str, build: B
     False (nothing to trust: re-create it) when most of it changed or, after the patch, its (rows,
     checksum) is not the build's (a row repeated on one side only matches nothing it can tell apart)."""
     source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
-    columns = [c for (c,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'build' AND schema_name = ? "
-        "AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()]
-    row_hash = f"hash({', '.join(_ident(c) for c in columns)})"  # as hash(*COLUMNS(*)) in _checksum
+    built = build.rows_table  # the build's rows hashed once, with their row ids, when it was summed
     try:
-        # each side's rows hashed once, with their row ids: the delete and the insert pick their rows by
-        # id, where matching on the hash hashed every row of both sides again (10M bench, dim_customer:
-        # six passes over 4.1M rows a night → three)
-        for side, relation in (("built", source), ("kept", target)):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE publish_{side}_rows AS "
-                        f"SELECT rowid AS r, {row_hash} AS h FROM {relation}")
+        # the copy's rows hashed once, with their row ids: the delete and the insert pick their rows by id
+        con.execute("CREATE OR REPLACE TEMP TABLE publish_kept_rows AS "
+                    f"SELECT rowid AS r, hash(*COLUMNS(*)) AS h FROM {target}")
         # one hash join: a row hash on one side only was added (build) or removed (tmp)
-        con.execute("""
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE publish_changed_rows AS
             SELECT coalesce(built.h, kept.h) AS h, built.h IS NOT NULL AS added
-            FROM publish_built_rows AS built
+            FROM {built} AS built
             FULL OUTER JOIN publish_kept_rows AS kept ON built.h = kept.h
             WHERE built.h IS NULL OR kept.h IS NULL""")
         if con.execute("SELECT count(*) FROM publish_changed_rows").fetchone()[0] > build.rows // 2:
             return False  # most of the table: a whole copy costs as much and leaves no free blocks
-        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT k.r FROM publish_kept_rows AS k "
-                    "WHERE k.h IN (SELECT h FROM publish_changed_rows WHERE NOT added))")
-        con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE rowid IN (SELECT b.r FROM "
-                    "publish_built_rows AS b WHERE b.h IN (SELECT h FROM publish_changed_rows WHERE added))")
-        return _checksum(con, target) == (build.rows, build.checksum)
+        # the copy's sums, and those of the rows the patch takes out and puts in, picked as the statements
+        # pick them: the patched table's (rows, checksum) follows without hashing it again (10M, dim_customer:
+        # a pass over 4.1M rows), and each statement must touch exactly the rows summed
+        kept_rows, kept_sum = con.execute("SELECT count(*), coalesce(sum(h), 0) FROM publish_kept_rows").fetchone()
+        gone_rows, gone_sum = con.execute(
+            "SELECT count(*), coalesce(sum(k.h), 0) FROM publish_kept_rows AS k "
+            "WHERE k.h IN (SELECT h FROM publish_changed_rows WHERE NOT added)").fetchone()
+        new_rows, new_sum = con.execute(
+            f"SELECT count(*), coalesce(sum(b.h), 0) FROM {built} AS b "
+            "WHERE b.h IN (SELECT h FROM publish_changed_rows WHERE added)").fetchone()
+        deleted = con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT k.r FROM publish_kept_rows AS k "
+                              "WHERE k.h IN (SELECT h FROM publish_changed_rows WHERE NOT added))").fetchone()[0]
+        inserted = con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE rowid IN (SELECT b.r FROM "
+                               f"{built} AS b WHERE b.h IN (SELECT h FROM publish_changed_rows WHERE added))"
+                               ).fetchone()[0]
+        rows = kept_rows - deleted + inserted
+        return (deleted, inserted) == (gone_rows, new_rows) and \
+            (rows, f"{rows}:{kept_sum - gone_sum + new_sum}") == (build.rows, build.checksum)
     finally:
-        for temp in ("publish_changed_rows", "publish_built_rows", "publish_kept_rows"):
+        for temp in ("publish_changed_rows", "publish_kept_rows"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
@@ -457,6 +469,12 @@ def _build_sums(con: duckdb.DuckDBPyConnection, build: Mapping[tuple[str, str], 
             days_table = f"{BUILD_DAYS}__{number}"
             con.execute(f"ALTER TABLE {BUILD_DAYS} RENAME TO {days_table}")
             sums[key] = BuildSums(*_summed(con, days_table), days_table)
+        elif kind == "table":  # each row's hash kept with its row id: the checksum, and the row patch's build side
+            rows_table = f"{BUILD_ROWS}__{number}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {rows_table} AS "
+                        f"SELECT rowid AS r, hash(*COLUMNS(*)) AS h FROM {relation}")
+            rows, total = con.execute(f"SELECT count(*), coalesce(sum(h), 0) FROM {rows_table}").fetchone()
+            sums[key] = BuildSums(rows, f"{rows}:{total}", rows_table=rows_table)
         else:
             sums[key] = BuildSums(*_checksum(con, relation))
     return sums
@@ -500,6 +518,8 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
                 day_summed.append(key)
         finally:
             con.execute(f"DROP TABLE IF EXISTS {BUILD_DAYS}")
+            if summed.rows_table:
+                con.execute(f"DROP TABLE IF EXISTS {summed.rows_table}")
         if in_place:
             continue
         if (schema, name) in kept:

@@ -714,6 +714,35 @@ def test_a_row_patch_that_writes_wrong_rows_is_caught_and_the_table_copied_whole
     assert published_equals_build(home, "marts.fct_contribution")
 
 
+def test_a_row_patch_whose_statements_touch_other_rows_is_caught_and_the_table_copied_whole(home, monkeypatch):
+    """The patched table's checksum follows from the sums of the rows the patch meant to delete and insert:
+    a delete and an insert that each touch one row more (the same row count, other rows: a table without
+    a primary key to refuse them) must not pass."""
+    make_build(home, channels=30)
+    publish(home, run_id="run-1", logical_date=date(2026, 8, 1), watermarks={}, checks=[])
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("INSERT INTO marts.dim_channel VALUES ('ch99')")
+    connect = duckdb.connect
+
+    class TouchesOneRowMore:
+        def __init__(self, con):
+            self._con = con
+
+        def execute(self, sql, *args):
+            if "publish_changed_rows" in sql and sql.startswith(("DELETE FROM tmp", "INSERT INTO tmp")):
+                sql += " OR rowid = 0" if sql.startswith("DELETE") else " OR rowid = 1"
+            return self._con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    monkeypatch.setattr(pub.duckdb, "connect", lambda *a, **k: TouchesOneRowMore(connect(*a, **k)))
+    publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
+    monkeypatch.undo()
+    assert publish_history(home)[-1]["tables_patched"] == []
+    assert published_equals_build(home, "marts.dim_channel")
+
+
 # ---- the standby: the file published before the current one becomes the next night's new file ------------
 def inode(path) -> int:
     return path.stat().st_ino
