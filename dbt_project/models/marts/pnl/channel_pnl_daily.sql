@@ -1,5 +1,5 @@
--- Channel P&L per channel and day (UTC), reporting currency, docs/metrics.md. Every line is the sum
--- of its facts' converted rows booked that day:
+-- Channel P&L per channel and day (a local day of the business time zone), reporting currency,
+-- docs/metrics.md. Every line is the sum of its facts' converted rows booked that day:
 --   sales (order date): gross_sales, discounts, shipping_income, cogs of non-cancelled order lines
 --   refunds (refund date): returns, shipping refunds (− shipping_income), restock credits (− cogs)
 --   fees (fee date): fulfillment_costs, payment_fees, marketplace_fees by pnl_line; reimbursements

@@ -1,5 +1,6 @@
 -- One row per order line, every channel (int_order_lines): cancelled lines stay, flagged, and are
--- excluded from the P&L and the KPIs. Sales are booked on the order date (UTC).
+-- excluded from the P&L and the KPIs. Sales are booked on the order date (a local day of the business
+-- time zone).
 {{ event_model_config(unique_key='order_line_id', event_date_column='order_date') }}
 select
     order_line_id,
