@@ -164,21 +164,33 @@ def land_late_data(replay: Home) -> dict:
         return _reissue_oldest_settlement(con, replay.raw("amazon_settlements"))
 
 
-def build(home: Home, *options: str, **variables: str) -> None:
+def build(home: Home, *options: str, **variables: str):
+    """dbt with these vars, which must succeed → its result."""
     result = run_dbt(home, *options, "--vars", json.dumps(variables))
     assert result.success, failures(result)
+    return result
 
 
-def build_night(home: Home, day: date, *options: str) -> incremental.BuildWindow:
+def night(home: Home, day: date, *options: str):
     """The nightly build of one day: the planned window, then dbt (with the plan's window alone, as a
-    night: no late-arriving days added), then the record of it."""
+    night: no late-arriving days added), then the record of it → (the window, dbt's result)."""
     window = incremental.plan(home, day, day)
     landed = {"landed_after": window.landed_after.isoformat()} if window.landed_after else {}
     planned = {"window_planned": "true"} if window.planned else {}
-    build(home, *options, min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(),
-          **landed, **planned)
+    result = build(home, *options, min_date=window.first_day.isoformat(), max_date=window.last_day.isoformat(),
+                   **landed, **planned)
     incremental.record(home, window)
-    return window
+    return window, result
+
+
+def build_night(home: Home, day: date, *options: str) -> incremental.BuildWindow:
+    """`night`'s window."""
+    return night(home, day, *options)[0]
+
+
+def failing_rows(result, test: str) -> int:
+    """The rows a dbt result's test `test` failed or warned on."""
+    return sum(r.failures or 0 for r in result.result.results if r.node.name == test)
 
 
 def _comparable(row: tuple) -> tuple:
@@ -599,17 +611,6 @@ def _payments_without_their_order(home: Home) -> set[str]:
                 select order_id from intermediate.int_order_lines where source = 'shopify'))""").fetchall()}
 
 
-def _night_warnings(home: Home, day: date, name: str) -> int:
-    """The night of `day` (planned, as build_night) → the failing rows of the warning test `name`."""
-    window = incremental.plan(home, day, day)
-    variables = {"min_date": window.first_day.isoformat(), "max_date": window.last_day.isoformat(),
-                 "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
-    result = run_dbt(home, "build", "--vars", json.dumps(variables))
-    assert result.success, failures(result)
-    incremental.record(home, window)
-    return sum(r.failures or 0 for r in result.result.results if r.node.name == name)
-
-
 def test_the_payments_warning_lists_every_transaction_without_its_order_until_the_order_lands(replayed, tmp_path):
     """assert_shopify_payments_have_their_order takes a paid transaction's match with the orders from
     int_payout_items (re-computed by a night for every order and transaction it could change) and looks up
@@ -650,7 +651,7 @@ def test_the_payments_warning_lists_every_transaction_without_its_order_until_th
                 from {files} where transaction_key = $charge
             ) to '{payments}/orphans.parquet' (format parquet)""", {"charge": charge})
     orphans = {charge, f"pending-{charge}"}
-    warned = _night_warnings(home, LAST_DAY, check)
+    warned = failing_rows(night(home, LAST_DAY, "build")[1], check)
     assert _payments_without_their_order(home) == already | orphans
     assert warned == len(already | orphans)
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
@@ -667,7 +668,7 @@ def test_the_payments_warning_lists_every_transaction_without_its_order_until_th
                      (values ('LATE-A', '8'), ('LATE-P', '9')) as late(name, suffix)
                 where order_name = $order
             ) to '{lake}/late-orders.parquet' (format parquet)""", {"order": order})
-    assert _night_warnings(home, LAST_DAY, check) == len(already)
+    assert failing_rows(night(home, LAST_DAY, "build")[1], check) == len(already)
     assert _payments_without_their_order(home) == already
 
 
