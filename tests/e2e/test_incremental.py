@@ -420,6 +420,49 @@ def test_a_reissued_settlement_replaces_its_lines(replayed):
     assert others > 1  # the other settlements keep the files they were built from
 
 
+SETTLED_ITEMS = """
+    select settlement_id, channel, currency, order_id, sku, min(posted_date), max(posted_date),
+           sum(case when category = 'sales_principal' then quantity_purchased else 0 end),
+           sum(case when category = 'sales_principal' then round(amount * 100) else 0 end),
+           sum(case when category = 'marketplace_fees' then -round(amount * 100) else 0 end),
+           sum(case when category = 'fulfillment_costs' then -round(amount * 100) else 0 end),
+           sum(case when category is null then 1 else 0 end), min(_source_sha256)
+    from intermediate.int_settlement_lines
+    where transaction_type = 'Order' and order_id is not null
+    group by all"""
+
+
+def test_settled_items_re_compute_the_settlements_whose_file_changed_is_gone_or_is_unclassified(replayed, tmp_path):
+    """int_settlement_items re-computes a settlement whose stored file differs from its lines', one its
+    lines no longer have (its stored rows go), and one whose rows count an unclassified line; a
+    settlement whose stored file is its lines' is left as stored (here, a wrong sum it keeps)."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    with duckdb.connect(str(build_database(home))) as con:
+        changed, unclassified, untouched = [s for (s,) in con.execute(
+            "select distinct settlement_id from intermediate.int_settlement_items order by 1 limit 3").fetchall()]
+        stale = "update intermediate.int_settlement_items set principal_cents = principal_cents + 1"
+        con.execute(f"{stale}, _source_sha256 = 'an older file' where settlement_id = ?", [changed])
+        con.execute(f"{stale}, unclassified_lines = 1 where settlement_id = ?", [unclassified])
+        con.execute(f"{stale} where settlement_id = ?", [untouched])
+        con.execute("insert into intermediate.int_settlement_items select 'unlanded', channel, currency, order_id, "
+                    "sku, first_posted_date, last_posted_date, units, principal_cents, marketplace_cents, "
+                    "fulfillment_cents, unclassified_lines, _source_sha256 from intermediate.int_settlement_items "
+                    "where settlement_id = ?", [untouched])
+    build(home, "run", "--select", "int_settlement_items", min_date=LAST_DAY.isoformat(),
+          max_date=LAST_DAY.isoformat(), landed_after=window.landed_after.isoformat(), window_planned="true")
+    with duckdb.connect(str(build_database(home)), read_only=True) as con:
+        stored = set(con.execute("select * from intermediate.int_settlement_items").fetchall())
+        truth = {(*row[:8], *(int(v) for v in row[8:12]), row[12]) for row in con.execute(SETTLED_ITEMS).fetchall()}
+        groups = {s for (s,) in con.execute(
+            "select settlement_id from intermediate.int_settlement_items__groups").fetchall()}
+    assert {changed, unclassified, "unlanded"} <= groups and untouched not in groups
+    wrong = {row for row in stored if row[0] == untouched}
+    assert stored - wrong == {row for row in truth if row[0] != untouched}  # re-computed; the unlanded gone
+    assert {(*row[:8], row[8] - 1, *row[9:]) for row in wrong} == {row for row in truth if row[0] == untouched}
+
+
 def test_rebuilding_the_same_day_changes_nothing(replayed):
     replay, tables, _, _ = replayed
     build(replay, "run", min_date=LAST_DAY.isoformat(), max_date=LAST_DAY.isoformat())

@@ -16,23 +16,23 @@ with coverage as (
     group by channel
 ),
 
--- the items settled so far (an Order line names them): an Amazon order item not among them accrues
+-- the items settled so far (an Order line names them; int_settlement_items sums them per settlement): an
+-- Amazon order item not among them accrues. An item in two settlements is listed twice: the anti-join
+-- below keeps only the order lines with no match, so no line is repeated
 settled_keys as (
-    select distinct order_id, sku
-    from {{ ref('int_settlement_lines') }}
-    where transaction_type = 'Order' and order_id is not null
+    select order_id, sku
+    from {{ ref('int_settlement_items') }}
 ),
 
--- the rates' items: settled items whose first line posted in the 90 days through their channel's
--- coverage end. Every line of such an item is posted after the earliest channel's cutoff, so only the
--- orders with a line posted after it are aggregated, not every settlement line of history.
+-- the rates' items: settled items first posted in the 90 days through their channel's coverage end.
+-- Every line of such an item is posted after the earliest channel's cutoff, so only the orders with a
+-- line posted after it are summed, not every settled item of history.
 recent_orders as (  -- noqa: ST03
-    select l.order_id
-    from {{ ref('int_settlement_lines') }} as l
-    where l.transaction_type = 'Order' and l.order_id is not null
-      and l.posted_date > (
-          select cast({{ dbt.dateadd('day', -90, 'min(c.covered_through)') }} as date) from coverage as c
-      )
+    select i.order_id
+    from {{ ref('int_settlement_items') }} as i
+    where i.last_posted_date > (
+        select cast({{ dbt.dateadd('day', -90, 'min(c.covered_through)') }} as date) from coverage as c
+    )
 ),
 
 settled_items as (
@@ -41,15 +41,13 @@ settled_items as (
         currency,
         order_id,
         sku,
-        min(posted_date) as posted_date,
-        -- units and principal once per item: only its Principal lines carry them
-        sum(case when category = 'sales_principal' then quantity_purchased else 0 end) as units,
-        sum(case when category = 'sales_principal' then {{ to_cents('amount') }} else 0 end) as principal_cents,
-        sum(case when category = 'marketplace_fees' then -{{ to_cents('amount') }} else 0 end) as marketplace_cents,
-        sum(case when category = 'fulfillment_costs' then -{{ to_cents('amount') }} else 0 end) as fulfillment_cents
-    from {{ ref('int_settlement_lines') }}
-    where transaction_type = 'Order' and order_id is not null
-      and order_id in (select r.order_id from recent_orders as r)
+        min(first_posted_date) as posted_date,
+        sum(units) as units,
+        sum(principal_cents) as principal_cents,
+        sum(marketplace_cents) as marketplace_cents,
+        sum(fulfillment_cents) as fulfillment_cents
+    from {{ ref('int_settlement_items') }}
+    where order_id in (select r.order_id from recent_orders as r)
     group by channel, currency, order_id, sku
 ),
 
@@ -78,8 +76,8 @@ channel_rates as (
     group by channel, currency
 ),
 
--- an anti-join on the distinct settled keys (one match at most, so no line is repeated): `not exists` on
--- every settlement line became a mark join whose hash table held them all (10M bench: 1.7 -> 0.9 s)
+-- an anti-join on the settled items: `not exists` on every settlement line became a mark join whose hash
+-- table held them all (10M bench: 1.7 -> 0.9 s)
 unsettled as (
     select o.*
     from {{ ref('int_order_lines') }} as o
