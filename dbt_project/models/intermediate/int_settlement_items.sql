@@ -1,7 +1,7 @@
 -- Amazon's settled items: the Order lines of each settlement summed per item (order id × SKU), one row
 -- per settlement × channel × currency × item — what int_fee_accruals needs to know of history (which
 -- items a settlement has brought, and the recent items' rates) without reading every settlement line
--- of history every night (10M bench: its query's CPU 2.0 → 0.9 s).
+-- of history every night (10M bench: the accruals query's CPU 2.0 → 0.9 s).
 --
 -- Incremental on DuckDB by settlement (docs/incremental.md, strategy `replace_listed_groups`): a night
 -- re-computes the settlements whose file differs from the one built (new, re-issued, unlanded: as
