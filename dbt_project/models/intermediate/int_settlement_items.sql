@@ -67,11 +67,14 @@ items as (
         min(posted_date) as first_posted_date,
         max(posted_date) as last_posted_date,
         -- units and principal once per item: only its Principal lines carry them
-        sum(case when category = 'sales_principal' then quantity_purchased else 0 end) as units,
-        sum(case when category = 'sales_principal' then {{ to_cents('amount') }} else 0 end) as principal_cents,
-        sum(case when category = 'marketplace_fees' then -{{ to_cents('amount') }} else 0 end) as marketplace_cents,
-        sum(case when category = 'fulfillment_costs' then -{{ to_cents('amount') }} else 0 end) as fulfillment_cents,
-        sum(case when category is null then 1 else 0 end) as unclassified_lines,
+        cast(sum(case when category = 'sales_principal' then quantity_purchased else 0 end) as bigint) as units,
+        cast(sum(case when category = 'sales_principal' then {{ to_cents('amount') }} else 0 end) as bigint)
+            as principal_cents,
+        cast(sum(case when category = 'marketplace_fees' then -{{ to_cents('amount') }} else 0 end) as bigint)
+            as marketplace_cents,
+        cast(sum(case when category = 'fulfillment_costs' then -{{ to_cents('amount') }} else 0 end) as bigint)
+            as fulfillment_cents,
+        cast(sum(case when category is null then 1 else 0 end) as bigint) as unclassified_lines,
         min(_source_sha256) as _source_sha256
     from {{ ref('int_settlement_lines') }}
     where transaction_type = 'Order' and order_id is not null
@@ -81,21 +84,7 @@ items as (
     group by settlement_id, channel, currency, order_id, sku
 )
 
-select
-    settlement_id,
-    channel,
-    currency,
-    order_id,
-    sku,
-    first_posted_date,
-    last_posted_date,
-    cast(units as bigint) as units,
-    cast(principal_cents as bigint) as principal_cents,
-    cast(marketplace_cents as bigint) as marketplace_cents,
-    cast(fulfillment_cents as bigint) as fulfillment_cents,
-    cast(unclassified_lines as bigint) as unclassified_lines,
-    _source_sha256
-from items
+select * from items
 {%- if is_incremental() %}
 -- the settlements re-computed, one marker row each (order_id null: strategy replace_listed_groups deletes
 -- their stored rows, inserts none); a full build in an incremental run marks every stored row (null settlement)
