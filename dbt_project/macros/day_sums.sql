@@ -17,9 +17,16 @@
         {{ return('') }}
     {%- endif -%}
     {%- set date_column = config.get('meta', {}).get('event_date_column') -%}
-    {#- a whole build (--full-refresh) re-sums every day; so does a first one, which has no stored sums -#}
-    {%- set whole = not is_incremental() -%}
-    {%- set window = none if whole else event_window() -%}
+    {#- a whole build (--full-refresh) re-sums every day; so does a first one, which has no stored sums. An
+        event view (event_view_config) has the window of a night as the table it reads does -#}
+    {%- if config.get('materialized') == 'view' -%}
+        {%- set start = night_window_start(model) -%}
+        {%- set whole = start is none or build_var('max_date') is none -%}
+        {%- set window = none if whole else {'start': start, 'end': build_var('max_date')} -%}
+    {%- else -%}
+        {%- set whole = not is_incremental() -%}
+        {%- set window = none if whole else event_window() -%}
+    {%- endif -%}
     {%- set table_name = "'" ~ this.schema ~ '.' ~ this.identifier ~ "'" -%}
     {%- set signature = event_day_sums_signature(this.database, this.schema, this.identifier) -%}
     create or replace temp table event_day_counts as

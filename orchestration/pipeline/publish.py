@@ -51,9 +51,11 @@ published file is never written in place. Publishing builds a new file next to i
    taken once, with its checksum, and the patched table's checksum follows from the copy's and those of
    the rows deleted and inserted (each statement must touch exactly the rows summed), not from hashing
    it again.
-   dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published; a view is published as
-   a table (a staging view would read the lake's files by path, so the snapshot would change whenever a
-   file lands);
+   dbt's leftover `__dbt_tmp`/`__dbt_backup` relations are never published. A view is published as a
+   table (the facts are views over the event models they expose, `event_view_config`; a view in the
+   published file would read the build, or the lake's files by path): the table's DDL is its columns and
+   types with NOT NULL where its dbt contract declares it, and a view published before is kept, patched
+   by day or by row, like a table of that DDL;
 4. table `publish_log` (schema main) keeps the previous rows and gets one for this run, with every
    published table's checksum; the connection is closed (checkpoint), the file fsync'ed;
 5. the published file is linked as the standby, `os.replace(tmp, published)` and an fsync of the
@@ -242,14 +244,11 @@ def _checksum(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
     return rows, f"{rows}:{total}"
 
 
-def _create_like_build(con: duckdb.DuckDBPyConnection, schema: str, name: str, kind: str, ddl: str) -> None:
-    """The build's table (its DDL: columns, types and the contract's constraints) created in tmp, with
-    its rows; a view becomes a table of its rows."""
+def _create_like_build(con: duckdb.DuckDBPyConnection, schema: str, name: str, ddl: str) -> None:
+    """The build's table (its DDL: columns, types and the contract's constraints; a view's, the table it is
+    published as: `_as_published`) created in tmp, with its rows."""
     source, target = f"build.{_ident(schema)}.{_ident(name)}", f"tmp.{_ident(schema)}.{_ident(name)}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS tmp.{_ident(schema)}")
-    if kind == "view":
-        con.execute(f"CREATE TABLE {target} AS SELECT * FROM {source}")
-        return
     con.execute("USE tmp")  # the DDL names schema and table, not the database
     try:
         con.execute(ddl)
@@ -258,19 +257,59 @@ def _create_like_build(con: duckdb.DuckDBPyConnection, schema: str, name: str, k
     con.execute(f"INSERT INTO {target} SELECT * FROM {source}")
 
 
-def event_date_columns(home: Home) -> dict[str, str]:
-    """schema.table → event date column of the build's event-grain models (dbt meta
-    `event_date_column`, from the home's dbt manifest; none when there is no manifest)."""
+def _manifest_models(home: Home) -> dict[str, dict]:
+    """schema.table → the dbt manifest's node of each model of the home's build (none without a manifest)."""
     try:
         nodes = json.loads((home.root / "dbt" / "target" / "manifest.json").read_text())["nodes"]
     except (OSError, ValueError, KeyError):
         return {}
+    return {f"{node['schema']}.{node.get('alias') or node['name']}": node for node in nodes.values()
+            if node.get("resource_type") == "model"}
+
+
+def event_date_columns(home: Home) -> dict[str, str]:
+    """schema.table → event date column of the build's event-grain models (dbt meta
+    `event_date_column`, from the home's dbt manifest; none when there is no manifest)."""
     columns = {}
-    for node in nodes.values():
-        column = (node.get("config", {}).get("meta") or {}).get("event_date_column")
-        if node.get("resource_type") == "model" and column:
-            columns[f"{node['schema']}.{node.get('alias') or node['name']}"] = column
+    for key, node in _manifest_models(home).items():
+        if column := (node.get("config", {}).get("meta") or {}).get("event_date_column"):
+            columns[key] = column
     return columns
+
+
+def contract_not_null_columns(home: Home) -> dict[str, list[str]]:
+    """schema.table → the columns its dbt contract declares not null (a view of the build carries no
+    constraint: publish gives them to the table it publishes it as)."""
+    columns = {}
+    for key, node in _manifest_models(home).items():
+        declared = [name for name, column in (node.get("columns") or {}).items()
+                    if any(c.get("type") == "not_null" for c in column.get("constraints") or [])]
+        if declared:
+            columns[key] = declared
+    return columns
+
+
+def _as_published(con: duckdb.DuckDBPyConnection, build: Mapping[tuple[str, str], tuple[str, str]],
+                  not_null: Mapping[str, Sequence[str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """The build's relations with each view's DDL replaced by that of the table it is published as: its
+    columns and types, and NOT NULL on the columns its contract declares so (`not_null`), in DuckDB's own
+    words — a table of the same name, created empty in the in-memory catalog, gives them — so a view
+    published before compares with its published table as a table does (an event view is patched by day;
+    dbt_project/macros/incremental.sql `event_view_config`)."""
+    published = dict(build)
+    for (schema, name), (kind, _ddl) in build.items():
+        if kind != "view":
+            continue
+        shape = f"memory.{_ident(schema)}.{_ident(name)}"
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS memory.{_ident(schema)}")
+        con.execute(f"CREATE OR REPLACE TABLE {shape} AS SELECT * FROM build.{_ident(schema)}.{_ident(name)} LIMIT 0")
+        for column in not_null.get(f"{schema}.{name}", ()):
+            con.execute(f"ALTER TABLE {shape} ALTER COLUMN {_ident(column)} SET NOT NULL")
+        published[(schema, name)] = (kind, con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE database_name = 'memory' AND schema_name = ? AND table_name = ?",
+            [schema, name]).fetchone()[0])
+        con.execute(f"DROP TABLE {shape}")
+    return published
 
 
 def _days_of_table(relation: str, column: str, where: str = "TRUE") -> str:
@@ -462,7 +501,7 @@ def _build_sums(con: duckdb.DuckDBPyConnection, build: Mapping[tuple[str, str], 
     sums = {}
     for number, ((schema, name), (kind, _ddl)) in enumerate(sorted(build.items())):
         key, relation = f"{schema}.{name}", f"build.{_ident(schema)}.{_ident(name)}"
-        day_column = date_columns.get(key) if kind == "table" else None
+        day_column = date_columns.get(key)
         if day_column:
             if not _kept_day_sums(con, schema, name, day_column):
                 _day_sums(con, relation, day_column)
@@ -496,7 +535,7 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
         if (schema, name) not in build:
             con.execute(f"DROP {kind.upper()} tmp.{_ident(schema)}.{_ident(name)}")
     rows, checksums, changed, patched, day_summed = 0, {}, [], [], []
-    for (schema, name), (kind, ddl) in sorted(build.items()):
+    for (schema, name), (_kind, ddl) in sorted(build.items()):
         key, summed = f"{schema}.{name}", sums[f"{schema}.{name}"]
         day_column = date_columns.get(key) if summed.days_table else None
         try:
@@ -504,13 +543,13 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
                 con.execute(f"ALTER TABLE {summed.days_table} RENAME TO {BUILD_DAYS}")
             rows += summed.rows
             checksums[key] = summed.checksum
-            same_ddl = kept.get((schema, name)) == (kind, ddl)
-            in_place = kind == "table" and same_ddl and published_checksums.get(key) == checksums[key]
+            # a published relation is a table; a view's DDL is that of the table it is published as (_as_published)
+            same_ddl = kept.get((schema, name)) == ("table", ddl)
+            in_place = same_ddl and published_checksums.get(key) == checksums[key]
             if not in_place:
                 changed.append(key)
-                if kind == "table" and same_ddl and (
-                        _patch_days(con, schema, name, day_column, summed.rows) if day_column
-                        else _patch_rows(con, schema, name, summed)):
+                if same_ddl and (_patch_days(con, schema, name, day_column, summed.rows) if day_column
+                                 else summed.rows_table is not None and _patch_rows(con, schema, name, summed)):
                     patched.append(key)
                     in_place = True
             if day_column:  # what the table holds once this publish is done, for the next night's patch
@@ -524,7 +563,7 @@ def _sync_tables(con: duckdb.DuckDBPyConnection, published_checksums: Mapping[st
             continue
         if (schema, name) in kept:
             con.execute(f"DROP {kept[(schema, name)][0].upper()} tmp.{_ident(schema)}.{_ident(name)}")
-        _create_like_build(con, schema, name, kind, ddl)
+        _create_like_build(con, schema, name, ddl)
     con.execute(f"DELETE FROM tmp.main.{DAY_SUMS} WHERE NOT list_contains(?::VARCHAR[], table_name)", [day_summed])
     return len(build), rows, checksums, changed, patched
 
@@ -689,10 +728,10 @@ def _start_tmp(con: duckdb.DuckDBPyConnection, published: Path, tmp: Path, pool:
 
 def _changed_since_published(new_file: StartedFile, build: Mapping[tuple[str, str], tuple[str, str]],
                              checksums: Mapping[str, str]) -> list[str]:
-    """The tables a copy of the published file would have re-written (new, DDL or content changed, or a
-    view): what changed since the last publish, whatever file the night wrote into."""
-    return [f"{schema}.{name}" for (schema, name), (kind, ddl) in sorted(build.items())
-            if kind != "table" or new_file.published_relations.get((schema, name)) != (kind, ddl)
+    """The tables a copy of the published file would have re-written (new, DDL or content changed): what
+    changed since the last publish, whatever file the night wrote into."""
+    return [f"{schema}.{name}" for (schema, name), (_kind, ddl) in sorted(build.items())
+            if new_file.published_relations.get((schema, name)) != ("table", ddl)
             or new_file.published_checksums.get(f"{schema}.{name}") != checksums[f"{schema}.{name}"]]
 
 
@@ -733,7 +772,8 @@ def publish(home: Home, *, run_id: str, logical_date: date, watermarks: Mapping[
             try:
                 con.execute(f"ATTACH {_sql_str(build)} AS build (READ_ONLY)")
                 build_bytes = build.stat().st_size
-                date_columns, build_relations = event_date_columns(home), _relations(con, "build")
+                date_columns = event_date_columns(home)
+                build_relations = _as_published(con, _relations(con, "build"), contract_not_null_columns(home))
                 # leaving the block waits for the copy, so a failure never deletes a file being written
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-copy") as pool:
                     new_file = _start_tmp(con, published, tmp, pool)

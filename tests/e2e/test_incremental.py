@@ -203,7 +203,8 @@ def snapshot(home: Home) -> dict[str, list[tuple]]:
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in {BUILT_SCHEMAS} and table_type = 'BASE TABLE' "
+            # the facts are views over the event models (event_view_config): compared as the tables they publish as
+            f"where table_schema in {BUILT_SCHEMAS} and table_type in ('BASE TABLE', 'VIEW') "
             # a group-incremental model's list of the groups its build re-computed (not data: a full
             # build lists every group)
             "and not ends_with(table_name, '__groups') order by all").fetchall()
@@ -251,8 +252,9 @@ def test_the_replay_built_incrementally(replayed):
     with duckdb.connect(str(build_database(replay)), read_only=True) as con:
         materialized = dict(con.execute(
             "select table_name, table_type from information_schema.tables "
-            "where table_name in ('int_order_lines', 'stg_shopify__order_lines')").fetchall())
-    assert materialized == {"int_order_lines": "BASE TABLE", "stg_shopify__order_lines": "BASE TABLE"}
+            "where table_name in ('int_order_lines', 'stg_shopify__order_lines', 'fct_order_lines')").fetchall())
+    assert materialized == {"int_order_lines": "BASE TABLE", "stg_shopify__order_lines": "BASE TABLE",
+                            "fct_order_lines": "VIEW"}
     for name in ("late-refund-", "withheld-refund-"):
         assert sum(name in row[0] for row in tables["intermediate.int_refunds"]) == 5, f"{name}: not booked"
     assert len(tables["marts.fct_order_lines"]) > 1000
@@ -596,7 +598,7 @@ def test_the_reconciliations_check_the_nights_days_and_a_full_build_every_day(re
     def break_a_line(day: date) -> None:
         with duckdb.connect(str(build_database(home))) as con:
             changed = con.execute("""
-                update marts.fct_order_lines set gross_sales_rc = gross_sales_rc + 1
+                update intermediate.int_order_lines set gross_sales_rc = gross_sales_rc + 1
                 where order_line_id = (select min(order_line_id) from marts.fct_order_lines
                                        where order_date = $day and not is_cancelled)""", {"day": day}).fetchone()[0]
         assert changed == 1, f"no order line on {day} to break"
@@ -715,53 +717,56 @@ def test_the_payments_warning_lists_every_transaction_without_its_order_until_th
     assert _payments_without_their_order(home) == already
 
 
-FACT_CHECKS = {  # the check of a fact against the model it copies → (fact table, its date, its rows checked)
-    "pnl_order_lines_match_int_order_lines": ("marts.fct_order_lines", "order_date", "true"),
-    "pnl_refunds_match_int_refunds": ("marts.fct_refunds", "refund_date", "true"),
-    "pnl_fees_match_int_fees": ("marts.fct_fees", "fee_date", "not is_accrued"),
-    "pnl_marketing_spend_matches_int_marketing_spend": ("marts.fct_marketing_spend", "spend_date", "true"),
+FACT_KEYS = {  # each fact (a view) → (the event model whose rows it exposes, its event date)
+    "fct_order_lines": ("intermediate.int_order_lines", "order_date"),
+    "fct_refunds": ("intermediate.int_refunds", "refund_date"),
+    "fct_fees": ("intermediate.int_fees", "fee_date"),
+    "fct_marketing_spend": ("intermediate.int_marketing_spend", "spend_date"),
 }
 
 
-def _fact_checks(home: Home, **variables: str) -> dict[str, tuple[str, int]]:
-    """The facts' checks against their intermediate models with these vars → {name: (status, failing rows)}."""
-    result = run_dbt(home, "test", "--select", *FACT_CHECKS, "--vars", json.dumps(variables))
-    return {r.node.name: (str(r.status), r.failures) for r in result.result.results if r.node.name in FACT_CHECKS}
+def _fact_key_checks(home: Home, **variables: str) -> dict[str, str]:
+    """The facts' primary-key checks with these vars → {fact: status}."""
+    manifest = json.loads((incremental.DBT_DIR / "target" / "manifest.json").read_text())
+    checks = {node["name"]: fact for node in manifest["nodes"].values() for fact in FACT_KEYS
+              if node["name"].startswith(f"primary_key_{fact}_")}
+    assert sorted(checks.values()) == sorted(FACT_KEYS)
+    result = run_dbt(home, "test", "--select", *checks, "--vars", json.dumps(variables))
+    return {checks[r.node.name]: str(r.status) for r in result.result.results if r.node.name in checks}
 
 
-def test_the_facts_match_their_models_on_the_nights_days_and_a_full_build_on_every_day(replayed, tmp_path):
-    """Each fact is its intermediate model's rows over the same window of event dates, so on an incremental
-    night its check (lines and amounts per day) compares the days the night re-processed: a row lost on
-    such a day fails it; one lost before them, on a day every incremental build since left alone, is the
-    full build's to find — and it does."""
+def test_the_facts_are_views_whose_key_checks_read_the_nights_days(replayed, tmp_path):
+    """Each fact is a view over the event model whose rows it exposes (`event_view_config`): the build keeps
+    those rows once. On an incremental night its key check reads the days the night re-processed, as the
+    model's own checks do: a key repeated on such a day fails it; one repeated before them, on a day every
+    build since left alone (its rows as the build that wrote them tested them), is the full build's to find."""
     replay, _, window, _ = replayed
     home = Home(tmp_path / "home")
     shutil.copytree(replay.root, home.root)
     with duckdb.connect(str(build_database(home))) as con:
-        newest = min(con.execute(f"select max({day}) from {table} where {rows} and {day} <= $last",
-                                 {"last": LAST_DAY}).fetchone()[0] for table, day, rows in FACT_CHECKS.values())
+        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
+                                 "where table_schema = 'marts' and table_name like 'fct_%'").fetchall())
+        newest = min(con.execute(f"select max({day}) from {model} where {day} <= $last",
+                                 {"last": LAST_DAY}).fetchone()[0] for model, day in FACT_KEYS.values())
+    assert {fact: kinds.get(fact) for fact in FACT_KEYS} == dict.fromkeys(FACT_KEYS, "VIEW")
     night = {"min_date": newest.isoformat(), "max_date": LAST_DAY.isoformat(),
              "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
-    passed = {name: ("pass", 0) for name in FACT_CHECKS}
-    assert _fact_checks(home, **night) == passed
+    assert _fact_key_checks(home, **night) == dict.fromkeys(FACT_KEYS, "pass")
 
-    def drop_a_row(on_or_before: date) -> None:
+    def repeat_a_row(on_or_before: date) -> None:
         with duckdb.connect(str(build_database(home))) as con:
-            for table, day, rows in FACT_CHECKS.values():
-                # one row of the latest day with such rows on or before `on_or_before`
-                dropped = con.execute(f"""delete from {table} where rowid = (
-                    select min(rowid) from {table} where {rows} and {day} = (
-                        select max({day}) from {table} where {rows} and {day} <= $day))""",
-                                      {"day": on_or_before}).fetchone()[0]
-                assert dropped == 1, f"no row of {table} on or before {on_or_before} to drop"
+            for model, day in FACT_KEYS.values():
+                # one row of the latest day with rows on or before `on_or_before`, inserted a second time
+                repeated = con.execute(f"""insert into {model} select * from {model} where rowid = (
+                    select min(rowid) from {model} where {day} = (
+                        select max({day}) from {model} where {day} <= $day))""", {"day": on_or_before}).fetchone()[0]
+                assert repeated == 1, f"no row of {model} on or before {on_or_before} to repeat"
 
-    drop_a_row(newest - timedelta(days=3))  # before the night's window
-    assert _fact_checks(home, **night) == passed
-    assert {name: status for name, (status, _) in _fact_checks(home, max_date=LAST_DAY.isoformat()).items()} \
-        == dict.fromkeys(FACT_CHECKS, "fail")
-    drop_a_row(LAST_DAY)  # the night's window
-    assert {name: status for name, (status, _) in _fact_checks(home, **night).items()} \
-        == dict.fromkeys(FACT_CHECKS, "fail")
+    repeat_a_row(newest - timedelta(days=3))  # before the night's window
+    assert _fact_key_checks(home, **night) == dict.fromkeys(FACT_KEYS, "pass")
+    assert _fact_key_checks(home, max_date=LAST_DAY.isoformat()) == dict.fromkeys(FACT_KEYS, "fail")
+    repeat_a_row(LAST_DAY)  # the night's window
+    assert _fact_key_checks(home, **night) == dict.fromkeys(FACT_KEYS, "fail")
 
 
 @pytest.mark.parametrize(("model", "table", "group"), [
@@ -1004,7 +1009,7 @@ def test_a_planned_night_re_processes_from_the_new_files_first_event_not_the_lat
     gross = f"select gross_sales_rc from marts.fct_order_lines where order_line_id = {line}"
     before = _count(home, gross)
     with duckdb.connect(str(build_database(home))) as con:  # a mark only a re-processing of the day removes
-        con.execute(f"update marts.fct_order_lines set gross_sales_rc = gross_sales_rc + 1 "
+        con.execute(f"update intermediate.int_order_lines set gross_sales_rc = gross_sales_rc + 1 "
                     f"where order_line_id = {line}")
     with duckdb.connect() as con:
         con.execute("set timezone = 'UTC'")

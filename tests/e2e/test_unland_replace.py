@@ -70,7 +70,7 @@ def marts(home: Home) -> dict[str, list[tuple]]:
     with duckdb.connect(str(build_database(home)), read_only=True) as con:
         tables = [t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' "
-            "and table_type = 'BASE TABLE' order by 1").fetchall()]
+            "and table_type in ('BASE TABLE', 'VIEW') order by 1").fetchall()]  # the facts are views
         out = {}
         for table in tables:
             columns = [c for (c,) in con.execute(

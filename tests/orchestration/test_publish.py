@@ -201,7 +201,7 @@ def test_tables_dropped_or_redefined_in_the_build_are_dropped_or_redefined(home)
         con.execute("ALTER TABLE config.channels ALTER COLUMN name SET NOT NULL")  # same rows, new contract
         con.execute("CREATE SCHEMA forecast; CREATE TABLE forecast.demand AS SELECT 1 AS units")  # not published
     result = publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
-    assert publish_history(home)[-1]["tables_changed"] == ["config.channels", "marts.big_contribution"]
+    assert publish_history(home)[-1]["tables_changed"] == ["config.channels"]  # the view's rows and DDL are the same
     published = {k: v for k, v in PUBLISHED.items() if k != "ops.check_results"}
     assert relations(result.path) == {**published, "main.publish_log": 2}
     with duckdb.connect(str(result.path), read_only=True) as con:
@@ -480,9 +480,9 @@ def test_an_event_fact_gets_only_its_changed_days_replaced(home):
                 amount_of=lambda day, i: day * 10 + i + (7 if day == 50 else 0))
     result = publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
     record = publish_history(home)[-1]
-    # the view is always copied (module docstring); the fact is patched
-    assert record["tables_changed"] == ["marts.big_contribution", EVENTS] and record["tables_patched"] == [EVENTS]
-    assert result.changed == 2
+    # the fact is patched; the view over the other fact is as published, and kept
+    assert record["tables_changed"] == [EVENTS] and record["tables_patched"] == [EVENTS]
+    assert result.changed == 1
     assert published_equals_build(home, EVENTS)
     with duckdb.connect(str(published_database(home)), read_only=True) as con:
         assert con.execute(f"SELECT count(*), sum(amount) FROM {EVENTS}").fetchone() == (
@@ -491,6 +491,52 @@ def test_an_event_fact_gets_only_its_changed_days_replaced(home):
         assert sorted(con.execute("SELECT constraint_type FROM duckdb_constraints() "
                                   "WHERE table_name = 'fct_events'").fetchall()) == [
             ("NOT NULL",), ("NOT NULL",), ("PRIMARY KEY",)]
+
+
+def make_event_view(home, days: range, amount_of=lambda day, i: day * 10 + i) -> None:
+    """An event-grain fact that is a view (dbt's `event_view_config`: fct_order_lines over int_order_lines):
+    marts.fct_events over a table of the build-only intermediate schema, three rows a day, and the dbt
+    manifest that names its event date column and the column its contract declares not null."""
+    with duckdb.connect(str(build_database(home))) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
+        con.execute("CREATE OR REPLACE TABLE intermediate.int_events (id INTEGER, event_day DATE, amount BIGINT)")
+        con.executemany("INSERT INTO intermediate.int_events VALUES (?, ?, ?)", [
+            (day * 3 + i, date.fromordinal(date(2026, 1, 1).toordinal() + day), amount_of(day, i))
+            for day in days for i in range(3)])
+        # named as dbt names it (the build file's catalog is `build`, as publish attaches it)
+        con.execute(f"CREATE OR REPLACE VIEW {EVENTS} AS SELECT * FROM build.intermediate.int_events")
+    manifest = home.root / "dbt" / "target" / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"nodes": {"model.p.fct_events": {
+        "resource_type": "model", "schema": "marts", "name": "fct_events", "alias": "fct_events",
+        "config": {"materialized": "view", "meta": {"event_date_column": "event_day"}},
+        "columns": {"id": {"name": "id", "constraints": [{"type": "not_null"}]}, "amount": {"name": "amount"}}}}}))
+
+
+def test_an_event_view_is_published_as_a_table_with_its_contract_and_patched_by_day(home):
+    """The facts are views in the build: each is published as a table of its columns with the NOT NULL its
+    contract declares, kept when unchanged, and patched by day like an event table, not copied whole."""
+    make_build(home)
+    make_event_view(home, range(60))
+    publish(home, run_id="run-1", logical_date=date(2026, 3, 1), watermarks={}, checks=[])
+    assert pub.contract_not_null_columns(home) == {EVENTS: ["id"]}
+    assert published_equals_build(home, EVENTS)
+
+    def published_contract() -> tuple:
+        with duckdb.connect(str(published_database(home)), read_only=True) as con:
+            kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'marts' "
+                               "AND table_name = 'fct_events'").fetchone()[0]
+            return kind, con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
+                                     "WHERE table_name = 'fct_events' AND constraint_type = 'NOT NULL'").fetchall()
+    assert published_contract() == ("BASE TABLE", [(["id"],)])
+    # the next night: day 50's amounts restated, day 55 gone, day 60 new
+    make_event_view(home, [d for d in range(61) if d != 55], amount_of=lambda day, i: day * 10 + i + (day == 50))
+    publish(home, run_id="run-2", logical_date=date(2026, 3, 2), watermarks={}, checks=[])
+    record = publish_history(home)[-1]
+    assert record["tables_changed"] == [EVENTS] and record["tables_patched"] == [EVENTS]
+    assert published_equals_build(home, EVENTS) and published_contract() == ("BASE TABLE", [(["id"],)])
+    publish(home, run_id="run-3", logical_date=date(2026, 3, 3), watermarks={}, checks=[])  # nothing changed
+    assert publish_history(home)[-1]["tables_changed"] == []
 
 
 def test_an_event_fact_mostly_changed_is_copied_whole(home):
@@ -676,7 +722,7 @@ def test_a_table_with_few_changed_rows_gets_only_those_rows_replaced(home):
     publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
     record = publish_history(home)[-1]
     assert record["tables_changed"] == ["marts.big_contribution", "marts.fct_contribution"]
-    assert record["tables_patched"] == ["marts.fct_contribution"]  # the view is copied whole, as always
+    assert record["tables_patched"] == ["marts.fct_contribution"]  # the view over it has no row ids: re-created
     assert published_equals_build(home, "marts.fct_contribution")
     with duckdb.connect(str(published_database(home)), read_only=True) as con:
         assert con.execute("SELECT count(*), sum(x) FROM marts.fct_contribution").fetchone() == (
@@ -696,7 +742,7 @@ def test_a_row_patch_that_cannot_tell_repeated_rows_apart_is_caught_and_the_tabl
         con.execute("INSERT INTO marts.dim_channel VALUES ('ch1')")
     publish(home, run_id="run-2", logical_date=date(2026, 8, 2), watermarks={}, checks=[])
     record = publish_history(home)[-1]
-    assert record["tables_changed"] == ["marts.big_contribution", "marts.dim_channel"]
+    assert record["tables_changed"] == ["marts.dim_channel"]
     assert record["tables_patched"] == []
     assert published_equals_build(home, "marts.dim_channel")
     assert relations(published_database(home))["marts.dim_channel"] == 31
@@ -854,9 +900,9 @@ def test_the_tables_changed_are_told_against_the_last_publish_not_the_older_stan
     result = publish(home, run_id="run-3", logical_date=date(2026, 8, 3), watermarks={}, checks=[])  # same build
     assert inode(published) == first  # written into the standby, which had night 1's rows
     record = publish_history(home)[-1]
-    # night 2's fct_contribution was re-written into it, yet tonight changed nothing but the view (always copied)
-    assert record["tables_changed"] == ["marts.big_contribution"] and result.changed == 1
+    # night 2's fct_contribution (and the view over it) were re-written into it, yet tonight changed nothing
+    assert record["tables_changed"] == [] and result.changed == 0
     assert published_equals_build(home, "marts.fct_contribution")
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("SELECT list(tables_changed ORDER BY published_at) FROM publish_log").fetchone()[0] == [
-            6, 2, 1]
+            6, 2, 0]

@@ -1,5 +1,6 @@
 -- One row per ad platform row and day, mapped to a channel by the campaign rules (int_marketing_spend).
-{{ event_model_config(unique_key='spend_row_id', event_date_column='spend_date') }}
+-- A view over int_marketing_spend (event_view_config): the build keeps the rows once; publish writes it as a table.
+{{ event_view_config(event_date_column='spend_date') }}
 select
     spend_row_id,
     platform,
@@ -20,4 +21,3 @@ select
     conversion_value_rc,
     matched_rule_priority
 from {{ ref('int_marketing_spend') }}
-where {{ in_event_window('spend_date') }}

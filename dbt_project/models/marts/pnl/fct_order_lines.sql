@@ -1,7 +1,8 @@
 -- One row per order line, every channel (int_order_lines): cancelled lines stay, flagged, and are
 -- excluded from the P&L and the KPIs. Sales are booked on the order date (a local day of the business
 -- time zone).
-{{ event_model_config(unique_key='order_line_id', event_date_column='order_date') }}
+-- A view over int_order_lines (event_view_config): the build keeps the rows once; publish writes it as a table.
+{{ event_view_config(event_date_column='order_date') }}
 select
     order_line_id,
     source,
@@ -31,4 +32,3 @@ select
     cost_fx_rate,
     cogs_rc
 from {{ ref('int_order_lines') }}
-where {{ in_event_window('order_date') }}

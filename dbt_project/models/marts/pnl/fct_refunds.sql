@@ -1,5 +1,6 @@
 -- One row per refund or restock event line, every channel (int_refunds), booked on the refund date.
-{{ event_model_config(unique_key='refund_line_id', event_date_column='refund_date') }}
+-- A view over int_refunds (event_view_config): the build keeps the rows once; publish writes it as a table.
+{{ event_view_config(event_date_column='refund_date') }}
 select
     refund_line_id,
     source,
@@ -26,4 +27,3 @@ select
     cost_fx_rate,
     cogs_credit_rc
 from {{ ref('int_refunds') }}
-where {{ in_event_window('refund_date') }}
