@@ -72,9 +72,10 @@
 {% endmacro %}
 
 
-{# The tables of the kept sums and of the sums each reader last read (below), created once before a
-   build's models (on-run-start): created by the marts' post-hooks themselves, two of them running at
-   once on dbt's two threads conflicted in DuckDB's catalog (the first build of a home failed one). #}
+{# The tables of the kept sums and of what each reader last read (the sums, the settlement files: below),
+   created once before a build's models (on-run-start): created by the marts' post-hooks themselves, two
+   of them running at once on dbt's two threads conflicted in DuckDB's catalog (the first build of a home
+   failed one). #}
 {% macro create_event_day_sums() %}
     {%- if target.type == 'duckdb' -%}
     create schema if not exists dbt_state;
@@ -84,6 +85,9 @@
     create table if not exists dbt_state.event_day_sums_read (
         reader varchar, table_name varchar, "day" varchar, "rows" bigint, row_hash_sum hugeint,
         columns_signature varchar
+    );
+    create table if not exists dbt_state.settlement_files_read (
+        reader varchar, settlement_id varchar, _source_sha256 varchar
     )
     {%- endif -%}
 {% endmacro %}
@@ -141,6 +145,39 @@
     delete from dbt_state.event_day_sums_read where reader = '{{ reader }}';
     insert into dbt_state.event_day_sums_read
     select '{{ reader }}', * from ({{ fact_day_sums_now(facts) }}) as sums
+{% endmacro %}
+
+
+{# Readers of the settled items (int_fee_accruals): the settlement files (settlement, file sha256) the
+   reader was last built from, saved in its post-hook as the day sums are. A settlement file saved and no
+   longer among the settled items' (re-issued, unlanded) may have taken items back off the settled list,
+   whatever their order date: the reader then reads every order line again. DuckDB only. #}
+
+{# SELECT settlement_id, _source_sha256 of the settled items now. #}
+{% macro settlement_files_now() -%}
+    select distinct settlement_id, _source_sha256 from {{ ref('int_settlement_items') }}
+{%- endmacro %}
+
+
+{# SELECT is_all: true when the reader saved no settlement files, or one it saved is gone. #}
+{% macro settlement_file_lost(reader) -%}
+    select not exists (select 1 from dbt_state.settlement_files_read where reader = '{{ reader }}')
+        or exists (
+            select settlement_id, _source_sha256 from dbt_state.settlement_files_read where reader = '{{ reader }}'
+            except
+            {{ settlement_files_now() }}
+        ) as is_all
+{%- endmacro %}
+
+
+{# A reader's post-hook: keep the settlement files it was just built from. #}
+{% macro save_read_settlement_files(reader) %}
+    {%- if target.type != 'duckdb' -%}
+        {{ return('') }}
+    {%- endif -%}
+    delete from dbt_state.settlement_files_read where reader = '{{ reader }}';
+    insert into dbt_state.settlement_files_read
+    select '{{ reader }}', settlement_id, _source_sha256 from ({{ settlement_files_now() }}) as files
 {% endmacro %}
 
 

@@ -80,6 +80,12 @@
 {% endmacro %}
 
 
+{# The facts whose changed days int_fee_accruals reads again: the order lines (their kept day sums). #}
+{% macro fee_accrual_facts() %}
+    {{ return([{'relation': ref('fct_order_lines'), 'date_column': 'order_date'}]) }}
+{% endmacro %}
+
+
 {# CTEs (continue a `with`) then the final select: from a relation `base` holding channel, the period column and the stored lines summed at that
    grain: every P&L column, the margins as a share of net revenue, and each channel's share of the
    company total at the same period (null when the denominator is 0); then the accrued lines and

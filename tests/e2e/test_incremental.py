@@ -323,6 +323,47 @@ def test_an_accrual_re_rated_on_a_day_before_the_window_is_re_summed(replayed, t
     assert kept == summed
 
 
+def test_the_accruals_look_among_their_lines_and_the_changed_days_and_everywhere_when_a_settlement_is_gone(
+        replayed, tmp_path):
+    """int_fee_accruals looks for the unsettled items among the lines it stored and those of the days whose
+    order lines changed since it last read them; a line elsewhere is not read again (here, an accrual
+    deleted from the stored rows stays away). When a settlement file it read is gone (re-issued,
+    unlanded), every line is read again and the rows are those of a whole build."""
+    replay, _, window, _ = replayed
+    home = Home(tmp_path / "home")
+    shutil.copytree(replay.root, home.root)
+    night_vars = {"min_date": LAST_DAY.isoformat(), "max_date": LAST_DAY.isoformat(),
+                  "landed_after": window.landed_after.isoformat(), "window_planned": "true"}
+
+    def accruals() -> set[tuple]:
+        with duckdb.connect(str(build_database(home)), read_only=True) as con:
+            return set(con.execute("select order_line_id, * exclude (order_line_id) "
+                                   "from intermediate.int_fee_accruals").fetchall())
+
+    whole = accruals()
+    with duckdb.connect(str(build_database(home))) as con:
+        lines = con.execute("select distinct fee_date, order_line_id from intermediate.int_fee_accruals "
+                            "where fee_date < ? order by all", [LAST_DAY]).fetchall()
+        changed_day, changed_line = lines[0]
+        kept_line = next(line for day, line in lines if day > changed_day)  # on another day
+        con.execute("delete from intermediate.int_fee_accruals where order_line_id in (?, ?)",
+                    [changed_line, kept_line])
+        # the order lines of `changed_day` changed since the accruals read their sums
+        con.execute("update dbt_state.event_day_sums_read set row_hash_sum = row_hash_sum + 1 "
+                    "where reader = 'int_fee_accruals' and \"day\" = ?", [str(changed_day)])
+    build(home, "run", "--select", "int_fee_accruals", **night_vars)
+    found = accruals()
+    assert changed_line in {row[0] for row in found} and kept_line not in {row[0] for row in found}
+    assert found == {row for row in whole if row[0] != kept_line}
+
+    with duckdb.connect(str(build_database(home))) as con:  # a settlement re-issued since the accruals read it
+        con.execute("update dbt_state.settlement_files_read set _source_sha256 = 'an older file' "
+                    "where reader = 'int_fee_accruals' and settlement_id = "
+                    "(select min(settlement_id) from dbt_state.settlement_files_read)")
+    build(home, "run", "--select", "int_fee_accruals", **night_vars)
+    assert accruals() == whole
+
+
 def test_the_daily_pnl_re_sums_the_days_whose_facts_changed_and_keeps_the_others(replayed, tmp_path):
     """channel_pnl_daily re-sums only the days whose facts' sums changed since its last build
     (macros/day_sums.sql, changed_fact_days): an accrual re-rated on an older day (fct_fees, kept sums) and
