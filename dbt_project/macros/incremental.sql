@@ -166,6 +166,25 @@
 {%- endmacro %}
 
 
+{# A predicate: `date_column` is a day of the window (start to end), the days listed so that DuckDB sees how few
+   rows it keeps: it estimates a list of days from the column's distinct count (a night: a day's rows), but a
+   range at a fifth of the table, and so built the hash table of the join the filter feeds on the other side,
+   every row of history (10M night, int_journal_account_lines' payouts of the window's Shopify orders: 6.6M
+   transactions hashed, the query's CPU 0.6-1.1 -> 0.2 s). A window of more than a year is a range. #}
+{% macro in_window_days(date_column, window) -%}
+    {%- set days = (window.end - window.start).days + 1 -%}
+    {%- if days > 366 -%}
+        {{ date_column }} between cast('{{ window.start }}' as date) and cast('{{ window.end }}' as date)
+    {%- else -%}
+        {{ date_column }} in (
+        {%- for n in range(days) -%}
+            cast('{{ window.start + modules.datetime.timedelta(days=n) }}' as date){{ ', ' if not loop.last }}
+        {%- endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
 {# A predicate: the business-local day of `instant` (a column of instants) falls in this build's
    event window — in_event_window(local_date(instant)), preceded by a bound on the instant itself,
    three days' margin either side (wider than any UTC offset, whatever the session's time zone).

@@ -79,7 +79,9 @@ affected_payouts as {% if duckdb %}materialized {% endif %}(  -- noqa: ST03
     select 'shopify_payments', t.payout_id
     from shopify_payout_tx as t
     inner join (
-        select order_id from {{ ref('int_order_lines') }} where source = 'shopify' and order_date >= {{ start }}
+        -- the orders of the lines the night re-processed (their window's days)
+        select order_id from {{ ref('int_order_lines') }}
+        where source = 'shopify' and {{ in_window_days('order_date', window) }}
     ) as o on o.order_id = t.order_name
 ),
 {%- endif %}
