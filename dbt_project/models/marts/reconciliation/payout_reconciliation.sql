@@ -8,15 +8,13 @@ with payouts as (
     select * from {{ ref('int_payouts') }}
 ),
 
-items as (
-    select * from {{ ref('int_payout_items') }}
-),
-
 -- summed by kind and component first, then spread into columns: one grouping of every item of history on
--- three keys instead of a dozen conditional sums per item (10M bench, 21.4M items: 0.34 -> 0.22 s)
+-- three keys instead of a dozen conditional sums per item (10M bench, 21.4M items: 0.34 -> 0.22 s). The
+-- grouping and the notes below read the items each for themselves: one CTE read by both held every column
+-- of every item, `detail` included, for the notes' few rows (10M bench: the query's CPU 1.8 -> 0.7 s)
 items_by_kind as (
     select payout_key, item_kind, component, sum(expected) as expected, sum(paid) as paid, sum(variance) as variance
-    from items
+    from {{ ref('int_payout_items') }}
     group by payout_key, item_kind, component
 ),
 
@@ -53,7 +51,7 @@ component_notes as (
         from (
             select
                 payout_key, component, case when component = 'unexplained' then detail else '' end as detail, variance
-            from items
+            from {{ ref('int_payout_items') }}
             where variance <> 0
         ) as nonzero
         group by payout_key, component, detail
