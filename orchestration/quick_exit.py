@@ -38,4 +38,15 @@ def run_then_exit(main) -> None:
         except (OSError, ValueError):  # a closed pipe: nothing more can be said
             pass
     logging.shutdown()
+    _release_multiprocessing_semaphores()
     os._exit(exit_code(status))
+
+
+def _release_multiprocessing_semaphores() -> None:
+    """Unlink the process's multiprocessing semaphores (the queues and locks of the landing pool and the
+    helpers), as the normal exit does in its finalizers. Skipped, multiprocessing's resource tracker unlinks
+    them itself and prints "There appear to be N leaked semaphore objects" at the end of every `cwh run`.
+    Only those finalizers run, not the heap's teardown."""
+    from multiprocessing import util
+
+    util._run_finalizers(0)  # what multiprocessing's own exit runs first (priority >= 0)
